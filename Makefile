@@ -1,0 +1,47 @@
+# The two commands a fresh machine needs: `make run` and `make test`. Both build the environment first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck imports unit bench system-deps spec-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages the client tests use (kcat). Installs only when missing and when we are root.
+system-deps:
+	@command -v kcat >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null; \
+	  else echo "kcat is missing: install it with 'sudo apt-get install kcat'"; fi; }
+
+run: $(STAMP)
+	$(PY) -m broker config/server.properties
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+unit: $(STAMP) system-deps
+	$(PY) -m pytest
+
+test: lint typecheck imports unit
+
+# Compares protocol definitions with Apache Kafka's JSON message specs (a directory you point it at).
+spec-check: $(STAMP)
+	KAFKA_SPEC_DIR=$${KAFKA_SPEC_DIR:-../shared/reference/kafka-message-specs} $(PY) -m pytest tests/protocol/test_spec_parity.py
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
