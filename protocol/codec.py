@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from protocol import interpreter
 from protocol.exceptions import DecodeError, EncodeError
-from protocol.schema import BOOL, RECORDS, STRING, FieldSpec, Struct
+from protocol.schema import BOOL, RECORDS, STRING, UUID, FieldSpec, Struct
 from protocol.varint import encode_uvarint, read_uvarint
 
 T = TypeVar("T", bound=Struct)
@@ -117,7 +117,7 @@ def _fixed_runs(specs: list[FieldSpec]) -> list[list[FieldSpec]]:
     """Group consecutive fixed-size scalar fields so each run is one struct call."""
     runs: list[list[FieldSpec]] = []
     for spec in specs:
-        fixed = not spec.is_array and spec.wire is not None and spec.wire.fmt is not None
+        fixed = _is_fixed_run([spec])
         if fixed and runs and _is_fixed_run(runs[-1]):
             runs[-1].append(spec)
         else:
@@ -127,7 +127,7 @@ def _fixed_runs(specs: list[FieldSpec]) -> list[list[FieldSpec]]:
 
 def _is_fixed_run(run: list[FieldSpec]) -> bool:
     spec = run[0]
-    return not spec.is_array and spec.wire is not None and spec.wire.fmt is not None
+    return not spec.is_array and spec.wire is not None and spec.wire.fmt is not None and spec.wire is not UUID
 
 
 def _layout(cls: type[Struct], version: int, flexible: bool) -> tuple[list[FieldSpec], list[FieldSpec]]:
@@ -412,6 +412,8 @@ def _encode_single(
     if wire.fmt is not None:
         if wire is BOOL:
             return [f"{ind}{out}.append(1 if {var} else 0)"]
+        if wire is UUID:  # struct's "16s" would pad or cut a wrong-sized id silently
+            return [f"{ind}if len({var}) != 16:", f"{ind}    raise _Bad", f"{ind}{out} += {var}"]
         return [f"{ind}{out} += {gen.packer(wire.fmt)}.pack({var})"]
     if wire is STRING:
         lines = [f"{ind}d = {var}.encode('utf-8')", f"{ind}if len(d) > 32767:", f"{ind}    raise _Bad"]

@@ -11,7 +11,7 @@ import struct as _struct
 from typing import Any
 
 from protocol.exceptions import DecodeError, EncodeError
-from protocol.schema import BOOL, RECORDS, STRING, FieldSpec, Struct, WireType
+from protocol.schema import BOOL, RECORDS, STRING, UUID, FieldSpec, Struct, WireType
 from protocol.varint import encode_uvarint, read_uvarint
 
 _FIXED: dict[str, _struct.Struct] = {}
@@ -236,6 +236,8 @@ def _encode_single(
         _encode_struct(out, value, version, flexible)
         return
     if wire.fmt is not None:
+        if wire is UUID and len(value) != 16:
+            raise EncodeError(f"{spec.name}: a UUID has 16 bytes, not {len(value)}")
         try:
             out += _fixed(wire).pack(value)
         except _struct.error as exc:

@@ -30,8 +30,8 @@ def random_value(spec: FieldSpec, version: int, rng: random.Random, depth: int) 
     if spec.nullable_in(version) and rng.random() < 0.2:
         return None
     if spec.is_array:
-        count = rng.choice([0, 1, 2, 3]) if depth < 3 else 0
-        return [_single(spec, version, rng, depth + 1) for _ in range(count)]
+        count = rng.choice([0, 1, 2, 3]) if depth < 4 else 0
+        return [_single(spec, version, rng, depth) for _ in range(count)]
     return _single(spec, version, rng, depth)
 
 
