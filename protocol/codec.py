@@ -27,20 +27,42 @@ T = TypeVar("T", bound=Struct)
 Decoder = Callable[[memoryview, int, int], tuple[Any, int]]
 Encoder = Callable[[Any, bytearray], None]
 
-_decoders: dict[tuple[type[Struct], int, bool], Decoder] = {}
-_encoders: dict[tuple[type[Struct], int, bool], Encoder] = {}
+# Compiled functions by (class, version). A key is only ever added after its version was checked, so
+# a hit needs no further validation: the hot path is one dict lookup.
+_decoders: dict[tuple[type[Struct], int], Decoder] = {}
+_encoders: dict[tuple[type[Struct], int], Encoder] = {}
 
 
 class _Bad(Exception):
     """Raised by compiled code; never escapes this module."""
 
 
+_ARRAY_NAMES = {
+    "b": "int8",
+    "h": "int16",
+    "H": "uint16",
+    "i": "int32",
+    "I": "uint32",
+    "q": "int64",
+    "d": "f64",
+    "?": "bool",
+}
+_ARRAY_CACHES: dict[str, dict[int, _struct.Struct]] = {}
+_MAX_CACHED_ARRAY = 256
+
+
+def _array_struct(cache: dict[int, _struct.Struct], fmt: str, n: int) -> _struct.Struct:
+    """A ``Struct`` for ``n`` items of ``fmt``; kept for small ``n`` (arrays are mostly short)."""
+    packer = _struct.Struct(f">{n}{fmt}")
+    if n <= _MAX_CACHED_ARRAY:
+        cache[n] = packer
+    return packer
+
+
 def decode(cls: type[T], data: bytes | bytearray | memoryview, version: int, pos: int = 0) -> tuple[T, int]:
     """Decode a message of ``cls`` at ``version`` from ``data[pos:]``; returns it and where it ended."""
-    cls.check_version(version)
-    buf = data if isinstance(data, memoryview) else memoryview(data)
-    flexible = cls.is_flexible(version)
-    decoder = _decoders.get((cls, version, flexible)) or _compile_decoder(cls, version, flexible)
+    decoder = _decoders.get((cls, version)) or _compile_decoder(cls, version)
+    buf = data if type(data) is memoryview else memoryview(data)
     try:
         return decoder(buf, pos, len(buf))
     except Exception:
@@ -58,9 +80,7 @@ def encode(obj: Struct, version: int) -> bytes:
 
 def encode_into(out: bytearray, obj: Struct, version: int) -> None:
     cls = type(obj)
-    cls.check_version(version)
-    flexible = cls.is_flexible(version)
-    encoder = _encoders.get((cls, version, flexible)) or _compile_encoder(cls, version, flexible)
+    encoder = _encoders.get((cls, version)) or _compile_encoder(cls, version)
     mark = len(out)
     try:
         encoder(obj, out)
@@ -85,6 +105,7 @@ class _Gen:
             "_I16": _struct.Struct(">h"),
             "_I32": _struct.Struct(">i"),
             "_I8": _struct.Struct(">b"),
+            "_array_struct": _array_struct,
         }
         self.consts: dict[int, str] = {}
         self.packers: dict[str, str] = {}
@@ -102,6 +123,12 @@ class _Gen:
         if name is None:
             name = self.packers[fmt] = f"_s{len(self.packers)}"
             self.env[name] = _struct.Struct(">" + fmt)
+        return name
+
+    def array_structs(self, fmt: str) -> str:
+        """The name of the cache of ``Struct``s for arrays of ``fmt``, one per length."""
+        name = f"_arrays_{_ARRAY_NAMES[fmt]}"
+        self.env[name] = _ARRAY_CACHES.setdefault(fmt, {})
         return name
 
     def func(self, kind: str, cls: type[Struct]) -> tuple[str, bool]:
@@ -143,21 +170,25 @@ def _layout(cls: type[Struct], version: int, flexible: bool) -> tuple[list[Field
     return regular, tagged
 
 
-def _compile_decoder(cls: type[Struct], version: int, flexible: bool) -> Decoder:
+def _compile_decoder(cls: type[Struct], version: int) -> Decoder:
+    cls.check_version(version)
+    flexible = cls.is_flexible(version)
     gen = _Gen()
     name = _emit_decoder(gen, cls, version, flexible)
     exec(compile("\n".join(gen.lines), f"<decode {cls.__name__} v{version}>", "exec"), gen.env)
     decoder: Decoder = gen.env[name]
-    _decoders[(cls, version, flexible)] = decoder
+    _decoders[(cls, version)] = decoder
     return decoder
 
 
-def _compile_encoder(cls: type[Struct], version: int, flexible: bool) -> Encoder:
+def _compile_encoder(cls: type[Struct], version: int) -> Encoder:
+    cls.check_version(version)
+    flexible = cls.is_flexible(version)
     gen = _Gen()
     name = _emit_encoder(gen, cls, version, flexible)
     exec(compile("\n".join(gen.lines), f"<encode {cls.__name__} v{version}>", "exec"), gen.env)
     encoder: Encoder = gen.env[name]
-    _encoders[(cls, version, flexible)] = encoder
+    _encoders[(cls, version)] = encoder
     return encoder
 
 
@@ -189,7 +220,10 @@ def _emit_decoder(gen: _Gen, cls: type[Struct], version: int, flexible: bool) ->
             gen.lines += [f"def {tname}(buf, pos, end):", *lines, "    return v, pos"]
             entries.append(f"{spec.tag}: ({spec.name!r}, {tname})")
         gen.lines.append(f"{fname}_tags = {{{', '.join(entries)}}}")
-        body.append(f"    pos = _tagged(buf, pos, end, o, {fname}_tags)")
+        body.append("    if buf[pos]:")  # most structs carry no tagged fields: one byte, 0
+        body.append(f"        pos = _tagged(buf, pos, end, o, {fname}_tags)")
+        body.append("    else:")
+        body.append("        pos += 1")
         gen.env["_tagged"] = _decode_tagged
     body.append("    return o, pos")
     gen.lines.extend(body)
@@ -245,6 +279,24 @@ def _read_len(compact: bool, wide: bool, ind: str) -> list[str]:
 def _decode_field(gen: _Gen, spec: FieldSpec, version: int, flexible: bool, ind: str, target: str) -> list[str]:
     compact = flexible and spec.compact
     nullable = spec.nullable_in(version)
+    if spec.is_array and spec.wire is not None and spec.wire.fmt is not None and spec.wire is not UUID:
+        size = _struct.calcsize(">" + spec.wire.fmt)
+        convert = "[bool(x) for x in " if spec.wire is BOOL else "list("
+        close = "]" if spec.wire is BOOL else ")"
+        lines = _read_len(compact, True, ind)
+        lines += _null_check(ind, target, nullable)
+        cache = gen.array_structs(spec.wire.fmt)
+        lines += [
+            f"{ind}    if n == 0:",
+            f"{ind}        {target} = []",
+            f"{ind}    elif n * {size} > end - pos:",
+            f"{ind}        raise _Bad",
+            f"{ind}    else:",
+            f"{ind}        s = {cache}.get(n) or _array_struct({cache}, '{spec.wire.fmt}', n)",
+            f"{ind}        {target} = {convert}s.unpack_from(buf, pos){close}",
+            f"{ind}        pos += n * {size}",
+        ]
+        return lines
     if spec.is_array:
         lines = _read_len(compact, True, ind)
         lines += _null_check(ind, target, nullable)
@@ -269,7 +321,7 @@ def _null_check(ind: str, target: str, nullable: bool) -> list[str]:
             f"{ind}    raise _Bad",
             f"{ind}else:",
         ]
-    return [f"{ind}if n < 0:", f"{ind}    raise _Bad", f"{ind}if True:"]
+    return [f"{ind}if n < 0:", f"{ind}    raise _Bad", f"{ind}if 1:"]
 
 
 def _decode_single(
@@ -372,11 +424,19 @@ def _encode_field(gen: _Gen, spec: FieldSpec, version: int, flexible: bool, ind:
     nullable = spec.nullable_in(version)
     wide = spec.is_array or spec.wire is not STRING
     lines: list[str] = []
-    if spec.is_array or (spec.wire is not None and spec.wire.fmt is None):
+    if nullable and (spec.is_array or (spec.wire is not None and spec.wire.fmt is None)):
         lines.append(f"{ind}if v is None:")
-        lines += _write_len(compact, wide, ind + "    ", out, "-1") if nullable else [f"{ind}    raise _Bad"]
+        lines += _write_len(compact, wide, ind + "    ", out, "-1")
         lines.append(f"{ind}else:")
         ind += "    "
+    if spec.is_array and spec.wire is not None and spec.wire.fmt is not None and spec.wire is not UUID:
+        lines += _write_len(compact, True, ind, out, "len(v)")
+        cache = gen.array_structs(spec.wire.fmt)
+        lines.append(f"{ind}if v:")
+        lines.append(
+            f"{ind}    {out} += ({cache}.get(len(v)) or _array_struct({cache}, '{spec.wire.fmt}', len(v))).pack(*v)"
+        )
+        return lines
     if spec.is_array:
         lines += _write_len(compact, True, ind, out, "len(v)")
         lines.append(f"{ind}for x in v:")
@@ -416,6 +476,8 @@ def _encode_single(
             return [f"{ind}if len({var}) != 16:", f"{ind}    raise _Bad", f"{ind}{out} += {var}"]
         return [f"{ind}{out} += {gen.packer(wire.fmt)}.pack({var})"]
     if wire is STRING:
-        lines = [f"{ind}d = {var}.encode('utf-8')", f"{ind}if len(d) > 32767:", f"{ind}    raise _Bad"]
+        lines = [f"{ind}d = {var}.encode('utf-8')"]
+        if compact:  # the int16 form fails by itself past 32767
+            lines += [f"{ind}if len(d) > 32767:", f"{ind}    raise _Bad"]
         return lines + _write_len(compact, False, ind, out, "len(d)") + [f"{ind}{out} += d"]
     return [*_write_len(compact, True, ind, out, f"len({var})"), f"{ind}{out} += {var}"]
