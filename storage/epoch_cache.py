@@ -1,0 +1,92 @@
+"""``LeaderEpochCache``: which leader epoch started at which offset, kept in ``leader-epoch-checkpoint``.
+
+Used to answer OffsetForLeaderEpoch (``end_offset_for_epoch``) and to truncate followers correctly.
+Invariants: epochs and start offsets both strictly increase; every change is written to the checkpoint
+file at once (epochs change rarely). Not thread-safe: the owning ``Log`` serialises access.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_left, bisect_right
+
+from storage.checkpoints import LEADER_EPOCH_CHECKPOINT, read_epoch_checkpoint, write_epoch_checkpoint
+from storage.fs import FileSystem
+
+UNDEFINED_EPOCH = -1
+UNDEFINED_EPOCH_OFFSET = -1
+
+
+class LeaderEpochCache:
+    def __init__(self, directory: str, fs: FileSystem) -> None:
+        self.path = os.path.join(directory, LEADER_EPOCH_CHECKPOINT)
+        self._fs = fs
+        self._entries: list[tuple[int, int]] = read_epoch_checkpoint(self.path)
+
+    @property
+    def entries(self) -> list[tuple[int, int]]:
+        """(epoch, start offset) pairs, oldest first."""
+        return list(self._entries)
+
+    @property
+    def latest_epoch(self) -> int:
+        return self._entries[-1][0] if self._entries else UNDEFINED_EPOCH
+
+    def assign(self, epoch: int, start_offset: int) -> None:
+        """Record that ``epoch`` starts at ``start_offset`` (ignored unless it is a newer epoch)."""
+        if epoch < 0 or (self._entries and epoch <= self._entries[-1][0]):
+            return
+        # A new epoch starting at or below an older one's start replaces those entries (Kafka does too).
+        self._entries = [(e, o) for e, o in self._entries if o < start_offset]
+        self._entries.append((epoch, start_offset))
+        self._write()
+
+    def end_offset_for_epoch(self, epoch: int, log_end_offset: int) -> tuple[int, int]:
+        """(epoch, end offset) as OffsetForLeaderEpoch answers it.
+
+        The end offset of ``epoch`` is the start offset of the first larger epoch (the log end offset
+        for the latest epoch); the epoch returned is the largest known epoch <= ``epoch``.
+        Unknown or too-large epochs give (-1, -1).
+        """
+        if epoch == UNDEFINED_EPOCH or not self._entries:
+            return UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET
+        if epoch == self._entries[-1][0]:
+            return epoch, log_end_offset
+        epochs = [e for e, _ in self._entries]
+        higher = bisect_right(epochs, epoch)
+        if higher == len(epochs):
+            return UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET
+        if higher == 0:
+            return epoch, self._entries[0][1]
+        return self._entries[higher - 1][0], self._entries[higher][1]
+
+    def epoch_for_offset(self, offset: int) -> int:
+        starts = [o for _, o in self._entries]
+        i = bisect_right(starts, offset) - 1
+        return self._entries[i][0] if i >= 0 else UNDEFINED_EPOCH
+
+    def truncate_from_end(self, end_offset: int) -> None:
+        """Forget epochs starting at or after ``end_offset`` (the log was truncated to it)."""
+        kept = [(e, o) for e, o in self._entries if o < end_offset]
+        if kept != self._entries:
+            self._entries = kept
+            self._write()
+
+    def truncate_from_start(self, start_offset: int) -> None:
+        """The log now starts at ``start_offset``: drop older epochs, moving the last of them up to it."""
+        starts = [o for _, o in self._entries]
+        i = bisect_left(starts, start_offset + 1) - 1  # last entry starting at or below start_offset
+        if i < 0:
+            return
+        kept = [(self._entries[i][0], max(self._entries[i][1], start_offset)), *self._entries[i + 1 :]]
+        if kept != self._entries:
+            self._entries = kept
+            self._write()
+
+    def clear(self) -> None:
+        if self._entries:
+            self._entries = []
+            self._write()
+
+    def _write(self) -> None:
+        write_epoch_checkpoint(self._fs, self.path, self._entries)

@@ -1,0 +1,543 @@
+"""``Log``: one partition's log (``<log.dir>/<topic>-<partition>/``), a list of ``LogSegment``s.
+
+Offsets: ``log_start_offset`` <= ``high_watermark`` <= ``log_end_offset``. The last segment is the
+active one; only it is appended to. ``recovery_point`` is the offset below which everything was fsynced.
+
+Invariants:
+- segment base offsets strictly increase; each segment's offsets lie in [base, next segment's base);
+- the active segment always exists (an empty one after a full truncation or deletion);
+- an append is all or nothing: validation happens before any byte is written, and a failed write is
+  rolled back; if it cannot be, the log goes offline (``LogOffline``) and refuses further work.
+
+Open logs with ``LogLoader.load`` (``storage.loader``). Not thread-safe: the caller (the broker's event
+loop, or a worker thread it hands the log to) serialises every call on one log.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from protocol.records.header import (
+    BatchHeader,
+    set_base_offset,
+    set_max_timestamp_log_append_time,
+    set_partition_leader_epoch,
+)
+from storage._records import Decompress, record_timestamps
+from storage._validate import validate_batches
+from storage.config import LogConfig
+from storage.epoch_cache import LeaderEpochCache
+from storage.errors import (
+    InvalidTimestamp,
+    LogOffline,
+    OffsetOutOfRange,
+    UnexpectedAppendOffset,
+)
+from storage.fs import FileSystem
+from storage.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
+from storage.segment import DELETED_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
+
+Records = bytes | bytearray | memoryview
+
+
+class Log:
+    def __init__(
+        self,
+        directory: str,
+        topic: str,
+        partition: int,
+        config: LogConfig,
+        fs: FileSystem,
+        time_ms: Callable[[], int],
+        segments: list[LogSegment],
+        log_start_offset: int,
+        recovery_point: int,
+        epoch_cache: LeaderEpochCache,
+        decompress: Decompress | None = None,
+    ) -> None:
+        """Use ``LogLoader.load``; this constructor trusts its arguments."""
+        self.directory = directory
+        self.topic = topic
+        self.partition = partition
+        self._config = config
+        self._fs = fs
+        self._time_ms = time_ms
+        self._segments = segments
+        self._bases = [s.base_offset for s in segments]
+        self._log_end_offset = segments[-1].read_next_offset()
+        self._log_start_offset = log_start_offset
+        self._high_watermark = log_start_offset
+        self._recovery_point = min(recovery_point, self._log_end_offset)
+        self.epoch_cache = epoch_cache
+        self._decompress = decompress
+        self._offline_reason: str | None = None
+        self._unflushed_messages = 0
+        self._last_flush_ms = time_ms()
+        self._pending_deletes: list[tuple[int, LogSegment]] = []
+        self._roll_jitter_ms = random.randint(0, config.segment_jitter_ms) if config.segment_jitter_ms else 0
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return f"{self.topic}-{self.partition}"
+
+    @property
+    def config(self) -> LogConfig:
+        return self._config
+
+    def update_config(self, config: LogConfig) -> None:
+        """New topic configs apply to the next append, roll and retention pass."""
+        self._config = config
+        for seg in self._segments:
+            seg.config = config
+
+    @property
+    def log_start_offset(self) -> int:
+        return self._log_start_offset
+
+    @property
+    def log_end_offset(self) -> int:
+        return self._log_end_offset
+
+    @property
+    def high_watermark(self) -> int:
+        return self._high_watermark
+
+    def set_high_watermark(self, offset: int) -> int:
+        """Set the HW (the caller's replication decides it), clamped to [log start, log end]."""
+        self._high_watermark = max(self._log_start_offset, min(offset, self._log_end_offset))
+        return self._high_watermark
+
+    @property
+    def recovery_point(self) -> int:
+        return self._recovery_point
+
+    @property
+    def segments(self) -> tuple[LogSegment, ...]:
+        return tuple(self._segments)
+
+    @property
+    def active_segment(self) -> LogSegment:
+        return self._segments[-1]
+
+    @property
+    def size(self) -> int:
+        return sum(s.size for s in self._segments)
+
+    @property
+    def offline(self) -> bool:
+        return self._offline_reason is not None
+
+    @property
+    def latest_epoch(self) -> int:
+        return self.epoch_cache.latest_epoch
+
+    def _check_online(self) -> None:
+        if self._offline_reason is not None:
+            raise LogOffline(self.name, self._offline_reason)
+
+    @contextmanager
+    def _disk_op(self, what: str) -> Iterator[None]:
+        """Turn OS errors into StorageError; a half-done change that cannot be undone takes us offline."""
+        self._check_online()
+        try:
+            yield
+        except SegmentBroken as e:
+            self._offline_reason = str(e)
+            raise LogOffline(self.name, str(e)) from e
+        except OSError as e:
+            self._offline_reason = f"{what} failed: {e}"
+            raise LogOffline(self.name, self._offline_reason) from e
+
+    # -- appends ----------------------------------------------------------------------------------
+    def append_as_leader(self, records: Records, leader_epoch: int, now_ms: int | None = None) -> LogAppendInfo:
+        """Validate, assign offsets from the log end offset, stamp ``leader_epoch`` and append.
+
+        A ``bytearray`` is patched in place (no copy); other buffers are copied first.
+        """
+        self._check_online()
+        now = self._time_ms() if now_ms is None else now_ms
+        config = self._config
+        batches = validate_batches(records, config.max_message_bytes, from_leader_append=True)
+        if not batches:
+            return self._empty_info()
+        buf = records if isinstance(records, bytearray) else bytearray(records)
+        log_append_time = now if config.log_append_time else -1
+        if not config.log_append_time:
+            self._check_timestamps(batches, now)
+        next_offset = self._log_end_offset
+        appended: list[AppendedBatch] = []
+        max_ts, offset_of_max_ts, count = -1, -1, 0
+        for pos, header in batches:
+            set_base_offset(buf, next_offset, pos)
+            set_partition_leader_epoch(buf, leader_epoch, pos)
+            if config.log_append_time:
+                set_max_timestamp_log_append_time(buf, now, pos)
+                batch_max_ts = now
+            else:
+                batch_max_ts = header.max_timestamp
+            last = next_offset + header.last_offset_delta
+            if batch_max_ts > max_ts:
+                max_ts, offset_of_max_ts = batch_max_ts, last
+            appended.append(AppendedBatch(pos, header.size, last, batch_max_ts))
+            count += header.records_count
+            next_offset = last + 1
+        first_offset = self._log_end_offset
+        self._append(buf, appended, first_offset, max_ts, now)
+        self.epoch_cache.assign(leader_epoch, first_offset)
+        self._after_append(count, now)
+        return LogAppendInfo(
+            first_offset, next_offset - 1, log_append_time, self._log_start_offset, max_ts,
+            offset_of_max_ts, count, len(buf),
+        )  # fmt: skip
+
+    def append_as_follower(self, records: Records, now_ms: int | None = None) -> LogAppendInfo:
+        """Append batches with the leader's offsets and epochs (the follower fetch path)."""
+        self._check_online()
+        now = self._time_ms() if now_ms is None else now_ms
+        batches = validate_batches(records, 2**31 - 1, from_leader_append=False)
+        if not batches:
+            return self._empty_info()
+        expected = self._log_end_offset
+        appended: list[AppendedBatch] = []
+        max_ts, offset_of_max_ts, count = -1, -1, 0
+        for pos, header in batches:
+            if header.base_offset < expected:
+                raise UnexpectedAppendOffset(
+                    f"{self.name}: follower batch at offset {header.base_offset} is below {expected}"
+                )
+            if header.max_timestamp > max_ts:
+                max_ts, offset_of_max_ts = header.max_timestamp, header.last_offset
+            appended.append(AppendedBatch(pos, header.size, header.last_offset, header.max_timestamp))
+            count += header.records_count
+            expected = header.next_offset
+        first_offset = batches[0][1].base_offset
+        self._append(records, appended, first_offset, max_ts, now)
+        for _, header in batches:
+            self.epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
+        self._after_append(count, now)
+        log_append_time = max_ts if batches[0][1].timestamp_type == 1 else -1
+        return LogAppendInfo(
+            first_offset, expected - 1, log_append_time, self._log_start_offset, max_ts,
+            offset_of_max_ts, count, len(records),
+        )  # fmt: skip
+
+    def _empty_info(self) -> LogAppendInfo:
+        return LogAppendInfo(-1, -1, -1, self._log_start_offset, -1, -1, 0, 0)
+
+    def _check_timestamps(self, batches: list[tuple[int, BatchHeader]], now: int) -> None:
+        config = self._config
+        before = min(config.message_timestamp_before_max_ms, config.message_timestamp_difference_max_ms)
+        after = min(config.message_timestamp_after_max_ms, config.message_timestamp_difference_max_ms)
+        for _, header in batches:
+            base_ts, max_ts = header.base_timestamp, header.max_timestamp
+            if (base_ts >= 0 and now - base_ts > before) or (max_ts >= 0 and max_ts - now > after):
+                raise InvalidTimestamp(
+                    f"{self.name}: timestamps [{base_ts}, {max_ts}] are outside the allowed range around {now}"
+                )
+
+    def _append(self, buf: Records, batches: list[AppendedBatch], first_offset: int, max_ts: int, now: int) -> None:
+        last_offset = batches[-1].last_offset
+        with self._disk_op("append"):
+            self._maybe_roll(len(buf), first_offset, last_offset, max_ts, now)
+            # A StorageError from here was rolled back: the log still serves all it acknowledged.
+            self.active_segment.append(buf, batches)
+        self._log_end_offset = last_offset + 1
+
+    def _after_append(self, count: int, now: int) -> None:
+        self._unflushed_messages += count
+        if self._unflushed_messages >= self._config.flush_messages:
+            self.flush()
+
+    # -- rolling ----------------------------------------------------------------------------------
+    def _maybe_roll(self, size: int, first_offset: int, last_offset: int, max_ts: int, now: int) -> None:
+        seg = self.active_segment
+        config = self._config
+        if seg.size == 0:
+            if not seg.can_hold_offset(last_offset) or seg.base_offset != first_offset:
+                self.roll(now, first_offset)
+            return
+        rolling_ts = seg.rolling_based_timestamp()
+        waited = (max_ts - rolling_ts) if rolling_ts is not None and max_ts >= 0 else now - seg.created_ms
+        if (
+            seg.size > config.segment_bytes - size
+            or waited > config.segment_ms - self._roll_jitter_ms
+            or seg.offset_index.is_full
+            or seg.time_index.is_full
+            or not seg.can_hold_offset(last_offset)
+            or not seg.can_hold_offset(first_offset)
+        ):
+            self.roll(now, first_offset)
+
+    def roll(self, now_ms: int | None = None, expected_next_offset: int | None = None) -> LogSegment:
+        """Start a new active segment at the log end offset (or ``expected_next_offset`` if larger)."""
+        with self._disk_op("roll"):
+            base = max(self._log_end_offset, expected_next_offset or 0)
+            active = self.active_segment
+            if active.size == 0:
+                if active.base_offset == base:
+                    return active
+                self._segments.pop()
+                self._bases.pop()
+                active.delete_files()
+            else:
+                active.on_become_inactive()
+            seg = LogSegment(self.directory, base, self._config, self._fs, self._time_ms, new=True)
+            self._segments.append(seg)
+            self._bases.append(base)
+            if self._config.segment_jitter_ms:
+                self._roll_jitter_ms = random.randint(0, self._config.segment_jitter_ms)
+            return seg
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _segment_index(self, offset: int) -> int:
+        return max(0, bisect_right(self._bases, offset) - 1)
+
+    def _segment_end(self, i: int) -> int:
+        return self._bases[i + 1] if i + 1 < len(self._bases) else self._log_end_offset
+
+    def read(
+        self, start_offset: int, max_bytes: int, max_offset: int | None = None, min_one_message: bool = True
+    ) -> FetchDataInfo:
+        """Whole batches from the one holding ``start_offset``, all below ``max_offset`` (the HW or the
+        LSO; default the log end), at most ``max_bytes`` unless the first batch alone is larger and
+        ``min_one_message``. Reading at the log end (or at ``max_offset``) returns no data; below the
+        log start offset or above the log end offset raises OffsetOutOfRange."""
+        self._check_online()
+        if start_offset < self._log_start_offset or start_offset > self._log_end_offset:
+            raise OffsetOutOfRange(start_offset, self._log_start_offset, self._log_end_offset)
+        bound = self._log_end_offset if max_offset is None else min(max_offset, self._log_end_offset)
+        empty = FetchDataInfo(LogOffsetMetadata(start_offset))
+        if start_offset >= bound:
+            return empty
+        with self._disk_op("read"):
+            i = self._segment_index(start_offset)
+            while i < len(self._segments):
+                seg = self._segments[i]
+                if bound >= self._segment_end(i):
+                    max_position = seg.size
+                else:
+                    limit = seg.translate_offset(bound)
+                    max_position = seg.size if limit is None else limit.position
+                found = seg.read(start_offset, max_bytes, max_position, min_one_message)
+                if found is None:
+                    i += 1
+                    continue
+                position, length = found
+                meta = LogOffsetMetadata(start_offset, seg.base_offset, position)
+                if length == 0:
+                    return FetchDataInfo(meta)
+                return FetchDataInfo(meta, (FileRegion(seg.file, seg.log_path, position, length),))
+        return empty
+
+    # -- truncation -------------------------------------------------------------------------------
+    def truncate_to(self, offset: int) -> bool:
+        """Remove every batch holding an offset >= ``offset`` (follower truncation). True if anything
+        was removed. Below the log start offset the whole log is replaced by an empty one at ``offset``."""
+        self._check_online()
+        if offset >= self._log_end_offset:
+            return False
+        if offset < self._log_start_offset:
+            self.truncate_fully_and_start_at(offset)
+            return True
+        with self._disk_op("truncate"):
+            while len(self._segments) > 1 and self._bases[-1] > offset:
+                self._bases.pop()
+                self._segments.pop().delete_files()
+            self.active_segment.truncate_to(offset)
+            self._log_end_offset = self.active_segment.read_next_offset()
+        self._after_truncation()
+        return True
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """Delete all data; the log restarts empty at ``offset`` (log start = log end = HW = offset)."""
+        with self._disk_op("truncate fully"):
+            for seg in self._segments:
+                seg.delete_files()
+            seg = LogSegment(self.directory, offset, self._config, self._fs, self._time_ms, new=True)
+            self._segments = [seg]
+            self._bases = [offset]
+            self._log_end_offset = offset
+            self._log_start_offset = offset
+            self._high_watermark = offset
+            self._recovery_point = offset
+            self.epoch_cache.clear()
+
+    def _after_truncation(self) -> None:
+        # Truncating the batch that holds a mid-batch log start offset leaves the end below the start:
+        # the log start follows the end down (the log is then empty), so start <= end always holds.
+        self._log_start_offset = min(self._log_start_offset, self._log_end_offset)
+        self._high_watermark = min(self._high_watermark, self._log_end_offset)
+        self._recovery_point = min(self._recovery_point, self._log_end_offset)
+        self.epoch_cache.truncate_from_end(self._log_end_offset)
+
+    def delete_records_before(self, offset: int) -> int:
+        """DeleteRecords: move the log start offset up to ``offset`` (at most the HW). Returns the new
+        log start offset (the partition's low watermark). Whole segments below it go at the next
+        retention pass."""
+        self._check_online()
+        if offset > self._high_watermark or offset < 0:
+            raise OffsetOutOfRange(offset, self._log_start_offset, self._high_watermark, "DeleteRecords")
+        if offset > self._log_start_offset:
+            self._log_start_offset = offset
+            self.epoch_cache.truncate_from_start(offset)
+        return self._log_start_offset
+
+    # -- retention --------------------------------------------------------------------------------
+    def delete_old_segments(self, now_ms: int | None = None) -> int:
+        """One retention pass: segments wholly below the log start offset, then (cleanup.policy delete)
+        retention.ms and retention.bytes breaches. Never deletes data at or above the HW. Returns the
+        number of segments deleted."""
+        self._check_online()
+        now = self._time_ms() if now_ms is None else now_ms
+        start = self._log_start_offset
+        deleted = self._delete_segments(lambda seg, nxt: nxt is not None and nxt.base_offset <= start, now)
+        config = self._config
+        if config.delete_enabled and config.retention_ms >= 0:
+            ms = config.retention_ms
+            deleted += self._delete_segments(lambda seg, nxt: now - seg.largest_timestamp() > ms, now)
+        if config.delete_enabled and config.retention_bytes >= 0:
+            excess = [self.size - config.retention_bytes]
+
+            def over_size(seg: LogSegment, nxt: LogSegment | None) -> bool:
+                if excess[0] - seg.size >= 0:
+                    excess[0] -= seg.size
+                    return True
+                return False
+
+            deleted += self._delete_segments(over_size, now)
+        self.purge_deleted_files(now)
+        return deleted
+
+    def _delete_segments(self, predicate: Callable[[LogSegment, LogSegment | None], bool], now: int) -> int:
+        doomed: list[LogSegment] = []
+        for i, seg in enumerate(self._segments):
+            nxt = self._segments[i + 1] if i + 1 < len(self._segments) else None
+            if nxt is None and seg.size == 0:
+                break
+            if self._segment_end(i) > self._high_watermark or not predicate(seg, nxt):
+                break
+            doomed.append(seg)
+        if not doomed:
+            return 0
+        with self._disk_op("delete segments"):
+            if len(doomed) == len(self._segments):
+                self.roll(now)
+            for seg in doomed:
+                self._segments.remove(seg)
+                seg.change_suffix(DELETED_SUFFIX)
+                self._pending_deletes.append((now + self._config.file_delete_delay_ms, seg))
+            self._bases = [s.base_offset for s in self._segments]
+        if self._bases[0] > self._log_start_offset:
+            self._log_start_offset = self._bases[0]
+            self.epoch_cache.truncate_from_start(self._log_start_offset)
+        self._high_watermark = max(self._high_watermark, self._log_start_offset)
+        self._recovery_point = max(self._recovery_point, self._log_start_offset)
+        return len(doomed)
+
+    def purge_deleted_files(self, now_ms: int | None = None) -> None:
+        """Delete ``.deleted`` files whose file.delete.delay.ms has passed (Kafka defers it so that
+        reads in flight finish)."""
+        now = self._time_ms() if now_ms is None else now_ms
+        due = [seg for when, seg in self._pending_deletes if when <= now]
+        self._pending_deletes = [(w, s) for w, s in self._pending_deletes if w > now]
+        with self._disk_op("delete files"):
+            for seg in due:
+                seg.delete_files()
+
+    # -- timestamps and epochs --------------------------------------------------------------------
+    def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record at or after the log start with a timestamp >=
+        ``timestamp`` (ListOffsets), or None if there is none."""
+        self._check_online()
+        with self._disk_op("timestamp lookup"):
+            for seg in self._segments:
+                if seg.max_timestamp < timestamp:
+                    continue
+                _, ts_offset = seg.time_index.lookup(timestamp)
+                _, position = seg.offset_index.lookup(ts_offset)
+                for batch in seg.batches(position):
+                    if batch.max_timestamp < timestamp or batch.last_offset < self._log_start_offset:
+                        continue
+                    data = seg.read_bytes(batch.position, batch.size)
+                    for offset, ts in record_timestamps(data, self._decompress):
+                        if ts >= timestamp and offset >= self._log_start_offset:
+                            return offset, ts
+        return None
+
+    def offset_of_max_timestamp(self) -> tuple[int, int] | None:
+        """(offset, timestamp) of the first record holding the largest timestamp (ListOffsets -3)."""
+        self._check_online()
+        with self._disk_op("max timestamp lookup"):
+            best = max(self._segments, key=lambda s: s.max_timestamp)
+            if best.max_timestamp < 0:
+                return None
+            batch = best.translate_offset(best.offset_of_max_timestamp)
+            if batch is None:
+                return None
+            data = best.read_bytes(batch.position, batch.size)
+            for offset, ts in record_timestamps(data, self._decompress):
+                if ts >= best.max_timestamp:
+                    return offset, best.max_timestamp
+            return batch.last_offset, best.max_timestamp
+
+    def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
+        """OffsetForLeaderEpoch: (largest epoch <= ``epoch``, its end offset), or (-1, -1)."""
+        return self.epoch_cache.end_offset_for_epoch(epoch, self._log_end_offset)
+
+    # -- durability and lifecycle -----------------------------------------------------------------
+    def flush(self, offset: int | None = None, now_ms: int | None = None) -> None:
+        """fsync every segment holding data in [recovery point, ``offset``) and move the recovery point."""
+        target = self._log_end_offset if offset is None else min(offset, self._log_end_offset)
+        if target <= self._recovery_point:
+            return
+        with self._disk_op("flush"):
+            for i, seg in enumerate(self._segments):
+                if self._segment_end(i) > self._recovery_point and seg.base_offset < target:
+                    seg.flush()
+        self._recovery_point = target
+        self._unflushed_messages = 0
+        self._last_flush_ms = self._time_ms() if now_ms is None else now_ms
+
+    def maybe_flush(self, now_ms: int | None = None) -> bool:
+        """Flush if flush.ms has passed since the last flush; True if it did."""
+        now = self._time_ms() if now_ms is None else now_ms
+        if self._log_end_offset > self._recovery_point and now - self._last_flush_ms >= self._config.flush_ms:
+            self.flush(now_ms=now)
+            return True
+        return False
+
+    def close(self) -> None:
+        """Write index tails and close the files (the caller flushes first for a clean shutdown)."""
+        for seg in self._segments:
+            seg.close()
+        for _, seg in self._pending_deletes:
+            seg.close()
+
+    def delete(self) -> None:
+        """Remove the partition directory and everything in it (the topic was deleted)."""
+        self.close()
+        self._offline_reason = "log was deleted"
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"Log({self.name}, start={self._log_start_offset}, hw={self._high_watermark}, "
+            f"end={self._log_end_offset}, segments={len(self._segments)})"
+        )
+
+
+def partition_dir_name(topic: str, partition: int) -> str:
+    return f"{topic}-{partition}"
+
+
+def parse_partition_dir(name: str) -> tuple[str, int] | None:
+    """``topic-partition`` -> (topic, partition); None for other names (``-delete``, ``-future``...)."""
+    topic, sep, part = name.rpartition("-")
+    if not sep or not topic or not part.isdigit():
+        return None
+    return topic, int(part)

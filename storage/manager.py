@@ -1,0 +1,264 @@
+"""``LogManager``: every partition log of every ``log.dirs`` directory.
+
+Per log dir it keeps Kafka's files: ``meta.properties``, ``recovery-point-offset-checkpoint``,
+``log-start-offset-checkpoint``, ``replication-offset-checkpoint`` and, between a clean shutdown and the
+next start, the ``.kafka_cleanshutdown`` marker. With the marker present, logs open without scanning;
+without it, each log is recovered from its checkpointed recovery point.
+
+A partition that cannot be loaded, or that fails on disk later, is offline on its own
+(``offline_partitions``); every other partition keeps working. Not thread-safe: the broker serialises
+calls (its event loop, handing slow passes such as ``cleanup_logs`` to one worker thread at a time).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+
+from storage._records import Decompress
+from storage.checkpoints import (
+    LOG_START_OFFSET_CHECKPOINT,
+    RECOVERY_POINT_CHECKPOINT,
+    REPLICATION_OFFSET_CHECKPOINT,
+    MetaProperties,
+    read_meta_properties,
+    read_offset_checkpoint,
+    write_meta_properties,
+    write_offset_checkpoint,
+)
+from storage.config import LogConfig
+from storage.errors import LogOffline, StorageError
+from storage.fs import REAL_FS, FileSystem
+from storage.loader import LogLoader
+from storage.log import Log, parse_partition_dir, partition_dir_name
+
+CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
+DELETE_DIR_SUFFIX = "-delete"
+
+TopicPartition = tuple[str, int]
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class LogManager:
+    def __init__(
+        self,
+        log_dirs: list[str],
+        default_config: LogConfig | None = None,
+        *,
+        meta: MetaProperties | None = None,
+        topic_configs: Callable[[str], LogConfig | None] | None = None,
+        fs: FileSystem = REAL_FS,
+        time_ms: Callable[[], int] = _wall_clock_ms,
+        decompress: Decompress | None = None,
+    ) -> None:
+        """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``)."""
+        if not log_dirs:
+            raise StorageError("log.dirs is empty")
+        self.log_dirs = [os.path.abspath(d) for d in log_dirs]
+        self.default_config = default_config or LogConfig()
+        self.meta = meta
+        self._topic_configs = topic_configs
+        self._fs = fs
+        self._time_ms = time_ms
+        self._decompress = decompress
+        self._logs: dict[TopicPartition, Log] = {}
+        self._log_dir_of: dict[TopicPartition, str] = {}
+        self._load_failures: dict[TopicPartition, LogOffline] = {}
+        self.had_clean_shutdown: dict[str, bool] = {}
+
+    # -- startup ----------------------------------------------------------------------------------
+    def startup(self) -> None:
+        """Check meta.properties and load every partition of every log dir."""
+        for log_dir in self.log_dirs:
+            os.makedirs(log_dir, exist_ok=True)
+            self._check_meta(log_dir)
+            self._load_dir(log_dir)
+
+    def _check_meta(self, log_dir: str) -> None:
+        stored = read_meta_properties(log_dir)
+        if self.meta is None:
+            self.meta = stored
+            return
+        if stored is None:
+            write_meta_properties(self._fs, log_dir, self.meta)
+        elif stored.cluster_id != self.meta.cluster_id or stored.node_id != self.meta.node_id:
+            raise StorageError(
+                f"{log_dir}/meta.properties belongs to cluster {stored.cluster_id} node {stored.node_id}, "
+                f"not cluster {self.meta.cluster_id} node {self.meta.node_id}"
+            )
+
+    def _load_dir(self, log_dir: str) -> None:
+        marker = os.path.join(log_dir, CLEAN_SHUTDOWN_FILE)
+        clean = os.path.exists(marker)
+        self.had_clean_shutdown[log_dir] = clean
+        recovery_points = read_offset_checkpoint(os.path.join(log_dir, RECOVERY_POINT_CHECKPOINT))
+        start_offsets = read_offset_checkpoint(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT))
+        high_watermarks = read_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT))
+        for name in sorted(os.listdir(log_dir)):
+            path = os.path.join(log_dir, name)
+            if not os.path.isdir(path):
+                continue
+            if name.endswith(DELETE_DIR_SUFFIX):
+                shutil.rmtree(path, ignore_errors=True)
+                continue
+            tp = parse_partition_dir(name)
+            if tp is None:
+                continue
+            try:
+                log = LogLoader.load(
+                    path, tp[0], tp[1], self._config_for(tp[0]), self._fs, self._time_ms,
+                    clean_shutdown=clean, recovery_point=recovery_points.get(tp, 0),
+                    log_start_offset=start_offsets.get(tp, 0), decompress=self._decompress,
+                )  # fmt: skip
+            except LogOffline as e:
+                self._load_failures[tp] = e
+                self._log_dir_of[tp] = log_dir
+                continue
+            log.set_high_watermark(high_watermarks.get(tp, 0))
+            self._logs[tp] = log
+            self._log_dir_of[tp] = log_dir
+        # Later crashes must be seen as unclean: the marker lives only between shutdown and load.
+        self._fs.delete(marker)
+
+    def _config_for(self, topic: str) -> LogConfig:
+        if self._topic_configs is not None:
+            config = self._topic_configs(topic)
+            if config is not None:
+                return config
+        return self.default_config
+
+    # -- logs -------------------------------------------------------------------------------------
+    @property
+    def logs(self) -> dict[TopicPartition, Log]:
+        return dict(self._logs)
+
+    def get_log(self, topic: str, partition: int) -> Log | None:
+        """The log, or None if this broker has none; raises LogOffline for an offline partition."""
+        tp = (topic, partition)
+        if tp in self._load_failures:
+            raise self._load_failures[tp]
+        log = self._logs.get(tp)
+        if log is not None and log.offline:
+            raise LogOffline(log.name, "a disk operation failed earlier")
+        return log
+
+    def get_or_create_log(
+        self, topic: str, partition: int, config: LogConfig | None = None, topic_id: uuid.UUID | None = None
+    ) -> Log:
+        """The partition's log, created empty (in the log dir with the fewest partitions) if missing."""
+        log = self.get_log(topic, partition)
+        if log is not None:
+            if config is not None:
+                log.update_config(config)
+            return log
+        counts = {d: 0 for d in self.log_dirs}
+        for d in self._log_dir_of.values():
+            counts[d] = counts.get(d, 0) + 1
+        log_dir = min(self.log_dirs, key=lambda d: counts[d])
+        path = os.path.join(log_dir, partition_dir_name(topic, partition))
+        log = LogLoader.load(
+            path, topic, partition, config or self._config_for(topic), self._fs, self._time_ms,
+            clean_shutdown=True, topic_id=topic_id, decompress=self._decompress,
+        )  # fmt: skip
+        self._logs[(topic, partition)] = log
+        self._log_dir_of[(topic, partition)] = log_dir
+        return log
+
+    def delete_log(self, topic: str, partition: int) -> None:
+        """Remove the partition's log: rename its dir to ``<name>.<id>-delete``, then delete it."""
+        tp = (topic, partition)
+        log = self._logs.pop(tp, None)
+        self._load_failures.pop(tp, None)
+        log_dir = self._log_dir_of.pop(tp, None)
+        if log_dir is None:
+            return
+        path = os.path.join(log_dir, partition_dir_name(topic, partition))
+        if log is not None:
+            log.close()
+        doomed = f"{path}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}"
+        try:
+            if os.path.exists(path):
+                self._fs.rename(path, doomed)
+        except OSError as e:
+            raise StorageError(f"cannot delete log {path}: {e}") from e
+        shutil.rmtree(doomed, ignore_errors=True)
+
+    @property
+    def offline_partitions(self) -> set[TopicPartition]:
+        return set(self._load_failures) | {tp for tp, log in self._logs.items() if log.offline}
+
+    # -- periodic work ----------------------------------------------------------------------------
+    def cleanup_logs(self, now_ms: int | None = None) -> int:
+        """A retention pass over every online log; returns the number of segments deleted."""
+        now = self._time_ms() if now_ms is None else now_ms
+        deleted = 0
+        for log in self._online_logs():
+            try:
+                deleted += log.delete_old_segments(now)
+            except StorageError:
+                continue  # that log is offline now; the others go on
+        return deleted
+
+    def flush_dirty_logs(self, now_ms: int | None = None) -> None:
+        """Flush the logs whose flush.ms has passed."""
+        now = self._time_ms() if now_ms is None else now_ms
+        for log in self._online_logs():
+            try:
+                log.maybe_flush(now)
+            except StorageError:
+                continue
+
+    def _online_logs(self) -> list[Log]:
+        return [log for log in self._logs.values() if not log.offline]
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def _by_dir(self, value: Callable[[Log], int]) -> dict[str, dict[TopicPartition, int]]:
+        out: dict[str, dict[TopicPartition, int]] = {d: {} for d in self.log_dirs}
+        for tp, log in self._logs.items():
+            if not log.offline:
+                out[self._log_dir_of[tp]][tp] = value(log)
+        return out
+
+    def _write(self, filename: str, value: Callable[[Log], int]) -> None:
+        for log_dir, offsets in self._by_dir(value).items():
+            try:
+                write_offset_checkpoint(self._fs, os.path.join(log_dir, filename), offsets)
+            except OSError as e:
+                raise StorageError(f"cannot write {log_dir}/{filename}: {e}") from e
+
+    def checkpoint_recovery_points(self) -> None:
+        self._write(RECOVERY_POINT_CHECKPOINT, lambda log: log.recovery_point)
+
+    def checkpoint_log_start_offsets(self) -> None:
+        self._write(LOG_START_OFFSET_CHECKPOINT, lambda log: log.log_start_offset)
+
+    def checkpoint_high_watermarks(self) -> None:
+        self._write(REPLICATION_OFFSET_CHECKPOINT, lambda log: log.high_watermark)
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Flush every log, write the checkpoints, close the files, leave the clean-shutdown marker
+        (only in log dirs whose logs all flushed)."""
+        failed_dirs: set[str] = set()
+        for tp, log in self._logs.items():
+            try:
+                if not log.offline:
+                    log.flush()
+            except StorageError:
+                failed_dirs.add(self._log_dir_of[tp])
+        self.checkpoint_recovery_points()
+        self.checkpoint_log_start_offsets()
+        self.checkpoint_high_watermarks()
+        for log in self._logs.values():
+            log.close()
+        for log_dir in self.log_dirs:
+            if log_dir in failed_dirs or any(self._log_dir_of[tp] == log_dir for tp in self.offline_partitions):
+                continue
+            self._fs.write_file_atomically(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE), b"")
+        self._logs.clear()

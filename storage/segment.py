@@ -1,0 +1,395 @@
+"""``LogSegment``: one ``.log`` file of record batches with its ``.index`` and ``.timeindex``.
+
+Files are named by the segment's base offset in 20 digits (``00000000000000000000.log``), as in Kafka.
+The ``.log`` holds v2 record batches back to back, exactly as received (offsets already assigned).
+
+Invariants:
+- batches are whole and their offsets increase; every offset in the segment is >= ``base_offset`` and
+  its distance from it fits an int32 (the indexes store relative offsets);
+- ``size`` is the file's length; appends go at its end; a failed append is rolled back to the old size;
+- index entries point at batch starts: (last offset of the batch, position of the batch).
+
+Not thread-safe: the owning ``Log`` serialises access.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from protocol.records.header import (
+    HEADER_SIZE,
+    LOG_OVERHEAD,
+    BatchHeader,
+    InvalidRecordBatch,
+    compute_crc,
+    read_header,
+)
+from storage.config import LogConfig
+from storage.errors import StorageError
+from storage.fs import FileSystem
+from storage.index import CorruptIndex, OffsetIndex, TimeIndex
+
+LOG_SUFFIX = ".log"
+INDEX_SUFFIX = ".index"
+TIME_INDEX_SUFFIX = ".timeindex"
+DELETED_SUFFIX = ".deleted"
+INT_MAX = 0x7FFFFFFF
+
+_SCAN = struct.Struct(">qiibIhiqq")  # header up to and including max_timestamp
+_READ_CHUNK = 4096
+
+
+def file_prefix(base_offset: int) -> str:
+    return f"{base_offset:020d}"
+
+
+class SegmentBroken(StorageError):
+    """A failed append could not be rolled back: the segment's files no longer match its state."""
+
+
+@dataclass(slots=True, frozen=True)
+class BatchInfo:
+    """What the log needs of a batch on disk, read from its header only."""
+
+    position: int
+    base_offset: int
+    size: int
+    last_offset: int
+    max_timestamp: int
+    partition_leader_epoch: int
+
+
+@dataclass(slots=True, frozen=True)
+class AppendedBatch:
+    """A batch about to be appended: its place in the appended bytes and its header facts."""
+
+    position: int
+    size: int
+    last_offset: int
+    max_timestamp: int
+
+
+class LogSegment:
+    def __init__(
+        self,
+        directory: str,
+        base_offset: int,
+        config: LogConfig,
+        fs: FileSystem,
+        time_ms: Callable[[], int],
+        *,
+        new: bool = False,
+        suffix: str = "",
+    ) -> None:
+        self.directory = directory
+        self.base_offset = base_offset
+        self.config = config
+        self._fs = fs
+        self.suffix = suffix
+        prefix = os.path.join(directory, file_prefix(base_offset))
+        self.log_path = prefix + LOG_SUFFIX + suffix
+        max_index = config.segment_index_bytes
+        self.offset_index = OffsetIndex(prefix + INDEX_SUFFIX + suffix, base_offset, max_index, fs, self._rebuild)
+        self.time_index = TimeIndex(prefix + TIME_INDEX_SUFFIX + suffix, base_offset, max_index, fs, self._rebuild)
+        self.offset_index.position_limit = lambda: self.size
+        self.rebuilt_indexes = 0  # how often a damaged or missing index was rebuilt (for tests, metrics)
+        self.created_ms = time_ms()
+        self._file: io.FileIO | None = None
+        self._size = -1
+        self._next_offset: int | None = None
+        self._max_ts = -1
+        self._offset_of_max_ts = base_offset
+        self._tail_loaded = False
+        self._rolling_ts: int | None = None
+        self._bytes_since_index = 0
+        if new:
+            self._file = fs.open(self.log_path, "w+b")
+            self._size = 0
+            self.offset_index.reset()
+            self.time_index.reset()
+            self._next_offset = base_offset
+            self._tail_loaded = True
+
+    # -- files ---------------------------------------------------------------------------------
+    @property
+    def file(self) -> io.FileIO:
+        if self._file is None:
+            self._file = self._fs.open(self.log_path, "r+b")
+            self._file.seek(0, os.SEEK_END)
+            self._size = self._file.tell()
+        return self._file
+
+    @property
+    def size(self) -> int:
+        if self._size < 0:
+            _ = self.file
+        return self._size
+
+    def _pread(self, size: int, position: int) -> bytes:
+        return self._fs.pread(self.file, size, position)
+
+    # -- state derived from the files ------------------------------------------------------------
+    def _load_tail(self) -> None:
+        """Find the next offset and the max timestamp from the last index entries plus a short scan."""
+        if self._tail_loaded:
+            return
+        ts, ts_offset = self.time_index.last_entry()
+        self._max_ts, self._offset_of_max_ts = ts, ts_offset
+        last_offset, position = self.offset_index.last_entry()
+        next_offset = self.base_offset if position == 0 else last_offset + 1
+        for batch in self.batches(position):
+            next_offset = batch.last_offset + 1
+            if batch.max_timestamp > self._max_ts:
+                self._max_ts, self._offset_of_max_ts = batch.max_timestamp, batch.last_offset
+        self._next_offset = next_offset
+        self._tail_loaded = True
+
+    def read_next_offset(self) -> int:
+        """The offset after the last batch (the base offset if the segment is empty)."""
+        self._load_tail()
+        assert self._next_offset is not None
+        return self._next_offset
+
+    @property
+    def max_timestamp(self) -> int:
+        """The largest batch max timestamp in the segment, -1 if none."""
+        self._load_tail()
+        return self._max_ts
+
+    @property
+    def offset_of_max_timestamp(self) -> int:
+        """Last offset of the (first) batch holding ``max_timestamp``."""
+        self._load_tail()
+        return self._offset_of_max_ts
+
+    def largest_timestamp(self) -> int:
+        """What retention.ms compares with: the max timestamp, or the file's mtime if there is none."""
+        ts = self.max_timestamp
+        if ts >= 0:
+            return ts
+        return int(os.stat(self.log_path).st_mtime * 1000)
+
+    def rolling_based_timestamp(self) -> int | None:
+        """Max timestamp of the first batch: segment.ms counts from it (Kafka's rule)."""
+        if self._rolling_ts is None and self.size > 0:
+            first = next(self.batches(0), None)
+            if first is not None and first.max_timestamp >= 0:
+                self._rolling_ts = first.max_timestamp
+        return self._rolling_ts
+
+    # -- scanning --------------------------------------------------------------------------------
+    def batches(self, start: int = 0, end: int | None = None) -> Iterator[BatchInfo]:
+        """Headers of the batches from byte ``start`` (a batch start) up to ``end``; stops at a torn tail."""
+        limit = self.size if end is None else min(end, self.size)
+        pos = start
+        buf = b""
+        buf_pos = start
+        while pos + _SCAN.size <= limit:
+            off = pos - buf_pos
+            if off < 0 or off + _SCAN.size > len(buf):
+                buf = self._pread(min(_READ_CHUNK, limit - pos), pos)
+                buf_pos, off = pos, 0
+                if len(buf) < _SCAN.size:
+                    return
+            base, length, epoch, _magic, _crc, _attrs, delta, _bts, max_ts = _SCAN.unpack_from(buf, off)
+            size = length + LOG_OVERHEAD
+            if size < HEADER_SIZE or pos + size > limit:
+                return
+            yield BatchInfo(pos, base, size, base + delta, max_ts, epoch)
+            pos += size
+
+    def translate_offset(self, offset: int, start_position: int = 0) -> BatchInfo | None:
+        """The first batch whose last offset is >= ``offset``, or None."""
+        _, position = self.offset_index.lookup(offset)
+        for batch in self.batches(max(position, start_position)):
+            if batch.last_offset >= offset:
+                return batch
+        return None
+
+    def read(self, start_offset: int, max_size: int, max_position: int, min_one: bool) -> tuple[int, int] | None:
+        """(position, length) of whole batches from the one holding ``start_offset``; None if past end.
+
+        Only bytes below ``max_position`` (a batch boundary) are returned. Length 0 means nothing fits.
+        """
+        first = self.translate_offset(start_offset)
+        if first is None:
+            return None
+        start = first.position
+        if start >= max_position:
+            return start, 0
+        if start + max_size >= max_position:
+            return start, max_position - start
+        end = start
+        for batch in self.batches(start, max_position):
+            if batch.position + batch.size - start > max_size:
+                break
+            end = batch.position + batch.size
+        if end == start and min_one:
+            end = start + first.size
+        return start, end - start
+
+    def read_bytes(self, position: int, size: int) -> bytes:
+        return self._pread(size, position)
+
+    # -- appends -------------------------------------------------------------------------------
+    def can_hold_offset(self, offset: int) -> bool:
+        return 0 <= offset - self.base_offset <= INT_MAX
+
+    def append(self, records: bytes | bytearray | memoryview, batches: list[AppendedBatch]) -> None:
+        """Append whole batches (offsets assigned). On an I/O error the segment is left as before."""
+        f = self.file
+        self._load_tail()
+        old_size = self._size
+        old_state = (self._max_ts, self._offset_of_max_ts, self._bytes_since_index, self._next_offset)
+        try:
+            self._fs.write(f, records)
+            self._size = old_size + len(records)
+            for batch in batches:
+                self._index_batch(old_size + batch.position, batch.size, batch.last_offset, batch.max_timestamp)
+            if batches:
+                self._next_offset = batches[-1].last_offset + 1
+        except OSError as e:
+            self._max_ts, self._offset_of_max_ts, self._bytes_since_index, self._next_offset = old_state
+            self._roll_back(old_size, e)
+            raise StorageError(f"append to {self.log_path} failed: {e}") from e
+
+    def _index_batch(self, position: int, size: int, last_offset: int, max_ts: int) -> None:
+        if max_ts > self._max_ts:
+            self._max_ts, self._offset_of_max_ts = max_ts, last_offset
+        if self._rolling_ts is None and position == 0 and max_ts >= 0:
+            self._rolling_ts = max_ts
+        if self._bytes_since_index > self.config.index_interval_bytes:
+            self.offset_index.append(last_offset, position)
+            self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
+            self._bytes_since_index = 0
+        self._bytes_since_index += size
+
+    def _roll_back(self, old_size: int, cause: OSError) -> None:
+        try:
+            f = self.file
+            self._fs.truncate(f, old_size)
+            self._size = old_size
+            first_new = self._next_offset if self._next_offset is not None else self.base_offset
+            self.offset_index.truncate_to(first_new)
+            self.time_index.truncate_to(first_new)
+        except OSError as e:
+            raise SegmentBroken(f"cannot roll back {self.log_path} after '{cause}': {e}") from e
+
+    # -- truncation and recovery -----------------------------------------------------------------
+    def truncate_to(self, offset: int) -> int:
+        """Remove every batch holding an offset >= ``offset``; returns the bytes removed."""
+        batch = self.translate_offset(offset)
+        if batch is None:
+            return 0
+        removed = self.size - batch.position
+        self.offset_index.truncate_to(offset)
+        self.time_index.truncate_to(offset)
+        self._fs.truncate(self.file, batch.position)
+        self._size = batch.position
+        self._tail_loaded = False
+        self._bytes_since_index = 0
+        if batch.position == 0:
+            self._rolling_ts = None
+        self._load_tail()
+        return removed
+
+    def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> int:
+        """Re-validate every batch (framing, magic, CRC-32C, offsets), rebuild the indexes, cut the
+        first invalid batch and everything after it. Returns the number of bytes cut."""
+        self.offset_index.reset()
+        self.time_index.reset()
+        self._max_ts, self._offset_of_max_ts = -1, self.base_offset
+        self._bytes_since_index = 0
+        self._rolling_ts = None
+        size = self.size
+        pos = 0
+        expected = self.base_offset
+        while pos + HEADER_SIZE <= size:
+            try:
+                header = read_header(self._pread(HEADER_SIZE, pos))
+            except InvalidRecordBatch:
+                break
+            if header.size > size - pos or header.base_offset < expected or header.last_offset_delta < 0:
+                break
+            if not self.can_hold_offset(header.last_offset):
+                break
+            data = self._pread(header.size, pos)
+            if len(data) < header.size or compute_crc(data, 0, header.size) != header.crc:
+                break
+            self._index_batch(pos, header.size, header.last_offset, header.max_timestamp)
+            if on_batch is not None:
+                on_batch(header)
+            expected = header.next_offset
+            pos += header.size
+        cut = size - pos
+        if cut:
+            self._fs.truncate(self.file, pos)
+            self._size = pos
+        self._next_offset = expected
+        self._tail_loaded = True
+        return cut
+
+    def _rebuild(self, cause: CorruptIndex) -> None:
+        """An index failed its sanity check or is missing: rebuild both from the log's batch headers."""
+        self.rebuilt_indexes += 1
+        self.offset_index.reset()
+        self.time_index.reset()
+        self._max_ts, self._offset_of_max_ts = -1, self.base_offset
+        self._bytes_since_index = 0
+        next_offset = self.base_offset
+        for batch in self.batches(0):
+            self._index_batch(batch.position, batch.size, batch.last_offset, batch.max_timestamp)
+            next_offset = batch.last_offset + 1
+        self._next_offset = next_offset
+        self._tail_loaded = True
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def on_become_inactive(self) -> None:
+        """At roll: make the time index end with the segment's max timestamp, write index tails."""
+        self._load_tail()
+        if self._max_ts >= 0:
+            self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
+        self.offset_index.flush(fsync=False)
+        self.time_index.flush(fsync=False)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._fs.fsync(self._file)
+        self.offset_index.flush()
+        self.time_index.flush()
+
+    def close(self) -> None:
+        try:
+            if self._tail_loaded and self._max_ts >= 0:
+                self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
+            self.offset_index.close()
+            self.time_index.close()
+        finally:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def change_suffix(self, suffix: str) -> None:
+        """Rename the three files (e.g. to ``.deleted``); open descriptors stay valid for readers."""
+        new_log = self.log_path[: len(self.log_path) - len(self.suffix)] + suffix
+        if os.path.exists(self.log_path):
+            self._fs.rename(self.log_path, new_log)
+        self.log_path = new_log
+        for index in (self.offset_index, self.time_index):
+            index.rename_to(index.path[: len(index.path) - len(self.suffix)] + suffix)
+        self.suffix = suffix
+
+    def delete_files(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._fs.delete(self.log_path)
+        self.offset_index.delete_file()
+        self.time_index.delete_file()
+
+    def __repr__(self) -> str:
+        return f"LogSegment({self.log_path!r}, size={self._size})"
