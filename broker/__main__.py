@@ -1,0 +1,77 @@
+"""``python -m broker [server.properties] [--override key=value ...]``, like kafka-server-start.sh."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from broker.config import BrokerConfig, ConfigError, parse_properties
+
+log = logging.getLogger("broker")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="kafkish", description="A Kafka-compatible broker. Reads Kafka's server.properties names and defaults."
+    )
+    parser.add_argument("properties", nargs="?", help="a server.properties file")
+    parser.add_argument(
+        "--override", action="append", default=[], metavar="KEY=VALUE", help="set a property (repeatable)"
+    )
+    return parser.parse_args(argv)
+
+
+def load_config(args: argparse.Namespace) -> BrokerConfig:
+    props: dict[str, str] = {}
+    if args.properties:
+        try:
+            with open(args.properties, encoding="utf-8") as f:
+                props.update(parse_properties(f.read()))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {args.properties}: {exc.strerror}") from None
+    for item in args.override:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--override needs KEY=VALUE, got {item!r}")
+        props[key.strip()] = value.strip()
+    return BrokerConfig.from_properties(props)
+
+
+async def serve(config: BrokerConfig) -> None:
+    from broker.server import Broker
+
+    broker = Broker(config)
+    await broker.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await broker.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
+    )
+    try:
+        config = load_config(parse_args(sys.argv[1:] if argv is None else argv))
+    except ConfigError as exc:
+        log.error("invalid configuration: %s", exc)
+        return 1
+    try:
+        asyncio.run(serve(config))
+    except ConfigError as exc:
+        log.error("invalid configuration: %s", exc)
+        return 1
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

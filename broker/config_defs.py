@@ -1,0 +1,527 @@
+"""Kafka's broker and topic configs as data: names, types, defaults, documentation, synonyms.
+
+``broker.config`` gives them behaviour (parsing server.properties, resolving topic values, describing).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+INT_MAX = 2**31 - 1
+LONG_MAX = 2**63 - 1
+
+
+class ConfigType(enum.IntEnum):
+    """Kafka's DescribeConfigs config types (v3+)."""
+
+    BOOLEAN = 1
+    STRING = 2
+    INT = 3
+    SHORT = 4
+    LONG = 5
+    DOUBLE = 6
+    LIST = 7
+    CLASS = 8
+    PASSWORD = 9
+
+
+class ConfigSource(enum.IntEnum):
+    """Kafka's DescribeConfigs config sources."""
+
+    UNKNOWN = 0
+    DYNAMIC_TOPIC_CONFIG = 1
+    DYNAMIC_BROKER_LOGGER_CONFIG = 2
+    DYNAMIC_BROKER_CONFIG = 3
+    STATIC_BROKER_CONFIG = 4
+    DEFAULT_CONFIG = 5
+    DYNAMIC_DEFAULT_BROKER_CONFIG = 6
+    CLIENT_METRICS_CONFIG = 7
+    GROUP_CONFIG = 8
+
+
+class ConfigError(ValueError):
+    """A config value is invalid: the operator's or the client's fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDef:
+    name: str
+    type: ConfigType
+    default: Any
+    doc: str
+    check: Callable[[Any], str | None] | None = None  # the reason a parsed value is invalid, or None
+    choices: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()  # topic configs: broker configs it inherits from, first wins
+    scale: tuple[int, ...] = ()  # per synonym: multiply the synonym's value (hours -> ms)
+    sensitive: bool = False
+
+    def parse(self, raw: Any) -> Any:
+        """The typed value of ``raw`` (a string from a file or a request, or an already typed value).
+
+        Raises ConfigError with Kafka's message: ``Invalid value <raw> for configuration <name>: <why>``.
+        """
+        try:
+            value = _PARSERS[self.type](raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(self.invalid(raw, str(exc) or f"Not a number of type {self.type.name}")) from None
+        if value is None:
+            return None
+        if self.choices:
+            for item in value if isinstance(value, list) else [value]:
+                if item not in self.choices:
+                    raise ConfigError(self.invalid(item, "String must be one of: " + ", ".join(self.choices)))
+        if self.check is not None:
+            reason = self.check(value)
+            if reason is not None:
+                raise ConfigError(self.invalid(raw, reason))
+        return value
+
+    def invalid(self, raw: Any, reason: str) -> str:
+        return f"Invalid value {raw} for configuration {self.name}: {reason}"
+
+    def render(self, value: Any) -> str | None:
+        """The string Kafka shows for ``value`` in DescribeConfigs."""
+        if value is None:
+            return None
+        if self.type is ConfigType.BOOLEAN:
+            return "true" if value else "false"
+        if self.type is ConfigType.LIST:
+            return ",".join(str(v) for v in value)
+        return str(value)
+
+
+def _parse_bool(raw: Any) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in ("true", "false"):
+        raise ValueError("Expected value to be either true or false")
+    return text == "true"
+
+
+def _int_parser(kind: str, low: int, high: int) -> Callable[[Any], int | None]:
+    def parse(raw: Any) -> int | None:
+        if raw is None:
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        else:
+            text = str(raw).strip()
+            if not re.fullmatch(r"[+-]?[0-9]+", text):
+                raise ValueError(f"Not a number of type {kind}")
+            value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"Not a number of type {kind}")
+        return value
+
+    return parse
+
+
+def _parse_double(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise ValueError("Not a number of type DOUBLE") from None
+
+
+def _parse_list(raw: Any) -> list[str] | None:
+    if raw is None or isinstance(raw, list):
+        return raw
+    return [item.strip() for item in str(raw).split(",") if item.strip()]
+
+
+def _parse_str(raw: Any) -> str | None:
+    return None if raw is None else str(raw).strip()
+
+
+_PARSERS: dict[ConfigType, Callable[[Any], Any]] = {
+    ConfigType.BOOLEAN: _parse_bool,
+    ConfigType.STRING: _parse_str,
+    ConfigType.INT: _int_parser("INT", -(2**31), INT_MAX),
+    ConfigType.SHORT: _int_parser("SHORT", -(2**15), 2**15 - 1),
+    ConfigType.LONG: _int_parser("LONG", -(2**63), LONG_MAX),
+    ConfigType.DOUBLE: _parse_double,
+    ConfigType.LIST: _parse_list,
+    ConfigType.CLASS: _parse_str,
+    ConfigType.PASSWORD: _parse_str,
+}
+
+B, S, INT, L, D, LI = (
+    ConfigType.BOOLEAN, ConfigType.STRING, ConfigType.INT, ConfigType.LONG, ConfigType.DOUBLE, ConfigType.LIST,
+)  # fmt: skip
+
+
+def _at_least(n: int) -> Callable[[Any], str | None]:
+    """Kafka's ``Range.atLeast``."""
+    return lambda v: None if v >= n else f"Value must be at least {n}"
+
+
+def _between(low: float, high: float) -> Callable[[Any], str | None]:
+    """Kafka's ``Range.between``."""
+
+    def check(v: Any) -> str | None:
+        if v < low:
+            return f"Value must be no less than {low}"
+        if v > high:
+            return f"Value must be no more than {high}"
+        return None
+
+    return check
+
+
+_BROKER: list[ConfigDef] = [
+    ConfigDef("node.id", INT, -1, "The node ID of this broker (KRaft name; broker.id is its synonym).", _at_least(-1)),
+    ConfigDef("broker.id", INT, -1, "The broker id for this server. -1 means: take node.id, else 0.", _at_least(-1)),
+    ConfigDef("broker.rack", S, None, "Rack of the broker, used in rack-aware replication assignment."),
+    ConfigDef("listeners", LI, ["PLAINTEXT://:9092"], "Comma-separated URIs the broker listens on."),
+    ConfigDef("advertised.listeners", LI, None, "Listeners to publish to clients if different from listeners."),
+    ConfigDef(
+        "listener.security.protocol.map",
+        LI,
+        ["PLAINTEXT:PLAINTEXT", "SSL:SSL", "SASL_PLAINTEXT:SASL_PLAINTEXT", "SASL_SSL:SASL_SSL"],
+        "Map between listener names and security protocols.",
+    ),
+    ConfigDef("inter.broker.listener.name", S, None, "Name of the listener used between brokers."),
+    ConfigDef("log.dirs", LI, None, "The directories in which the log data is kept; log.dir if not set."),
+    ConfigDef("log.dir", S, "/tmp/kafka-logs", "The directory in which the log data is kept."),
+    ConfigDef("num.partitions", INT, 1, "The default number of log partitions per topic.", _at_least(1)),
+    ConfigDef(
+        "default.replication.factor", INT, 1, "The replication factor for automatically created topics.", _at_least(1)
+    ),
+    ConfigDef(
+        "min.insync.replicas", INT, 1, "Minimum replicas that must acknowledge a write with acks=all.", _at_least(1)
+    ),
+    ConfigDef("auto.create.topics.enable", B, True, "Enable auto creation of topic on the server."),
+    ConfigDef("delete.topic.enable", B, True, "Enables delete topic."),
+    ConfigDef("auto.leader.rebalance.enable", B, True, "Enables auto leader balancing."),
+    ConfigDef("unclean.leader.election.enable", B, False, "Allow replicas not in the ISR to become leader."),
+    ConfigDef("log.retention.hours", INT, 168, "Hours to keep a log file before deleting it."),
+    ConfigDef("log.retention.minutes", INT, None, "Minutes to keep a log file; log.retention.hours if not set."),
+    ConfigDef("log.retention.ms", L, None, "Milliseconds to keep a log file; -1 means no time limit."),
+    ConfigDef("log.retention.bytes", L, -1, "The maximum size of the log before deleting it."),
+    ConfigDef(
+        "log.retention.check.interval.ms",
+        L,
+        300000,
+        "How often the log cleaner checks for deletable logs.",
+        _at_least(1),
+    ),
+    ConfigDef("log.segment.bytes", INT, 1073741824, "The maximum size of a single log file.", _at_least(14)),
+    ConfigDef(
+        "log.roll.hours", INT, 168, "The maximum time before a new log segment is rolled out, in hours.", _at_least(1)
+    ),
+    ConfigDef("log.roll.ms", L, None, "The maximum time before a new log segment is rolled out, in ms."),
+    ConfigDef("log.roll.jitter.hours", INT, 0, "The maximum jitter subtracted from logRollTimeMillis, in hours."),
+    ConfigDef("log.roll.jitter.ms", L, None, "The maximum jitter subtracted from logRollTimeMillis, in ms."),
+    ConfigDef(
+        "log.index.size.max.bytes", INT, 10485760, "The maximum size in bytes of the offset index.", _at_least(4)
+    ),
+    ConfigDef(
+        "log.index.interval.bytes",
+        INT,
+        4096,
+        "The interval with which we add an entry to the offset index.",
+        _at_least(0),
+    ),
+    ConfigDef(
+        "log.flush.interval.messages",
+        L,
+        LONG_MAX,
+        "Messages accumulated before they are flushed to disk.",
+        _at_least(1),
+    ),
+    ConfigDef("log.flush.interval.ms", L, None, "Maximum time a message stays in memory before a flush."),
+    ConfigDef("log.flush.scheduler.interval.ms", L, LONG_MAX, "How often the log flusher checks for logs to flush."),
+    ConfigDef(
+        "log.segment.delete.delay.ms", L, 60000, "The amount of time to wait before deleting a file.", _at_least(0)
+    ),
+    ConfigDef(
+        "log.cleanup.policy", LI, ["delete"], "The default cleanup policy for segments.", choices=("compact", "delete")
+    ),
+    ConfigDef("log.cleaner.enable", B, True, "Enable the log cleaner process to run on the server."),
+    ConfigDef("log.cleaner.threads", INT, 1, "The number of background threads to use for log cleaning."),
+    ConfigDef(
+        "log.cleaner.min.cleanable.ratio",
+        D,
+        0.5,
+        "Minimum ratio of dirty log to total log for cleaning.",
+        _between(0, 1),
+    ),
+    ConfigDef("log.cleaner.delete.retention.ms", L, 86400000, "How long delete records (tombstones) are retained."),
+    ConfigDef("log.cleaner.min.compaction.lag.ms", L, 0, "Minimum time a message remains uncompacted."),
+    ConfigDef("log.cleaner.max.compaction.lag.ms", L, LONG_MAX, "Maximum time a message remains ineligible."),
+    ConfigDef("log.cleaner.backoff.ms", L, 15000, "The amount of time to sleep when there are no logs to clean."),
+    ConfigDef("log.preallocate", B, False, "Preallocate the file when creating a new segment."),
+    ConfigDef(
+        "log.message.timestamp.type",
+        S,
+        "CreateTime",
+        "Whether the timestamp is create or log append time.",
+        choices=("CreateTime", "LogAppendTime"),
+    ),
+    ConfigDef("log.message.timestamp.before.max.ms", L, LONG_MAX, "Allowed timestamp lag behind the broker."),
+    ConfigDef("log.message.timestamp.after.max.ms", L, LONG_MAX, "Allowed timestamp lead ahead of the broker."),
+    ConfigDef("log.message.downconversion.enable", B, True, "Whether down-conversion of messages is enabled."),
+    ConfigDef(
+        "compression.type",
+        S,
+        "producer",
+        "The final compression type for a given topic.",
+        choices=("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+    ),
+    ConfigDef("message.max.bytes", INT, 1048588, "The largest record batch size allowed by Kafka.", _at_least(0)),
+    ConfigDef(
+        "socket.request.max.bytes", INT, 104857600, "The maximum number of bytes in a socket request.", _at_least(1)
+    ),
+    ConfigDef("socket.send.buffer.bytes", INT, 102400, "SO_SNDBUF of the sockets; -1 for the OS default."),
+    ConfigDef("socket.receive.buffer.bytes", INT, 102400, "SO_RCVBUF of the sockets; -1 for the OS default."),
+    ConfigDef("connections.max.idle.ms", L, 600000, "Idle connections timeout."),
+    ConfigDef("num.network.threads", INT, 3, "Accepted for compatibility; one event loop serves all sockets."),
+    ConfigDef("num.io.threads", INT, 8, "Accepted for compatibility; one event loop serves all requests."),
+    ConfigDef("num.recovery.threads.per.data.dir", INT, 2, "Accepted for compatibility."),
+    ConfigDef("fetch.max.bytes", INT, 57671680, "The maximum number of bytes returned for a fetch request."),
+    ConfigDef("max.incremental.fetch.session.cache.slots", INT, 1000, "Incremental fetch sessions kept."),
+    ConfigDef("replica.lag.time.max.ms", L, 30000, "A follower lagging this long is removed from the ISR."),
+    ConfigDef("replica.fetch.max.bytes", INT, 1048576, "Bytes of messages fetched per partition by followers."),
+    ConfigDef("replica.fetch.wait.max.ms", INT, 500, "Max wait time for each fetcher request issued by followers."),
+    ConfigDef("producer.id.expiration.ms", INT, 86400000, "Time to wait before a producer id expires.", _at_least(1)),
+    ConfigDef(
+        "offsets.topic.num.partitions", INT, 50, "The number of partitions for the offset commit topic.", _at_least(1)
+    ),
+    ConfigDef("offsets.topic.replication.factor", INT, 3, "Replication factor of the offsets topic.", _at_least(1)),
+    ConfigDef("offsets.topic.segment.bytes", INT, 104857600, "Segment size of the offsets topic.", _at_least(1)),
+    ConfigDef("offsets.topic.compression.codec", INT, 0, "Compression codec for the offsets topic."),
+    ConfigDef(
+        "offsets.retention.minutes", INT, 10080, "Committed offsets of empty groups are kept this long.", _at_least(1)
+    ),
+    ConfigDef(
+        "offsets.retention.check.interval.ms", L, 600000, "Frequency at which to check for stale offsets.", _at_least(1)
+    ),
+    ConfigDef("offsets.commit.timeout.ms", INT, 5000, "Offset commit delayed until all replicas receive it."),
+    ConfigDef("offsets.load.buffer.size", INT, 5242880, "Batch size for reading the offsets segments."),
+    ConfigDef("offset.metadata.max.bytes", INT, 4096, "The maximum size for metadata with an offset commit."),
+    ConfigDef("transaction.state.log.num.partitions", INT, 50, "Partitions of the transaction topic.", _at_least(1)),
+    ConfigDef(
+        "transaction.state.log.replication.factor", INT, 3, "Replication factor of the transaction topic.", _at_least(1)
+    ),
+    ConfigDef("transaction.state.log.min.isr", INT, 2, "min.insync.replicas of the transaction topic."),
+    ConfigDef("transaction.state.log.segment.bytes", INT, 104857600, "Segment size of the transaction topic."),
+    ConfigDef("transactional.id.expiration.ms", INT, 604800000, "Idle transactional ids expire after this."),
+    ConfigDef("transaction.max.timeout.ms", INT, 900000, "The maximum allowed timeout for transactions."),
+    ConfigDef("group.initial.rebalance.delay.ms", INT, 3000, "Wait for more consumers before the first rebalance."),
+    ConfigDef("group.min.session.timeout.ms", INT, 6000, "The minimum allowed session timeout of consumers."),
+    ConfigDef("group.max.session.timeout.ms", INT, 1800000, "The maximum allowed session timeout of consumers."),
+    ConfigDef("group.max.size", INT, INT_MAX, "The maximum number of consumers in a single group.", _at_least(1)),
+    ConfigDef("group.coordinator.rebalance.protocols", LI, ["classic", "consumer"], "Enabled group protocols."),
+    ConfigDef("group.consumer.session.timeout.ms", INT, 45000, "Session timeout of consumer-protocol members."),
+    ConfigDef("group.consumer.heartbeat.interval.ms", INT, 5000, "Heartbeat interval of consumer-protocol members."),
+    ConfigDef("group.consumer.assignors", LI, ["uniform", "range"], "Server-side assignors, the first default."),
+    ConfigDef("zookeeper.connect", S, None, "ZooKeeper connection string; unset runs a self-contained broker."),
+    ConfigDef("zookeeper.session.timeout.ms", INT, 18000, "Zookeeper session timeout."),
+    ConfigDef("zookeeper.connection.timeout.ms", INT, None, "Max time to wait to establish a ZooKeeper connection."),
+    ConfigDef("controlled.shutdown.enable", B, True, "Enable controlled shutdown of the server."),
+    ConfigDef("request.timeout.ms", INT, 30000, "The configuration controls the maximum time to wait for a reply."),
+]
+
+_TOPIC: list[ConfigDef] = [
+    ConfigDef(
+        "cleanup.policy",
+        LI,
+        ["delete"],
+        "The retention policy to use on log segments: delete or compact.",
+        choices=("compact", "delete"),
+        synonyms=("log.cleanup.policy",),
+    ),
+    ConfigDef(
+        "compression.type",
+        S,
+        "producer",
+        "The final compression type for the topic.",
+        choices=("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
+        synonyms=("compression.type",),
+    ),
+    ConfigDef(
+        "delete.retention.ms",
+        L,
+        86400000,
+        "How long tombstones are kept for compacted topics.",
+        _at_least(0),
+        synonyms=("log.cleaner.delete.retention.ms",),
+    ),
+    ConfigDef(
+        "file.delete.delay.ms",
+        L,
+        60000,
+        "Time to wait before deleting a file from the filesystem.",
+        _at_least(0),
+        synonyms=("log.segment.delete.delay.ms",),
+    ),
+    ConfigDef(
+        "flush.messages",
+        L,
+        LONG_MAX,
+        "Force an fsync after this many messages.",
+        _at_least(1),
+        synonyms=("log.flush.interval.messages",),
+    ),
+    ConfigDef(
+        "flush.ms",
+        L,
+        LONG_MAX,
+        "Force an fsync after this much time.",
+        _at_least(0),
+        synonyms=("log.flush.interval.ms",),
+    ),
+    ConfigDef(
+        "index.interval.bytes",
+        INT,
+        4096,
+        "How often an entry is added to the offset index.",
+        _at_least(0),
+        synonyms=("log.index.interval.bytes",),
+    ),
+    ConfigDef(
+        "max.compaction.lag.ms",
+        L,
+        LONG_MAX,
+        "Maximum time a message remains ineligible for compaction.",
+        _at_least(1),
+        synonyms=("log.cleaner.max.compaction.lag.ms",),
+    ),
+    ConfigDef(
+        "max.message.bytes",
+        INT,
+        1048588,
+        "The largest record batch size allowed.",
+        _at_least(0),
+        synonyms=("message.max.bytes",),
+    ),
+    ConfigDef(
+        "message.downconversion.enable",
+        B,
+        True,
+        "Whether down-conversion of messages is enabled.",
+        synonyms=("log.message.downconversion.enable",),
+    ),
+    ConfigDef(
+        "message.timestamp.type",
+        S,
+        "CreateTime",
+        "Whether the timestamp is create or log append time.",
+        choices=("CreateTime", "LogAppendTime"),
+        synonyms=("log.message.timestamp.type",),
+    ),
+    ConfigDef(
+        "message.timestamp.before.max.ms",
+        L,
+        LONG_MAX,
+        "Allowed timestamp lag behind the broker.",
+        _at_least(0),
+        synonyms=("log.message.timestamp.before.max.ms",),
+    ),
+    ConfigDef(
+        "message.timestamp.after.max.ms",
+        L,
+        LONG_MAX,
+        "Allowed timestamp lead ahead of the broker.",
+        _at_least(0),
+        synonyms=("log.message.timestamp.after.max.ms",),
+    ),
+    ConfigDef(
+        "min.cleanable.dirty.ratio",
+        D,
+        0.5,
+        "Dirty ratio at which the log cleaner cleans a log.",
+        _between(0, 1),
+        synonyms=("log.cleaner.min.cleanable.ratio",),
+    ),
+    ConfigDef(
+        "min.compaction.lag.ms",
+        L,
+        0,
+        "Minimum time a message remains uncompacted.",
+        _at_least(0),
+        synonyms=("log.cleaner.min.compaction.lag.ms",),
+    ),
+    ConfigDef(
+        "min.insync.replicas",
+        INT,
+        1,
+        "Replicas that must acknowledge a write with acks=all.",
+        _at_least(1),
+        synonyms=("min.insync.replicas",),
+    ),
+    ConfigDef(
+        "preallocate",
+        B,
+        False,
+        "Preallocate the file on disk when creating a new log segment.",
+        synonyms=("log.preallocate",),
+    ),
+    ConfigDef(
+        "retention.bytes",
+        L,
+        -1,
+        "The maximum size a partition can grow to before old segments go.",
+        synonyms=("log.retention.bytes",),
+    ),
+    ConfigDef(
+        "retention.ms",
+        L,
+        604800000,
+        "The maximum time a log is retained; -1 means no limit.",
+        _at_least(-1),
+        synonyms=("log.retention.ms", "log.retention.minutes", "log.retention.hours"),
+        scale=(1, 60000, 3600000),
+    ),
+    ConfigDef(
+        "segment.bytes",
+        INT,
+        1073741824,
+        "The segment file size for the log.",
+        _at_least(14),
+        synonyms=("log.segment.bytes",),
+    ),
+    ConfigDef(
+        "segment.index.bytes",
+        INT,
+        10485760,
+        "The size of the index that maps offsets to file positions.",
+        _at_least(4),
+        synonyms=("log.index.size.max.bytes",),
+    ),
+    ConfigDef(
+        "segment.jitter.ms",
+        L,
+        0,
+        "The maximum random jitter subtracted from segment.ms.",
+        _at_least(0),
+        synonyms=("log.roll.jitter.ms", "log.roll.jitter.hours"),
+        scale=(1, 3600000),
+    ),
+    ConfigDef(
+        "segment.ms",
+        L,
+        604800000,
+        "Time after which Kafka rolls the log even if the segment isn't full.",
+        _at_least(1),
+        synonyms=("log.roll.ms", "log.roll.hours"),
+        scale=(1, 3600000),
+    ),
+    ConfigDef(
+        "unclean.leader.election.enable",
+        B,
+        False,
+        "Allow out-of-ISR replicas to become leader.",
+        synonyms=("unclean.leader.election.enable",),
+    ),
+]
+
+BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER}
+TOPIC_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _TOPIC}

@@ -1,0 +1,86 @@
+"""API key -> handler. Each handler declares the versions it truly supports, beside its code.
+
+The same registry builds the ApiVersions response, so nothing unsupported is ever advertised::
+
+    @handles(METADATA, versions="0-12")
+    async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> MetadataResponse: ...
+
+A handler returns the response, or None for a request that gets no response (a produce with acks=0).
+Importing ``broker.handlers`` registers every handler module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from protocol.api import Api
+from protocol.headers import RequestHeader
+from protocol.schema import Struct, VersionRange
+
+if TYPE_CHECKING:
+    from broker.server import Broker
+
+Handler = Callable[["RequestContext", Any], Awaitable[Struct | None]]
+H = TypeVar("H", bound=Handler)
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What a handler knows about the request besides its body."""
+
+    broker: Broker
+    api: Api
+    header: RequestHeader
+    client_host: str
+    client_port: int
+    listener: str = "PLAINTEXT"
+
+    @property
+    def version(self) -> int:
+        return self.header.request_api_version
+
+    @property
+    def client_id(self) -> str:
+        return self.header.client_id or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    api: Api
+    versions: VersionRange
+    handler: Handler
+
+    @property
+    def min_version(self) -> int:
+        return self.versions.low
+
+    @property
+    def max_version(self) -> int:
+        assert self.versions.high is not None
+        return self.versions.high
+
+
+HANDLERS: dict[int, Registration] = {}
+
+
+def handles(api: Api, *, versions: str) -> Callable[[H], H]:
+    supported = VersionRange.parse(versions)
+    if supported is None or supported.high is None:
+        raise ValueError(f"{api.name}: a handler needs a closed version range, not {versions!r}")
+    if supported.low < api.min_version or supported.high > api.max_version:
+        raise ValueError(f"{api.name}: versions {versions} are outside what the protocol defines ({api.versions})")
+
+    def register(handler: H) -> H:
+        if api.key in HANDLERS:
+            raise ValueError(f"two handlers for {api.name}")
+        HANDLERS[api.key] = Registration(api, supported, handler)
+        return handler
+
+    return register
+
+
+def supports(api_key: int, version: int) -> bool:
+    registration = HANDLERS.get(api_key)
+    return registration is not None and version in registration.versions

@@ -1,0 +1,109 @@
+"""Metadata (3), versions 0-12.
+
+- v0: an empty topic list means every topic; v1+: null means every topic, empty means none.
+- Topics asked for by id (v10+, name null) are found by id, else UNKNOWN_TOPIC_ID.
+- Auto-creation: an unknown, valid topic name is created with the broker's defaults when
+  ``auto.create.topics.enable`` is on and the request allows it (always in v0-3, the flag in v4+).
+  Kafka answers LEADER_NOT_AVAILABLE while a new topic's leaders are elected; a single broker leads
+  at once, so the new topic's metadata comes back complete in the same response.
+- Invalid names get INVALID_TOPIC_EXCEPTION; unknown topics UNKNOWN_TOPIC_OR_PARTITION.
+- Authorized operations (v8+): with no authorizer everything is allowed, so the bit field has every
+  topic (and cluster) operation set when asked for.
+"""
+
+from __future__ import annotations
+
+from broker.controller.errors import ControllerError
+from broker.dispatcher import RequestContext, handles
+from broker.topics import InvalidTopic, TopicMetadata, validate_topic_name
+from protocol.errors import ErrorCode
+from protocol.messages.metadata import (
+    METADATA,
+    MetadataRequest,
+    MetadataResponse,
+    MetadataResponseBroker,
+    MetadataResponsePartition,
+    MetadataResponseTopic,
+)
+from protocol.schema import ZERO_UUID
+
+# AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9,
+# DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
+CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12))
+NOT_REQUESTED = -2147483648
+
+
+@handles(METADATA, versions="0-12")
+async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> MetadataResponse:
+    broker = ctx.broker
+    host, port = broker.advertised(ctx.listener)
+    response = MetadataResponse(
+        brokers=[
+            MetadataResponseBroker(node_id=broker.node_id, host=host, port=port, rack=broker.config.get("broker.rack"))
+        ],
+        cluster_id=broker.cluster_id,
+        controller_id=broker.node_id,
+    )
+    if ctx.version >= 8 and request.include_cluster_authorized_operations:
+        response.cluster_authorized_operations = CLUSTER_OPERATIONS
+    with_ops = ctx.version >= 8 and request.include_topic_authorized_operations
+    if request.topics is None or (ctx.version == 0 and not request.topics):
+        for topic in broker.topics.topics.values():
+            response.topics.append(describe(topic, with_ops))
+        return response
+    allow_create = ctx.version < 4 or request.allow_auto_topic_creation
+    for wanted in request.topics:
+        if wanted.name is None:
+            found = broker.topics.by_id.get(wanted.topic_id)
+            if found is None:
+                response.topics.append(
+                    MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=wanted.topic_id)
+                )
+            else:
+                response.topics.append(describe(found, with_ops))
+            continue
+        response.topics.append(lookup_or_create(ctx, wanted.name, allow_create, with_ops))
+    return response
+
+
+def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, with_ops: bool) -> MetadataResponseTopic:
+    broker = ctx.broker
+    topic = broker.topics.get(name)
+    if topic is not None:
+        return describe(topic, with_ops)
+    try:
+        validate_topic_name(name)
+    except InvalidTopic:
+        return MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name, is_internal=False)
+    if not (allow_create and broker.config.get("auto.create.topics.enable")):
+        return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
+    try:
+        replicas = broker.controller.check_new_topic(name, -1, -1, None)
+        topic = broker.controller.create_topic(name, replicas, {})
+    except ControllerError as exc:
+        return MetadataResponseTopic(error_code=exc.code, name=name)
+    return describe(topic, with_ops)
+
+
+def describe(topic: TopicMetadata, with_ops: bool, partitions: object = None) -> MetadataResponseTopic:
+    parts = []
+    for index, replicas in enumerate(topic.replicas):
+        parts.append(
+            MetadataResponsePartition(
+                error_code=ErrorCode.NONE,
+                partition_index=index,
+                leader_id=replicas[0],
+                leader_epoch=topic.leader_epochs[index],
+                replica_nodes=list(replicas),
+                isr_nodes=list(replicas),
+            )
+        )
+    return MetadataResponseTopic(
+        error_code=ErrorCode.NONE,
+        name=topic.name,
+        topic_id=topic.topic_id or ZERO_UUID,
+        is_internal=topic.internal,
+        partitions=parts,
+        topic_authorized_operations=TOPIC_OPERATIONS if with_ops else NOT_REQUESTED,
+    )

@@ -1,0 +1,219 @@
+"""The broker process: listeners, connections, and the components every handler reaches through it.
+
+Start-up: read (or create) the cluster id in ``meta.properties``, open every partition log (recovering
+after an unclean stop), load topic metadata, lead every partition, then listen. Shutdown (SIGTERM,
+SIGINT): stop accepting, let in-flight requests finish for a few seconds, close connections, then
+flush logs and write the checkpoints and the clean-shutdown marker.
+
+One event loop owns all broker state; nothing here is thread-safe, and nothing needs to be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import logging
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+
+from broker import handlers
+from broker.config import BrokerConfig, ConfigError
+from broker.connection import Connection
+from broker.controller.embedded import EmbeddedController
+from broker.replica_manager import ReplicaManager
+from broker.topics import TopicStore
+from storage.checkpoints import MetaProperties, read_meta_properties
+from storage.manager import LogManager
+
+log = logging.getLogger(__name__)
+
+HIGH_WATERMARK_CHECKPOINT_INTERVAL_S = 5.0  # replica.high.watermark.checkpoint.interval.ms
+OFFSET_CHECKPOINT_INTERVAL_S = 60.0  # log.flush.offset.checkpoint.interval.ms
+SHUTDOWN_GRACE_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    name: str
+    bind_host: str
+    port: int
+    advertised_host: str
+    advertised_port: int
+
+
+def parse_listeners(config: BrokerConfig) -> list[Listener]:
+    """``listeners`` and ``advertised.listeners`` as Kafka reads them (only PLAINTEXT is served)."""
+    listeners = [_parse_uri(uri) for uri in config.get("listeners")]
+    advertised = {name: (host, port) for name, host, port in map(_parse_uri, config.get("advertised.listeners") or [])}
+    result = []
+    for name, host, port in listeners:
+        security = _security_protocol(config, name)
+        if security != "PLAINTEXT":
+            raise ConfigError(f"listener {name} uses {security}; only PLAINTEXT listeners are supported")
+        adv_host, adv_port = advertised.get(name, (host, port))
+        result.append(Listener(name, host, port, adv_host or socket.getfqdn(), adv_port))
+    if not result:
+        raise ConfigError("listeners is empty")
+    return result
+
+
+def _parse_uri(uri: str) -> tuple[str, str, int]:
+    name, sep, rest = uri.partition("://")
+    if not sep:
+        raise ConfigError(f"listener {uri!r} is not of the form NAME://host:port")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not port.isdigit():
+        raise ConfigError(f"listener {uri!r} has no port")
+    return name.upper(), host.strip("[]"), int(port)
+
+
+def _security_protocol(config: BrokerConfig, listener: str) -> str:
+    entries: list[str] = config.get("listener.security.protocol.map")
+    for entry in entries:
+        name, _, protocol = entry.partition(":")
+        if name.strip().upper() == listener:
+            return protocol.strip().upper()
+    return listener
+
+
+def new_cluster_id() -> str:
+    """Kafka's form: a random UUID in URL-safe base64 without padding (22 characters)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class Broker:
+    def __init__(self, config: BrokerConfig) -> None:
+        handlers.load()
+        self.config = config
+        self.node_id = config.node_id
+        self.listeners = parse_listeners(config)
+        self.log_dirs = [os.path.abspath(d) for d in config.log_dirs]
+        self.stopping = False
+        self.started_at = time.monotonic()
+        self.cluster_id = ""
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[asyncio.Task[None]] = set()
+        self._background: list[asyncio.Task[None]] = []
+        self.log_manager: LogManager
+        self.replica_manager: ReplicaManager
+        self.topics: TopicStore
+        self.controller: EmbeddedController
+
+    # -- life cycle --------------------------------------------------------------------------------
+    async def start(self) -> None:
+        self.cluster_id = self._cluster_id()
+        self.log_manager = LogManager(self.log_dirs, meta=MetaProperties(self.cluster_id, self.node_id))
+        self.log_manager.startup()
+        self.topics = TopicStore(self.log_dirs[0])
+        self.topics.load()
+        self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager)
+        self.controller = EmbeddedController(self.node_id, self.config, self.topics, self.replica_manager)
+        self.controller.start()
+        for listener in self.listeners:
+            server = await asyncio.start_server(
+                functools.partial(self._accept, listener=listener.name),
+                host=listener.bind_host or None,
+                port=listener.port,
+                reuse_address=True,
+                limit=1 << 20,
+            )
+            self._servers.append(server)
+            if listener.port == 0:  # an ephemeral port: advertise the one we got
+                port = server.sockets[0].getsockname()[1]
+                index = self.listeners.index(listener)
+                self.listeners[index] = Listener(
+                    listener.name, listener.bind_host, port, listener.advertised_host, port
+                )
+        self._background = [
+            asyncio.create_task(self._every(HIGH_WATERMARK_CHECKPOINT_INTERVAL_S, self._checkpoint_hw)),
+            asyncio.create_task(self._every(OFFSET_CHECKPOINT_INTERVAL_S, self._checkpoint_offsets)),
+            asyncio.create_task(
+                self._every(self.config.get("log.retention.check.interval.ms") / 1000, self._retention)
+            ),
+            asyncio.create_task(self._every(1.0, self._flush)),
+        ]
+        where = ", ".join(
+            f"{lst.name}://{lst.bind_host or '0.0.0.0'}:{lst.port} (advertised {lst.advertised_host}:"
+            f"{lst.advertised_port})"
+            for lst in self.listeners
+        )
+        log.info(
+            "kafkish broker %d of cluster %s listening on %s; data in %s; started in %.2fs",
+            self.node_id, self.cluster_id, where, ", ".join(self.log_dirs), time.monotonic() - self.started_at,
+        )  # fmt: skip
+
+    def _cluster_id(self) -> str:
+        for log_dir in self.log_dirs:
+            meta = read_meta_properties(log_dir) if os.path.isdir(log_dir) else None
+            if meta is not None:
+                return str(meta.cluster_id)
+        return new_cluster_id()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: str) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            await Connection(self, reader, writer, listener).run()
+        finally:
+            self._connections.discard(task)
+
+    async def shutdown(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("shutting down")
+        for server in self._servers:
+            server.close()
+        for task in self._background:
+            task.cancel()
+        if self._connections:
+            _, pending = await asyncio.wait(set(self._connections), timeout=SHUTDOWN_GRACE_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self.replica_manager.fetch_purgatory.notify_all()
+        self.log_manager.shutdown()
+        log.info("shut down cleanly")
+
+    # -- periodic work ----------------------------------------------------------------------------
+    async def _every(self, interval_s: float, work: object) -> None:
+        assert callable(work)
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                work()
+            except Exception:
+                log.exception("periodic %s failed", getattr(work, "__name__", work))
+
+    def _checkpoint_hw(self) -> None:
+        self.log_manager.checkpoint_high_watermarks()
+
+    def _checkpoint_offsets(self) -> None:
+        self.log_manager.checkpoint_recovery_points()
+        self.log_manager.checkpoint_log_start_offsets()
+
+    def _retention(self) -> None:
+        deleted = self.log_manager.cleanup_logs()
+        if deleted:
+            log.info("retention deleted %d segment(s)", deleted)
+
+    def _flush(self) -> None:
+        self.log_manager.flush_dirty_logs()
+
+    # -- what handlers ask ---------------------------------------------------------------------------
+    def advertised(self, listener: str) -> tuple[str, int]:
+        for lst in self.listeners:
+            if lst.name == listener:
+                return lst.advertised_host, lst.advertised_port
+        first = self.listeners[0]
+        return first.advertised_host, first.advertised_port
