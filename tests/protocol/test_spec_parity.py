@@ -149,7 +149,8 @@ def _api_name(api: Api) -> str:
     return api.name
 
 
-ALL_APIS: list[Api] = [APIS[key] for key in sorted(APIS)]
+# Without the specs there is nothing to compare: one skipped test says so, not one per API.
+ALL_APIS: list[Api] = [APIS[key] for key in sorted(APIS)] if SPEC_DIR else []
 
 
 @pytest.mark.parametrize("api", ALL_APIS, ids=_api_name)
