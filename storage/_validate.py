@@ -8,6 +8,7 @@ not cover them.
 
 from __future__ import annotations
 
+from protocol.records import CompressionError, CorruptRecordBatch, iter_records
 from protocol.records.header import (
     HEADER_SIZE,
     BatchHeader,
@@ -15,7 +16,8 @@ from protocol.records.header import (
     compute_crc,
     read_header,
 )
-from storage.errors import CorruptRecord, InvalidRecord, RecordTooLarge
+from storage.config import LogConfig
+from storage.errors import CorruptRecord, InvalidRecord, InvalidTimestamp, RecordTooLarge
 
 
 def validate_batches(
@@ -49,3 +51,36 @@ def validate_batches(
         out.append((pos, header))
         pos += size
     return out
+
+
+def check_timestamps(name: str, config: LogConfig, batches: list[tuple[int, BatchHeader]], now: int) -> None:
+    """CreateTime timestamps must lie within message.timestamp.before/after.max.ms of ``now``."""
+    before = min(config.message_timestamp_before_max_ms, config.message_timestamp_difference_max_ms)
+    after = min(config.message_timestamp_after_max_ms, config.message_timestamp_difference_max_ms)
+    for _, header in batches:
+        base_ts, max_ts = header.base_timestamp, header.max_timestamp
+        if (base_ts >= 0 and now - base_ts > before) or (max_ts >= 0 and max_ts - now > after):
+            raise InvalidTimestamp(
+                f"{name}: timestamps [{base_ts}, {max_ts}] are outside the allowed range around {now}"
+            )
+
+
+def check_keys_for_compaction(
+    name: str, buf: bytes | bytearray | memoryview, batches: list[tuple[int, BatchHeader]]
+) -> None:
+    """A compacted topic accepts only records with a key (Kafka's LogValidator): the one place of the
+    append path that decodes records (and decompresses them)."""
+    view = memoryview(buf)
+    for pos, header in batches:
+        if header.is_control:
+            continue
+        try:
+            for record in iter_records(view[pos : pos + header.size]):
+                if record.key is None:
+                    raise InvalidRecord(
+                        f"compacted topic cannot accept a record without a key ({name}, record {record.offset})"
+                    )
+        except (CorruptRecordBatch, CompressionError) as e:
+            raise CorruptRecord(f"record batch at byte {pos}: {e}") from None
+        except InvalidRecordBatch as e:
+            raise InvalidRecord(f"record batch at byte {pos}: {e}") from None

@@ -4,7 +4,7 @@ leaves the old file or the new one, never a mix.
 
 Formats (exactly Kafka's):
 - offset checkpoints (``recovery-point-offset-checkpoint``, ``log-start-offset-checkpoint``,
-  ``replication-offset-checkpoint``)::
+  ``replication-offset-checkpoint``, ``cleaner-offset-checkpoint``)::
 
       0
       <count>
@@ -29,6 +29,7 @@ from storage.fs import FileSystem
 RECOVERY_POINT_CHECKPOINT = "recovery-point-offset-checkpoint"
 LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint"
 REPLICATION_OFFSET_CHECKPOINT = "replication-offset-checkpoint"
+CLEANER_OFFSET_CHECKPOINT = "cleaner-offset-checkpoint"
 LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint"
 PARTITION_METADATA = "partition.metadata"
 META_PROPERTIES = "meta.properties"

@@ -8,7 +8,9 @@ Steps, in order (Kafka's):
 4. after a clean shutdown trust everything up to the log end; otherwise re-validate every segment from
    the one holding the recovery point on, cut the first torn or corrupt batch and delete the segments
    after it, and rebuild the leader epoch cache from what survived;
-5. an index that fails its sanity check (or is missing) is rebuilt when it is first used.
+5. an index that fails its sanity check (or is missing) is rebuilt when it is first used;
+6. rebuild the producer state: the newest producer snapshot plus a replay of the batch headers after
+   it (nothing to replay after a clean shutdown, which left a snapshot at the log end).
 
 Any I/O or format failure raises ``LogOffline`` for this partition only.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from protocol.records.header import BatchHeader
 from storage._records import Decompress
@@ -34,11 +37,17 @@ from storage.errors import LogOffline, StorageError
 from storage.fs import FileSystem
 from storage.index import CorruptIndex
 from storage.log import Log
-from storage.segment import INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, LogSegment
+from storage.producer_state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager
+from storage.segment import (
+    CLEANED_SUFFIX,
+    DELETED_SUFFIX,
+    INDEX_SUFFIX,
+    LOG_SUFFIX,
+    SWAP_SUFFIX,
+    TIME_INDEX_SUFFIX,
+    LogSegment,
+)
 
-SWAP_SUFFIX = ".swap"
-CLEANED_SUFFIX = ".cleaned"
-DELETED_SUFFIX = ".deleted"
 TEMP_SUFFIXES = (".tmp", CLEANED_SUFFIX, DELETED_SUFFIX)
 
 
@@ -57,8 +66,11 @@ class LogLoader:
         log_start_offset: int = 0,
         topic_id: uuid.UUID | None = None,
         decompress: Decompress | None = None,
+        producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
     ) -> Log:
-        """Open (creating if needed) the log in ``directory``. Raises LogOffline if it is unusable."""
+        """Open (creating if needed) the log in ``directory``. Raises LogOffline if it is unusable.
+
+        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms."""
         name = f"{topic}-{partition}"
         try:
             os.makedirs(directory, exist_ok=True)
@@ -72,13 +84,14 @@ class LogLoader:
             elif not clean_shutdown:
                 segments = _recover(segments, recovery_point, epoch_cache, config.compact_enabled)
             log_start = max(log_start_offset, segments[0].base_offset)
+            producer_state = ProducerStateManager(Path(directory), producer_id_expiration_ms, time_ms, fs)
             log = Log(
                 directory, topic, partition, config, fs, time_ms, segments, log_start,
-                recovery_point,
-                epoch_cache, decompress,
+                recovery_point, epoch_cache, decompress, producer_state,
             )  # fmt: skip
             epoch_cache.truncate_from_end(log.log_end_offset)
             epoch_cache.truncate_from_start(log_start)
+            log.load_producer_state(clean_shutdown)
             return log
         except (OSError, CheckpointError, CorruptIndex, StorageError, ValueError) as e:
             if isinstance(e, LogOffline):

@@ -9,6 +9,12 @@ Invariants:
 - an append is all or nothing: validation happens before any byte is written, and a failed write is
   rolled back; if it cannot be, the log goes offline (``LogOffline``) and refuses further work.
 
+Producer state (idempotence, transactions) is kept as Kafka's UnifiedLog keeps it: every append runs
+through the log's ``ProducerStateManager`` (see ``storage._log_producers``), a snapshot is taken at
+every roll (at the new segment's base offset) and at ``close``, snapshots below the log start go with
+the segments, and a truncation reloads the state from the newest snapshot plus a replay of the log.
+``last_stable_offset`` is min(first unstable offset, high watermark).
+
 Open logs with ``LogLoader.load`` (``storage.loader``). Not thread-safe: the caller (the broker's event
 loop, or a worker thread it hands the log to) serialises every call on one log.
 """
@@ -20,26 +26,35 @@ import shutil
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from protocol.records.header import (
-    BatchHeader,
     set_base_offset,
     set_max_timestamp_log_append_time,
     set_partition_leader_epoch,
 )
-from storage._records import Decompress, record_timestamps
-from storage._validate import validate_batches
+from storage._log_lookup import first_offset_at_or_after, offset_of_max_timestamp
+from storage._log_producers import (
+    check_append,
+    check_client_batches,
+    commit_append,
+    duplicate_append_info,
+    load_producer_state,
+    replay_segments,
+)
+from storage._records import Decompress
+from storage._validate import check_keys_for_compaction, check_timestamps, validate_batches
 from storage.config import LogConfig
 from storage.epoch_cache import LeaderEpochCache
 from storage.errors import (
-    InvalidTimestamp,
     LogOffline,
     OffsetOutOfRange,
     UnexpectedAppendOffset,
 )
 from storage.fs import FileSystem
+from storage.producer_state import AppendOrigin, ProducerStateManager, ReplayedBatch
 from storage.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
-from storage.segment import DELETED_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
+from storage.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
 
 Records = bytes | bytearray | memoryview
 
@@ -58,8 +73,10 @@ class Log:
         recovery_point: int,
         epoch_cache: LeaderEpochCache,
         decompress: Decompress | None = None,
+        producer_state: ProducerStateManager | None = None,
     ) -> None:
-        """Use ``LogLoader.load``; this constructor trusts its arguments."""
+        """Use ``LogLoader.load``; this constructor trusts its arguments (and loads no producer state:
+        ``load_producer_state`` does)."""
         self.directory = directory
         self.topic = topic
         self.partition = partition
@@ -79,6 +96,9 @@ class Log:
         self._last_flush_ms = time_ms()
         self._pending_deletes: list[tuple[int, LogSegment]] = []
         self._roll_jitter_ms = random.randint(0, config.segment_jitter_ms) if config.segment_jitter_ms else 0
+        if producer_state is None:
+            producer_state = ProducerStateManager(Path(directory), time_ms=time_ms, fs=fs)
+        self._producer_state = producer_state
 
     # -- state ------------------------------------------------------------------------------------
     @property
@@ -110,7 +130,22 @@ class Log:
     def set_high_watermark(self, offset: int) -> int:
         """Set the HW (the caller's replication decides it), clamped to [log start, log end]."""
         self._high_watermark = max(self._log_start_offset, min(offset, self._log_end_offset))
+        self._producer_state.on_high_watermark_updated(self._high_watermark)
         return self._high_watermark
+
+    @property
+    def last_stable_offset(self) -> int:
+        """Where read_committed consumers stop: the first offset of the oldest transaction that is
+        open (or whose marker is not yet below the HW), or the high watermark if that is lower."""
+        first_unstable = self._producer_state.first_unstable_offset()
+        if first_unstable is None:
+            return self._high_watermark
+        return max(self._log_start_offset, min(first_unstable, self._high_watermark))
+
+    @property
+    def producer_state(self) -> ProducerStateManager:
+        """The partition's producer state (read it; the log alone changes it)."""
+        return self._producer_state
 
     @property
     def recovery_point(self) -> int:
@@ -154,8 +189,21 @@ class Log:
             raise LogOffline(self.name, self._offline_reason) from e
 
     # -- appends ----------------------------------------------------------------------------------
-    def append_as_leader(self, records: Records, leader_epoch: int, now_ms: int | None = None) -> LogAppendInfo:
-        """Validate, assign offsets from the log end offset, stamp ``leader_epoch`` and append.
+    def append_as_leader(
+        self,
+        records: Records,
+        leader_epoch: int,
+        now_ms: int | None = None,
+        origin: AppendOrigin = AppendOrigin.CLIENT,
+    ) -> LogAppendInfo:
+        """Validate, assign offsets from the log end offset, stamp ``leader_epoch``, check the producer
+        state and append. ``origin`` is CLIENT for produce requests (control batches are refused) and
+        COORDINATOR for the group and transaction coordinators (transaction markers).
+
+        A producer's retried batch is not appended again: the answer has ``duplicate=True`` and the
+        original offsets (see ``storage._log_producers`` for requests of several batches). Raises
+        OutOfOrderSequence, InvalidProducerEpoch, InvalidTxnState, TransactionCoordinatorFenced (and
+        appends nothing) when the producer state refuses a batch.
 
         A ``bytearray`` is patched in place (no copy); other buffers are copied first.
         """
@@ -165,10 +213,16 @@ class Log:
         batches = validate_batches(records, config.max_message_bytes, from_leader_append=True)
         if not batches:
             return self._empty_info()
+        if origin is AppendOrigin.CLIENT:
+            check_client_batches(batches)
+        elif origin is AppendOrigin.REPLICATION:
+            raise ValueError("a leader append cannot have origin REPLICATION (use append_as_follower)")
         buf = records if isinstance(records, bytearray) else bytearray(records)
         log_append_time = now if config.log_append_time else -1
         if not config.log_append_time:
-            self._check_timestamps(batches, now)
+            check_timestamps(self.name, config, batches, now)
+        if config.compact_enabled:
+            check_keys_for_compaction(self.name, records, batches)
         next_offset = self._log_end_offset
         appended: list[AppendedBatch] = []
         max_ts, offset_of_max_ts, count = -1, -1, 0
@@ -187,7 +241,11 @@ class Log:
             count += header.records_count
             next_offset = last + 1
         first_offset = self._log_end_offset
+        producer_append, duplicates = check_append(self._producer_state, buf, batches, origin)
+        if duplicates:
+            return duplicate_append_info(duplicates, config.log_append_time, self._log_start_offset)
         self._append(buf, appended, first_offset, max_ts, now)
+        commit_append(self._producer_state, producer_append, next_offset)
         self.epoch_cache.assign(leader_epoch, first_offset)
         self._after_append(count, now)
         return LogAppendInfo(
@@ -216,7 +274,9 @@ class Log:
             count += header.records_count
             expected = header.next_offset
         first_offset = batches[0][1].base_offset
+        producer_append, _ = check_append(self._producer_state, records, batches, AppendOrigin.REPLICATION)
         self._append(records, appended, first_offset, max_ts, now)
+        commit_append(self._producer_state, producer_append, expected)
         for _, header in batches:
             self.epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
         self._after_append(count, now)
@@ -228,17 +288,6 @@ class Log:
 
     def _empty_info(self) -> LogAppendInfo:
         return LogAppendInfo(-1, -1, -1, self._log_start_offset, -1, -1, 0, 0)
-
-    def _check_timestamps(self, batches: list[tuple[int, BatchHeader]], now: int) -> None:
-        config = self._config
-        before = min(config.message_timestamp_before_max_ms, config.message_timestamp_difference_max_ms)
-        after = min(config.message_timestamp_after_max_ms, config.message_timestamp_difference_max_ms)
-        for _, header in batches:
-            base_ts, max_ts = header.base_timestamp, header.max_timestamp
-            if (base_ts >= 0 and now - base_ts > before) or (max_ts >= 0 and max_ts - now > after):
-                raise InvalidTimestamp(
-                    f"{self.name}: timestamps [{base_ts}, {max_ts}] are outside the allowed range around {now}"
-                )
 
     def _append(self, buf: Records, batches: list[AppendedBatch], first_offset: int, max_ts: int, now: int) -> None:
         last_offset = batches[-1].last_offset
@@ -291,6 +340,9 @@ class Log:
             self._bases.append(base)
             if self._config.segment_jitter_ms:
                 self._roll_jitter_ms = random.randint(0, self._config.segment_jitter_ms)
+            # The state of everything below the new segment, so a reload replays at most one segment.
+            self._producer_state.update_map_end_offset(base)
+            self._producer_state.take_snapshot()
             return seg
 
     # -- reads ------------------------------------------------------------------------------------
@@ -351,6 +403,8 @@ class Log:
             self.active_segment.truncate_to(offset)
             self._log_end_offset = self.active_segment.read_next_offset()
         self._after_truncation()
+        with self._disk_op("reload producer state"):
+            self._producer_state.truncate_and_reload(self._log_start_offset, self._log_end_offset, self._replay)
         return True
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
@@ -366,6 +420,7 @@ class Log:
             self._high_watermark = offset
             self._recovery_point = offset
             self.epoch_cache.clear()
+            self._producer_state.truncate_fully_and_start_at(offset)
 
     def _after_truncation(self) -> None:
         # Truncating the batch that holds a mid-batch log start offset leaves the end below the start:
@@ -385,7 +440,13 @@ class Log:
         if offset > self._log_start_offset:
             self._log_start_offset = offset
             self.epoch_cache.truncate_from_start(offset)
+            self._on_log_start_moved()
         return self._log_start_offset
+
+    def _on_log_start_moved(self) -> None:
+        with self._disk_op("delete producer snapshots"):
+            self._producer_state.on_log_start_offset_incremented(self._log_start_offset)
+            self._producer_state.delete_snapshots_before(self._log_start_offset)
 
     # -- retention --------------------------------------------------------------------------------
     def delete_old_segments(self, now_ms: int | None = None) -> int:
@@ -429,15 +490,45 @@ class Log:
                 self.roll(now)
             for seg in doomed:
                 self._segments.remove(seg)
-                seg.change_suffix(DELETED_SUFFIX)
-                self._pending_deletes.append((now + self._config.file_delete_delay_ms, seg))
-            self._bases = [s.base_offset for s in self._segments]
+            self._retire(doomed, now)
         if self._bases[0] > self._log_start_offset:
             self._log_start_offset = self._bases[0]
             self.epoch_cache.truncate_from_start(self._log_start_offset)
+        self._on_log_start_moved()
         self._high_watermark = max(self._high_watermark, self._log_start_offset)
         self._recovery_point = max(self._recovery_point, self._log_start_offset)
         return len(doomed)
+
+    def _retire(self, removed: list[LogSegment], now: int) -> None:
+        """Segments just taken out of the list: rename them ``.deleted`` (readers in flight keep their
+        open files) and delete them after file.delete.delay.ms."""
+        self._bases = [s.base_offset for s in self._segments]
+        for seg in removed:
+            seg.change_suffix(DELETED_SUFFIX)
+            self._pending_deletes.append((now + self._config.file_delete_delay_ms, seg))
+
+    def replace_segments(self, old: list[LogSegment], new: LogSegment, now_ms: int | None = None) -> bool:
+        """Swap in ``new`` (a cleaned segment written with the ``.cleaned`` suffix, flushed) for the
+        consecutive non-active segments ``old``, whose first base offset it shares; False (and nothing
+        done) if ``old`` are no longer consecutive segments of this log. The steps (Kafka's) leave a
+        crash recoverable at every point (``LogLoader``): rename ``new`` to ``.swap``; take ``old`` out
+        and rename them ``.deleted``; drop the ``.swap`` suffix."""
+        now = self._time_ms() if now_ms is None else now_ms
+        self._check_online()
+        if not old or old[0] not in self._segments or new.base_offset != old[0].base_offset:
+            return False
+        i = self._segments.index(old[0])
+        if self._segments[i : i + len(old)] != old or i + len(old) >= len(self._segments):
+            return False
+        with self._disk_op("replace segments"):
+            new.config = self._config
+            new.change_suffix(SWAP_SUFFIX)
+            self._fs.fsync_dir(self.directory)
+            self._segments[i : i + len(old)] = [new]
+            self._retire(old, now)
+            new.change_suffix("")
+            self._fs.fsync_dir(self.directory)
+        return True
 
     def purge_deleted_files(self, now_ms: int | None = None) -> None:
         """Delete ``.deleted`` files whose file.delete.delay.ms has passed (Kafka defers it so that
@@ -455,39 +546,33 @@ class Log:
         ``timestamp`` (ListOffsets), or None if there is none."""
         self._check_online()
         with self._disk_op("timestamp lookup"):
-            for seg in self._segments:
-                if seg.max_timestamp < timestamp:
-                    continue
-                _, ts_offset = seg.time_index.lookup(timestamp)
-                _, position = seg.offset_index.lookup(ts_offset)
-                for batch in seg.batches(position):
-                    if batch.max_timestamp < timestamp or batch.last_offset < self._log_start_offset:
-                        continue
-                    data = seg.read_bytes(batch.position, batch.size)
-                    for offset, ts in record_timestamps(data, self._decompress):
-                        if ts >= timestamp and offset >= self._log_start_offset:
-                            return offset, ts
-        return None
+            return first_offset_at_or_after(self._segments, timestamp, self._log_start_offset, self._decompress)
 
     def offset_of_max_timestamp(self) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record holding the largest timestamp (ListOffsets -3)."""
         self._check_online()
         with self._disk_op("max timestamp lookup"):
-            best = max(self._segments, key=lambda s: s.max_timestamp)
-            if best.max_timestamp < 0:
-                return None
-            batch = best.translate_offset(best.offset_of_max_timestamp)
-            if batch is None:
-                return None
-            data = best.read_bytes(batch.position, batch.size)
-            for offset, ts in record_timestamps(data, self._decompress):
-                if ts >= best.max_timestamp:
-                    return offset, best.max_timestamp
-            return batch.last_offset, best.max_timestamp
+            return offset_of_max_timestamp(self._segments, self._decompress)
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
         """OffsetForLeaderEpoch: (largest epoch <= ``epoch``, its end offset), or (-1, -1)."""
         return self.epoch_cache.end_offset_for_epoch(epoch, self._log_end_offset)
+
+    # -- producer state ---------------------------------------------------------------------------
+    def _replay(self, start_offset: int) -> Iterator[ReplayedBatch]:
+        return replay_segments(self._segments[self._segment_index(start_offset) :], start_offset)
+
+    def load_producer_state(self, clean_shutdown: bool, now_ms: int | None = None) -> None:
+        """Rebuild the producer state at load (``LogLoader`` calls it); see ``load_producer_state``
+        of ``storage._log_producers``."""
+        load_producer_state(
+            self._producer_state, self._bases, self.size > 0, self._log_start_offset, self._log_end_offset,
+            self._replay, clean_shutdown=clean_shutdown, now_ms=now_ms,
+        )  # fmt: skip
+
+    def remove_expired_producers(self, now_ms: int | None = None) -> int:
+        """Forget producers idle for producer.id.expiration.ms; returns how many."""
+        return len(self._producer_state.remove_expired(now_ms))
 
     # -- durability and lifecycle -----------------------------------------------------------------
     def flush(self, offset: int | None = None, now_ms: int | None = None) -> None:
@@ -511,8 +596,16 @@ class Log:
             return True
         return False
 
-    def close(self) -> None:
-        """Write index tails and close the files (the caller flushes first for a clean shutdown)."""
+    def close(self, *, snapshot: bool = True) -> None:
+        """Take a producer snapshot at the log end (so the next load replays nothing), write index
+        tails and close the files (the caller flushes first for a clean shutdown). A failed snapshot
+        takes the log offline, so its log dir is not marked cleanly shut down."""
+        if snapshot and self._offline_reason is None:
+            try:
+                self._producer_state.update_map_end_offset(self._log_end_offset)
+                self._producer_state.take_snapshot()
+            except OSError as e:
+                self._offline_reason = f"producer snapshot at close failed: {e}"
         for seg in self._segments:
             seg.close()
         for _, seg in self._pending_deletes:
@@ -520,7 +613,7 @@ class Log:
 
     def delete(self) -> None:
         """Remove the partition directory and everything in it (the topic was deleted)."""
-        self.close()
+        self.close(snapshot=False)
         self._offline_reason = "log was deleted"
         shutil.rmtree(self.directory, ignore_errors=True)
 

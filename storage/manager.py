@@ -18,22 +18,27 @@ import time
 import uuid
 from collections.abc import Callable
 
+from protocol.records import InvalidRecordBatch
 from storage._records import Decompress
 from storage.checkpoints import (
+    CLEANER_OFFSET_CHECKPOINT,
     LOG_START_OFFSET_CHECKPOINT,
     RECOVERY_POINT_CHECKPOINT,
     REPLICATION_OFFSET_CHECKPOINT,
+    CheckpointError,
     MetaProperties,
     read_meta_properties,
     read_offset_checkpoint,
     write_meta_properties,
     write_offset_checkpoint,
 )
+from storage.cleaner import LogCleaner
 from storage.config import LogConfig
 from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
 from storage.loader import LogLoader
 from storage.log import Log, parse_partition_dir, partition_dir_name
+from storage.producer_state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 DELETE_DIR_SUFFIX = "-delete"
@@ -56,8 +61,10 @@ class LogManager:
         fs: FileSystem = REAL_FS,
         time_ms: Callable[[], int] = _wall_clock_ms,
         decompress: Decompress | None = None,
+        producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
     ) -> None:
-        """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``)."""
+        """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``).
+        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms."""
         if not log_dirs:
             raise StorageError("log.dirs is empty")
         self.log_dirs = [os.path.abspath(d) for d in log_dirs]
@@ -67,6 +74,9 @@ class LogManager:
         self._fs = fs
         self._time_ms = time_ms
         self._decompress = decompress
+        self._producer_id_expiration_ms = producer_id_expiration_ms
+        self.cleaner = LogCleaner(fs, time_ms)
+        self.uncleanable_partitions: set[TopicPartition] = set()
         self._logs: dict[TopicPartition, Log] = {}
         self._log_dir_of: dict[TopicPartition, str] = {}
         self._load_failures: dict[TopicPartition, LogOffline] = {}
@@ -115,6 +125,7 @@ class LogManager:
                     path, tp[0], tp[1], self._config_for(tp[0]), self._fs, self._time_ms,
                     clean_shutdown=clean, recovery_point=recovery_points.get(tp, 0),
                     log_start_offset=start_offsets.get(tp, 0), decompress=self._decompress,
+                    producer_id_expiration_ms=self._producer_id_expiration_ms,
                 )  # fmt: skip
             except LogOffline as e:
                 self._load_failures[tp] = e
@@ -165,6 +176,7 @@ class LogManager:
         log = LogLoader.load(
             path, topic, partition, config or self._config_for(topic), self._fs, self._time_ms,
             clean_shutdown=True, topic_id=topic_id, decompress=self._decompress,
+            producer_id_expiration_ms=self._producer_id_expiration_ms,
         )  # fmt: skip
         self._logs[(topic, partition)] = log
         self._log_dir_of[(topic, partition)] = log_dir
@@ -180,7 +192,7 @@ class LogManager:
             return
         path = os.path.join(log_dir, partition_dir_name(topic, partition))
         if log is not None:
-            log.close()
+            log.close(snapshot=False)
         doomed = f"{path}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}"
         try:
             if os.path.exists(path):
@@ -214,6 +226,51 @@ class LogManager:
             except StorageError:
                 continue
 
+    def clean_logs(self, now_ms: int | None = None) -> int:
+        """Compact every online log with cleanup.policy compact that needs it (``storage.cleaner``)
+        and write each log dir's ``cleaner-offset-checkpoint``. Returns the number of logs cleaned.
+
+        Slow (it reads and rewrites segments): the broker runs it off the event loop, serialised with
+        every other call on the logs. A log whose data cannot be decoded is marked uncleanable
+        (``uncleanable_partitions``) and skipped from then on, as Kafka does."""
+        now = self._time_ms() if now_ms is None else now_ms
+        cleaned = 0
+        for log_dir in self.log_dirs:
+            path = os.path.join(log_dir, CLEANER_OFFSET_CHECKPOINT)
+            try:
+                checkpoints = read_offset_checkpoint(path)
+            except CheckpointError:
+                checkpoints = {}  # derived data: the next cleaning starts from the log start
+            updated: dict[TopicPartition, int] = {}
+            for tp, log in self._logs.items():
+                if self._log_dir_of[tp] != log_dir or log.offline or not log.config.compact_enabled:
+                    continue
+                previous = checkpoints.get(tp)
+                if previous is not None:
+                    updated[tp] = previous
+                if tp in self.uncleanable_partitions:
+                    continue
+                try:
+                    result = self.cleaner.clean(log, previous, now)
+                except (OSError, StorageError, InvalidRecordBatch):
+                    self.uncleanable_partitions.add(tp)
+                    continue
+                if result is not None:
+                    updated[tp] = result.end_offset
+                    cleaned += 1
+            if updated != checkpoints:
+                try:
+                    write_offset_checkpoint(self._fs, path, updated)
+                except OSError as e:
+                    raise StorageError(f"cannot write {path}: {e}") from e
+        return cleaned
+
+    def remove_expired_producers(self, now_ms: int | None = None) -> int:
+        """Forget, in every online log, the producers idle for producer.id.expiration.ms (Kafka checks
+        every producer.id.expiration.check.interval.ms, 10 minutes). Returns how many were removed."""
+        now = self._time_ms() if now_ms is None else now_ms
+        return sum(log.remove_expired_producers(now) for log in self._online_logs())
+
     def _online_logs(self) -> list[Log]:
         return [log for log in self._logs.values() if not log.offline]
 
@@ -243,8 +300,9 @@ class LogManager:
 
     # -- shutdown ---------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Flush every log, write the checkpoints, close the files, leave the clean-shutdown marker
-        (only in log dirs whose logs all flushed)."""
+        """Flush every log, write the checkpoints, close the files (each log takes a producer snapshot
+        at its end), leave the clean-shutdown marker (only in log dirs whose logs all flushed and
+        snapshotted)."""
         failed_dirs: set[str] = set()
         for tp, log in self._logs.items():
             try:

@@ -108,9 +108,11 @@ class ProducerStateEntry:
 
     def find_duplicate(self, header: BatchHeader) -> BatchMetadata | None:
         """The retained batch with exactly this batch's epoch and sequence range, if any."""
-        if header.producer_epoch != self.producer_epoch:
+        if header.producer_epoch != self.producer_epoch or not self.batches:
             return None
         first, last = header.base_sequence, header.last_sequence
+        if in_sequence(self.batches[-1].last_seq, first):
+            return None  # the usual case: the next batch (five retained batches never wrap around)
         for batch in self.batches:
             if batch.first_seq == first and batch.last_seq == last:
                 return batch

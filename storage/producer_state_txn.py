@@ -6,7 +6,7 @@ a control batch (written by the transaction coordinator) holding one end-transac
 * key   = version int16 (0), control type int16 (0 = ABORT, 1 = COMMIT)
 * value = version int16 (0), coordinator epoch int32
 
-Control batches are never compressed, so the marker is read straight from the batch bytes.
+Control batches are never compressed; markers are decoded with ``protocol.records``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from protocol.records.header import HEADER_SIZE, Compression, InvalidRecordBatch, read_header
+from protocol.records import ControlRecordType, iter_records, read_control_record
+from protocol.records.header import Compression, InvalidRecordBatch, read_header
 
 ABORT = 0
 COMMIT = 1
@@ -66,21 +67,6 @@ class TxnMetadata:
     last_offset: int | None = None
 
 
-def _read_zigzag(buf: Buffer, pos: int, max_bytes: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    for _ in range(max_bytes):
-        if pos >= len(buf):
-            raise InvalidRecordBatch("control record is cut short inside a varint")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return (result >> 1) ^ -(result & 1), pos
-        shift += 7
-    raise InvalidRecordBatch(f"control record has a varint longer than {max_bytes} bytes")
-
-
 def read_end_txn_marker(batch: Buffer, pos: int = 0) -> EndTxnMarker | None:
     """The end-transaction marker of the control batch at ``pos``; None for an empty control batch.
 
@@ -95,26 +81,12 @@ def read_end_txn_marker(batch: Buffer, pos: int = 0) -> EndTxnMarker | None:
         raise InvalidRecordBatch(f"control batch is compressed with {header.compression.name}")
     if header.records_count == 0:
         return None
-    if len(batch) - pos < header.size:
-        raise InvalidRecordBatch(f"control batch of {header.size} bytes is cut at {len(batch) - pos}")
-    view = memoryview(batch)[pos : pos + header.size]
-    p = HEADER_SIZE
-    _length, p = _read_zigzag(view, p, 5)
-    p += 1  # record attributes
-    _timestamp_delta, p = _read_zigzag(view, p, 10)
-    _offset_delta, p = _read_zigzag(view, p, 5)
-    key_length, p = _read_zigzag(view, p, 5)
-    if key_length < _KEY.size or p + key_length > len(view):
-        raise InvalidRecordBatch(f"control record key has {key_length} bytes, needs {_KEY.size}")
-    _key_version, control_type = _KEY.unpack_from(view, p)
-    p += key_length
-    if control_type not in (ABORT, COMMIT):
-        raise InvalidRecordBatch(f"control record type {control_type} is not an ABORT or COMMIT marker")
-    value_length, p = _read_zigzag(view, p, 5)
-    if value_length < _VALUE.size or p + value_length > len(view):
-        raise InvalidRecordBatch(f"end-transaction marker value has {value_length} bytes, needs {_VALUE.size}")
-    _value_version, coordinator_epoch = _VALUE.unpack_from(view, p)
-    return EndTxnMarker(is_commit=control_type == COMMIT, coordinator_epoch=coordinator_epoch)
+    view = memoryview(batch)[pos:]
+    record = next(iter_records(view))
+    control = read_control_record(record)
+    if control.type not in (ControlRecordType.ABORT, ControlRecordType.COMMIT) or control.coordinator_epoch is None:
+        raise InvalidRecordBatch(f"control record type {control.type.name} is not an ABORT or COMMIT marker")
+    return EndTxnMarker(control.type is ControlRecordType.COMMIT, control.coordinator_epoch)
 
 
 def end_txn_marker_record(marker: EndTxnMarker, timestamp_delta: int = 0) -> bytes:

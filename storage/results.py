@@ -14,6 +14,9 @@ class LogAppendInfo:
     ``first_offset``/``last_offset`` are -1 when nothing was appended. ``log_append_time`` is -1 unless
     the topic uses LogAppendTime. ``max_timestamp``/``offset_of_max_timestamp`` are over the appended
     batches (batch granularity: the last offset of the batch with the largest max timestamp).
+
+    ``duplicate`` is True when the request was a producer's retry of batches already in the log:
+    nothing was appended, and the offsets (and max timestamp) are those of the original batches.
     """
 
     first_offset: int
@@ -24,6 +27,7 @@ class LogAppendInfo:
     offset_of_max_timestamp: int
     num_messages: int
     valid_bytes: int
+    duplicate: bool = False
 
 
 @dataclass(slots=True, frozen=True)

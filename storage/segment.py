@@ -37,6 +37,8 @@ LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
 DELETED_SUFFIX = ".deleted"
+CLEANED_SUFFIX = ".cleaned"
+SWAP_SUFFIX = ".swap"
 INT_MAX = 0x7FFFFFFF
 
 _SCAN = struct.Struct(">qiibIhiqq")  # header up to and including max_timestamp

@@ -130,6 +130,7 @@ def test_leftover_files_are_cleaned_up(open_log: OpenLog) -> None:
     again = reopen(d, clean=True, recovery_point=2)
     assert sorted(os.listdir(d)) == sorted(
         ["00000000000000000000.log", "00000000000000000000.index", "00000000000000000000.timeindex"]
+        + ["00000000000000000002.snapshot"]  # the producer snapshot close() took at the log end
         + (["leader-epoch-checkpoint"] if os.path.exists(os.path.join(d, "leader-epoch-checkpoint")) else [])
     )
     assert all_batches(again) == written
