@@ -60,8 +60,8 @@ class Partition:
 
     @property
     def last_stable_offset(self) -> int:
-        # Transactions are not tracked yet: every offset below the high watermark is stable.
-        return self.log.high_watermark
+        """Below the first offset of any open transaction, and never above the high watermark."""
+        return self.log.last_stable_offset
 
     def is_leader(self, node_id: int) -> bool:
         return self.leader_id == node_id

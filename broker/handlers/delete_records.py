@@ -1,0 +1,52 @@
+"""DeleteRecords (21), versions 0-2.
+
+- Moves each partition's log start offset up to the requested offset; -1 means the high watermark.
+  The answer's low_watermark is the new log start offset (with one replica, the partition's low
+  watermark). Segments wholly below it are deleted by the next retention pass.
+- Errors per partition (low_watermark -1): OFFSET_OUT_OF_RANGE for an offset above the high
+  watermark or below -1; POLICY_VIOLATION on a topic whose cleanup.policy lacks ``delete``;
+  UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR.
+- Nothing waits: Kafka's DeleteRecords purgatory waits for followers' log start offsets, and a
+  single broker has no followers (``timeout_ms`` is accepted and unused).
+
+Version notes: v1 same as v0; v2 flexible.
+"""
+
+from __future__ import annotations
+
+from broker.dispatcher import RequestContext, handles
+from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code, leader_partition
+from protocol.errors import ErrorCode
+from protocol.messages.delete_records import (
+    DELETE_RECORDS,
+    DeleteRecordsPartitionResult,
+    DeleteRecordsRequest,
+    DeleteRecordsResponse,
+    DeleteRecordsTopicResult,
+)
+
+HIGH_WATERMARK = -1
+
+
+@handles(DELETE_RECORDS, versions="0-2")
+async def handle_delete_records(ctx: RequestContext, request: DeleteRecordsRequest) -> DeleteRecordsResponse:
+    response = DeleteRecordsResponse()
+    for topic in request.topics:
+        result = DeleteRecordsTopicResult(name=topic.name)
+        response.topics.append(result)
+        for wanted in topic.partitions:
+            answer = DeleteRecordsPartitionResult(partition_index=wanted.partition_index, low_watermark=-1)
+            result.partitions.append(answer)
+            try:
+                partition = leader_partition(ctx.broker, topic.name, wanted.partition_index)
+                if not partition.log.config.delete_enabled:
+                    raise PartitionError(
+                        ErrorCode.POLICY_VIOLATION,
+                        f"Records of partition {topic.name}-{wanted.partition_index} can not be deleted due to the "
+                        "configured policy",
+                    )
+                offset = partition.high_watermark if wanted.offset == HIGH_WATERMARK else wanted.offset
+                answer.low_watermark = partition.log.delete_records_before(offset)
+            except DATA_PATH_ERRORS as exc:
+                answer.error_code = error_code(exc)
+    return response
