@@ -191,24 +191,24 @@ def incremental_topic_configs(
 ) -> dict[str, Any]:
     """A topic's overrides after IncrementalAlterConfigs ``ops``; raises ConfigError with Kafka's message.
 
-    APPEND and SUBTRACT apply to list configs only; they start from the override, else the default.
+    As Kafka's controller: deleting an absent or unknown name is fine; APPEND and SUBTRACT apply to list
+    configs only and start from the override, else the config's own default.
     """
     result = dict(current)
     for name, op, raw in ops:
         definition = TOPIC_CONFIGS.get(name)
-        if definition is None:
-            raise ConfigError(f"Unknown topic config name: {name}")
         if op is AlterOp.DELETE:
             result.pop(name, None)
             continue
+        if definition is None:
+            raise ConfigError(f"Unknown topic config name: {name}")
         if op is AlterOp.SET:
             if raw is None:
                 raise ConfigError(f"Null value not supported for topic configs: {name}")
             result[name] = definition.parse(raw)
             continue
         if definition.type is not ConfigType.LIST:
-            verb = "append" if op is AlterOp.APPEND else "subtract"
-            raise ConfigError(f"Config value {verb} is not allowed for config key: {name}")
+            raise ConfigError(f"Can't {op.name} to key {name} because its type is not LIST.")
         old = list(result[name]) if name in result else list(definition.default or [])
         items = definition.parse(raw or "") or []
         if op is AlterOp.APPEND:

@@ -1,0 +1,107 @@
+"""AlterConfigs (33), versions 0-2: replace a resource's whole set of config overrides (legacy API).
+
+Behaviour follows Kafka (ConfigAdminManager.preprocess, then the KRaft controller):
+
+- A resource named twice -> INVALID_REQUEST "Each resource must appear at most once." for both; a
+  config named twice -> INVALID_REQUEST "Error due to duplicate config keys"; a null value ->
+  INVALID_REQUEST "Null value not supported for : <names>".
+- TOPIC (2): the given configs become the topic's overrides, replacing all others. Unknown names or
+  bad values -> INVALID_CONFIG with Kafka's message (checked before the topic's existence, as Kafka
+  does); an unknown topic -> UNKNOWN_TOPIC_OR_PARTITION "The topic 'x' does not exist.". Changes reach
+  the live partition logs at once and are persisted with the topic metadata.
+- BROKER (4): dynamic broker configs are not supported yet: every config is static, so a change is
+  refused as Kafka refuses a static one: INVALID_REQUEST "Cannot update these configs dynamically:
+  Set(<names>)". An empty change succeeds (it changes nothing). Another broker id -> INVALID_REQUEST.
+- BROKER_LOGGER and every other type -> INVALID_REQUEST "Unknown resource type N" (as Kafka: only
+  IncrementalAlterConfigs changes loggers).
+- ``validate_only`` checks everything and changes nothing. v2: flexible.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from broker.config import ConfigError, validate_topic_configs
+from broker.controller.errors import ControllerError
+from broker.dispatcher import RequestContext, handles
+from broker.handlers.describe_configs import BROKER, TOPIC, ResourceError, check_broker_id
+from protocol.errors import ErrorCode
+from protocol.messages.alter_configs import (
+    ALTER_CONFIGS,
+    AlterConfigsRequest,
+    AlterConfigsResource,
+    AlterConfigsResourceResponse,
+    AlterConfigsResponse,
+)
+
+
+@handles(ALTER_CONFIGS, versions="0-2")
+async def handle_alter_configs(ctx: RequestContext, request: AlterConfigsRequest) -> AlterConfigsResponse:
+    seen = Counter((r.resource_type, r.resource_name) for r in request.resources)
+    response = AlterConfigsResponse()
+    for resource in request.resources:
+        result = AlterConfigsResourceResponse(
+            error_code=ErrorCode.NONE,
+            error_message=None,
+            resource_type=resource.resource_type,
+            resource_name=resource.resource_name,
+        )
+        response.responses.append(result)
+        try:
+            if seen[(resource.resource_type, resource.resource_name)] > 1:
+                raise ResourceError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
+            _alter(ctx, resource, request.validate_only)
+        except ResourceError as exc:
+            result.error_code, result.error_message = exc.code, exc.message
+    return response
+
+
+def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
+    changes = [(config.name, config.value) for config in resource.configs]
+    check_changes(changes)
+    if resource.resource_type == TOPIC:
+        alter_topic(ctx, resource.resource_name, lambda _: validate_topic_configs(changes), validate_only)
+    elif resource.resource_type == BROKER:
+        refuse_broker_change(ctx, resource.resource_name, [name for name, _ in changes])
+    else:
+        raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unknown resource type {resource.resource_type}")
+
+
+def check_changes(changes: list[tuple[str, str | None]]) -> None:
+    """Kafka's first checks of one resource's changes: no name twice, no null value."""
+    if len({name for name, _ in changes}) != len(changes):
+        raise ResourceError(ErrorCode.INVALID_REQUEST, "Error due to duplicate config keys")
+    nulls = [name for name, value in changes if value is None]
+    if nulls:
+        raise ResourceError(ErrorCode.INVALID_REQUEST, "Null value not supported for : " + ", ".join(nulls))
+
+
+def alter_topic(
+    ctx: RequestContext, name: str, new_overrides: Callable[[dict[str, Any]], dict[str, Any]], validate_only: bool
+) -> None:
+    """Give topic ``name`` the overrides ``new_overrides(current)`` computes; raises ResourceError."""
+    topic = ctx.broker.topics.get(name)
+    try:
+        overrides = new_overrides(dict(topic.configs) if topic is not None else {})
+    except ConfigError as exc:
+        raise ResourceError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+    if topic is None:
+        raise ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
+    if validate_only:
+        return
+    try:
+        ctx.broker.controller.set_topic_configs(name, overrides)
+    except ControllerError as exc:
+        raise ResourceError(exc.code, exc.message) from None
+
+
+def refuse_broker_change(ctx: RequestContext, name: str, config_names: list[str]) -> None:
+    """Every broker config is static here, so any change is refused as Kafka refuses static ones."""
+    check_broker_id(ctx.broker.node_id, name, empty_ok=True)
+    if config_names:
+        raise ResourceError(
+            ErrorCode.INVALID_REQUEST,
+            f"Cannot update these configs dynamically: Set({', '.join(config_names)})",
+        )

@@ -1,0 +1,97 @@
+"""CreateTopics (19), versions 0-7.
+
+Behaviour follows Kafka's KRaft controller (ReplicationControlManager.createTopics):
+
+- Checks in Kafka's order: a name given twice in one request -> INVALID_REQUEST "Duplicate topic
+  name." for each; then the name (INVALID_TOPIC_EXCEPTION, also for names colliding in '.'/'_'),
+  TOPIC_ALREADY_EXISTS, the configs (unknown name or bad value -> INVALID_CONFIG with Kafka's
+  message), then partitions and replication factor (-1: the broker's ``num.partitions`` and
+  ``default.replication.factor``; 0 or below -1 -> INVALID_PARTITIONS / INVALID_REPLICATION_FACTOR;
+  more replicas than brokers -> INVALID_REPLICATION_FACTOR) or the manual assignment
+  (INVALID_REPLICA_ASSIGNMENT, or INVALID_REQUEST when a count is also given).
+- ``validate_only`` (v1+) runs every check and answers as a real creation would, creating nothing.
+  Like Kafka, the answer still carries a freshly drawn topic id that is then forgotten.
+- The request's ``timeout_ms`` does not matter: a single broker creates a topic at once.
+- v1: error_message; v2: throttle_time_ms (always 0: no quotas); v4: -1 counts; v5: flexible, and a
+  successful result carries num_partitions, replication_factor and every topic config with its
+  source (sorted by name; sensitive values null); v7: topic_id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from broker.config import ConfigError, validate_topic_configs
+from broker.controller.errors import ControllerError
+from broker.dispatcher import RequestContext, handles
+from broker.topics import new_topic_id
+from protocol.errors import ErrorCode
+from protocol.messages.create_topics import (
+    CREATE_TOPICS,
+    CreatableTopic,
+    CreatableTopicConfigs,
+    CreatableTopicResult,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
+
+
+@handles(CREATE_TOPICS, versions="0-7")
+async def handle_create_topics(ctx: RequestContext, request: CreateTopicsRequest) -> CreateTopicsResponse:
+    counts = Counter(topic.name for topic in request.topics)
+    response = CreateTopicsResponse()
+    for topic in request.topics:
+        if counts[topic.name] > 1:
+            result = CreatableTopicResult(
+                name=topic.name, error_code=ErrorCode.INVALID_REQUEST, error_message="Duplicate topic name."
+            )
+        else:
+            result = _create(ctx, topic, request.validate_only)
+        response.topics.append(result)
+    return response
+
+
+def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: bool) -> CreatableTopicResult:
+    controller = ctx.broker.controller
+    try:
+        controller.check_topic_name(topic.name)
+        configs = _configs(topic)
+        assignment: dict[int, list[int]] = {}
+        for item in topic.assignments:
+            if item.partition_index in assignment:
+                raise ControllerError(
+                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                    f"Found multiple manual partition assignments for partition {item.partition_index}",
+                )
+            assignment[item.partition_index] = list(item.broker_ids)
+        replicas = controller.check_new_topic(topic.name, topic.num_partitions, topic.replication_factor, assignment)
+    except ControllerError as exc:
+        return CreatableTopicResult(name=topic.name, error_code=exc.code, error_message=exc.message)
+    topic_id = new_topic_id() if validate_only else controller.create_topic(topic.name, replicas, configs).topic_id
+    broker_config = ctx.broker.config
+    return CreatableTopicResult(
+        name=topic.name,
+        topic_id=topic_id,
+        error_code=ErrorCode.NONE,
+        error_message=None,
+        num_partitions=len(replicas),
+        replication_factor=len(replicas[0]),
+        configs=[
+            CreatableTopicConfigs(
+                name=entry.name,
+                value=None if entry.sensitive else entry.value,
+                read_only=entry.read_only,
+                config_source=entry.source,
+                is_sensitive=entry.sensitive,
+            )
+            for entry in sorted(broker_config.describe_topic(configs, with_synonyms=False), key=lambda e: e.name)
+        ],
+    )
+
+
+def _configs(topic: CreatableTopic) -> dict[str, Any]:
+    try:
+        return validate_topic_configs((config.name, config.value) for config in topic.configs)
+    except ConfigError as exc:
+        raise ControllerError(ErrorCode.INVALID_CONFIG, str(exc)) from None

@@ -1,0 +1,101 @@
+"""DeleteTopics (20), versions 0-6.
+
+Behaviour follows Kafka's KRaft controller (ControllerApis.deleteTopics):
+
+- ``delete.topic.enable=false``: every topic gets TOPIC_DELETION_DISABLED (v3+) or INVALID_REQUEST
+  "Topic deletion is disabled." (v0-2, which predate the error code).
+- v6 names topics by name or by id. Both given -> INVALID_REQUEST "You may not specify both topic
+  name and topic id."; neither -> "Neither topic name nor id were specified."; a name or id given
+  twice -> INVALID_REQUEST "Duplicate topic name." / "Duplicate topic id."; a name that resolves to
+  an id also given -> "The provided topic name maps to an ID that was already supplied.".
+- Unknown names -> UNKNOWN_TOPIC_OR_PARTITION, unknown ids -> UNKNOWN_TOPIC_ID.
+- Internal topics can be deleted, as in Kafka (no check there either).
+- The partitions' logs are removed at once (renamed ``-delete`` by storage); ``timeout_ms`` is moot.
+- v1: throttle_time_ms (0); v4: flexible; v5: error_message; v6: topic ids.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from broker.controller.errors import ControllerError
+from broker.dispatcher import RequestContext, handles
+from protocol.errors import ErrorCode
+from protocol.messages.delete_topics import (
+    DELETE_TOPICS,
+    DeletableTopicResult,
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+)
+from protocol.schema import ZERO_UUID
+
+UNKNOWN_TOPIC = "This server does not host this topic-partition."
+UNKNOWN_TOPIC_ID = "This server does not host this topic ID."
+NAME_MAPS_TO_ID = "The provided topic name maps to an ID that was already supplied."
+
+
+@handles(DELETE_TOPICS, versions="0-6")
+async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest) -> DeleteTopicsResponse:
+    if ctx.version >= 6:
+        wanted = [(t.name, t.topic_id) for t in request.topics]
+    else:
+        wanted = [(name, ZERO_UUID) for name in request.topic_names]
+    response = DeleteTopicsResponse()
+    if not ctx.broker.config.get("delete.topic.enable"):
+        code, message = (
+            (ErrorCode.TOPIC_DELETION_DISABLED, None)
+            if ctx.version >= 3
+            else (ErrorCode.INVALID_REQUEST, "Topic deletion is disabled.")
+        )
+        for name, topic_id in wanted:
+            response.responses.append(
+                DeletableTopicResult(name=name, topic_id=topic_id, error_code=code, error_message=message)
+            )
+        return response
+    names = Counter(name for name, topic_id in wanted if name is not None and topic_id == ZERO_UUID)
+    ids = Counter(topic_id for name, topic_id in wanted if name is None and topic_id != ZERO_UUID)
+    resolved: dict[bytes, str] = {}  # topic id -> name, of those to delete
+    clashing: set[bytes] = set()  # ids also named by a name: neither is deleted
+    for name, topic_id in wanted:
+        result = DeletableTopicResult(name=name, topic_id=topic_id, error_code=ErrorCode.NONE, error_message=None)
+        response.responses.append(result)
+        if name is not None and topic_id != ZERO_UUID:
+            _fail(result, ErrorCode.INVALID_REQUEST, "You may not specify both topic name and topic id.")
+        elif name is None and topic_id == ZERO_UUID:
+            _fail(result, ErrorCode.INVALID_REQUEST, "Neither topic name nor id were specified.")
+        elif name is not None and names[name] > 1:
+            _fail(result, ErrorCode.INVALID_REQUEST, "Duplicate topic name.")
+        elif name is None and ids[topic_id] > 1:
+            _fail(result, ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
+        elif name is None:
+            found = ctx.broker.topics.by_id.get(topic_id)
+            if found is None:
+                _fail(result, ErrorCode.UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_ID)
+            else:
+                result.name = found.name
+                resolved[topic_id] = found.name
+        else:
+            found = ctx.broker.topics.get(name)
+            if found is None:
+                _fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
+            elif found.topic_id in ids:
+                _fail(result, ErrorCode.INVALID_REQUEST, NAME_MAPS_TO_ID)
+                clashing.add(found.topic_id)
+            else:
+                result.topic_id = found.topic_id
+                resolved[found.topic_id] = name
+    for result in response.responses:
+        if result.error_code == ErrorCode.NONE and result.topic_id in clashing:
+            _fail(result, ErrorCode.INVALID_REQUEST, NAME_MAPS_TO_ID)
+        elif result.error_code == ErrorCode.NONE and result.topic_id in resolved:
+            name = resolved.pop(result.topic_id)
+            try:
+                ctx.broker.controller.delete_topic(name)
+            except ControllerError as exc:
+                _fail(result, exc.code, exc.message)
+    return response
+
+
+def _fail(result: DeletableTopicResult, code: ErrorCode, message: str) -> None:
+    result.error_code = code
+    result.error_message = message

@@ -1,0 +1,53 @@
+"""DescribeCluster (60), versions 0-1.
+
+- The cluster id, this broker as the controller (a single broker is its own), and the brokers: just
+  this one, with the address advertised on the listener the request came in on, and its rack.
+- v1 ``endpoint_type``: 1 (brokers) is answered; 2 (controllers) -> MISMATCHED_ENDPOINT_TYPE, as a
+  Kafka broker answers it (INVALID_REQUEST in v0); anything else -> UNSUPPORTED_ENDPOINT_TYPE.
+- Authorized operations, when asked for: every cluster operation (there is no authorizer).
+- Flexible from v0.
+"""
+
+from __future__ import annotations
+
+from broker.dispatcher import RequestContext, handles
+from broker.handlers.metadata import CLUSTER_OPERATIONS
+from protocol.errors import ErrorCode
+from protocol.messages.describe_cluster import (
+    DESCRIBE_CLUSTER,
+    DescribeClusterBroker,
+    DescribeClusterRequest,
+    DescribeClusterResponse,
+)
+
+BROKER_ENDPOINTS, CONTROLLER_ENDPOINTS = 1, 2
+ENDPOINT_NAMES = {BROKER_ENDPOINTS: "BROKER", CONTROLLER_ENDPOINTS: "CONTROLLER"}
+
+
+@handles(DESCRIBE_CLUSTER, versions="0-1")
+async def handle_describe_cluster(ctx: RequestContext, request: DescribeClusterRequest) -> DescribeClusterResponse:
+    wanted = request.endpoint_type if ctx.version >= 1 else BROKER_ENDPOINTS
+    if wanted not in ENDPOINT_NAMES:
+        return DescribeClusterResponse(
+            error_code=ErrorCode.INVALID_REQUEST if ctx.version == 0 else ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+            error_message=f"Unsupported endpoint type {wanted}",
+        )
+    if wanted != BROKER_ENDPOINTS:
+        return DescribeClusterResponse(
+            error_code=ErrorCode.INVALID_REQUEST if ctx.version == 0 else ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+            error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type "
+            + ENDPOINT_NAMES[wanted],
+        )
+    broker = ctx.broker
+    host, port = broker.advertised(ctx.listener)
+    response = DescribeClusterResponse(
+        error_code=ErrorCode.NONE,
+        cluster_id=broker.cluster_id,
+        controller_id=broker.node_id,
+        brokers=[
+            DescribeClusterBroker(broker_id=broker.node_id, host=host, port=port, rack=broker.config.get("broker.rack"))
+        ],
+    )
+    if request.include_cluster_authorized_operations:
+        response.cluster_authorized_operations = CLUSTER_OPERATIONS
+    return response

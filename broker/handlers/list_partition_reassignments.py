@@ -1,0 +1,24 @@
+"""ListPartitionReassignments (46), version 0.
+
+A single broker never reassigns replicas (the only valid target is the current replica set, which
+AlterPartitionReassignments completes at once), so no reassignment is ever in progress: the answer
+lists no topics, whatever was asked, with error NONE and a null message, as Kafka answers when none
+is ongoing (unknown topics are left out there too). Flexible from v0.
+"""
+
+from __future__ import annotations
+
+from broker.dispatcher import RequestContext, handles
+from protocol.errors import ErrorCode
+from protocol.messages.list_partition_reassignments import (
+    LIST_PARTITION_REASSIGNMENTS,
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+)
+
+
+@handles(LIST_PARTITION_REASSIGNMENTS, versions="0-0")
+async def handle_list_partition_reassignments(
+    ctx: RequestContext, request: ListPartitionReassignmentsRequest
+) -> ListPartitionReassignmentsResponse:
+    return ListPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None, topics=[])
