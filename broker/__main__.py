@@ -43,12 +43,17 @@ def load_config(args: argparse.Namespace) -> BrokerConfig:
 async def serve(config: BrokerConfig) -> None:
     from broker.server import Broker
 
-    broker = Broker(config)
-    await broker.start()
+    # Signals are handled before start-up ends, so a supervisor may stop the broker the moment it is ready.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    broker = Broker(config)
+    log.info(
+        "starting kafkish broker %d: listeners %s; data in %s",
+        broker.node_id, ", ".join(config.get("listeners")), ", ".join(broker.log_dirs),
+    )  # fmt: skip
+    await broker.start()
     await stop.wait()
     await broker.shutdown()
 

@@ -7,7 +7,8 @@ Invariants:
   beyond that, which pushes back on a client that pipelines without reading.
 - Bad input is the client's fault and closes this connection only, with one log line: a frame over
   ``socket.request.max.bytes``, a header or body that does not decode, an unknown API key or an
-  unsupported version (but a too-new ApiVersions request gets Kafka's KIP-511 answer).
+  unsupported version (but a too-new ApiVersions request gets Kafka's KIP-511 answer). Bytes after a
+  complete request body are ignored, as Kafka ignores them.
 - A handler that raises is a broker bug: it is logged with its traceback and the connection closes,
   because the client cannot be told which of its requests failed in a way every client understands.
 """
@@ -54,19 +55,25 @@ class Connection:
         self.host, self.port = str(peer[0]), int(peer[1])
         self.max_request_size: int = broker.config.get("socket.request.max.bytes")
         self._responses: asyncio.Queue[asyncio.Task[bytes | bytearray | None] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+        self._receiver: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"connection from {self.host}:{self.port}"
 
     async def run(self) -> None:
         sender = asyncio.create_task(self._send_in_order(), name=f"send {self!r}")
+        self._receiver = asyncio.create_task(self._receive(), name=f"receive {self!r}")
         try:
-            await self._receive()
-        except ClientError as exc:
-            log.warning("closing %r: %s", self, exc)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client went away; nothing to say
+            await asyncio.wait([self._receiver])  # returns when it ends, whether it failed or was stopped
+            if not self._receiver.cancelled():
+                exc = self._receiver.exception()
+                if isinstance(exc, ClientError):
+                    log.warning("closing %r: %s", self, exc)
+                elif exc is not None and not isinstance(exc, ConnectionError | asyncio.IncompleteReadError):
+                    log.error("closing %r after a broker error", self, exc_info=exc)
         finally:
+            # Whatever ended the reading, the requests already read are answered before the socket closes.
+            self._receiver.cancel()
             await self._responses.put(None)
             try:
                 await sender
@@ -77,6 +84,11 @@ class Connection:
             self.writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
+
+    def stop_reading(self) -> None:
+        """Shutdown: read no more requests; those already read are still answered."""
+        if self._receiver is not None:
+            self._receiver.cancel()
 
     async def _receive(self) -> None:
         while not self.broker.stopping:
@@ -112,7 +124,9 @@ class Connection:
             header, pos = decode_request_header(view, api, version)
             body, end = codec.decode(api.request, view, version, pos)
             if end != len(view):
-                raise ClientError(f"{len(view) - end} bytes left over after a {api.name} v{version} request")
+                # Kafka reads the fields it knows and ignores the rest, and clients rely on it: librdkafka
+                # 2.x writes Metadata v11+ with the include_cluster_authorized_operations removed in v11.
+                log.debug("%d bytes after a %s v%d request from %r ignored", len(view) - end, api.name, version, self)
         except ProtocolError as exc:
             raise ClientError(str(exc)) from None
         ctx = RequestContext(self.broker, api, header, self.host, self.port, self.listener)
