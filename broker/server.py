@@ -25,6 +25,7 @@ from broker import handlers
 from broker.config import BrokerConfig, ConfigError
 from broker.connection import Connection
 from broker.controller.embedded import EmbeddedController
+from broker.coordinator.group.service import GroupService
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
 from storage.checkpoints import MetaProperties, read_meta_properties
@@ -97,12 +98,13 @@ class Broker:
         self.started_at = time.monotonic()
         self.cluster_id = ""
         self._servers: list[asyncio.Server] = []
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], Connection] = {}
         self._background: list[asyncio.Task[None]] = []
         self.log_manager: LogManager
         self.replica_manager: ReplicaManager
         self.topics: TopicStore
         self.controller: EmbeddedController
+        self.group_coordinator: GroupService
 
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -114,6 +116,8 @@ class Broker:
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager)
         self.controller = EmbeddedController(self.node_id, self.config, self.topics, self.replica_manager)
         self.controller.start()
+        self.group_coordinator = GroupService(self.config, self.topics, self.controller, self.replica_manager)
+        self.group_coordinator.start()
         for listener in self.listeners:
             server = await asyncio.start_server(
                 functools.partial(self._accept, listener=listener.name),
@@ -161,11 +165,12 @@ class Broker:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         task = asyncio.current_task()
         assert task is not None
-        self._connections.add(task)
+        connection = Connection(self, reader, writer, listener)
+        self._connections[task] = connection
         try:
-            await Connection(self, reader, writer, listener).run()
+            await connection.run()
         finally:
-            self._connections.discard(task)
+            del self._connections[task]
 
     async def shutdown(self) -> None:
         if self.stopping:
@@ -176,12 +181,18 @@ class Broker:
             server.close()
         for task in self._background:
             task.cancel()
+        # Stop reading new requests, wake long-polling fetches so they answer now with what they have,
+        # and give the requests already read a few seconds to be answered.
+        for connection in self._connections.values():
+            connection.stop_reading()
+        self.replica_manager.fetch_purgatory.notify_all()
+        self.replica_manager.produce_purgatory.notify_all()
         if self._connections:
             _, pending = await asyncio.wait(set(self._connections), timeout=SHUTDOWN_GRACE_S)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        self.replica_manager.fetch_purgatory.notify_all()
+        self.group_coordinator.shutdown()
         self.log_manager.shutdown()
         log.info("shut down cleanly")
 

@@ -1,0 +1,173 @@
+"""The records a group coordinator writes to ``__consumer_offsets``, in Kafka's own key/value schemas.
+
+Every record's key and value start with an int16 version. The key's version says what the record is:
+
+- key v0/v1 ``OffsetCommitKey`` (group, topic, partition) -> value ``OffsetCommitValue`` v0-4
+  (offset, leader epoch v3+, metadata, commit timestamp, expire timestamp v1 only; flexible v4+);
+- key v2 ``GroupMetadataKey`` (group) -> value ``GroupMetadataValue`` v0-4 (protocol type, generation,
+  protocol, leader, current state timestamp v2+, members with instance id v3+ and rebalance timeout
+  v1+; flexible v4+).
+
+A null value is a tombstone: the offset, or the whole group, is deleted (compaction drops it later).
+We write offset values v3 (v1 when the commit carries an expire timestamp, as Kafka does) and group
+values v3, and read every version Kafka ever wrote. Records we cannot read are the log's fault, and
+raise ``BadGroupRecord``.
+"""
+
+from __future__ import annotations
+
+import struct as _struct
+from dataclasses import dataclass
+from typing import Annotated
+
+from protocol import codec
+from protocol.exceptions import ProtocolError
+from protocol.schema import Bytes, Int32, Int64, String, Struct, V, VersionRange, struct
+
+OFFSET_COMMIT_KEY_VERSION = 1
+GROUP_METADATA_KEY_VERSION = 2
+OFFSET_VALUE_VERSION = 3
+OFFSET_VALUE_WITH_EXPIRY_VERSION = 1
+GROUP_VALUE_VERSION = 3
+
+
+class BadGroupRecord(ValueError):
+    """A record of ``__consumer_offsets`` that is not a valid offset or group record."""
+
+
+@struct
+class OffsetCommitKey(Struct):
+    group: String = ""
+    topic: String = ""
+    partition: Int32 = 0
+
+
+@struct
+class OffsetCommitValue(Struct):
+    offset: Int64 = 0
+    leader_epoch: Annotated[Int32, V("3+")] = -1
+    metadata: String = ""
+    commit_timestamp: Int64 = 0
+    expire_timestamp: Annotated[Int64, V("1")] = -1
+
+
+@struct
+class GroupMetadataKey(Struct):
+    group: String = ""
+
+
+@struct
+class MemberMetadataValue(Struct):
+    member_id: String = ""
+    group_instance_id: Annotated[String | None, V("3+")] = None
+    client_id: String = ""
+    client_host: String = ""
+    rebalance_timeout: Annotated[Int32, V("1+")] = 0
+    session_timeout: Int32 = 0
+    subscription: Bytes = b""
+    assignment: Bytes = b""
+
+
+@struct
+class GroupMetadataValue(Struct):
+    protocol_type: String = ""
+    generation: Int32 = 0
+    protocol: String | None = None
+    leader: String | None = None
+    current_state_timestamp: Annotated[Int64, V("2+")] = -1
+    members: list[MemberMetadataValue] = []
+
+
+for _cls, _versions, _flexible in (
+    (OffsetCommitKey, VersionRange(0, 1), None),
+    (GroupMetadataKey, VersionRange(2, 2), None),
+    (OffsetCommitValue, VersionRange(0, 4), VersionRange(4, None)),
+    (GroupMetadataValue, VersionRange(0, 4), VersionRange(4, None)),
+):
+    _cls.__kafka_versions__ = _versions
+    _cls.__kafka_flexible__ = _flexible
+    _cls.__kafka_name__ = _cls.__name__
+
+_VERSION = _struct.Struct(">h")
+
+
+def _encode(message: Struct, version: int) -> bytes:
+    out = bytearray(_VERSION.pack(version))
+    codec.encode_into(out, message, version)
+    return bytes(out)
+
+
+def offset_key(group: str, topic: str, partition: int) -> bytes:
+    return _encode(OffsetCommitKey(group=group, topic=topic, partition=partition), OFFSET_COMMIT_KEY_VERSION)
+
+
+def group_key(group: str) -> bytes:
+    return _encode(GroupMetadataKey(group=group), GROUP_METADATA_KEY_VERSION)
+
+
+def offset_value(value: OffsetCommitValue) -> bytes:
+    version = OFFSET_VALUE_WITH_EXPIRY_VERSION if value.expire_timestamp >= 0 else OFFSET_VALUE_VERSION
+    return _encode(value, version)
+
+
+def group_value(value: GroupMetadataValue) -> bytes:
+    return _encode(value, GROUP_VALUE_VERSION)
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetRecord:
+    key: OffsetCommitKey
+    value: OffsetCommitValue | None  # None: a tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    key: GroupMetadataKey
+    value: GroupMetadataValue | None  # None: a tombstone
+
+
+def _read(cls: type[Struct], data: bytes, what: str) -> Struct:
+    if len(data) < 2:
+        raise BadGroupRecord(f"{what} of {len(data)} bytes has no version")
+    (version,) = _VERSION.unpack_from(data, 0)
+    try:
+        cls.check_version(version)
+        message, end = codec.decode(cls, data, version, 2)
+    except ProtocolError as exc:
+        raise BadGroupRecord(f"{what}: {exc}") from None
+    if end != len(data):
+        raise BadGroupRecord(f"{what}: {len(data) - end} bytes left over")
+    return message
+
+
+def parse(key: bytes | None, value: bytes | None) -> OffsetRecord | GroupRecord:
+    """One record of ``__consumer_offsets``; raises ``BadGroupRecord`` for anything else."""
+    if key is None or len(key) < 2:
+        raise BadGroupRecord("record without a versioned key")
+    (version,) = _VERSION.unpack_from(key, 0)
+    if version in (0, 1):
+        okey = _read(OffsetCommitKey, key, "offset commit key")
+        ovalue = None if value is None else _read(OffsetCommitValue, value, "offset commit value")
+        assert isinstance(okey, OffsetCommitKey) and (ovalue is None or isinstance(ovalue, OffsetCommitValue))
+        return OffsetRecord(okey, ovalue)
+    if version == 2:
+        gkey = _read(GroupMetadataKey, key, "group metadata key")
+        gvalue = None if value is None else _read(GroupMetadataValue, value, "group metadata value")
+        assert isinstance(gkey, GroupMetadataKey) and (gvalue is None or isinstance(gvalue, GroupMetadataValue))
+        return GroupRecord(gkey, gvalue)
+    raise BadGroupRecord(f"unknown key version {version}")
+
+
+def java_string_hash(text: str) -> int:
+    """Java's ``String.hashCode``: s[0]*31^(n-1) + ... over UTF-16 code units, as a signed int32."""
+    h = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def partition_for(group_id: str, partitions: int) -> int:
+    """Kafka's ``Utils.abs(groupId.hashCode) % partitions`` (``Utils.abs(MIN_VALUE)`` is 0)."""
+    h = java_string_hash(group_id)
+    return (0 if h == -(1 << 31) else abs(h)) % partitions

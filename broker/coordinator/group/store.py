@@ -1,0 +1,134 @@
+"""``__consumer_offsets`` on this broker: where the group coordinator's records are appended and replayed.
+
+- The topic is created on first use, as Kafka does: ``offsets.topic.num.partitions`` partitions,
+  replication factor ``min(offsets.topic.replication.factor, live brokers)``, compacted, segments of
+  ``offsets.topic.segment.bytes``. A group's partition is ``abs(java hashCode(group id)) % partitions``
+  (of the existing topic, whatever the config now says).
+- A write is one v2 batch appended through the partition's leader with acks=all; on a single broker
+  that means it is in the log before the coordinator answers the client. The page cache holds it;
+  the broker's periodic flush (and Kafka's own durability model: replication) does the rest.
+- Append failures become the codes Kafka's coordinator answers with (the coordinator needs the outcome
+  to undo its own change, so this is the one place outside handlers that maps storage errors):
+  no partition or too few replicas -> COORDINATOR_NOT_AVAILABLE; an offline log -> NOT_COORDINATOR;
+  a batch over max.message.bytes -> MESSAGE_TOO_LARGE (the coordinator turns it into
+  INVALID_COMMIT_OFFSET_SIZE for commits, UNKNOWN_SERVER_ERROR for group metadata, as Kafka does).
+- Loading reads every partition from its log start, decodes every batch and replays its records in
+  offset order. A record we cannot read is logged and skipped (it is the log's fault, not a client's).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+from broker.controller.embedded import EmbeddedController
+from broker.controller.errors import ControllerError
+from broker.coordinator.group import records
+from broker.coordinator.group.config import GroupConfig
+from broker.partition import NotEnoughReplicas
+from broker.replica_manager import ReplicaManager
+from broker.topics import TopicStore
+from protocol.errors import ErrorCode
+from protocol.records import Record, build_batch, iter_batches, iter_records
+from protocol.records.exceptions import CorruptRecordBatch
+from protocol.records.header import InvalidRecordBatch
+from storage.errors import LogOffline, RecordTooLarge, StorageError
+from storage.log import Log
+
+log = logging.getLogger(__name__)
+
+OFFSETS_TOPIC = "__consumer_offsets"
+_LOAD_CHUNK = 1 << 20
+
+
+class OffsetsTopic:
+    def __init__(
+        self, config: GroupConfig, topics: TopicStore, controller: EmbeddedController, replicas: ReplicaManager
+    ) -> None:
+        self.config = config
+        self.topics = topics
+        self.controller = controller
+        self.replicas = replicas
+
+    def partition_count(self) -> int:
+        topic = self.topics.get(OFFSETS_TOPIC)
+        return topic.partitions if topic is not None else self.config.offsets_topic_partitions
+
+    def partition_for(self, group_id: str) -> int:
+        return records.partition_for(group_id, self.partition_count())
+
+    def ensure_created(self) -> bool:
+        """Create the topic if it does not exist yet; False if that failed (COORDINATOR_NOT_AVAILABLE)."""
+        if self.topics.get(OFFSETS_TOPIC) is not None:
+            return True
+        factor = min(self.config.offsets_topic_replication_factor, len(self.controller.live_brokers))
+        try:
+            count = self.config.offsets_topic_partitions
+            replicas = self.controller.check_new_topic(OFFSETS_TOPIC, count, factor, None)
+            self.controller.create_topic(
+                OFFSETS_TOPIC,
+                replicas,
+                {
+                    "cleanup.policy": ["compact"],
+                    "segment.bytes": self.config.offsets_topic_segment_bytes,
+                    "compression.type": "producer",
+                },
+            )
+        except ControllerError as exc:
+            log.error("cannot create %s: %s", OFFSETS_TOPIC, exc.message)
+            return False
+        return True
+
+    # -- RecordWriter ------------------------------------------------------------------------------
+    def write(self, group_id: str, batch: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+        if not self.ensure_created():
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        partition = self.replicas.get_partition(OFFSETS_TOPIC, self.partition_for(group_id))
+        if partition is None:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        now = int(time.time() * 1000)
+        data = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(batch)])
+        try:
+            partition.append_as_leader(data, required_acks=-1)
+        except NotEnoughReplicas:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        except RecordTooLarge:
+            return ErrorCode.MESSAGE_TOO_LARGE
+        except LogOffline:
+            return ErrorCode.NOT_COORDINATOR
+        except StorageError as exc:
+            log.error("appending to %s for group %s failed: %s", partition.key, group_id, exc)
+            return ErrorCode.UNKNOWN_SERVER_ERROR
+        self.replicas.on_append(partition)
+        return ErrorCode.NONE
+
+    # -- loading -----------------------------------------------------------------------------------
+    def replay(self) -> Iterator[records.OffsetRecord | records.GroupRecord]:
+        """Every record of every partition, each partition from its log start, in offset order."""
+        for index in range(self.partition_count()):
+            partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
+            if partition is not None:
+                yield from self._replay_partition(partition.log)
+
+    def _replay_partition(self, log_: Log) -> Iterator[records.OffsetRecord | records.GroupRecord]:
+        offset = log_.log_start_offset
+        end = log_.log_end_offset
+        while offset < end:
+            data = log_.read(offset, _LOAD_CHUNK, end).read_bytes()
+            if not data:
+                break
+            for header, batch in iter_batches(data):
+                offset = header.next_offset
+                if header.is_control:  # transaction markers: nothing for groups (yet)
+                    continue
+                try:
+                    parsed = list(iter_records(batch, verify_crc=True))
+                except (InvalidRecordBatch, CorruptRecordBatch) as exc:
+                    log.warning("%s: unreadable batch at %d: %s; skipped", log_.name, header.base_offset, exc)
+                    continue
+                for record in parsed:
+                    try:
+                        yield records.parse(record.key, record.value)
+                    except records.BadGroupRecord as exc:
+                        log.warning("%s at offset %d: %s; skipped", log_.name, record.offset, exc)

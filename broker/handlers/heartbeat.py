@@ -1,0 +1,23 @@
+"""Heartbeat (12), versions 0-4.
+
+- Resets the member's session timer. REBALANCE_IN_PROGRESS tells a member to rejoin; also
+  UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID (v3+: group instance id),
+  INVALID_GROUP_ID, COORDINATOR_NOT_AVAILABLE.
+"""
+
+from __future__ import annotations
+
+from broker.dispatcher import RequestContext, handles
+from broker.handlers._groups import coordinator
+from protocol.messages.heartbeat import HEARTBEAT, HeartbeatRequest, HeartbeatResponse
+
+
+@handles(HEARTBEAT, versions="0-4")
+async def handle_heartbeat(ctx: RequestContext, request: HeartbeatRequest) -> HeartbeatResponse:
+    error = coordinator(ctx).heartbeat(
+        request.group_id,
+        request.member_id,
+        request.group_instance_id if ctx.version >= 3 else None,
+        request.generation_id,
+    )
+    return HeartbeatResponse(error_code=error)

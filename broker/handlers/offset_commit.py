@@ -1,0 +1,77 @@
+"""OffsetCommit (8), versions 0-9.
+
+- v0: no generation or member: a "simple" commit. v1+: generation and member id; a group member's
+  commit is checked (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS while the group
+  completes a rebalance, FENCED_INSTANCE_ID v7+). Generation -1 with an empty member id into a group
+  with no members is a simple commit (standalone consumers), allowed as in Kafka.
+- Commit timestamp: the broker's clock, except v1's per-partition timestamp when given. v2-4: a
+  retention time other than -1 sets the offset's own expiry (commit time + retention); v5+ has none.
+- v6+: the leader epoch is stored with the offset. v8+ flexible. v9: (KIP-848 member epochs) treated
+  as a generation for classic groups.
+- Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
+  OFFSET_METADATA_TOO_LARGE over offset.metadata.max.bytes, INVALID_COMMIT_OFFSET_SIZE when the batch
+  is over the offsets topic's max.message.bytes.
+"""
+
+from __future__ import annotations
+
+import time
+
+from broker.coordinator.group.group import OffsetAndMetadata
+from broker.dispatcher import RequestContext, handles
+from broker.handlers._groups import coordinator
+from protocol.errors import ErrorCode
+from protocol.messages.offset_commit import (
+    OFFSET_COMMIT,
+    OffsetCommitRequest,
+    OffsetCommitResponse,
+    OffsetCommitResponsePartition,
+    OffsetCommitResponseTopic,
+)
+
+
+@handles(OFFSET_COMMIT, versions="0-9")
+async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest) -> OffsetCommitResponse:
+    now = int(time.time() * 1000)
+    retention = request.retention_time_ms if 2 <= ctx.version <= 4 else -1
+    errors: dict[tuple[str, int], ErrorCode] = {}
+    offsets: dict[tuple[str, int], OffsetAndMetadata] = {}
+    for topic in request.topics:
+        known = ctx.broker.topics.get(topic.name)
+        for p in topic.partitions:
+            tp = (topic.name, p.partition_index)
+            if known is None or not 0 <= p.partition_index < known.partitions:
+                errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                continue
+            committed_at = p.commit_timestamp if ctx.version == 1 and p.commit_timestamp >= 0 else now
+            offsets[tp] = OffsetAndMetadata(
+                offset=p.committed_offset,
+                leader_epoch=p.committed_leader_epoch if ctx.version >= 6 else -1,
+                metadata=p.committed_metadata or "",
+                commit_timestamp=committed_at,
+                expire_timestamp=committed_at + retention if retention >= 0 else -1,
+            )
+    if offsets:
+        errors.update(
+            coordinator(ctx).commit_offsets(
+                request.group_id,
+                request.member_id,
+                request.group_instance_id if ctx.version >= 7 else None,
+                request.generation_id_or_member_epoch,
+                offsets,
+            )
+        )
+    return OffsetCommitResponse(
+        topics=[
+            OffsetCommitResponseTopic(
+                name=topic.name,
+                partitions=[
+                    OffsetCommitResponsePartition(
+                        partition_index=p.partition_index, error_code=errors[(topic.name, p.partition_index)]
+                    )
+                    for p in topic.partitions
+                ],
+            )
+            for topic in request.topics
+        ]
+    )

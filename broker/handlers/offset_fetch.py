@@ -1,0 +1,89 @@
+"""OffsetFetch (9), versions 0-9.
+
+- v0-7: one group; v8+: many groups, each with its own error. Topics null (v2+; v8+ per group):
+  every partition the group has an offset for.
+- A partition with no committed offset: offset -1, metadata "", error NONE (as Kafka).
+- v2+: a top-level error; v5+: the leader epoch of each offset. v7+: require_stable; with no
+  transactional commits pending (transactions are not yet supported) every offset is stable.
+- v9: member id and epoch are for KIP-848 consumer groups; classic groups ignore them.
+- Unknown or Dead groups have no offsets. An empty group id is allowed (old clients), as in Kafka.
+"""
+
+from __future__ import annotations
+
+from broker.dispatcher import RequestContext, handles
+from broker.handlers._groups import coordinator
+from protocol.errors import ErrorCode
+from protocol.messages.offset_fetch import (
+    OFFSET_FETCH,
+    OffsetFetchRequest,
+    OffsetFetchResponse,
+    OffsetFetchResponseGroup,
+    OffsetFetchResponsePartition,
+    OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
+)
+
+Wanted = list[tuple[str, list[int]]] | None
+
+
+@handles(OFFSET_FETCH, versions="0-9")
+async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) -> OffsetFetchResponse:
+    if ctx.version >= 8:
+        groups = []
+        for group in request.groups:
+            wanted = None if group.topics is None else [(t.name, t.partition_indexes) for t in group.topics]
+            found = _fetch(ctx, group.group_id, wanted)
+            groups.append(
+                OffsetFetchResponseGroup(
+                    group_id=group.group_id,
+                    error_code=ErrorCode.NONE,
+                    topics=[
+                        OffsetFetchResponseTopics(
+                            name=name,
+                            partitions=[
+                                OffsetFetchResponsePartitions(
+                                    partition_index=p, committed_offset=o, committed_leader_epoch=e, metadata=m
+                                )
+                                for p, o, e, m in parts
+                            ],
+                        )
+                        for name, parts in found
+                    ],
+                )
+            )
+        return OffsetFetchResponse(groups=groups)
+    wanted = None if request.topics is None else [(t.name, t.partition_indexes) for t in request.topics]
+    found = _fetch(ctx, request.group_id, wanted)
+    return OffsetFetchResponse(
+        error_code=ErrorCode.NONE,
+        topics=[
+            OffsetFetchResponseTopic(
+                name=name,
+                partitions=[
+                    OffsetFetchResponsePartition(
+                        partition_index=p, committed_offset=o, committed_leader_epoch=e, metadata=m
+                    )
+                    for p, o, e, m in parts
+                ],
+            )
+            for name, parts in found
+        ],
+    )
+
+
+def _fetch(ctx: RequestContext, group_id: str, wanted: Wanted) -> list[tuple[str, list[tuple[int, int, int, str]]]]:
+    """Per topic (in request order, or sorted for "all"), (partition, offset, leader epoch, metadata)."""
+    partitions = None if wanted is None else [(name, p) for name, ps in wanted for p in ps]
+    committed = coordinator(ctx).fetch_offsets(group_id, partitions)
+    by_topic: dict[str, list[tuple[int, int, int, str]]] = {}
+    keys = sorted(committed) if wanted is None else partitions or []
+    for topic, p in keys:
+        om = committed.get((topic, p))
+        row = (p, -1, -1, "") if om is None else (p, om.offset, om.leader_epoch, om.metadata)
+        by_topic.setdefault(topic, []).append(row)
+    if wanted is not None:
+        for name, _ in wanted:
+            by_topic.setdefault(name, [])
+    return list(by_topic.items())

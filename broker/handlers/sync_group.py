@@ -1,0 +1,47 @@
+"""SyncGroup (14), versions 0-5.
+
+- The leader's request carries every member's assignment; the coordinator stores it in
+  ``__consumer_offsets`` and answers every waiting member. Members that sync before the leader wait.
+  In a Stable group, a member gets its current assignment at once (the leader's assignments are
+  ignored then, as in Kafka).
+- v3+: group instance id (FENCED_INSTANCE_ID). v5+: protocol type and name, checked against the
+  group's (INCONSISTENT_GROUP_PROTOCOL) and returned.
+- Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS (a new rebalance started),
+  COORDINATOR_NOT_AVAILABLE; UNKNOWN_SERVER_ERROR when the assignment cannot be stored (too large).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from broker.coordinator.group.group import SyncResult
+from broker.dispatcher import RequestContext, handles
+from broker.handlers._groups import coordinator
+from protocol.messages.sync_group import SYNC_GROUP, SyncGroupRequest, SyncGroupResponse
+
+
+@handles(SYNC_GROUP, versions="0-5")
+async def handle_sync_group(ctx: RequestContext, request: SyncGroupRequest) -> SyncGroupResponse:
+    done: asyncio.Future[SyncResult] = asyncio.get_running_loop().create_future()
+
+    def answer(result: SyncResult) -> None:
+        if not done.done():
+            done.set_result(result)
+
+    coordinator(ctx).sync_group(
+        request.group_id,
+        request.generation_id,
+        request.member_id,
+        request.group_instance_id if ctx.version >= 3 else None,
+        request.protocol_type if ctx.version >= 5 else None,
+        request.protocol_name if ctx.version >= 5 else None,
+        {a.member_id: a.assignment for a in request.assignments},
+        answer,
+    )
+    result = await done
+    return SyncGroupResponse(
+        error_code=result.error,
+        protocol_type=result.protocol_type,
+        protocol_name=result.protocol_name,
+        assignment=result.assignment,
+    )
