@@ -292,6 +292,13 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("replica.fetch.wait.max.ms", INT, 500, "Max wait time for each fetcher request issued by followers."),
     ConfigDef("producer.id.expiration.ms", INT, 86400000, "Time to wait before a producer id expires.", _at_least(1)),
     ConfigDef(
+        "producer.id.expiration.check.interval.ms",
+        INT,
+        600000,
+        "How often expired producer ids are removed.",
+        _at_least(1),
+    ),
+    ConfigDef(
         "offsets.topic.num.partitions", INT, 50, "The number of partitions for the offset commit topic.", _at_least(1)
     ),
     ConfigDef("offsets.topic.replication.factor", INT, 3, "Replication factor of the offsets topic.", _at_least(1)),
