@@ -1,7 +1,8 @@
 """``make bench``: every benchmark of the project, one after the other, figures printed as they come.
 
-The side-by-side broker suite against a peer (issue: speed) will join this runner; for now it runs the
-component benchmarks: the protocol codec, record batches and CRC, and the storage engine.
+First the component benchmarks (the protocol codec, record batches and CRC, the storage engine), then
+the side-by-side broker suite (``bench.broker``: kafkish against Tansu, the loopback ceiling). Arguments
+go to the broker suite: ``python -m bench --runs 3``, ``python -m bench --brokers kafkish``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import sys
 import time
 
 from bench import bench_protocol, bench_records, bench_storage
+from bench.broker import __main__ as broker_suite
 
 
 def main() -> int:
     started = time.time()
+    suite_args, sys.argv[1:] = sys.argv[1:], []  # the component benchmarks read sys.argv themselves
     results: dict[str, object] = {}
     print("== protocol codec ==")
     results["protocol"] = bench_protocol.main()
@@ -23,6 +26,9 @@ def main() -> int:
     bench_records.main()
     print("\n== storage ==")
     bench_storage.main()
+    print("\n== broker, side by side with Tansu ==")
+    broker = broker_suite.main(suite_args)
+    results["broker"] = {"medians": broker["medians"], "loopback_mb_s": broker["loopback_mb_s"]}
     os.makedirs("bench/results", exist_ok=True)
     path = f"bench/results/bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     with open(path, "w", encoding="utf-8") as f:

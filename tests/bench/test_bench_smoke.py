@@ -1,0 +1,42 @@
+"""A smoke run of the broker benchmark code (bench/broker) against kafkish only: it produces numbers.
+
+Not a performance test (no timed assertions): it checks that the suite's plumbing (a real broker
+process, confluent-kafka workloads, medians and the table) runs end to end and reports what it moved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bench.broker import report, suite
+
+SCALE = dataclasses.replace(
+    suite.SMOKE, runs=1, records_100=2_000, workloads=("start", "produce_100b_acks1", "consume_100b", "rss_idle")
+)
+
+
+def test_one_short_round_against_kafkish_produces_numbers() -> None:
+    result = suite.run(SCALE, ["kafkish"], log=lambda line: None)
+    runs = result["runs"]["kafkish"]
+    assert set(runs) == {"start", "rss_idle", "produce_100b_acks1", "consume_100b"}
+    for workload, outcomes in runs.items():
+        assert "error" not in outcomes[0], f"{workload}: {outcomes[0]}"
+    assert runs["produce_100b_acks1"][0]["rec_s"] > 0
+    assert runs["produce_100b_acks1"][0]["mb_s"] > 0
+    assert runs["consume_100b"][0]["rec_s"] > 0
+    assert runs["start"][0]["start_to_first_produce_s"] > 0
+    assert 1 < runs["rss_idle"][0]["rss_mib"] < 4096
+
+    summary = report.summarize(result)
+    text = report.table(summary, ["kafkish"])
+    assert "produce 100b acks=1 (rec/s)" in text
+    assert "FAIL" not in text
+
+
+def test_a_failing_workload_is_recorded_not_raised() -> None:
+    summary = report.summarize(
+        {"runs": {"kafkish": {"consume_100b": [{"error": "Fetch v4: UNSUPPORTED_VERSION"}]}}, "loopback_mb_s": []}
+    )
+    text = report.table(summary, ["kafkish"])
+    assert "FAIL" in text
+    assert "kafkish consume_100b: Fetch v4: UNSUPPORTED_VERSION" in text
