@@ -20,8 +20,8 @@ Behaviour follows Kafka (ConfigAdminManager.preprocess, then the KRaft controlle
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from broker.config import ConfigError, validate_topic_configs
 from broker.controller.errors import ControllerError
@@ -37,25 +37,48 @@ from protocol.messages.alter_configs import (
 )
 
 
-@handles(ALTER_CONFIGS, versions="0-2")
-async def handle_alter_configs(ctx: RequestContext, request: AlterConfigsRequest) -> AlterConfigsResponse:
-    seen = Counter((r.resource_type, r.resource_name) for r in request.resources)
-    response = AlterConfigsResponse()
-    for resource in request.resources:
-        result = AlterConfigsResourceResponse(
-            error_code=ErrorCode.NONE,
-            error_message=None,
-            resource_type=resource.resource_type,
-            resource_name=resource.resource_name,
-        )
-        response.responses.append(result)
+class _Resource(Protocol):
+    resource_type: int
+    resource_name: str
+
+
+class _Result(Protocol):
+    error_code: int
+    error_message: str | None
+
+
+Res = TypeVar("Res", bound=_Resource)
+Out = TypeVar("Out", bound=_Result)
+
+
+def answer_each(resources: Sequence[Res], make_result: Callable[[Res], Out], alter: Callable[[Res], None]) -> list[Out]:
+    """Alter each resource on its own, as both AlterConfigs APIs do: one resource's error is its own,
+    and a resource named twice is refused every time it appears."""
+    seen = Counter((r.resource_type, r.resource_name) for r in resources)
+    results = []
+    for resource in resources:
+        result = make_result(resource)
+        results.append(result)
         try:
             if seen[(resource.resource_type, resource.resource_name)] > 1:
                 raise ResourceError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
-            _alter(ctx, resource, request.validate_only)
+            alter(resource)
         except ResourceError as exc:
             result.error_code, result.error_message = exc.code, exc.message
-    return response
+    return results
+
+
+@handles(ALTER_CONFIGS, versions="0-2")
+async def handle_alter_configs(ctx: RequestContext, request: AlterConfigsRequest) -> AlterConfigsResponse:
+    def result(resource: AlterConfigsResource) -> AlterConfigsResourceResponse:
+        return AlterConfigsResourceResponse(
+            error_code=ErrorCode.NONE, error_message=None,
+            resource_type=resource.resource_type, resource_name=resource.resource_name,
+        )  # fmt: skip
+
+    return AlterConfigsResponse(
+        responses=answer_each(request.resources, result, lambda r: _alter(ctx, r, request.validate_only))
+    )
 
 
 def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:

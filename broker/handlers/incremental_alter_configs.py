@@ -25,11 +25,10 @@ controller's ConfigurationControlManager):
 from __future__ import annotations
 
 import logging
-from collections import Counter
 
 from broker.config import AlterOp, incremental_topic_configs
 from broker.dispatcher import RequestContext, handles
-from broker.handlers.alter_configs import alter_topic, check_changes, refuse_broker_change
+from broker.handlers.alter_configs import alter_topic, answer_each, check_changes, refuse_broker_change
 from broker.handlers.describe_configs import BROKER, BROKER_LOGGER, TOPIC, ResourceError, check_broker_id
 from protocol.errors import ErrorCode
 from protocol.messages.incremental_alter_configs import (
@@ -55,23 +54,15 @@ VALID_LEVELS = "FATAL, ERROR, WARN, INFO, DEBUG, TRACE"
 async def handle_incremental_alter_configs(
     ctx: RequestContext, request: IncrementalAlterConfigsRequest
 ) -> IncrementalAlterConfigsResponse:
-    seen = Counter((r.resource_type, r.resource_name) for r in request.resources)
-    response = IncrementalAlterConfigsResponse()
-    for resource in request.resources:
-        result = AlterConfigsResourceResponse(
-            error_code=ErrorCode.NONE,
-            error_message=None,
-            resource_type=resource.resource_type,
-            resource_name=resource.resource_name,
-        )
-        response.responses.append(result)
-        try:
-            if seen[(resource.resource_type, resource.resource_name)] > 1:
-                raise ResourceError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
-            _alter(ctx, resource, request.validate_only)
-        except ResourceError as exc:
-            result.error_code, result.error_message = exc.code, exc.message
-    return response
+    def result(resource: AlterConfigsResource) -> AlterConfigsResourceResponse:
+        return AlterConfigsResourceResponse(
+            error_code=ErrorCode.NONE, error_message=None,
+            resource_type=resource.resource_type, resource_name=resource.resource_name,
+        )  # fmt: skip
+
+    return IncrementalAlterConfigsResponse(
+        responses=answer_each(request.resources, result, lambda r: _alter(ctx, r, request.validate_only))
+    )
 
 
 def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
