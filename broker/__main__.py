@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 
 from broker.config import BrokerConfig, ConfigError, parse_properties
 
@@ -40,7 +41,7 @@ def load_config(args: argparse.Namespace) -> BrokerConfig:
     return BrokerConfig.from_properties(props)
 
 
-async def serve(config: BrokerConfig) -> None:
+async def serve(config: BrokerConfig, started_at: float) -> None:
     from broker.server import Broker
 
     # Signals are handled before start-up ends, so a supervisor may stop the broker the moment it is ready.
@@ -48,7 +49,7 @@ async def serve(config: BrokerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    broker = Broker(config)
+    broker = Broker(config, started_at)
     log.info(
         "starting kafkish broker %d: listeners %s; data in %s",
         broker.node_id, ", ".join(config.get("listeners")), ", ".join(broker.log_dirs),
@@ -59,6 +60,7 @@ async def serve(config: BrokerConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started_at = time.monotonic()
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
     )
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("invalid configuration: %s", exc)
         return 1
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, started_at))
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         return 1

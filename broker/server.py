@@ -94,14 +94,15 @@ def new_cluster_id() -> str:
 
 
 class Broker:
-    def __init__(self, config: BrokerConfig) -> None:
+    def __init__(self, config: BrokerConfig, started_at: float | None = None) -> None:
+        """``started_at``: when the process began starting the broker (``time.monotonic()``), for the log."""
         handlers.load()
         self.config = config
         self.node_id = config.node_id
         self.listeners = parse_listeners(config)
         self.log_dirs = [os.path.abspath(d) for d in config.log_dirs]
         self.stopping = False
-        self.started_at = time.monotonic()
+        self.started_at = time.monotonic() if started_at is None else started_at
         self.cluster_id = ""
         self._servers: list[asyncio.Server] = []
         self._connections: dict[asyncio.Task[None], Connection] = {}
