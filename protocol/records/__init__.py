@@ -14,6 +14,7 @@ from protocol.records.control import (
     build_control_batch,
     read_control_record,
 )
+from protocol.records.down_convert import down_convert
 from protocol.records.exceptions import CompressionError, CorruptRecordBatch
 from protocol.records.header import (
     BatchHeader,
@@ -24,6 +25,10 @@ from protocol.records.header import (
 )
 from protocol.records.legacy import (
     LegacyMessage,
+    UnsupportedCompressionForMagic,
+    append_legacy_messages,
+    build_legacy_message,
+    build_legacy_messages,
     convert_legacy_to_v2,
     iter_legacy_messages,
     read_legacy_message,
@@ -49,12 +54,17 @@ __all__ = [
     "LegacyMessage",
     "Record",
     "TimestampType",
+    "UnsupportedCompressionForMagic",
+    "append_legacy_messages",
     "build_batch",
     "build_control_batch",
+    "build_legacy_message",
+    "build_legacy_messages",
     "compress",
     "convert_legacy_to_v2",
     "decode_batch",
     "decompress",
+    "down_convert",
     "iter_batches",
     "iter_entries",
     "iter_legacy_messages",

@@ -60,7 +60,7 @@ def compress(codec: Compression, data: Buffer, *, level: int | None = None) -> b
         return _xerial_compress(data)
     if codec == Compression.LZ4:
         lz4 = cramjam.lz4.Compressor(level=level, content_checksum=False, block_linked=False)
-        lz4.compress(data)
+        lz4.compress(data if isinstance(data, bytes) else bytes(data))  # cramjam's frame writer takes bytes only
         return bytes(lz4.finish())
     if codec == Compression.ZSTD:
         return bytes(cramjam.zstd.compress(data, level=3 if level is None else level))
