@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench system-deps spec-check clean
+.PHONY: run test lint typecheck imports unit bench system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,16 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-unit: $(STAMP) system-deps
+# kafkajs for tests/clients/test_kafkajs.py, pinned by tests/clients/js/package-lock.json. Only where
+# node and npm exist (CI has node 20); reinstalled when the lock file changes.
+JS_DIR := tests/clients/js
+js-deps:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  if [ ! -f $(JS_DIR)/node_modules/.package-lock.json ] || [ $(JS_DIR)/package-lock.json -nt $(JS_DIR)/node_modules/.package-lock.json ]; then \
+	    npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error; fi; \
+	else echo "node/npm missing: the kafkajs tests will be skipped"; fi
+
+unit: $(STAMP) system-deps js-deps
 	$(PY) -m pytest
 
 test: lint typecheck imports unit

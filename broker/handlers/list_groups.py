@@ -1,9 +1,10 @@
 """ListGroups (16), versions 0-5.
 
 - Every group this broker coordinates that is not Dead, groups holding only offsets included (their
-  protocol type is "").
+  protocol type is ""). KIP-848 groups are listed with protocol type "consumer", their own states
+  (Empty, Assigning, Reconciling, Stable) and type "consumer"; classic groups with type "classic".
 - v4+: states filter (names compared case-insensitively; an unknown name matches nothing).
-  v5+: types filter; every group here is "classic" (case-insensitive), so "consumer" matches none.
+  v5+: types filter ("classic", "consumer", case-insensitive; unknown types match nothing).
 """
 
 from __future__ import annotations
@@ -14,24 +15,29 @@ from broker.handlers._groups import coordinator
 from protocol.errors import ErrorCode
 from protocol.messages.list_groups import LIST_GROUPS, ListedGroup, ListGroupsRequest, ListGroupsResponse
 
-CLASSIC = "classic"
+CLASSIC, CONSUMER = "classic", "consumer"
 
 
 @handles(LIST_GROUPS, versions="0-5")
 async def handle_list_groups(ctx: RequestContext, request: ListGroupsRequest) -> ListGroupsResponse:
+    names: set[str] = set()
     states: set[GroupState] | None = None
     if ctx.version >= 4 and request.states_filter:
+        names = {s.strip().lower() for s in request.states_filter}
         states = {s for s in map(parse_state, request.states_filter) if s is not None}
-        if not states:
-            return ListGroupsResponse(error_code=ErrorCode.NONE)
-    if ctx.version >= 5 and request.types_filter and CLASSIC not in {t.lower() for t in request.types_filter}:
-        return ListGroupsResponse(error_code=ErrorCode.NONE)
-    return ListGroupsResponse(
-        error_code=ErrorCode.NONE,
-        groups=[
+    types = {t.lower() for t in request.types_filter} if ctx.version >= 5 and request.types_filter else None
+    groups: list[ListedGroup] = []
+    if (types is None or CLASSIC in types) and (states is None or states):
+        groups += [
             ListedGroup(
                 group_id=g.group_id, protocol_type=g.protocol_type or "", group_state=str(g.state), group_type=CLASSIC
             )
             for g in coordinator(ctx).list_groups(states)
-        ],
-    )
+        ]
+    if types is None or CONSUMER in types:
+        groups += [
+            ListedGroup(group_id=g.group_id, protocol_type=CONSUMER, group_state=str(g.state), group_type=CONSUMER)
+            for g in coordinator(ctx).consumer.groups.values()
+            if not names or str(g.state).lower() in names
+        ]
+    return ListGroupsResponse(error_code=ErrorCode.NONE, groups=groups)

@@ -6,8 +6,10 @@
   with no members is a simple commit (standalone consumers), allowed as in Kafka.
 - Commit timestamp: the broker's clock, except v1's per-partition timestamp when given. v2-4: a
   retention time other than -1 sets the offset's own expiry (commit time + retention); v5+ has none.
-- v6+: the leader epoch is stored with the offset. v8+ flexible. v9: (KIP-848 member epochs) treated
-  as a generation for classic groups.
+- v6+: the leader epoch is stored with the offset. v8+ flexible. The generation field carries a
+  KIP-848 member's epoch for consumer groups (any version; v9 is the one clients send): an unknown
+  member gets UNKNOWN_MEMBER_ID, another epoch than the member's STALE_MEMBER_EPOCH; epoch -1 is
+  allowed into a consumer group with no members only. Classic groups treat it as a generation.
 - Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
   OFFSET_METADATA_TOO_LARGE over offset.metadata.max.bytes, INVALID_COMMIT_OFFSET_SIZE when the batch
   is over the offsets topic's max.message.bytes.

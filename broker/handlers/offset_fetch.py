@@ -5,7 +5,9 @@
 - A partition with no committed offset: offset -1, metadata "", error NONE (as Kafka).
 - v2+: a top-level error; v5+: the leader epoch of each offset. v7+: require_stable; with no
   transactional commits pending (transactions are not yet supported) every offset is stable.
-- v9: member id and epoch are for KIP-848 consumer groups; classic groups ignore them.
+- v9: member id and epoch are checked for KIP-848 consumer groups (UNKNOWN_MEMBER_ID,
+  STALE_MEMBER_EPOCH as the group's error; no member id with epoch -1 is an admin and always
+  allowed); classic groups ignore them, as Kafka's do.
 - Unknown or Dead groups have no offsets. An empty group id is allowed (old clients), as in Kafka.
 """
 
@@ -33,6 +35,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
     if ctx.version >= 8:
         groups = []
         for group in request.groups:
+            if ctx.version >= 9:
+                error = coordinator(ctx).check_offset_fetch(group.group_id, group.member_id, group.member_epoch)
+                if error is not ErrorCode.NONE:
+                    groups.append(OffsetFetchResponseGroup(group_id=group.group_id, error_code=error))
+                    continue
             wanted = None if group.topics is None else [(t.name, t.partition_indexes) for t in group.topics]
             found = _fetch(ctx, group.group_id, wanted)
             groups.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -33,13 +34,13 @@ class LogWriter:
         self.batches.append((group_id, batch))
         return ErrorCode.NONE
 
-    def replay(self) -> list[records.OffsetRecord | records.GroupRecord]:
+    def replay(self) -> list[records.AnyRecord]:
         return [records.parse(k, v) for _, batch in self.batches for k, v in batch]
 
 
 class Harness:
     def __init__(self, **config: int) -> None:
-        defaults = {"initial_rebalance_delay_ms": 0, "min_session_timeout_ms": 1000}
+        defaults: dict[str, Any] = {"initial_rebalance_delay_ms": 0, "min_session_timeout_ms": 1000}
         self.config = GroupConfig(**{**defaults, **config})
         self.clock = ManualScheduler()
         self.log = LogWriter()

@@ -22,6 +22,9 @@ class GroupConfig:
     offsets_topic_partitions: int = 50  # offsets.topic.num.partitions
     offsets_topic_replication_factor: int = 3  # offsets.topic.replication.factor
     offsets_topic_segment_bytes: int = 104857600  # offsets.topic.segment.bytes
+    consumer_session_timeout_ms: int = 45000  # group.consumer.session.timeout.ms
+    consumer_heartbeat_interval_ms: int = 5000  # group.consumer.heartbeat.interval.ms
+    consumer_assignors: tuple[str, ...] = ("uniform", "range")  # group.consumer.assignors
 
     @classmethod
     def from_broker(cls, config: _Configs) -> GroupConfig:
@@ -36,4 +39,7 @@ class GroupConfig:
             offsets_topic_partitions=config.get("offsets.topic.num.partitions"),
             offsets_topic_replication_factor=config.get("offsets.topic.replication.factor"),
             offsets_topic_segment_bytes=config.get("offsets.topic.segment.bytes"),
+            consumer_session_timeout_ms=config.get("group.consumer.session.timeout.ms"),
+            consumer_heartbeat_interval_ms=config.get("group.consumer.heartbeat.interval.ms"),
+            consumer_assignors=tuple(config.get("group.consumer.assignors")),
         )

@@ -10,6 +10,12 @@ after the group became empty; offsets of a Stable consumer group expire only for
 subscribes to; a group with no protocol type (simple commits) expires each offset by its commit time;
 an offset committed with an explicit retention (OffsetCommit v2-4) expires at its own time. An Empty
 group left with no offsets is removed (Dead) and a tombstone written for it.
+
+KIP-848 consumer groups (``consumer/``) live in ``self.consumer.groups``, never also in ``self.groups``:
+a group id is one type at a time. Their offsets follow the same storage; commits are checked against
+member epochs (STALE_MEMBER_EPOCH), and their offsets expire by commit time for topics no member
+subscribes to (as Kafka's new coordinator does). A classic JoinGroup into a consumer group with
+members gets INCONSISTENT_GROUP_PROTOCOL; into an empty one, the classic group replaces it.
 """
 
 from __future__ import annotations
@@ -20,8 +26,17 @@ from dataclasses import dataclass, field
 
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
-from broker.coordinator.group.group import CONSUMER_PROTOCOL_TYPE, GroupMetadata, MemberMetadata, OffsetAndMetadata
-from broker.coordinator.group.membership import Membership, RecordWriter
+from broker.coordinator.group.consumer.group import ConsumerGroup
+from broker.coordinator.group.consumer.manager import ConsumerGroups, TopicLookup
+from broker.coordinator.group.group import (
+    CONSUMER_PROTOCOL_TYPE,
+    GroupMetadata,
+    JoinCallback,
+    JoinResult,
+    MemberMetadata,
+    OffsetAndMetadata,
+)
+from broker.coordinator.group.membership import Membership, Protocols, RecordWriter
 from broker.coordinator.group.state import GroupState
 from broker.coordinator.group.timers import Scheduler
 from protocol.errors import ErrorCode
@@ -53,8 +68,44 @@ class GroupSummary:
 
 
 class GroupCoordinator(Membership):
-    def __init__(self, config: GroupConfig, scheduler: Scheduler, writer: RecordWriter) -> None:
+    def __init__(
+        self, config: GroupConfig, scheduler: Scheduler, writer: RecordWriter, topics: TopicLookup | None = None
+    ) -> None:
         super().__init__(config, scheduler, writer)
+        self.consumer = ConsumerGroups(config, scheduler, writer, self.groups, topics or dict)
+
+    # -- JoinGroup into a consumer group -----------------------------------------------------------
+    def join_group(
+        self,
+        group_id: str,
+        member_id: str,
+        instance_id: str | None,
+        require_known_member_id: bool,
+        supports_skip_assignment: bool,
+        client_id: str,
+        client_host: str,
+        rebalance_timeout_ms: int,
+        session_timeout_ms: int,
+        protocol_type: str,
+        protocols: Protocols,
+        callback: JoinCallback,
+    ) -> None:
+        consumer_group = self.consumer.groups.get(group_id)
+        if consumer_group is not None:
+            if consumer_group.members:  # no online migration of members between protocols
+                return callback(JoinResult(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id))
+            error = self.writer.write(group_id, [(records.consumer_group_key(group_id), None)])
+            if error is not ErrorCode.NONE:
+                return callback(JoinResult(error, member_id=member_id))
+            del self.consumer.groups[group_id]
+            classic = GroupMetadata(group_id, GroupState.EMPTY, self.now())
+            classic.offsets = consumer_group.offsets
+            self.groups[group_id] = classic
+            log.info("%r: replaces an empty consumer group", classic)
+        super().join_group(
+            group_id, member_id, instance_id, require_known_member_id, supports_skip_assignment, client_id,
+            client_host, rebalance_timeout_ms, session_timeout_ms, protocol_type, protocols, callback,
+        )  # fmt: skip
 
     # -- OffsetCommit ------------------------------------------------------------------------------
     def commit_offsets(
@@ -68,6 +119,10 @@ class GroupCoordinator(Membership):
         def every(error: ErrorCode) -> dict[TopicPartition, ErrorCode]:
             return dict.fromkeys(offsets, error)
 
+        consumer_group = self.consumer.groups.get(group_id)
+        if consumer_group is not None:
+            error = self.consumer.validate_commit(consumer_group, member_id, generation_id)
+            return every(error) if error is not ErrorCode.NONE else self._store_offsets(consumer_group, offsets)
         group = self.groups.get(group_id)
         if group is None:
             if generation_id >= 0:  # a member of a generation this coordinator never saw
@@ -90,7 +145,7 @@ class GroupCoordinator(Membership):
         return self._store_offsets(group, offsets)
 
     def _store_offsets(
-        self, group: GroupMetadata, offsets: dict[TopicPartition, OffsetAndMetadata]
+        self, group: GroupMetadata | ConsumerGroup, offsets: dict[TopicPartition, OffsetAndMetadata]
     ) -> dict[TopicPartition, ErrorCode]:
         limit = self.config.offset_metadata_max_bytes
         result: dict[TopicPartition, ErrorCode] = {}
@@ -111,7 +166,8 @@ class GroupCoordinator(Membership):
             if error is ErrorCode.NONE:
                 group.offsets.update(valid)
             result.update(dict.fromkeys(valid, error))
-        self._forget_if_unused(group)
+        if isinstance(group, GroupMetadata):
+            self._forget_if_unused(group)
         return {tp: result[tp] for tp in offsets}
 
     # -- OffsetFetch -------------------------------------------------------------------------------
@@ -121,14 +177,28 @@ class GroupCoordinator(Membership):
         """Committed offsets of ``partitions`` (None: every partition with one); None where none is."""
         group = self.groups.get(group_id)
         committed = group.offsets if group is not None and not group.is_(GroupState.DEAD) else {}
+        if group_id in self.consumer.groups:
+            committed = self.consumer.groups[group_id].offsets
         if partitions is None:
             return dict(committed)
         return {tp: committed.get(tp) for tp in partitions}
+
+    def check_offset_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> ErrorCode:
+        """OffsetFetch v9's member check: consumer groups only (classic groups ignore it, as Kafka's do)."""
+        group = self.consumer.groups.get(group_id)
+        return ErrorCode.NONE if group is None else self.consumer.validate_fetch(group, member_id, member_epoch)
 
     # -- OffsetDelete ------------------------------------------------------------------------------
     def delete_offsets(
         self, group_id: str, partitions: list[TopicPartition]
     ) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+        consumer_group = self.consumer.groups.get(group_id)
+        if consumer_group is not None:
+            subscribed = consumer_group.is_subscribed_to
+            busy = {tp: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC for tp in partitions if subscribed(tp[0])}
+            deletable = [tp for tp in partitions if tp not in busy and tp in consumer_group.offsets]
+            error = self._write_offset_tombstones(consumer_group, deletable)
+            return ErrorCode.NONE, {tp: busy.get(tp, error) for tp in partitions}
         group = self.groups.get(group_id)
         if group is None or group.is_(GroupState.DEAD):
             return ErrorCode.GROUP_ID_NOT_FOUND, {}
@@ -145,7 +215,9 @@ class GroupCoordinator(Membership):
             errors.setdefault(tp, error)
         return ErrorCode.NONE, errors
 
-    def _write_offset_tombstones(self, group: GroupMetadata, partitions: list[TopicPartition]) -> ErrorCode:
+    def _write_offset_tombstones(
+        self, group: GroupMetadata | ConsumerGroup, partitions: list[TopicPartition]
+    ) -> ErrorCode:
         if not partitions:
             return ErrorCode.NONE
         batch: list[tuple[bytes, bytes | None]] = [
@@ -185,6 +257,10 @@ class GroupCoordinator(Membership):
     def delete_groups(self, group_ids: list[str]) -> dict[str, ErrorCode]:
         result: dict[str, ErrorCode] = {}
         for group_id in group_ids:
+            consumer_group = self.consumer.groups.get(group_id)
+            if consumer_group is not None:
+                result[group_id] = self.consumer.delete(consumer_group)
+                continue
             group = self.groups.get(group_id)
             if group is None or group.is_(GroupState.DEAD):
                 result[group_id] = ErrorCode.GROUP_ID_NOT_FOUND
@@ -245,15 +321,23 @@ class GroupCoordinator(Membership):
                 log.info("%r: %d offset(s) expired", group, len(expired))
             if group.is_(GroupState.EMPTY) and not group.offsets and not group.members:
                 self._remove_group(group)
+        expired_total += self.consumer.expire_offsets(now, retention)
         return expired_total
 
     # -- loading -----------------------------------------------------------------------------------
-    def load(self, replayed: Iterable[records.OffsetRecord | records.GroupRecord]) -> None:
+    def load(self, replayed: Iterable[records.AnyRecord]) -> None:
         """Rebuild groups from the records of ``__consumer_offsets``, in log order."""
         values: dict[str, records.GroupMetadataValue] = {}
         offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = {}
+        epochs: dict[str, int] = {}  # consumer groups
         for record in replayed:
-            if isinstance(record, records.OffsetRecord):
+            if isinstance(record, records.ConsumerGroupRecord):
+                if record.value is None:
+                    epochs.pop(record.key.group, None)
+                else:
+                    epochs[record.key.group] = record.value.epoch
+                    values.pop(record.key.group, None)
+            elif isinstance(record, records.OffsetRecord):
                 key = record.key
                 group_offsets = offsets.setdefault(key.group, {})
                 if record.value is None:
@@ -267,13 +351,15 @@ class GroupCoordinator(Membership):
                 values.pop(record.key.group, None)
             else:
                 values[record.key.group] = record.value
-        for group_id in values.keys() | {g for g, o in offsets.items() if o}:
+                epochs.pop(record.key.group, None)
+        self.consumer.load(epochs, offsets)
+        for group_id in (values.keys() | {g for g, o in offsets.items() if o}) - epochs.keys():
             group = _rebuild(group_id, values.get(group_id), self.now())
             group.offsets = offsets.get(group_id, {})
             self.groups[group_id] = group
             for member in group.members.values():
                 self._schedule_heartbeat(group, member)
-        log.info("loaded %d group(s) from __consumer_offsets", len(self.groups))
+        log.info("loaded %d group(s) from __consumer_offsets", len(self.groups) + len(self.consumer.groups))
 
 
 def _offset_value(om: OffsetAndMetadata) -> records.OffsetCommitValue:

@@ -6,7 +6,11 @@ Every record's key and value start with an int16 version. The key's version says
   (offset, leader epoch v3+, metadata, commit timestamp, expire timestamp v1 only; flexible v4+);
 - key v2 ``GroupMetadataKey`` (group) -> value ``GroupMetadataValue`` v0-4 (protocol type, generation,
   protocol, leader, current state timestamp v2+, members with instance id v3+ and rebalance timeout
-  v1+; flexible v4+).
+  v1+; flexible v4+);
+- key v3 ``ConsumerGroupMetadataKey`` (group) -> value ``ConsumerGroupMetadataValue`` v0 (the group
+  epoch of a KIP-848 consumer group; flexible, its tagged fields skipped). Kafka's other consumer
+  group records (keys v4-8: members, subscription metadata, target and current assignments) are
+  not written here: members rejoin after a restart (see ``consumer/manager.py``).
 
 A null value is a tombstone: the offset, or the whole group, is deleted (compaction drops it later).
 We write offset values v3 (v1 when the commit carries an expire timestamp, as Kafka does) and group
@@ -29,6 +33,8 @@ GROUP_METADATA_KEY_VERSION = 2
 OFFSET_VALUE_VERSION = 3
 OFFSET_VALUE_WITH_EXPIRY_VERSION = 1
 GROUP_VALUE_VERSION = 3
+CONSUMER_GROUP_METADATA_KEY_VERSION = 3
+CONSUMER_GROUP_METADATA_VALUE_VERSION = 0
 
 
 class BadGroupRecord(ValueError):
@@ -78,7 +84,19 @@ class GroupMetadataValue(Struct):
     members: list[MemberMetadataValue] = []
 
 
+@struct
+class ConsumerGroupMetadataKey(Struct):
+    group: String = ""
+
+
+@struct
+class ConsumerGroupMetadataValue(Struct):
+    epoch: Int32 = 0
+
+
 for _cls, _versions, _flexible in (
+    (ConsumerGroupMetadataKey, VersionRange(3, 3), None),
+    (ConsumerGroupMetadataValue, VersionRange(0, 0), VersionRange(0, None)),
     (OffsetCommitKey, VersionRange(0, 1), None),
     (GroupMetadataKey, VersionRange(2, 2), None),
     (OffsetCommitValue, VersionRange(0, 4), VersionRange(4, None)),
@@ -114,6 +132,14 @@ def group_value(value: GroupMetadataValue) -> bytes:
     return _encode(value, GROUP_VALUE_VERSION)
 
 
+def consumer_group_key(group: str) -> bytes:
+    return _encode(ConsumerGroupMetadataKey(group=group), CONSUMER_GROUP_METADATA_KEY_VERSION)
+
+
+def consumer_group_value(epoch: int) -> bytes:
+    return _encode(ConsumerGroupMetadataValue(epoch=epoch), CONSUMER_GROUP_METADATA_VALUE_VERSION)
+
+
 @dataclass(frozen=True, slots=True)
 class OffsetRecord:
     key: OffsetCommitKey
@@ -124,6 +150,15 @@ class OffsetRecord:
 class GroupRecord:
     key: GroupMetadataKey
     value: GroupMetadataValue | None  # None: a tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerGroupRecord:
+    key: ConsumerGroupMetadataKey
+    value: ConsumerGroupMetadataValue | None  # None: a tombstone
+
+
+AnyRecord = OffsetRecord | GroupRecord | ConsumerGroupRecord
 
 
 def _read(cls: type[Struct], data: bytes, what: str) -> Struct:
@@ -140,7 +175,7 @@ def _read(cls: type[Struct], data: bytes, what: str) -> Struct:
     return message
 
 
-def parse(key: bytes | None, value: bytes | None) -> OffsetRecord | GroupRecord:
+def parse(key: bytes | None, value: bytes | None) -> AnyRecord:
     """One record of ``__consumer_offsets``; raises ``BadGroupRecord`` for anything else."""
     if key is None or len(key) < 2:
         raise BadGroupRecord("record without a versioned key")
@@ -155,6 +190,12 @@ def parse(key: bytes | None, value: bytes | None) -> OffsetRecord | GroupRecord:
         gvalue = None if value is None else _read(GroupMetadataValue, value, "group metadata value")
         assert isinstance(gkey, GroupMetadataKey) and (gvalue is None or isinstance(gvalue, GroupMetadataValue))
         return GroupRecord(gkey, gvalue)
+    if version == CONSUMER_GROUP_METADATA_KEY_VERSION:
+        ckey = _read(ConsumerGroupMetadataKey, key, "consumer group metadata key")
+        cvalue = None if value is None else _read(ConsumerGroupMetadataValue, value, "consumer group metadata value")
+        assert isinstance(ckey, ConsumerGroupMetadataKey)
+        assert cvalue is None or isinstance(cvalue, ConsumerGroupMetadataValue)
+        return ConsumerGroupRecord(ckey, cvalue)
     raise BadGroupRecord(f"unknown key version {version}")
 
 

@@ -32,14 +32,19 @@ class GroupService:
     ) -> None:
         self.config = GroupConfig.from_broker(config)
         self.offsets_topic = OffsetsTopic(self.config, topics, controller, replicas)
+        self.topics = topics
         self.coordinator: GroupCoordinator
         self._retention: Timer | None = None
 
     def start(self) -> None:
         scheduler = LoopScheduler(asyncio.get_running_loop())
-        self.coordinator = GroupCoordinator(self.config, scheduler, self.offsets_topic)
+        self.coordinator = GroupCoordinator(self.config, scheduler, self.offsets_topic, self._partition_counts)
         self.coordinator.load(self.offsets_topic.replay())
         self._schedule_retention()
+
+    def _partition_counts(self) -> dict[str, int]:
+        """Every topic a consumer group may subscribe to (internal topics are not), with its partition count."""
+        return {name: t.partitions for name, t in self.topics.topics.items() if not t.internal}
 
     def _schedule_retention(self) -> None:
         def check() -> None:
@@ -57,3 +62,5 @@ class GroupService:
             self._retention.cancel()
         for group in list(self.coordinator.groups.values()):
             self.coordinator.cancel_group_timers(group)
+        for consumer_group in list(self.coordinator.consumer.groups.values()):
+            self.coordinator.consumer.cancel_group_timers(consumer_group)

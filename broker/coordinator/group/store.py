@@ -104,14 +104,14 @@ class OffsetsTopic:
         return ErrorCode.NONE
 
     # -- loading -----------------------------------------------------------------------------------
-    def replay(self) -> Iterator[records.OffsetRecord | records.GroupRecord]:
+    def replay(self) -> Iterator[records.AnyRecord]:
         """Every record of every partition, each partition from its log start, in offset order."""
         for index in range(self.partition_count()):
             partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
             if partition is not None:
                 yield from self._replay_partition(partition.log)
 
-    def _replay_partition(self, log_: Log) -> Iterator[records.OffsetRecord | records.GroupRecord]:
+    def _replay_partition(self, log_: Log) -> Iterator[records.AnyRecord]:
         offset = log_.log_start_offset
         end = log_.log_end_offset
         while offset < end:

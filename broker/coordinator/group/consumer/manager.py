@@ -1,0 +1,416 @@
+"""ConsumerGroupHeartbeat: how KIP-848 members join, reconcile, leave and are fenced (Kafka's GroupMetadataManager).
+
+One heartbeat, in order (every step runs to completion; the event loop owns the state):
+
+1. The request is checked (INVALID_REQUEST with Kafka's messages, UNSUPPORTED_ASSIGNOR,
+   INVALID_REGULAR_EXPRESSION). Epoch -1 leaves; -2 is a static member's temporary leave.
+2. The group is found, or created by a join (epoch 0). An empty classic group (offsets only) becomes
+   a consumer group and keeps its offsets; a classic group with members: GROUP_ID_NOT_FOUND.
+3. The member is found (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH for an epoch ahead of the
+   coordinator's or behind it other than the previous epoch with a subset of the assignment;
+   static members: UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID) or created; v0 joins get an id from
+   the coordinator, v1 clients bring their own. A known member joining again with epoch 0 rejoins.
+4. A new member, a changed subscription or a changed partition count of a subscribed topic bumps
+   the group epoch (stored as a ConsumerGroupMetadata record before it is applied); a group epoch
+   ahead of the target assignment's makes the group's assignor compute a new target.
+5. The member reconciles one step (``member.reconcile``); one that must revoke partitions has its
+   rebalance timeout to do so, or it is fenced. Every heartbeat restarts the session timeout
+   (``group.consumer.session.timeout.ms``); a member that misses it is removed.
+
+The response carries the assignment when the member sent a full request or its assignment changed.
+
+Persistence: the group epoch (ConsumerGroupMetadata records) and committed offsets are stored, so a
+group and its offsets survive a restart and epochs never repeat; members, subscriptions and
+assignments are not: after a restart members get UNKNOWN_MEMBER_ID and rejoin, as if their sessions
+had expired. Regex subscriptions use Python's ``re`` (full match) where Kafka uses RE2/J: the same
+for common patterns (``orders\\..*``, ``a|b``), but possessive quantifiers and some classes differ.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+
+from broker.coordinator.group import records
+from broker.coordinator.group.config import GroupConfig
+from broker.coordinator.group.consumer.assignors import ASSIGNORS
+from broker.coordinator.group.consumer.group import ConsumerGroup
+from broker.coordinator.group.consumer.member import (
+    JOIN_EPOCH,
+    LEAVE_EPOCH,
+    STATIC_LEAVE_EPOCH,
+    ConsumerMember,
+    MemberState,
+    reconcile,
+)
+from broker.coordinator.group.consumer.validation import (
+    Heartbeat,
+    HeartbeatError,
+    HeartbeatResult,
+    apply_request,
+    check_epoch,
+    validate,
+)
+from broker.coordinator.group.group import GroupMetadata, OffsetAndMetadata
+from broker.coordinator.group.membership import RecordWriter
+from broker.coordinator.group.timers import Scheduler, Timer
+from protocol.errors import ErrorCode
+
+log = logging.getLogger(__name__)
+
+TopicLookup = Callable[[], Mapping[str, int]]  # every non-internal topic -> its partition count
+
+
+def new_member_id() -> str:
+    """What Kafka's ``Uuid.randomUuid().toString()`` looks like: 22 characters of URL-safe base64."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class ConsumerGroups:
+    def __init__(
+        self,
+        config: GroupConfig,
+        scheduler: Scheduler,
+        writer: RecordWriter,
+        classic: dict[str, GroupMetadata],
+        topics: TopicLookup,
+    ) -> None:
+        self.config = config
+        self.scheduler = scheduler
+        self.writer = writer
+        self.classic = classic  # the classic coordinator's groups: a group id lives in one map only
+        self.topics = topics
+        self.groups: dict[str, ConsumerGroup] = {}
+        self.assignors = [name for name in config.consumer_assignors if name in ASSIGNORS] or ["uniform"]
+        self._sessions: dict[tuple[str, str], Timer] = {}
+        self._revocations: dict[tuple[str, str], Timer] = {}
+
+    # -- the heartbeat -----------------------------------------------------------------------------
+    def heartbeat(self, hb: Heartbeat) -> HeartbeatResult:
+        try:
+            validate(hb, self.assignors)
+            if hb.member_epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
+                return self._leave(hb)
+            return self._heartbeat(hb)
+        except HeartbeatError as exc:
+            return HeartbeatResult(exc.error, exc.message)
+
+    def _heartbeat(self, hb: Heartbeat) -> HeartbeatResult:
+        joining = hb.member_epoch == JOIN_EPOCH
+        group, converted = self._group_for(hb.group_id, create=joining)
+        member_id = hb.member_id or new_member_id()
+        existing, replaced = self._find_member(group, hb, member_id)
+        member = copy.copy(existing) if existing is not None else ConsumerMember(member_id)
+        member.member_id = member_id
+        before = existing.owned_partitions() if existing is not None else set()
+        if replaced is not None:
+            before = replaced.owned_partitions()
+            member.member_epoch = JOIN_EPOCH  # reconciles again, keeping what it still owns
+        apply_request(member, hb)
+        subscription_changed = existing is None or (
+            set(member.subscribed_topic_names) != set(existing.subscribed_topic_names)
+            or member.subscribed_topic_regex != existing.subscribed_topic_regex
+        )
+        skip = {member_id} | ({replaced.member_id} if replaced is not None else set())
+        others = [m for m in group.members.values() if m.member_id not in skip]
+        metadata = self._subscription_metadata(group, [*others, member])
+        bump = group.group_epoch == 0 or subscription_changed or metadata != group.subscription_metadata
+        if bump:
+            extra: list[tuple[bytes, bytes | None]] = [(records.group_key(group.group_id), None)] if converted else []
+            self._write_epoch(group, group.group_epoch + 1, extra)
+        if self.groups.get(group.group_id) is not group:
+            self._adopt(group)
+        if replaced is not None:
+            target = group.target.get(replaced.member_id)
+            group.remove(replaced.member_id)
+            self._cancel_member_timers(group.group_id, replaced.member_id)
+            if target is not None:
+                group.target[member_id] = target
+            log.info("%r: static member %s rejoins as %s", group, member.instance_id, member_id)
+        elif existing is None:
+            log.info("%r: member %s joins (client %s at %s)", group, member_id, hb.client_id, hb.client_host)
+        if bump:
+            group.group_epoch += 1
+            group.subscription_metadata = metadata
+            log.info("%r: group epoch bumped", group)
+        group.put(member, before)
+        if group.group_epoch > group.assignment_epoch:
+            self._compute_target(group)
+        before = member.owned_partitions()
+        previously_assigned = existing.assigned if existing is not None and replaced is None else None
+        reconcile(member, group.assignment_epoch, group.target.get(member_id, {}), hb.owned, group.owner_of)
+        group.put(member, before)
+        self._schedule_revocation(group, member)
+        self._schedule_session(group, member_id)
+        full = joining or (
+            hb.rebalance_timeout_ms != -1 and hb.subscribed_topic_names is not None and hb.owned is not None
+        )
+        return HeartbeatResult(
+            ErrorCode.NONE,
+            member_id=member_id,
+            member_epoch=member.member_epoch,
+            heartbeat_interval_ms=self.config.consumer_heartbeat_interval_ms,
+            assignment=member.assigned if full or member.assigned != previously_assigned else None,
+        )
+
+    def _group_for(self, group_id: str, create: bool) -> tuple[ConsumerGroup, bool]:
+        """The consumer group, or a new one (True: it replaces an empty classic group)."""
+        group = self.groups.get(group_id)
+        if group is not None:
+            return group, False
+        classic = self.classic.get(group_id)
+        if classic is not None and (classic.members or classic.pending_members or not create):
+            raise HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group.")
+        if not create:
+            raise HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, f"Consumer group {group_id} not found.")
+        return ConsumerGroup(group_id), classic is not None
+
+    def _adopt(self, group: ConsumerGroup) -> None:
+        """The group becomes known; an empty classic group it replaces hands over its offsets."""
+        classic = self.classic.pop(group.group_id, None)
+        if classic is not None:
+            group.offsets = classic.offsets
+            log.info("%r: replaces an empty classic group", group)
+        self.groups[group.group_id] = group
+
+    def _find_member(
+        self, group: ConsumerGroup, hb: Heartbeat, member_id: str
+    ) -> tuple[ConsumerMember | None, ConsumerMember | None]:
+        """(the member as it is now or None if new, the static member it replaces or None)."""
+        joining = hb.member_epoch == JOIN_EPOCH
+        if hb.instance_id is None:
+            member = group.members.get(member_id)
+            if member is None and not joining:
+                raise HeartbeatError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"Member {member_id} is not a member of group {group.group_id}."
+                )
+            if member is not None and not joining:
+                check_epoch(member, hb)
+            return member, None
+        static = group.static_member(hb.instance_id)
+        if joining:
+            if static is None:
+                return group.members.get(member_id), None
+            if static.member_id == member_id:
+                return static, None
+            if static.member_epoch != STATIC_LEAVE_EPOCH:
+                raise HeartbeatError(
+                    ErrorCode.UNRELEASED_INSTANCE_ID,
+                    f"Static member {member_id} with instance id {hb.instance_id} cannot join the group "
+                    f"because the instance id is owned by {static.member_id} member.",
+                )
+            return static, static
+        if static is None:
+            raise HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, f"Instance id {hb.instance_id} is unknown.")
+        if static.member_id != member_id:
+            raise HeartbeatError(
+                ErrorCode.FENCED_INSTANCE_ID,
+                f"Static member {member_id} with instance id {hb.instance_id} was fenced by member {static.member_id}.",
+            )
+        check_epoch(static, hb)
+        return static, None
+
+    def _subscription_metadata(self, group: ConsumerGroup, members: list[ConsumerMember]) -> dict[str, int]:
+        existing = self.topics()
+        names = sorted(existing)
+        wanted: set[str] = set()
+        for member in members:
+            wanted |= group.member_topics(member, names)
+        return {t: existing[t] for t in sorted(wanted) if t in existing}
+
+    def _compute_target(self, group: ConsumerGroup) -> None:
+        names = sorted(group.subscription_metadata)
+        subscriptions = {
+            m.member_id: group.member_topics(m, names) & group.subscription_metadata.keys()
+            for m in group.members.values()
+        }
+        assignor = group.preferred_assignor(self.assignors[0])
+        group.target = ASSIGNORS[assignor](subscriptions, group.subscription_metadata, group.target)
+        group.assignment_epoch = group.group_epoch
+        log.info("%r: target assignment of epoch %d computed by %s", group, group.assignment_epoch, assignor)
+
+    def _write_epoch(
+        self, group: ConsumerGroup, epoch: int, extra: list[tuple[bytes, bytes | None]] | None = None
+    ) -> None:
+        batch = [*(extra or []), (records.consumer_group_key(group.group_id), records.consumer_group_value(epoch))]
+        error = self.writer.write(group.group_id, batch)
+        if error is not ErrorCode.NONE:
+            if error in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.RECORD_LIST_TOO_LARGE):
+                error = ErrorCode.UNKNOWN_SERVER_ERROR
+            raise HeartbeatError(error, f"Storing the group epoch failed: {error.name}.")
+
+    # -- leaving and fencing -----------------------------------------------------------------------
+    def _leave(self, hb: Heartbeat) -> HeartbeatResult:
+        group = self.groups.get(hb.group_id)
+        if group is None:
+            raise HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, f"Consumer group {hb.group_id} not found.")
+        if hb.instance_id is None:
+            member = group.members.get(hb.member_id)
+            if member is None:
+                raise HeartbeatError(
+                    ErrorCode.UNKNOWN_MEMBER_ID, f"Member {hb.member_id} is not a member of group {hb.group_id}."
+                )
+        else:
+            member = group.static_member(hb.instance_id)
+            if member is None:
+                raise HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, f"Instance id {hb.instance_id} is unknown.")
+            if member.member_id != hb.member_id:
+                raise HeartbeatError(
+                    ErrorCode.FENCED_INSTANCE_ID,
+                    f"Static member {hb.member_id} with instance id {hb.instance_id} was fenced by member "
+                    f"{member.member_id}.",
+                )
+        result = HeartbeatResult(ErrorCode.NONE, member_id=hb.member_id, member_epoch=hb.member_epoch)
+        if hb.member_epoch == STATIC_LEAVE_EPOCH:
+            # Away for a while: it keeps its assignment until it rejoins or its session expires.
+            member.member_epoch = STATIC_LEAVE_EPOCH
+            self._cancel(self._revocations, (group.group_id, member.member_id))
+            log.info("%r: static member %s leaves temporarily", group, hb.instance_id)
+            return result
+        self.remove_member(group, member.member_id, "left the group")
+        return result
+
+    def remove_member(self, group: ConsumerGroup, member_id: str, reason: str) -> None:
+        """Fence a member: its partitions are free and the group epoch moves (new target on the next heartbeat)."""
+        remaining = [m for m in group.members.values() if m.member_id != member_id]
+        self._write_epoch(group, group.group_epoch + 1)
+        group.remove(member_id)
+        self._cancel_member_timers(group.group_id, member_id)
+        group.group_epoch += 1
+        group.subscription_metadata = self._subscription_metadata(group, remaining)
+        log.info("%r: member %s removed (%s)", group, member_id, reason)
+
+    def _expire(self, group: ConsumerGroup, member_id: str, reason: str) -> None:
+        if self.groups.get(group.group_id) is not group or member_id not in group.members:
+            return
+        try:
+            self.remove_member(group, member_id, reason)
+        except HeartbeatError as exc:  # the offsets topic is unavailable: try again a session later
+            log.warning("%r: fencing member %s failed (%s); retrying", group, member_id, exc.message)
+            self._schedule_session(group, member_id)
+
+    # -- timers ------------------------------------------------------------------------------------
+    def _schedule_session(self, group: ConsumerGroup, member_id: str) -> None:
+        key = (group.group_id, member_id)
+        self._cancel(self._sessions, key)
+
+        def expired() -> None:
+            self._sessions.pop(key, None)
+            self._expire(group, member_id, "session timeout")
+
+        self._sessions[key] = self.scheduler.call_later(self.config.consumer_session_timeout_ms, expired)
+
+    def _schedule_revocation(self, group: ConsumerGroup, member: ConsumerMember) -> None:
+        key = (group.group_id, member.member_id)
+        if member.state is not MemberState.UNREVOKED_PARTITIONS:
+            self._cancel(self._revocations, key)
+            return
+        if key in self._revocations:
+            return
+
+        def expired() -> None:
+            self._revocations.pop(key, None)
+            current = group.members.get(member.member_id)
+            if current is not None and current.state is MemberState.UNREVOKED_PARTITIONS:
+                self._expire(group, member.member_id, "partitions not revoked within the rebalance timeout")
+
+        self._revocations[key] = self.scheduler.call_later(max(member.rebalance_timeout_ms, 0), expired)
+
+    def _cancel(self, timers: dict[tuple[str, str], Timer], key: tuple[str, str]) -> None:
+        timer = timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _cancel_member_timers(self, group_id: str, member_id: str) -> None:
+        self._cancel(self._sessions, (group_id, member_id))
+        self._cancel(self._revocations, (group_id, member_id))
+
+    def cancel_group_timers(self, group: ConsumerGroup) -> None:
+        for member_id in list(group.members):
+            self._cancel_member_timers(group.group_id, member_id)
+
+    # -- offsets rules (OffsetCommit, OffsetFetch) --------------------------------------------------
+    @staticmethod
+    def validate_commit(group: ConsumerGroup, member_id: str, member_epoch: int) -> ErrorCode:
+        """Kafka's ConsumerGroup.validateOffsetCommit: epoch -1 only into an empty group (admin, simple)."""
+        if member_epoch < 0 and not group.members:
+            return ErrorCode.NONE
+        member = group.members.get(member_id)
+        if member is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        if member_epoch != member.member_epoch:
+            return ErrorCode.STALE_MEMBER_EPOCH
+        return ErrorCode.NONE
+
+    @staticmethod
+    def validate_fetch(group: ConsumerGroup, member_id: str | None, member_epoch: int) -> ErrorCode:
+        """Kafka's ConsumerGroup.validateOffsetFetch: no member id and epoch -1 is an admin."""
+        if member_id is None and member_epoch < 0:
+            return ErrorCode.NONE
+        member = group.members.get(member_id or "")
+        if member is None:
+            return ErrorCode.UNKNOWN_MEMBER_ID
+        if member_epoch != member.member_epoch:
+            return ErrorCode.STALE_MEMBER_EPOCH
+        return ErrorCode.NONE
+
+    # -- DeleteGroups and offset retention ---------------------------------------------------------
+    def delete(self, group: ConsumerGroup) -> ErrorCode:
+        """An empty group goes with its offsets (tombstones first); one with members: NON_EMPTY_GROUP."""
+        if group.members:
+            return ErrorCode.NON_EMPTY_GROUP
+        batch: list[tuple[bytes, bytes | None]] = [
+            (records.offset_key(group.group_id, t, p), None) for t, p in group.offsets
+        ]
+        batch.append((records.consumer_group_key(group.group_id), None))
+        error = self.writer.write(group.group_id, batch)
+        if error is ErrorCode.NONE:
+            group.dead = True
+            group.offsets.clear()
+            del self.groups[group.group_id]
+            log.info("%r: deleted", group)
+        return error
+
+    def expire_offsets(self, now_ms: int, retention_ms: int) -> int:
+        """Offsets of topics no member subscribes to expire by commit time (or their own expiry), as in
+        Kafka's new coordinator; an empty group left with no offsets is deleted. Returns how many expired."""
+        total = 0
+        for group in list(self.groups.values()):
+            expired = [
+                tp
+                for tp, om in group.offsets.items()
+                if not group.is_subscribed_to(tp[0])
+                and (
+                    now_ms >= om.expire_timestamp
+                    if om.expire_timestamp >= 0
+                    else now_ms - om.commit_timestamp >= retention_ms
+                )
+            ]
+            if expired:
+                batch: list[tuple[bytes, bytes | None]] = [
+                    (records.offset_key(group.group_id, t, p), None) for t, p in expired
+                ]
+                if self.writer.write(group.group_id, batch) is ErrorCode.NONE:
+                    for tp in expired:
+                        del group.offsets[tp]
+                    total += len(expired)
+                    log.info("%r: %d offset(s) expired", group, len(expired))
+            if not group.members and not group.offsets:
+                self.delete(group)
+        return total
+
+    # -- loading -----------------------------------------------------------------------------------
+    def load(self, epochs: dict[str, int], offsets: dict[str, dict[tuple[str, int], OffsetAndMetadata]]) -> None:
+        """Groups from their stored epochs: empty (members rejoin), at an assignment epoch equal to it."""
+        for group_id, epoch in epochs.items():
+            group = ConsumerGroup(group_id)
+            group.group_epoch = group.assignment_epoch = epoch
+            group.offsets = offsets.get(group_id, {})
+            self.groups[group_id] = group
+
+
+def _tombstones(group_id: str, partitions: list[tuple[str, int]]) -> list[tuple[bytes, bytes | None]]:
+    return [(records.offset_key(group_id, t, p), None) for t, p in partitions]
