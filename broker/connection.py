@@ -9,6 +9,10 @@ Invariants:
   ``socket.request.max.bytes``, a header or body that does not decode, an unknown API key or an
   unsupported version (but a too-new ApiVersions request gets Kafka's KIP-511 answer). Bytes after a
   complete request body are ignored, as Kafka ignores them.
+- Stored record batches are not copied through Python: a ``FileBackedResponse`` (Fetch) is written as
+  its bytes with the file chunks in between sent by ``loop.sendfile`` (which falls back to reading for
+  transports that cannot); every chunk's descriptor is closed once sent or abandoned
+  (``broker.zerocopy``).
 - A handler that raises is a broker bug: it is logged with its traceback and the connection closes,
   because the client cannot be told which of its requests failed in a way every client understands.
 """
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from broker.dispatcher import HANDLERS, Handler, RequestContext
 from broker.handlers.api_versions import unsupported_api_versions_response
+from broker.zerocopy import FileBackedResponse, Outgoing, send
 from protocol import codec
 from protocol.api import lookup
 from protocol.exceptions import ProtocolError
@@ -37,6 +42,9 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 64
 _SIZE = struct.Struct(">i")
 _API_VERSIONS = 18
+_FLUSH_AT = 1 << 20
+
+Response = bytes | bytearray | Outgoing | None
 
 
 class ClientError(Exception):
@@ -54,7 +62,7 @@ class Connection:
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.host, self.port = str(peer[0]), int(peer[1])
         self.max_request_size: int = broker.config.get("socket.request.max.bytes")
-        self._responses: asyncio.Queue[asyncio.Task[bytes | bytearray | None] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+        self._responses: asyncio.Queue[asyncio.Task[Response] | None] = asyncio.Queue(MAX_IN_FLIGHT)
         self._receiver: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
@@ -108,7 +116,7 @@ class Connection:
             task = self._start(frame)
             await self._responses.put(task)
 
-    def _start(self, frame: bytes) -> asyncio.Task[bytes | bytearray | None]:
+    def _start(self, frame: bytes) -> asyncio.Task[Response]:
         """Decode the request now (so bad bytes close the socket before anything else) and run it."""
         view = memoryview(frame)
         try:
@@ -132,10 +140,12 @@ class Connection:
         ctx = RequestContext(self.broker, api, header, self.host, self.port, self.listener)
         return asyncio.ensure_future(self._handle(ctx, registration.handler, body))
 
-    async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct) -> bytes | bytearray | None:
+    async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct) -> Response:
         response = await handler(ctx, body)
         if response is None:
             return None
+        if isinstance(response, FileBackedResponse):
+            return response.encode(ctx.api, ctx.version, ctx.header.correlation_id)
         return encode_response(ctx.api, ctx.version, ctx.header.correlation_id, response)
 
     async def _unsupported_api_versions(self, view: memoryview, version: int) -> bytes | bytearray:
@@ -159,11 +169,15 @@ class Connection:
                 self.writer.transport.abort()
                 await self._drain_rest()
                 return
-            if data is not None:
-                self.writer.write(data)
-                if self.writer.transport.get_write_buffer_size() > 1 << 20:
+            if data is None:
+                if self._responses.empty():
                     await self.writer.drain()
-            elif self._responses.empty():
+                continue
+            if isinstance(data, Outgoing):
+                await send(self.writer, data)
+            else:
+                self.writer.write(data)
+            if self.writer.transport.get_write_buffer_size() > _FLUSH_AT:
                 await self.writer.drain()
 
     async def _drain_rest(self) -> None:
@@ -172,3 +186,7 @@ class Connection:
             if task is None:
                 return
             task.cancel()
+            if task.done() and not task.cancelled() and task.exception() is None:
+                result = task.result()
+                if isinstance(result, Outgoing):
+                    result.close()

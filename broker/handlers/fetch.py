@@ -18,8 +18,9 @@
   incremental ones FETCH_SESSION_ID_NOT_FOUND, as Kafka does with a full session cache.
 - Follower fetches (replica id >= 0) get NOT_LEADER_OR_FOLLOWER: no broker is a replica of this
   single-node cluster's partitions yet (replication is a later issue).
-- The records are read from the log's file regions into the answer (``records_bytes``); a later
-  change sends them with ``sendfile`` instead.
+- Records stay in the segment files: large regions go out with ``sendfile`` after the response
+  head, small ones are read into the answer (``broker.zerocopy``: placeholders, descriptors of their
+  own, and what happens when a segment is deleted or truncated before the bytes are sent).
 
 Version notes: v4 isolation level, LSO, aborted transactions, magic 2 only (v0-3 would need
 down-conversion to magic 0/1, not done, so not advertised); v5 log start offset; v7 sessions;
@@ -36,6 +37,7 @@ from broker.dispatcher import RequestContext, handles
 from broker.fetch_session import decide
 from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code, leader_partition
 from broker.partition import READ_COMMITTED, Partition
+from broker.zerocopy import FileBackedResponse, RecordsSplicer
 from protocol.errors import ErrorCode
 from protocol.messages.fetch import (
     FETCH,
@@ -66,7 +68,7 @@ class _Topic:
 
 
 @handles(FETCH, versions="4-17")
-async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchResponse:
+async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchResponse | FileBackedResponse:
     session = decide(request.session_id, request.session_epoch)
     if session.session_missing:
         return FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0)
@@ -85,16 +87,18 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
         if remaining <= 0 or not keys or broker.stopping or _complete(reads, request.min_bytes):
             break
         await broker.replica_manager.fetch_purgatory.wait(keys, remaining)
+    # From here to the return there is no await: the regions are opened while they are current.
     response = FetchResponse(session_id=session.session_id)
+    splicer = RecordsSplicer()
     it = iter(reads)
     for topic in topics:
         response.responses.append(topic.answer)
         for _ in topic.wanted:
             answer, info = next(it)
             if info is not None:
-                _fill_records(answer, info)
+                _fill_records(answer, info, splicer)
             topic.answer.partitions.append(answer)
-    return response
+    return splicer.response(response)
 
 
 def _resolve(ctx: RequestContext, request: FetchRequest, follower: bool) -> list[_Topic]:
@@ -198,18 +202,10 @@ def _complete(reads: list[tuple[PartitionData, FetchDataInfo | None]], min_bytes
     return total >= min_bytes
 
 
-def _fill_records(answer: PartitionData, info: FetchDataInfo) -> None:
+def _fill_records(answer: PartitionData, info: FetchDataInfo, splicer: RecordsSplicer) -> None:
     try:
-        answer.records = records_bytes(info)
+        answer.records = splicer.records(info)
     except OSError:
         answer.error_code = ErrorCode.KAFKA_STORAGE_ERROR
         answer.high_watermark = answer.last_stable_offset = answer.log_start_offset = -1
         answer.records = b""
-
-
-def records_bytes(info: FetchDataInfo) -> bytes:
-    """The answer's records for a read: the one place that turns file regions into bytes (the
-    ``sendfile`` change replaces this)."""
-    if not info.regions:
-        return b""
-    return info.read_bytes()
