@@ -1,21 +1,41 @@
 """The partitions this broker hosts, and the purgatories their delayed requests wait in.
 
 Handlers find partitions here; appends notify the fetch purgatory so long-polling fetches wake at
-once. Partition logs come from storage's ``LogManager``; topic configs are the broker's registry
-(``broker.config``) resolved for each topic, so broker-level defaults apply unless overridden.
+once. New partitions are hosted in two steps: ``prepare_leaders`` makes their logs in worker threads
+(invisible meanwhile), then ``lead`` hosts them on the loop in one step, so creating many partitions
+neither stalls the event loop nor shows half a topic. Partition logs come from storage's
+``LogManager``; topic configs are the broker's registry (``broker.config``) resolved for each topic,
+so broker-level defaults apply unless overridden.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 from broker.config import BrokerConfig
 from broker.partition import Partition
 from broker.purgatory import Purgatory
 from broker.topics import TopicMetadata
 from storage.config import LogConfig
-from storage.manager import LogManager
+from storage.log import Log
+from storage.manager import LogManager, NewLog, PlannedLog
+
+CREATE_THREADS = 8
+"""New logs are made by up to this many worker threads at once: most of the time is fsync and file
+creation, which overlap well (ext4 groups concurrent fsyncs into one journal commit)."""
+
+
+@dataclass(slots=True)
+class PreparedLeaders:
+    """Partitions whose logs exist on disk but are not hosted yet (``ReplicaManager.prepare_leaders``)."""
+
+    topic: str
+    indexes: list[int]
+    plans: list[PlannedLog]
+    created: list[Log]
+    existing: dict[int, Log]
 
 
 class ReplicaManager:
@@ -33,11 +53,19 @@ class ReplicaManager:
     def get_partition(self, topic: str, index: int) -> Partition | None:
         return self.partitions.get((topic, index))
 
-    def become_leader(self, topic: TopicMetadata, index: int) -> Partition:
-        """Host ``topic``'s partition ``index`` as its leader (creating its log if new)."""
+    def become_leader(self, topic: TopicMetadata, index: int, config: LogConfig | None = None) -> Partition:
+        """Host ``topic``'s partition ``index`` as its leader (creating its log if new). Blocking disk
+        work for a new log: on the request path use ``prepare_leaders`` and ``lead`` instead."""
         log = self.log_manager.get_or_create_log(
-            topic.name, index, self.log_config(topic), uuid.UUID(bytes=topic.topic_id)
+            topic.name,
+            index,
+            config or self.log_config(topic),
+            uuid.UUID(bytes=topic.topic_id),
+            leader_epoch=_epoch(topic, index),
         )
+        return self._host(topic, index, log)
+
+    def _host(self, topic: TopicMetadata, index: int, log: Log) -> Partition:
         replicas = topic.replicas[index]
         partition = Partition(
             topic=topic.name,
@@ -52,6 +80,52 @@ class ReplicaManager:
         partition.maybe_advance_high_watermark()
         self.partitions[(topic.name, index)] = partition
         return partition
+
+    async def prepare_leaders(self, topic: TopicMetadata, indexes: range) -> PreparedLeaders:
+        """Create the logs of ``topic``'s partitions ``indexes`` in worker threads (the event loop goes
+        on meanwhile); nothing is visible until ``lead``. Logs that exist already are reused, as
+        ``become_leader`` does. All or nothing: raises StorageError (LogOffline) having removed the
+        logs it made. Only ``topic``'s name, id and configs are read here."""
+        config = self.log_config(topic)
+        topic_id = uuid.UUID(bytes=topic.topic_id)
+        existing: dict[int, Log] = {}
+        wanted: list[NewLog] = []
+        for index in indexes:
+            log = self.log_manager.get_log(topic.name, index)
+            if log is not None:
+                existing[index] = log
+            else:
+                wanted.append(NewLog(topic.name, index, config, topic_id, _epoch(topic, index)))
+        plans = self.log_manager.plan_new_logs(wanted)
+        step = -(-len(plans) // CREATE_THREADS) if plans else 1
+        chunks = [plans[i : i + step] for i in range(0, len(plans), step)]
+        results = await asyncio.gather(
+            *(asyncio.to_thread(self.log_manager.create_new_logs, chunk) for chunk in chunks), return_exceptions=True
+        )
+        made = [log for r in results if isinstance(r, list) for log in r]
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            await asyncio.to_thread(self.log_manager.discard_new_logs, made)
+            raise failed[0]
+        return PreparedLeaders(topic.name, list(indexes), plans, made, existing)
+
+    def lead(self, topic: TopicMetadata, prepared: PreparedLeaders) -> list[Partition]:
+        """Host the prepared partitions (``topic`` must now list them). No await: one step."""
+        self.log_manager.add_new_logs(prepared.plans, prepared.created)
+        logs = dict(prepared.existing)
+        for plan, log in zip(prepared.plans, prepared.created, strict=True):
+            logs[plan.new.partition] = log
+        config = self.log_config(topic)
+        out = []
+        for index in prepared.indexes:
+            log = logs[index]
+            log.update_config(config)  # configs may have changed while the logs were made
+            out.append(self._host(topic, index, log))
+        return out
+
+    def discard(self, prepared: PreparedLeaders) -> None:
+        """Remove the logs ``prepare_leaders`` made, when they will not be led after all."""
+        self.log_manager.discard_new_logs(prepared.created)
 
     def update_config(self, topic: TopicMetadata) -> None:
         config = self.log_config(topic)
@@ -91,3 +165,8 @@ class ReplicaManager:
             if not waiting or remaining <= 0:
                 return status
             await self.produce_purgatory.wait(waiting, remaining)
+
+
+def _epoch(topic: TopicMetadata, index: int) -> int:
+    """The leader epoch of ``topic``'s partition ``index`` (0 for one not yet in the metadata)."""
+    return topic.leader_epochs[index] if index < len(topic.leader_epochs) else 0

@@ -18,6 +18,7 @@ Any I/O or format failure raises ``LogOffline`` for this partition only.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 from protocol.records.header import BatchHeader
 from storage._records import Decompress
 from storage.checkpoints import (
+    LEADER_EPOCH_CHECKPOINT,
     PARTITION_METADATA,
     CheckpointError,
     read_partition_metadata,
@@ -97,6 +99,75 @@ class LogLoader:
             if isinstance(e, LogOffline):
                 raise
             raise LogOffline(name, f"cannot load {directory}: {e}") from e
+
+    @staticmethod
+    def create(
+        directory: str,
+        topic: str,
+        partition: int,
+        config: LogConfig,
+        fs: FileSystem,
+        time_ms: Callable[[], int],
+        *,
+        topic_id: uuid.UUID | None = None,
+        leader_epoch: int | None = None,
+        decompress: Decompress | None = None,
+        producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+    ) -> Log:
+        """A new, empty log in ``directory``, which must not exist yet; raises LogOffline (having
+        removed what it made) on failure. Touches nothing but that directory, so it may run in any
+        thread. Durable on return: ``partition.metadata`` and ``leader-epoch-checkpoint`` are written
+        in place (no temp files: nothing older exists to protect) and fsynced, then one fsync of the
+        directory covers every name in it. The caller fsyncs the parent (``fs.fsync_dir(log_dir)``)
+        once for all the logs it created.
+
+        ``leader_epoch``: the epoch this broker leads the new partition in; it is recorded as starting
+        at offset 0, as Kafka records a leader's epoch when it becomes leader, so the first append
+        does not write (and fsync) the epoch checkpoint on the request path.
+
+        A directory that exists already (a log left from a crash) is opened with ``load`` instead."""
+        name = f"{topic}-{partition}"
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            return LogLoader.load(
+                directory, topic, partition, config, fs, time_ms, clean_shutdown=True, topic_id=topic_id,
+                decompress=decompress, producer_id_expiration_ms=producer_id_expiration_ms,
+            )  # fmt: skip
+        except OSError as e:
+            raise LogOffline(name, f"cannot create {directory}: {e}") from e
+        try:
+            if topic_id is not None:
+                _write_new_file(fs, os.path.join(directory, PARTITION_METADATA), _partition_metadata(topic_id))
+            if leader_epoch is not None and leader_epoch >= 0:
+                _write_new_file(fs, os.path.join(directory, LEADER_EPOCH_CHECKPOINT), _epoch_checkpoint(leader_epoch))
+            segment = LogSegment(directory, 0, config, fs, time_ms, new=True)
+            producer_state = ProducerStateManager(Path(directory), producer_id_expiration_ms, time_ms, fs)
+            log = Log(
+                directory, topic, partition, config, fs, time_ms, [segment], 0, 0,
+                LeaderEpochCache(directory, fs), decompress, producer_state,
+            )  # fmt: skip
+            log.load_producer_state(clean_shutdown=True)
+            fs.fsync_dir(directory)
+            return log
+        except (OSError, CheckpointError, StorageError, ValueError) as e:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise LogOffline(name, f"cannot create {directory}: {e}") from e
+
+
+def _write_new_file(fs: FileSystem, path: str, data: bytes) -> None:
+    with fs.open(path, "xb") as f:
+        fs.write(f, data)
+        fs.fsync(f)
+
+
+# The formats of ``storage.checkpoints`` (Kafka's), for files written in place in a new directory.
+def _partition_metadata(topic_id: uuid.UUID) -> bytes:
+    return f"version: 0\ntopic_id: {topic_id_to_str(topic_id)}\n".encode()
+
+
+def _epoch_checkpoint(epoch: int) -> bytes:
+    return f"0\n1\n{epoch} 0\n".encode()
 
 
 def _check_topic_id(fs: FileSystem, directory: str, topic_id: uuid.UUID | None) -> None:

@@ -12,11 +12,13 @@ calls (its event loop, handing slow passes such as ``cleanup_logs`` to one worke
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from protocol.records import InvalidRecordBatch
 from storage._records import Decompress
@@ -44,6 +46,26 @@ CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 DELETE_DIR_SUFFIX = "-delete"
 
 TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class NewLog:
+    """A log to create: its partition, config and topic id (None: no ``partition.metadata``)."""
+
+    topic: str
+    partition: int
+    config: LogConfig
+    topic_id: uuid.UUID | None = None
+    leader_epoch: int | None = None  # recorded as starting at offset 0 (see ``LogLoader.create``)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedLog:
+    """A ``NewLog`` with the log dir chosen for it and its directory's path."""
+
+    new: NewLog
+    log_dir: str
+    path: str
 
 
 def _wall_clock_ms() -> int:
@@ -160,27 +182,83 @@ class LogManager:
         return log
 
     def get_or_create_log(
-        self, topic: str, partition: int, config: LogConfig | None = None, topic_id: uuid.UUID | None = None
+        self,
+        topic: str,
+        partition: int,
+        config: LogConfig | None = None,
+        topic_id: uuid.UUID | None = None,
+        *,
+        leader_epoch: int | None = None,
     ) -> Log:
-        """The partition's log, created empty (in the log dir with the fewest partitions) if missing."""
+        """The partition's log, created empty (in the log dir with the fewest partitions) if missing.
+        Blocking disk work: callers on an event loop use ``plan_new_logs`` / ``create_new_logs`` /
+        ``add_new_logs`` instead."""
         log = self.get_log(topic, partition)
         if log is not None:
             if config is not None:
                 log.update_config(config)
             return log
-        counts = {d: 0 for d in self.log_dirs}
+        new = NewLog(topic, partition, config or self._config_for(topic), topic_id, leader_epoch)
+        (plan,) = self.plan_new_logs([new])
+        (log,) = self.create_new_logs([plan])
+        self.add_new_logs([plan], [log])
+        return log
+
+    # Creating logs off the owner's thread, in three steps: plan (owner), create (any thread), add (owner).
+    def plan_new_logs(self, wanted: list[NewLog]) -> list[PlannedLog]:
+        """Where each new log goes: the log dir with the fewest partitions, counting the ones placed
+        before it. Call on the owner's thread. Raises StorageError if a log exists already."""
+        counts = dict.fromkeys(self.log_dirs, 0)
         for d in self._log_dir_of.values():
             counts[d] = counts.get(d, 0) + 1
-        log_dir = min(self.log_dirs, key=lambda d: counts[d])
-        path = os.path.join(log_dir, partition_dir_name(topic, partition))
-        log = LogLoader.load(
-            path, topic, partition, config or self._config_for(topic), self._fs, self._time_ms,
-            clean_shutdown=True, topic_id=topic_id, decompress=self._decompress,
-            producer_id_expiration_ms=self._producer_id_expiration_ms,
-        )  # fmt: skip
-        self._logs[(topic, partition)] = log
-        self._log_dir_of[(topic, partition)] = log_dir
-        return log
+        plans = []
+        for new in wanted:
+            tp = (new.topic, new.partition)
+            if tp in self._log_dir_of:
+                raise StorageError(f"log {new.topic}-{new.partition} exists already")
+            log_dir = min(self.log_dirs, key=lambda d: counts[d])
+            counts[log_dir] += 1
+            plans.append(PlannedLog(new, log_dir, os.path.join(log_dir, partition_dir_name(new.topic, new.partition))))
+        return plans
+
+    def create_new_logs(self, plans: list[PlannedLog]) -> list[Log]:
+        """Create the planned logs on disk; all or nothing (on failure what was made is removed and
+        LogOffline raised). Reads and changes no state of the manager, so it may run in a worker
+        thread while the owner goes on (see ``LogLoader.create`` for what is fsynced when)."""
+        logs: list[Log] = []
+        try:
+            for plan in plans:
+                new = plan.new
+                logs.append(
+                    LogLoader.create(
+                        plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
+                        topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
+                        producer_id_expiration_ms=self._producer_id_expiration_ms,
+                    )
+                )  # fmt: skip
+            for log_dir in sorted({plan.log_dir for plan in plans}):
+                try:
+                    self._fs.fsync_dir(log_dir)  # the new directories' names
+                except OSError as e:
+                    raise LogOffline(plans[0].new.topic, f"cannot fsync {log_dir}: {e}") from e
+        except BaseException:
+            self.discard_new_logs(logs)
+            raise
+        return logs
+
+    def discard_new_logs(self, logs: list[Log]) -> None:
+        """Close and remove logs made by ``create_new_logs`` that will not be added. Any thread."""
+        for log in logs:
+            with contextlib.suppress(OSError, StorageError):  # the directory goes anyway
+                log.close(snapshot=False)
+            shutil.rmtree(log.directory, ignore_errors=True)
+
+    def add_new_logs(self, plans: list[PlannedLog], logs: list[Log]) -> None:
+        """Make created logs the manager's. Call on the owner's thread."""
+        for plan, log in zip(plans, logs, strict=True):
+            tp = (plan.new.topic, plan.new.partition)
+            self._logs[tp] = log
+            self._log_dir_of[tp] = plan.log_dir
 
     def delete_log(self, topic: str, partition: int) -> None:
         """Remove the partition's log: rename its dir to ``<name>.<id>-delete``, then delete it."""

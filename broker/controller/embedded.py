@@ -1,22 +1,38 @@
 """The embedded controller: a single broker is the controller of a cluster of one.
 
-Topic metadata lives in the log dir (``broker.topics.TopicStore``); every change is persisted before
-the partitions are created or removed, so a crash in between leaves metadata that startup completes.
+Topic metadata lives in the log dir (``broker.topics.TopicStore``).
+
+Two ways to create topics and partitions:
+- ``create_topic_async`` / ``create_partitions_async`` (the request handlers): the logs are made in
+  worker threads first, then, back on the event loop and in one step, the metadata is persisted and
+  published and the partitions hosted. Nothing is visible before that step; if making a log fails,
+  nothing is published and the logs already made are removed. A crash before the step leaves
+  partition directories no topic names: a later creation of that topic reuses them (as startup does).
+  Operations on one topic name are serialised; a name being created is taken (TOPIC_ALREADY_EXISTS
+  to other creators; ``is_being_created`` lets Metadata answer LEADER_NOT_AVAILABLE). The operation
+  runs to its end even if the request that started it is cancelled.
+- ``create_topic`` / ``create_partitions`` (for callers that cannot await): metadata is persisted
+  first, then the logs are made on the spot, blocking the loop (a crash in between leaves metadata
+  that startup completes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from broker.config import BrokerConfig
 from broker.controller.errors import ControllerError
 from broker.replica_manager import ReplicaManager
 from broker.topics import InvalidTopic, TopicMetadata, TopicStore, new_topic_id, validate_topic_name
 from protocol.errors import ErrorCode
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class EmbeddedController:
@@ -25,6 +41,8 @@ class EmbeddedController:
         self.config = config
         self.topics = topics
         self.replicas = replicas
+        self._busy: dict[str, asyncio.Event] = {}  # topic names an async operation is working on
+        self._creating: set[str] = set()  # new topics whose logs are being made (not yet published)
 
     @property
     def live_brokers(self) -> list[int]:
@@ -44,6 +62,8 @@ class EmbeddedController:
             raise ControllerError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
         if name in self.topics.topics:
             raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+        if name in self._creating:
+            raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' is being created.")
         collision = _collides(name, self.topics.topics)
         if collision is not None:
             raise ControllerError(
@@ -141,8 +161,39 @@ class EmbeddedController:
     def create_topic(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> TopicMetadata:
         topic = TopicMetadata(name, new_topic_id(), replicas, dict(configs))
         self.topics.add(topic)
+        config = self.replicas.log_config(topic)
         for index in range(topic.partitions):
-            self.replicas.become_leader(topic, index)
+            self.replicas.become_leader(topic, index, config)
+        log.info("created topic %s with %d partition(s)", name, topic.partitions)
+        return topic
+
+    def is_being_created(self, name: str) -> bool:
+        return name in self._creating
+
+    async def create_topic_async(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> TopicMetadata:
+        """Create a topic (validated by ``check_new_topic``) without blocking the loop on disk work;
+        see the module notes. Raises ControllerError (TOPIC_ALREADY_EXISTS if the name was taken
+        meanwhile, KAFKA_STORAGE_ERROR if its logs cannot be made)."""
+        return await _run_to_end(self._create_topic(name, replicas, configs))
+
+    async def _create_topic(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> TopicMetadata:
+        async with self._claim(name):
+            self.check_topic_name(name)
+            topic = TopicMetadata(name, new_topic_id(), replicas, dict(configs), [0] * len(replicas))
+            self._creating.add(name)
+            try:
+                prepared = await self.replicas.prepare_leaders(topic, range(topic.partitions))
+            except StorageError as exc:
+                raise ControllerError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create topic '{name}': {exc}") from exc
+            finally:
+                self._creating.discard(name)
+            # One step from here: persist and publish the metadata, host the partitions.
+            try:
+                self.topics.add(topic)
+            except BaseException:
+                self.replicas.discard(prepared)
+                raise
+            self.replicas.lead(topic, prepared)
         log.info("created topic %s with %d partition(s)", name, topic.partitions)
         return topic
 
@@ -195,6 +246,45 @@ class EmbeddedController:
         log.info("topic %s now has %d partition(s)", name, count)
         return topic
 
+    async def create_partitions_async(self, name: str, count: int, assignment: list[list[int]] | None) -> TopicMetadata:
+        """Raise ``name`` to ``count`` partitions without blocking the loop on disk work (checks as
+        ``check_new_partitions``); see the module notes."""
+        return await _run_to_end(self._create_partitions(name, count, assignment))
+
+    async def _create_partitions(self, name: str, count: int, assignment: list[list[int]] | None) -> TopicMetadata:
+        async with self._claim(name):
+            new = self.check_new_partitions(name, count, assignment)
+            topic = self.topics.topics[name]
+            try:
+                prepared = await self.replicas.prepare_leaders(topic, range(topic.partitions, count))
+            except StorageError as exc:
+                raise ControllerError(
+                    ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create partitions of '{name}': {exc}"
+                ) from exc
+            if self.topics.get(name) is not topic:  # deleted (or deleted and re-created) meanwhile
+                self.replicas.discard(prepared)
+                raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic.")
+            try:
+                self.topics.add_partitions(name, new)
+            except BaseException:
+                self.replicas.discard(prepared)
+                raise
+            self.replicas.lead(topic, prepared)
+        log.info("topic %s now has %d partition(s)", name, count)
+        return topic
+
+    @asynccontextmanager
+    async def _claim(self, name: str) -> AsyncIterator[None]:
+        """Serialise the async operations on one topic name."""
+        while (busy := self._busy.get(name)) is not None:
+            await busy.wait()
+        done = self._busy[name] = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._busy[name]
+            done.set()
+
     def set_topic_configs(self, name: str, configs: dict[str, Any]) -> None:
         topic = self.topics.get(name)
         if topic is None:
@@ -202,6 +292,19 @@ class EmbeddedController:
         self.topics.set_configs(name, configs)
         self.replicas.update_config(topic)
         log.info("topic %s config overrides are now %s", name, configs)
+
+
+async def _run_to_end(operation: Awaitable[T]) -> T:
+    """Await ``operation`` in a task of its own, so that cancelling the caller (its client went away)
+    does not stop it half way: a creation that started is finished."""
+    task = asyncio.ensure_future(operation)
+    task.add_done_callback(_retrieve)
+    return await asyncio.shield(task)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a controller operation whose caller had gone failed: %s", task.exception())
 
 
 def _collides(name: str, existing: Mapping[str, TopicMetadata]) -> str | None:

@@ -46,7 +46,7 @@ async def handle_create_partitions(ctx: RequestContext, request: CreatePartition
             if request.validate_only:
                 controller.check_new_partitions(topic.name, topic.count, assignment)
             else:
-                controller.create_partitions(topic.name, topic.count, assignment)
+                await controller.create_partitions_async(topic.name, topic.count, assignment)
         except ControllerError as exc:
             result.error_code, result.error_message = exc.code, exc.message
     return response

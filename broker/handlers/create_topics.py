@@ -11,7 +11,9 @@ Behaviour follows Kafka's KRaft controller (ReplicationControlManager.createTopi
   (INVALID_REPLICA_ASSIGNMENT, or INVALID_REQUEST when a count is also given).
 - ``validate_only`` (v1+) runs every check and answers as a real creation would, creating nothing.
   Like Kafka, the answer still carries a freshly drawn topic id that is then forgotten.
-- The request's ``timeout_ms`` does not matter: a single broker creates a topic at once.
+- The request's ``timeout_ms`` does not matter: a single broker answers when the topic exists. The
+  topics of one request are created concurrently, their logs in worker threads (the event loop goes
+  on); a topic appears only once all its partitions exist (``EmbeddedController.create_topic_async``).
 - v1: error_message; v2: throttle_time_ms (always 0: no quotas); v4: -1 counts; v5: flexible, and a
   successful result carries num_partitions, replication_factor and every topic config with its
   source (sorted by name; sensitive values null); v7: topic_id.
@@ -19,6 +21,7 @@ Behaviour follows Kafka's KRaft controller (ReplicationControlManager.createTopi
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -40,19 +43,18 @@ from protocol.messages.create_topics import (
 @handles(CREATE_TOPICS, versions="0-7")
 async def handle_create_topics(ctx: RequestContext, request: CreateTopicsRequest) -> CreateTopicsResponse:
     counts = Counter(topic.name for topic in request.topics)
-    response = CreateTopicsResponse()
-    for topic in request.topics:
-        if counts[topic.name] > 1:
-            result = CreatableTopicResult(
-                name=topic.name, error_code=ErrorCode.INVALID_REQUEST, error_message="Duplicate topic name."
-            )
-        else:
-            result = _create(ctx, topic, request.validate_only)
-        response.topics.append(result)
-    return response
+    results = [
+        _duplicate(topic.name) if counts[topic.name] > 1 else _create(ctx, topic, request.validate_only)
+        for topic in request.topics
+    ]
+    return CreateTopicsResponse(topics=list(await asyncio.gather(*results)))
 
 
-def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: bool) -> CreatableTopicResult:
+async def _duplicate(name: str) -> CreatableTopicResult:
+    return CreatableTopicResult(name=name, error_code=ErrorCode.INVALID_REQUEST, error_message="Duplicate topic name.")
+
+
+async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: bool) -> CreatableTopicResult:
     controller = ctx.broker.controller
     try:
         controller.check_topic_name(topic.name)
@@ -66,9 +68,12 @@ def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: bool) -> 
                 )
             assignment[item.partition_index] = list(item.broker_ids)
         replicas = controller.check_new_topic(topic.name, topic.num_partitions, topic.replication_factor, assignment)
+        if validate_only:
+            topic_id = new_topic_id()
+        else:
+            topic_id = (await controller.create_topic_async(topic.name, replicas, configs)).topic_id
     except ControllerError as exc:
         return CreatableTopicResult(name=topic.name, error_code=exc.code, error_message=exc.message)
-    topic_id = new_topic_id() if validate_only else controller.create_topic(topic.name, replicas, configs).topic_id
     broker_config = ctx.broker.config
     return CreatableTopicResult(
         name=topic.name,

@@ -5,7 +5,8 @@
 - Auto-creation: an unknown, valid topic name is created with the broker's defaults when
   ``auto.create.topics.enable`` is on and the request allows it (always in v0-3, the flag in v4+).
   Kafka answers LEADER_NOT_AVAILABLE while a new topic's leaders are elected; a single broker leads
-  at once, so the new topic's metadata comes back complete in the same response.
+  once the logs exist, so the answer waits for them (made off the event loop) and comes back
+  complete. A topic that another request is creating right now: LEADER_NOT_AVAILABLE.
 - Invalid names get INVALID_TOPIC_EXCEPTION; unknown topics UNKNOWN_TOPIC_OR_PARTITION.
 - Authorized operations (v8+): with no authorizer everything is allowed, so the bit field has every
   topic (and cluster) operation set when asked for.
@@ -63,11 +64,11 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
             else:
                 response.topics.append(describe(found, with_ops))
             continue
-        response.topics.append(lookup_or_create(ctx, wanted.name, allow_create, with_ops))
+        response.topics.append(await lookup_or_create(ctx, wanted.name, allow_create, with_ops))
     return response
 
 
-def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, with_ops: bool) -> MetadataResponseTopic:
+async def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, with_ops: bool) -> MetadataResponseTopic:
     broker = ctx.broker
     topic = broker.topics.get(name)
     if topic is not None:
@@ -76,13 +77,16 @@ def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, with_op
         validate_topic_name(name)
     except InvalidTopic:
         return MetadataResponseTopic(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, name=name, is_internal=False)
+    if broker.controller.is_being_created(name):
+        return MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
     if not (allow_create and broker.config.get("auto.create.topics.enable")):
         return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
     try:
         replicas = broker.controller.check_new_topic(name, -1, -1, None)
-        topic = broker.controller.create_topic(name, replicas, {})
+        topic = await broker.controller.create_topic_async(name, replicas, {})
     except ControllerError as exc:
-        return MetadataResponseTopic(error_code=exc.code, name=name)
+        code = ErrorCode.LEADER_NOT_AVAILABLE if exc.code == ErrorCode.TOPIC_ALREADY_EXISTS else exc.code
+        return MetadataResponseTopic(error_code=code, name=name)
     return describe(topic, with_ops)
 
 
