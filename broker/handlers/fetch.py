@@ -1,4 +1,4 @@
-"""Fetch (1), versions 4-17.
+"""Fetch (1), versions 0-17.
 
 - Consumers (replica id < 0) read up to the high watermark (read_uncommitted) or the last stable
   offset (read_committed, v4+; equal to the HW until transactions exist; aborted_transactions is
@@ -22,8 +22,13 @@
   head, small ones are read into the answer (``broker.zerocopy``: placeholders, descriptors of their
   own, and what happens when a segment is deleted or truncated before the bytes are sent).
 
-Version notes: v4 isolation level, LSO, aborted transactions, magic 2 only (v0-3 would need
-down-conversion to magic 0/1, not done, so not advertised); v5 log start offset; v7 sessions;
+- v0-3 predate record batches: stored batches are down-converted to magic 0 (v0-1) or magic 1 (v2-3)
+  message sets, as Kafka does (``protocol.records.down_convert``: records below the fetch offset are
+  dropped from uncompressed batches, headers and transaction markers are dropped); zstd data has no
+  legacy form and gets UNSUPPORTED_COMPRESSION_TYPE. Converted bytes are read, not sent with sendfile.
+
+Version notes: v1 throttle time; v2 magic 1 (timestamps); v3 response-level max_bytes; v4 isolation
+level, LSO, aborted transactions, magic 2; v5 log start offset; v7 sessions;
 v9 current leader epoch; v11 rack id, preferred read replica; v12 flexible, last fetched epoch,
 diverging epoch; v13 topic ids; v15 replica state; v16 node endpoints; v17 replica directory id.
 """
@@ -48,6 +53,7 @@ from protocol.messages.fetch import (
     FetchResponse,
     PartitionData,
 )
+from protocol.records import InvalidRecordBatch, UnsupportedCompressionForMagic, down_convert
 from storage.errors import OffsetOutOfRange
 from storage.results import FetchDataInfo
 
@@ -67,7 +73,10 @@ class _Topic:
     wanted: list[_Wanted]
 
 
-@handles(FETCH, versions="4-17")
+LEGACY_MAGIC_BELOW = 4  # Fetch v0-1 read magic 0, v2-3 magic 1; v4+ reads the stored batches as they are
+
+
+@handles(FETCH, versions="0-17")
 async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchResponse | FileBackedResponse:
     session = decide(request.session_id, request.session_epoch)
     if session.session_missing:
@@ -93,9 +102,13 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     it = iter(reads)
     for topic in topics:
         response.responses.append(topic.answer)
-        for _ in topic.wanted:
+        for w in topic.wanted:
             answer, info = next(it)
-            if info is not None:
+            if info is None:
+                pass
+            elif ctx.version < LEGACY_MAGIC_BELOW:
+                _fill_legacy_records(answer, info, 0 if ctx.version <= 1 else 1, w.request.fetch_offset)
+            else:
                 _fill_records(answer, info, splicer)
             topic.answer.partitions.append(answer)
     return splicer.response(response)
@@ -205,6 +218,22 @@ def _complete(reads: list[tuple[PartitionData, FetchDataInfo | None]], min_bytes
 def _fill_records(answer: PartitionData, info: FetchDataInfo, splicer: RecordsSplicer) -> None:
     try:
         answer.records = splicer.records(info)
+    except OSError:
+        answer.error_code = ErrorCode.KAFKA_STORAGE_ERROR
+        answer.high_watermark = answer.last_stable_offset = answer.log_start_offset = -1
+        answer.records = b""
+
+
+def _fill_legacy_records(answer: PartitionData, info: FetchDataInfo, magic: int, fetch_offset: int) -> None:
+    """Fetch v0-3: the stored batches as a magic 0 or 1 message set."""
+    try:
+        answer.records = down_convert(info.read_bytes(), magic, first_offset=fetch_offset)
+    except UnsupportedCompressionForMagic:
+        answer.error_code = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+        answer.records = b""
+    except InvalidRecordBatch:
+        answer.error_code = ErrorCode.CORRUPT_MESSAGE
+        answer.records = b""
     except OSError:
         answer.error_code = ErrorCode.KAFKA_STORAGE_ERROR
         answer.high_watermark = answer.last_stable_offset = answer.log_start_offset = -1
