@@ -7,6 +7,7 @@
 - Errors carry Kafka's messages (INVALID_REQUEST for malformed requests, UNKNOWN_MEMBER_ID,
   FENCED_MEMBER_EPOCH, UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
   GROUP_ID_NOT_FOUND, INVALID_REGULAR_EXPRESSION); the member id and epoch are set only on success.
+  COORDINATOR_NOT_AVAILABLE while ``__consumer_offsets`` is being created (see ``_groups``).
 - v0: a joining member (epoch 0) may send no member id, and the coordinator makes one. v1 (KIP-1082):
   the client always brings its own member id; ``subscribed_topic_regex`` (KIP-848's regex
   subscription) is read from v1 only, as the field exists only there.
@@ -17,7 +18,7 @@ from __future__ import annotations
 from broker.coordinator.group.consumer.assignors import Assignment
 from broker.coordinator.group.consumer.validation import Heartbeat
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator
+from broker.handlers._groups import coordinator, offsets_topic_ready
 from protocol.errors import ErrorCode
 from protocol.messages.consumer_group_heartbeat import (
     CONSUMER_GROUP_HEARTBEAT,
@@ -34,6 +35,10 @@ from protocol.messages.consumer_group_heartbeat import (
 async def handle_consumer_group_heartbeat(
     ctx: RequestContext, request: ConsumerGroupHeartbeatRequest
 ) -> ConsumerGroupHeartbeatResponse:
+    if not await offsets_topic_ready(ctx):
+        return ConsumerGroupHeartbeatResponse(
+            error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE, error_message="The coordinator is not available."
+        )
     by_id = ctx.broker.topics.by_id
     owned: Assignment | None = None
     if request.topic_partitions is not None:

@@ -1,8 +1,9 @@
 """FindCoordinator (10), versions 0-6.
 
 - Key type 0 (group): this broker, which leads the group's ``__consumer_offsets`` partition. The topic
-  is created on the first request, as Kafka does; Kafka answers COORDINATOR_NOT_AVAILABLE while the
-  new topic's leaders are elected, but a single broker leads at once, so the answer is complete.
+  is created on the first request, as Kafka does, without stalling other clients: the request that
+  starts the creation waits for it and then answers; requests meanwhile get COORDINATOR_NOT_AVAILABLE
+  (clients retry), as Kafka answers while its new offsets topic is being created and loaded.
 - Key type 1 (transaction): COORDINATOR_NOT_AVAILABLE until the transaction coordinator exists.
   Any other key type: INVALID_REQUEST.
 - v0: no key type (always a group). v1+: error message. v4+: many keys in one request, one
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers._groups import offsets_topic_ready
 from protocol.errors import ErrorCode
 from protocol.messages.find_coordinator import (
     FIND_COORDINATOR,
@@ -26,7 +28,7 @@ GROUP, TRANSACTION = 0, 1
 @handles(FIND_COORDINATOR, versions="0-6")
 async def handle_find_coordinator(ctx: RequestContext, request: FindCoordinatorRequest) -> FindCoordinatorResponse:
     keys = request.coordinator_keys if ctx.version >= 4 else [request.key]
-    found = [_find(ctx, request.key_type, key) for key in keys]
+    found = [await _find(ctx, request.key_type, key) for key in keys]
     if ctx.version >= 4:
         return FindCoordinatorResponse(coordinators=found)
     one = found[0]
@@ -35,7 +37,7 @@ async def handle_find_coordinator(ctx: RequestContext, request: FindCoordinatorR
     )
 
 
-def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
+async def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
     def error(code: ErrorCode, message: str) -> Coordinator:
         return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
 
@@ -43,7 +45,7 @@ def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
         return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The transaction coordinator is not available yet.")
     if key_type != GROUP:
         return error(ErrorCode.INVALID_REQUEST, f"Unknown coordinator type {key_type} in FindCoordinator request.")
-    if not ctx.broker.group_coordinator.offsets_topic.ensure_created():
+    if not await offsets_topic_ready(ctx):
         return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
     host, port = ctx.broker.advertised(ctx.listener)
     return Coordinator(key=key, node_id=ctx.broker.node_id, host=host, port=port, error_code=0, error_message=None)

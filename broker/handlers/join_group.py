@@ -12,7 +12,8 @@
 - Errors: INVALID_GROUP_ID (empty), INVALID_SESSION_TIMEOUT (outside group.min/max.session.timeout.ms),
   UNKNOWN_MEMBER_ID, INCONSISTENT_GROUP_PROTOCOL (empty protocol type or list, or nothing in common
   with the group), GROUP_MAX_SIZE_REACHED, REBALANCE_IN_PROGRESS (a newer join of the same member
-  replaced this one), COORDINATOR_NOT_AVAILABLE.
+  replaced this one), COORDINATOR_NOT_AVAILABLE (also while ``__consumer_offsets`` is being created;
+  see ``_groups``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ import asyncio
 
 from broker.coordinator.group.group import JoinResult
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator
+from broker.handlers._groups import coordinator, offsets_topic_ready
+from protocol.errors import ErrorCode
 from protocol.messages.join_group import JOIN_GROUP, JoinGroupRequest, JoinGroupResponse, JoinGroupResponseMember
 
 
 @handles(JOIN_GROUP, versions="0-9")
 async def handle_join_group(ctx: RequestContext, request: JoinGroupRequest) -> JoinGroupResponse:
+    if not await offsets_topic_ready(ctx):
+        return _answer(ctx, JoinResult(ErrorCode.COORDINATOR_NOT_AVAILABLE, member_id=request.member_id))
     done: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
 
     def answer(result: JoinResult) -> None:
@@ -47,7 +51,10 @@ async def handle_join_group(ctx: RequestContext, request: JoinGroupRequest) -> J
         protocols=[(p.name, p.metadata) for p in request.protocols],
         callback=answer,
     )
-    result = await done
+    return _answer(ctx, await done)
+
+
+def _answer(ctx: RequestContext, result: JoinResult) -> JoinGroupResponse:
     return JoinGroupResponse(
         error_code=result.error,
         generation_id=result.generation_id,

@@ -10,6 +10,8 @@
   KIP-848 member's epoch for consumer groups (any version; v9 is the one clients send): an unknown
   member gets UNKNOWN_MEMBER_ID, another epoch than the member's STALE_MEMBER_EPOCH; epoch -1 is
   allowed into a consumer group with no members only. Classic groups treat it as a generation.
+- COORDINATOR_NOT_AVAILABLE for every partition while ``__consumer_offsets`` is being created (see
+  ``_groups``); a commit that finds no such topic creates it first, waiting for it.
 - Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
   OFFSET_METADATA_TOO_LARGE over offset.metadata.max.bytes, INVALID_COMMIT_OFFSET_SIZE when the batch
   is over the offsets topic's max.message.bytes.
@@ -18,10 +20,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from broker.coordinator.group.group import OffsetAndMetadata
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator
+from broker.handlers._groups import coordinator, offsets_topic_ready
 from protocol.errors import ErrorCode
 from protocol.messages.offset_commit import (
     OFFSET_COMMIT,
@@ -34,6 +37,8 @@ from protocol.messages.offset_commit import (
 
 @handles(OFFSET_COMMIT, versions="0-9")
 async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest) -> OffsetCommitResponse:
+    if not await offsets_topic_ready(ctx):
+        return _answer(request, lambda tp: ErrorCode.COORDINATOR_NOT_AVAILABLE)
     now = int(time.time() * 1000)
     retention = request.retention_time_ms if 2 <= ctx.version <= 4 else -1
     errors: dict[tuple[str, int], ErrorCode] = {}
@@ -63,13 +68,17 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
                 offsets,
             )
         )
+    return _answer(request, errors.__getitem__)
+
+
+def _answer(request: OffsetCommitRequest, error: Callable[[tuple[str, int]], ErrorCode]) -> OffsetCommitResponse:
     return OffsetCommitResponse(
         topics=[
             OffsetCommitResponseTopic(
                 name=topic.name,
                 partitions=[
                     OffsetCommitResponsePartition(
-                        partition_index=p.partition_index, error_code=errors[(topic.name, p.partition_index)]
+                        partition_index=p.partition_index, error_code=error((topic.name, p.partition_index))
                     )
                     for p in topic.partitions
                 ],

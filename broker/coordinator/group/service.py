@@ -58,6 +58,7 @@ class GroupService:
         self._retention = self.coordinator.scheduler.call_later(interval, check)
 
     def shutdown(self) -> None:
+        self.offsets_topic.shutdown()
         if self._retention is not None:
             self._retention.cancel()
         for group in list(self.coordinator.groups.values()):

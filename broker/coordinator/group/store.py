@@ -4,6 +4,13 @@
   replication factor ``min(offsets.topic.replication.factor, live brokers)``, compacted, segments of
   ``offsets.topic.segment.bytes``. A group's partition is ``abs(java hashCode(group id)) % partitions``
   (of the existing topic, whatever the config now says).
+- Creation goes through the controller's async path, so the event loop (every other client) goes on
+  while the logs are made. ``ensure_created`` is True once the topic exists: the request that starts
+  the creation waits for it; any request meanwhile (the creation in flight, or found finished by a
+  concurrent creator: TOPIC_ALREADY_EXISTS) gets False, "not ready yet", which callers answer with
+  COORDINATOR_NOT_AVAILABLE (retriable), as Kafka does while its offsets topic is created and loaded.
+  ``write`` cannot wait (the coordinator calls it in the middle of a state change): without the topic
+  it starts the creation in the background and answers COORDINATOR_NOT_AVAILABLE.
 - A write is one v2 batch appended through the partition's leader with acks=all; on a single broker
   that means it is in the log before the coordinator answers the client. The page cache holds it;
   the broker's periodic flush (and Kafka's own durability model: replication) does the rest.
@@ -18,6 +25,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -50,6 +58,8 @@ class OffsetsTopic:
         self.topics = topics
         self.controller = controller
         self.replicas = replicas
+        self._creating = False  # a request of ours is creating the topic (``_create`` runs)
+        self._background: set[asyncio.Task[bool]] = set()  # creations ``write`` started
 
     def partition_count(self) -> int:
         topic = self.topics.get(OFFSETS_TOPIC)
@@ -58,31 +68,65 @@ class OffsetsTopic:
     def partition_for(self, group_id: str) -> int:
         return records.partition_for(group_id, self.partition_count())
 
-    def ensure_created(self) -> bool:
-        """Create the topic if it does not exist yet; False if that failed (COORDINATOR_NOT_AVAILABLE)."""
-        if self.topics.get(OFFSETS_TOPIC) is not None:
+    def exists(self) -> bool:
+        return self.topics.get(OFFSETS_TOPIC) is not None
+
+    async def ensure_created(self) -> bool:
+        """True once the topic exists, creating it if needed (this call waits for its own creation).
+        False, "not ready yet" (COORDINATOR_NOT_AVAILABLE to the client), while a creation is in
+        flight, when a concurrent creator got there first, or when the creation failed (logged)."""
+        if self.exists():
             return True
+        if self._in_flight():
+            return False
+        return await self._create()
+
+    def start_creation(self) -> None:
+        """Create the topic in the background (no-op if it exists or is being created)."""
+        if self.exists() or self._in_flight():
+            return
+        task = asyncio.get_running_loop().create_task(self._create(), name=f"create {OFFSETS_TOPIC}")
+        self._background.add(task)
+        task.add_done_callback(self._created_in_background)
+
+    def _in_flight(self) -> bool:
+        return self._creating or bool(self._background) or self.controller.is_being_created(OFFSETS_TOPIC)
+
+    async def _create(self) -> bool:
         factor = min(self.config.offsets_topic_replication_factor, len(self.controller.live_brokers))
+        configs: dict[str, object] = {
+            "cleanup.policy": ["compact"],
+            "segment.bytes": self.config.offsets_topic_segment_bytes,
+            "compression.type": "producer",
+        }
+        self._creating = True
         try:
             count = self.config.offsets_topic_partitions
             replicas = self.controller.check_new_topic(OFFSETS_TOPIC, count, factor, None)
-            self.controller.create_topic(
-                OFFSETS_TOPIC,
-                replicas,
-                {
-                    "cleanup.policy": ["compact"],
-                    "segment.bytes": self.config.offsets_topic_segment_bytes,
-                    "compression.type": "producer",
-                },
-            )
+            await self.controller.create_topic_async(OFFSETS_TOPIC, replicas, configs)
         except ControllerError as exc:
+            if exc.code is ErrorCode.TOPIC_ALREADY_EXISTS:  # a concurrent creation: ready on a retry
+                return False
             log.error("cannot create %s: %s", OFFSETS_TOPIC, exc.message)
             return False
+        finally:
+            self._creating = False
         return True
+
+    def _created_in_background(self, task: asyncio.Task[bool]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("creating %s failed", OFFSETS_TOPIC, exc_info=task.exception())
+
+    def shutdown(self) -> None:
+        """Stop waiting for background creations (the controller finishes a creation it started)."""
+        for task in list(self._background):
+            task.cancel()
 
     # -- RecordWriter ------------------------------------------------------------------------------
     def write(self, group_id: str, batch: list[tuple[bytes, bytes | None]]) -> ErrorCode:
-        if not self.ensure_created():
+        if not self.exists():
+            self.start_creation()
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
         partition = self.replicas.get_partition(OFFSETS_TOPIC, self.partition_for(group_id))
         if partition is None:
