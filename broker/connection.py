@@ -25,7 +25,7 @@ import logging
 import struct
 from typing import TYPE_CHECKING
 
-from broker.dispatcher import HANDLERS, Handler, RequestContext
+from broker.dispatcher import HANDLERS, CloseConnection, Handler, RequestContext
 from broker.handlers.api_versions import unsupported_api_versions_response
 from broker.zerocopy import FileBackedResponse, Outgoing, send
 from protocol import codec
@@ -164,6 +164,12 @@ class Connection:
                 return
             try:
                 data = await task
+            except CloseConnection as exc:
+                log.info("closing %r: %s", self, exc)
+                self.stop_reading()
+                self.writer.close()  # a graceful close: earlier responses already written still go out
+                await self._drain_rest()
+                return
             except Exception:
                 log.exception("request from %r failed in its handler", self)
                 self.writer.transport.abort()

@@ -62,6 +62,13 @@ class Registration:
         return self.versions.high
 
 
+class CloseConnection(Exception):
+    """A handler's answer is to close the connection, after the responses before this one are sent.
+
+    Kafka does this for a failed acks=0 produce: the producer gets no response, so a closed connection
+    is how it learns to refresh its metadata."""
+
+
 HANDLERS: dict[int, Registration] = {}
 
 

@@ -20,20 +20,20 @@
   unknown topics UNKNOWN_TOPIC_OR_PARTITION. Produce never creates topics.
 - Answers: base_offset, log_append_time_ms (-1 unless the topic uses LogAppendTime, v2+),
   log_start_offset (v5+), error_message (v8+) where Kafka gives one; errors carry -1 offsets.
+- acks=0 and any partition error: no response, and the connection closes (after the responses
+  before it), as Kafka does, so the producer refreshes its metadata.
 
 Version notes: v1 throttle time; v2 log append time; v3 transactional id and magic 2 only; v5 log
 start offset; v7 zstd; v8 record errors and error message; v9 flexible; v10 current leader and node
 endpoints (tagged, for NOT_LEADER_OR_FOLLOWER: never sent by a single broker); v11 same as v10.
 
-Not done yet: with acks=0 Kafka closes the connection after a partition error so the producer
-refreshes its metadata; the handler has no way to ask the connection for that (the error is dropped
-silently). Topic ``compression.type`` other than ``producer`` is not applied (no recompression).
+Not done yet: topic ``compression.type`` other than ``producer`` is not applied (no recompression).
 Transactional batches wait for the transaction coordinator.
 """
 
 from __future__ import annotations
 
-from broker.dispatcher import RequestContext, handles
+from broker.dispatcher import CloseConnection, RequestContext, handles
 from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code, leader_partition
 from broker.handlers._produce_checks import prepare_records
 from broker.partition import Partition
@@ -77,6 +77,14 @@ async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> Produc
             elif outcome is False:
                 answer.error_code = ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
     if request.acks == 0:
+        failed = [
+            f"{topic.name}-{answer.index}: {ErrorCode(answer.error_code).name}"
+            for topic in response.responses
+            for answer in topic.partition_responses
+            if answer.error_code != ErrorCode.NONE
+        ]
+        if failed:
+            raise CloseConnection(f"acks=0 produce failed ({', '.join(failed)}); the producer must refresh metadata")
         return None
     return response
 

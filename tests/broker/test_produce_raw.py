@@ -196,6 +196,38 @@ def test_acks_0_gets_no_response_but_is_written(client: RawClient) -> None:
     assert client.latest_offset("raw-acks0") == 1
 
 
+def test_failed_acks_0_produce_closes_the_connection(broker: BrokerProcess) -> None:
+    """Kafka closes the connection after an acks=0 error (the producer must refresh its metadata),
+    but answers everything asked before it, and other connections go on."""
+    failing, bystander = RawClient(broker), RawClient(broker)
+    try:
+        failing.create_topic("raw-acks0-fail")
+        earlier = failing.send(2, 5, ListOffsetsRequest(
+            replica_id=-1,
+            topics=[ListOffsetsTopic(name="raw-acks0-fail", partitions=[ListOffsetsPartition(timestamp=-1)])],
+        ))  # fmt: skip
+        body = ProduceRequest(
+            acks=0,
+            timeout_ms=1000,
+            topic_data=[
+                TopicProduceData(
+                    name="raw-acks0-fail", partition_data=[PartitionProduceData(index=7, records=batch(b"x"))]
+                )
+            ],
+        )
+        # Pipelined right behind the ListOffsets request; partition 7 does not exist.
+        header = RequestHeader(request_api_key=0, request_api_version=9, correlation_id=earlier + 1, client_id="raw")
+        failing.sock.sendall(encode_request(header, body))
+        answer: ListOffsetsResponse = failing.receive(2, 5)
+        assert answer.topics[0].partitions[0].offset == 0
+        failing.sock.settimeout(10)
+        assert failing.sock.recv(1) == b"", "the connection should be closed"
+        assert bystander.latest_offset("raw-acks0-fail") == 0
+    finally:
+        failing.close()
+        bystander.close()
+
+
 def test_v3_and_later_want_exactly_one_batch(client: RawClient) -> None:
     client.create_topic("raw-two")
     answer = partition_answer(client.produce("raw-two", batch(b"a") + batch(b"b")))
