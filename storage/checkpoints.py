@@ -73,9 +73,14 @@ def read_offset_checkpoint(path: str) -> dict[tuple[str, int], int]:
     return out
 
 
-def write_epoch_checkpoint(fs: FileSystem, path: str, entries: list[tuple[int, int]]) -> None:
+def epoch_checkpoint_bytes(entries: list[tuple[int, int]]) -> bytes:
+    """Kafka's leader-epoch-checkpoint: version 0, the count, then "epoch start_offset" lines."""
     lines = ["0", str(len(entries))] + [f"{epoch} {offset}" for epoch, offset in entries]
-    fs.write_file_atomically(path, ("\n".join(lines) + "\n").encode())
+    return ("\n".join(lines) + "\n").encode()
+
+
+def write_epoch_checkpoint(fs: FileSystem, path: str, entries: list[tuple[int, int]]) -> None:
+    fs.write_file_atomically(path, epoch_checkpoint_bytes(entries))
 
 
 def read_epoch_checkpoint(path: str) -> list[tuple[int, int]]:
@@ -99,8 +104,13 @@ def topic_id_from_str(text: str) -> uuid.UUID:
         raise CheckpointError(f"bad topic id {text!r}: {e}") from None
 
 
+def partition_metadata_bytes(topic_id: uuid.UUID) -> bytes:
+    """Kafka's partition.metadata: "version: 0" and the topic id in Kafka's base64 form."""
+    return f"version: 0\ntopic_id: {topic_id_to_str(topic_id)}\n".encode()
+
+
 def write_partition_metadata(fs: FileSystem, path: str, topic_id: uuid.UUID) -> None:
-    fs.write_file_atomically(path, f"version: 0\ntopic_id: {topic_id_to_str(topic_id)}\n".encode())
+    fs.write_file_atomically(path, partition_metadata_bytes(topic_id))
 
 
 def read_partition_metadata(path: str) -> uuid.UUID | None:

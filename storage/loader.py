@@ -29,6 +29,8 @@ from storage.checkpoints import (
     LEADER_EPOCH_CHECKPOINT,
     PARTITION_METADATA,
     CheckpointError,
+    epoch_checkpoint_bytes,
+    partition_metadata_bytes,
     read_partition_metadata,
     topic_id_to_str,
     write_partition_metadata,
@@ -138,9 +140,11 @@ class LogLoader:
             raise LogOffline(name, f"cannot create {directory}: {e}") from e
         try:
             if topic_id is not None:
-                _write_new_file(fs, os.path.join(directory, PARTITION_METADATA), _partition_metadata(topic_id))
+                _write_new_file(fs, os.path.join(directory, PARTITION_METADATA), partition_metadata_bytes(topic_id))
             if leader_epoch is not None and leader_epoch >= 0:
-                _write_new_file(fs, os.path.join(directory, LEADER_EPOCH_CHECKPOINT), _epoch_checkpoint(leader_epoch))
+                _write_new_file(
+                    fs, os.path.join(directory, LEADER_EPOCH_CHECKPOINT), epoch_checkpoint_bytes([(leader_epoch, 0)])
+                )
             segment = LogSegment(directory, 0, config, fs, time_ms, new=True)
             producer_state = ProducerStateManager(Path(directory), producer_id_expiration_ms, time_ms, fs)
             log = Log(
@@ -162,14 +166,6 @@ def _write_new_file(fs: FileSystem, path: str, data: bytes) -> None:
 
 
 # The formats of ``storage.checkpoints`` (Kafka's), for files written in place in a new directory.
-def _partition_metadata(topic_id: uuid.UUID) -> bytes:
-    return f"version: 0\ntopic_id: {topic_id_to_str(topic_id)}\n".encode()
-
-
-def _epoch_checkpoint(epoch: int) -> bytes:
-    return f"0\n1\n{epoch} 0\n".encode()
-
-
 def _check_topic_id(fs: FileSystem, directory: str, topic_id: uuid.UUID | None) -> None:
     path = os.path.join(directory, PARTITION_METADATA)
     stored = read_partition_metadata(path)
