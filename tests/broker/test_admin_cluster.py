@@ -20,8 +20,8 @@ from protocol.messages.describe_topic_partitions import (
     DescribeTopicPartitionsResponse,
     TopicRequest,
 )
-from tests.broker.test_produce_raw import RawClient
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 
 TIMEOUT_S = 15
 

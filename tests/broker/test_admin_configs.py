@@ -17,8 +17,8 @@ from kafka.admin import ConfigResourceType
 
 from protocol.errors import ErrorCode
 from protocol.messages.describe_configs import DESCRIBE_CONFIGS, DescribeConfigsRequest, DescribeConfigsResource
-from tests.broker.test_produce_raw import RawClient
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 
 TIMEOUT_S = 15
 

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from protocol.api import lookup
 from protocol.errors import ErrorCode
-from protocol.headers import RequestHeader, decode_response, encode_request
+from protocol.headers import RequestHeader, encode_request
 from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
 from protocol.messages.produce import PartitionProduceData, ProduceRequest, ProduceResponse, TopicProduceData
 from protocol.records.batch import build_batch
 from protocol.records.record import Record
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient as SharedRawClient
 
 API_VERSIONS, METADATA, PRODUCE = 18, 3, 0
 SOCKET_TIMEOUT_S = 10.0
@@ -40,59 +40,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
         assert process.process.poll() is None, f"the broker died:\n{process.output}"
 
 
-class RawClient:
-    """A Kafka client on a plain socket: whole frames out, whole frames in."""
+class RawClient(SharedRawClient):
+    """The shared raw client, with a shorter timeout: a test waits that long for an expected EOF."""
 
     def __init__(self, broker: BrokerProcess) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", broker.port), timeout=SOCKET_TIMEOUT_S)
-        self.correlation_id = 0
-
-    @property
-    def address(self) -> str:
-        host, port = self.sock.getsockname()[:2]
-        return f"{host}:{port}"
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def request(self, api_key: int, version: int, body: object) -> object:
-        self.correlation_id += 1
-        header = RequestHeader(
-            request_api_key=api_key, request_api_version=version, correlation_id=self.correlation_id, client_id="raw"
-        )
-        self.send(encode_request(header, body))  # type: ignore[arg-type]
-        frame = self.read_frame()
-        response_header, response = decode_response(lookup(api_key), version, frame)
-        assert response_header.correlation_id == self.correlation_id
-        return response
-
-    def read_frame(self) -> bytes:
-        (size,) = struct.unpack(">i", self._read_exactly(4))
-        return self._read_exactly(size)
-
-    def _read_exactly(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError(f"end of stream after {len(data)} of {n} bytes")
-            data += chunk
-        return data
-
-    def reads_eof(self) -> bool:
-        """True when the broker closed this connection (a FIN, or a reset if our bytes were unread)."""
-        try:
-            return self.sock.recv(1) == b""
-        except ConnectionResetError:
-            return True
+        super().__init__(broker, timeout_s=SOCKET_TIMEOUT_S)
 
     def api_versions_works(self) -> bool:
         response = self.request(API_VERSIONS, 2, ApiVersionsRequest())
         assert isinstance(response, ApiVersionsResponse)
         return response.error_code == ErrorCode.NONE and any(k.api_key == METADATA for k in response.api_keys)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -137,20 +94,20 @@ def framed(payload: bytes) -> bytes:
 
 def test_frame_over_socket_request_max_bytes(broker: BrokerProcess, pair: tuple[RawClient, RawClient]) -> None:
     victim, bystander = pair
-    victim.send(struct.pack(">i", 104857600 + 1) + header_bytes(METADATA, 1))
+    victim.send_bytes(struct.pack(">i", 104857600 + 1) + header_bytes(METADATA, 1))
     line = assert_closed_alone(broker, victim, bystander)
     assert "socket.request.max.bytes" in line
 
 
 def test_negative_frame_size(broker: BrokerProcess, pair: tuple[RawClient, RawClient]) -> None:
     victim, bystander = pair
-    victim.send(struct.pack(">i", -5))
+    victim.send_bytes(struct.pack(">i", -5))
     assert_closed_alone(broker, victim, bystander)
 
 
 def test_garbage_bytes(broker: BrokerProcess, pair: tuple[RawClient, RawClient]) -> None:
     victim, bystander = pair
-    victim.send(framed(bytes(range(7, 47))))  # API key 0x0708 and nonsense after it
+    victim.send_bytes(framed(bytes(range(7, 47))))  # API key 0x0708 and nonsense after it
     assert_closed_alone(broker, victim, bystander)
 
 
@@ -160,7 +117,7 @@ def test_truncated_frame_then_close(broker: BrokerProcess, pair: tuple[RawClient
         RequestHeader(request_api_key=METADATA, request_api_version=1, correlation_id=1, client_id="raw"),
         MetadataRequest(topics=None),
     )
-    victim.send(whole[: len(whole) - 3])
+    victim.send_bytes(whole[: len(whole) - 3])
     address = victim.address
     victim.sock.shutdown(socket.SHUT_WR)
     assert victim.reads_eof()
@@ -171,14 +128,14 @@ def test_truncated_frame_then_close(broker: BrokerProcess, pair: tuple[RawClient
 
 def test_unknown_api_key(broker: BrokerProcess, pair: tuple[RawClient, RawClient]) -> None:
     victim, bystander = pair
-    victim.send(framed(header_bytes(32000, 0)))
+    victim.send_bytes(framed(header_bytes(32000, 0)))
     line = assert_closed_alone(broker, victim, bystander)
     assert "32000" in line
 
 
 def test_unsupported_version_of_a_known_api(broker: BrokerProcess, pair: tuple[RawClient, RawClient]) -> None:
     victim, bystander = pair
-    victim.send(framed(header_bytes(METADATA, 99) + struct.pack(">i", -1)))
+    victim.send_bytes(framed(header_bytes(METADATA, 99) + struct.pack(">i", -1)))
     line = assert_closed_alone(broker, victim, bystander)
     assert "99" in line
 
@@ -186,7 +143,7 @@ def test_unsupported_version_of_a_known_api(broker: BrokerProcess, pair: tuple[R
 def test_header_that_does_not_decode(broker: BrokerProcess, pair: tuple[RawClient, RawClient]) -> None:
     victim, bystander = pair
     # Metadata v1: a client id that claims 500 bytes in a 12-byte frame.
-    victim.send(framed(struct.pack(">hhih", METADATA, 1, 3, 500) + b"ab"))
+    victim.send_bytes(framed(struct.pack(">hhih", METADATA, 1, 3, 500) + b"ab"))
     assert_closed_alone(broker, victim, bystander)
 
 
@@ -194,7 +151,7 @@ def test_too_new_api_versions_gets_kip_511_answer(broker: BrokerProcess, pair: t
     """UNSUPPORTED_VERSION (35) and ApiVersions' own range in a v0 body; the connection stays open."""
     client, _ = pair
     # A v2 request header (flexible: empty tagged-field section) and a body we cannot know.
-    client.send(framed(header_bytes(API_VERSIONS, 99, correlation_id=42) + b"\x00" + b"\x05later\x02\x01\x00"))
+    client.send_bytes(framed(header_bytes(API_VERSIONS, 99, correlation_id=42) + b"\x00" + b"\x05later\x02\x01\x00"))
     frame = client.read_frame()
     correlation_id, error_code, count = struct.unpack_from(">ihi", frame, 0)
     assert correlation_id == 42
@@ -260,7 +217,7 @@ def test_many_bad_connections_leave_the_broker_serving(broker: BrokerProcess, tm
     ]
     clients = [RawClient(broker) for _ in range(20)]
     for i, client in enumerate(clients):
-        client.send(payloads[i % len(payloads)])
+        client.send_bytes(payloads[i % len(payloads)])
     for client in clients:
         client.close()
     survivor = RawClient(broker)

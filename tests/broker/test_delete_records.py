@@ -19,8 +19,8 @@ from protocol.messages.delete_records import (
     DeleteRecordsResponse,
     DeleteRecordsTopic,
 )
-from tests.broker.test_produce_raw import RawClient, values_in
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient, values_in
 
 
 @pytest.fixture(scope="module")

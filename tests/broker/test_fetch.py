@@ -14,8 +14,8 @@ from kafka import KafkaProducer
 from protocol.errors import ErrorCode
 from protocol.messages.fetch import FetchPartition, FetchRequest, FetchResponse, FetchTopic, ReplicaState
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
-from tests.broker.test_produce_raw import RawClient, batch, values_in
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient, batch, values_in
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from protocol.errors import ErrorCode
 from protocol.records import Compression, iter_legacy_messages
-from tests.broker.test_produce_raw import RawClient, batch
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient, batch
 
 TIMEOUT_MS = 5000
 

@@ -18,8 +18,8 @@ from protocol.messages.list_groups import ListGroupsRequest
 from protocol.messages.offset_commit import OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic
 from protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestGroup
 from tests.broker.test_groups_raw import join
-from tests.broker.test_produce_raw import RawClient
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 
 HEARTBEAT, DESCRIBE, DESCRIBE_GROUPS, LIST, COMMIT, FETCH = 68, 69, 15, 16, 8, 9
 

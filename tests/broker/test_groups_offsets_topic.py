@@ -26,8 +26,8 @@ from protocol.messages.find_coordinator import FindCoordinatorRequest
 from protocol.messages.metadata import MetadataRequest
 from protocol.messages.offset_commit import OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic
 from storage.manager import LogManager
-from tests.broker.test_produce_raw import RawClient
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 
 METADATA, FIND, COMMIT, CONSUMER_HEARTBEAT = 3, 10, 8, 68
 OFFSETS = "__consumer_offsets"

@@ -21,8 +21,8 @@ from protocol.messages.offset_commit import OffsetCommitRequest, OffsetCommitReq
 from protocol.messages.offset_delete import OffsetDeleteRequest, OffsetDeleteRequestPartition, OffsetDeleteRequestTopic
 from protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestGroup
 from protocol.messages.sync_group import SyncGroupRequest, SyncGroupRequestAssignment
-from tests.broker.test_produce_raw import RawClient
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 
 FIND, JOIN, HEARTBEAT, LEAVE, SYNC, DESCRIBE, LIST, COMMIT, FETCH, DELETE_OFFSETS = 10, 11, 12, 13, 14, 15, 16, 8, 9, 47
 SUB = encode_subscription(ConsumerProtocolSubscription(topics=["raw"]))

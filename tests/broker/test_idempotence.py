@@ -16,8 +16,8 @@ import pytest
 
 from protocol.errors import ErrorCode
 from protocol.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
-from tests.broker.test_produce_raw import RawClient, batch, values_in
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient, batch, values_in
 
 
 @pytest.fixture(scope="module")

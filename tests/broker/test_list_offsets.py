@@ -26,8 +26,8 @@ from protocol.messages.offset_for_leader_epoch import (
     OffsetForLeaderPartition,
     OffsetForLeaderTopic,
 )
-from tests.broker.test_produce_raw import RawClient
 from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 
 BASE_MS = 1_700_000_000_000
 
