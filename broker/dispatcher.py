@@ -86,8 +86,3 @@ def handles(api: Api, *, versions: str) -> Callable[[H], H]:
         return handler
 
     return register
-
-
-def supports(api_key: int, version: int) -> bool:
-    registration = HANDLERS.get(api_key)
-    return registration is not None and version in registration.versions

@@ -47,7 +47,3 @@ class Purgatory:
     def notify_all(self) -> None:
         for key in list(self._watchers):
             self.notify(key)
-
-    @property
-    def watched(self) -> int:
-        return sum(len(w) for w in self._watchers.values())

@@ -49,7 +49,3 @@ class FrameReader:
     @property
     def buffered(self) -> int:
         return len(self._buf)
-
-
-def frame(payload: bytes | bytearray | memoryview) -> bytes:
-    return _SIZE.pack(len(payload)) + bytes(payload)

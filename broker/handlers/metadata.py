@@ -90,7 +90,7 @@ async def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, w
     return describe(topic, with_ops)
 
 
-def describe(topic: TopicMetadata, with_ops: bool, partitions: object = None) -> MetadataResponseTopic:
+def describe(topic: TopicMetadata, with_ops: bool) -> MetadataResponseTopic:
     parts = []
     for index, replicas in enumerate(topic.replicas):
         parts.append(
