@@ -138,6 +138,11 @@ class Broker:
                 limit=1 << 20,
             )
             self._servers.append(server)
+            receive_buffer = self.config.get("socket.receive.buffer.bytes")
+            if receive_buffer != -1:  # as Kafka: on the listening socket, so accepted ones inherit it
+                for sock in server.sockets:
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
             if listener.port == 0:  # an ephemeral port: advertise the one we got
                 port = server.sockets[0].getsockname()[1]
                 index = self.listeners.index(listener)
@@ -180,6 +185,9 @@ class Broker:
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                send_buffer = self.config.get("socket.send.buffer.bytes")
+                if send_buffer != -1:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
         task = asyncio.current_task()
         assert task is not None
         connection = Connection(self, reader, writer, listener)

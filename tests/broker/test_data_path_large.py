@@ -120,3 +120,30 @@ def test_partitions_added_to_a_topic_take_writes(broker: BrokerProcess) -> None:
         producer.produce("grown", b"v", partition=p, on_delivery=lambda err, _msg: errors.append(err))
     assert producer.flush(TIMEOUT_S) == 0
     assert errors == [None] * 40
+
+
+@pytest.mark.parametrize("buffer_bytes", ["4096", "-1"])
+def test_socket_buffer_settings_still_move_large_batches_intact(tmp_path: Path, buffer_bytes: str) -> None:
+    """socket.send/receive.buffer.bytes as Kafka applies them (4 KiB: every 1 MiB answer goes out in
+    hundreds of partial sendfile calls; -1: the OS's own sizing): what was produced comes back exactly."""
+    overrides = {"socket.send.buffer.bytes": buffer_bytes, "socket.receive.buffer.bytes": buffer_bytes}
+    with BrokerProcess(tmp_path, overrides) as process:
+        admin = AdminClient({"bootstrap.servers": process.bootstrap})
+        admin.create_topics([NewTopic("buffers", 1, 1)])["buffers"].result(TIMEOUT_S)
+        producer = ck.Producer({"bootstrap.servers": process.bootstrap, "linger.ms": 20, "batch.size": 1 << 20})
+        count = 2000
+        for i in range(count):
+            producer.produce("buffers", value(i), partition=0)
+        assert producer.flush(TIMEOUT_S) == 0
+        consumer = ck.Consumer({"bootstrap.servers": process.bootstrap, "group.id": "b", "enable.auto.commit": False})
+        consumer.assign([ck.TopicPartition("buffers", 0, 0)])
+        got: list[bytes | None] = []
+        deadline = time.monotonic() + TIMEOUT_S
+        try:
+            while len(got) < count and time.monotonic() < deadline:
+                for msg in consumer.consume(1000, 1.0):
+                    assert msg.error() is None, msg.error()
+                    got.append(msg.value())
+        finally:
+            consumer.close()
+    assert got == [value(i) for i in range(count)]
