@@ -18,7 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-PROFILED = ("produce_100b_acks1", "produce_1kib_acks1", "consume_100b", "consume_1kib", "partitions")
+PROFILED = (
+    "produce_100b_acks1",
+    "produce_1kib_acks1",
+    "consume_100b",
+    "consume_1kib",
+    "consume_1kib_kcat",
+    "partitions",
+)
 
 
 class PySpy:

@@ -39,6 +39,10 @@ ROWS: tuple[Row, ...] = (
         for size in ("100b", "1kib")
         for metric, unit in (("mb_s", "MB/s"), ("rec_s", "rec/s"))
     ),
+    *(
+        Row("consume_1kib_kcat", metric, f"consume 1kib from start, client kcat ({unit})", THROUGHPUT, metric == "mb_s")
+        for metric, unit in (("mb_s", "MB/s"), ("rec_s", "rec/s"))
+    ),
     Row("rss_load", "rss_peak_mib", "peak RSS after produce+consume (MiB)", COST),
     Row("latency", "p50_ms", "e2e latency p50 @1k msg/s (ms)", COST),
     Row("latency", "p99_ms", "e2e latency p99 @1k msg/s (ms)", COST),
@@ -95,7 +99,7 @@ def _cell(medians: dict[str, Any], broker: str, row: Row) -> tuple[str, float | 
 def table(summary: dict[str, Any], brokers: list[str]) -> str:
     medians = summary["medians"]
     ceiling = summary["loopback_mb_s"]
-    head = ["workload (client: confluent-kafka)", *brokers, "kafkish/tansu", "better", "% of loopback"]
+    head = ["workload (client: confluent-kafka unless named)", *brokers, "kafkish/tansu", "better", "% of loopback"]
     lines = []
     for row in ROWS:
         cells = [_cell(medians, b, row) for b in brokers]

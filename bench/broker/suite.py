@@ -2,7 +2,8 @@
 
 One round against one broker: launch it, time launch -> first acknowledged produce, the first
 consumer's first record, idle RSS, produce
-(100 B and 1 KiB, acks=1 and acks=all), consume what the acks=1 runs wrote, RSS under load, end-to-end
+(100 B and 1 KiB, acks=1 and acks=all), consume what the acks=1 runs wrote (confluent-kafka, then kcat for
+1 KiB), RSS under load, end-to-end
 latency, 1,000 partitions, idle connections; then stop it. Rounds alternate the order of the brokers
 (kafkish first, then Tansu first, ...) so neither always runs on a cold or a warm machine. The loopback
 ceiling is measured once per round as well.
@@ -114,6 +115,8 @@ def one_round(server: Server, scale: Scale, profiler: Profiler | None = None) ->
         for size, n in ((100, scale.records_100), (1024, scale.records_1k)):
             label = "100b" if size == 100 else "1kib"
             attempt(f"consume_{label}", _bind(workloads.consume, server.bootstrap, f"bench-{label}-acks1", size, n))
+        attempt("consume_1kib_kcat", _bind(workloads.consume_kcat, server.bootstrap, "bench-1kib-acks1", 1024,
+                                           scale.records_1k))  # fmt: skip
         attempt("rss_load", lambda: {"rss_peak_mib": rss_kib(server.pid)[1] / 1024})
         attempt("latency", lambda: workloads.latency(server.bootstrap, scale.latency_rate, scale.latency_s))
         attempt("partitions", _bind(workloads.many_partitions, server.bootstrap, scale.partitions,

@@ -12,9 +12,11 @@ record, so a very fast broker may be client-bound there: compare with the 1 KiB 
 
 from __future__ import annotations
 
+import shutil
 import socket
 import statistics
 import struct
+import subprocess
 import time
 from typing import Any
 
@@ -106,6 +108,43 @@ def consume(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 12
     if got != n or last is None or len(last.value()) != size or last.offset() != n - 1:
         raise WorkloadError(f"consumed {got} records from {topic}, expected {n} of {size} bytes ending at {n - 1}")
     return {"rec_s": n / elapsed, "mb_s": n * size / elapsed / 1e6}
+
+
+KCAT_QUEUE = ("-X", "queued.max.messages.kbytes=1048576", "-X", "queued.min.messages=10000000")
+
+
+def consume_kcat(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 120.0) -> Metrics:
+    """Read ``n`` records of ``size`` bytes from offset 0 of partition 0 with kcat: librdkafka in C, no
+    Python per record, so the figure is the broker's (and the kernel's), not a Python loop's.
+
+    The time is the wall time of ``kcat -c n`` less that of ``kcat -c 1`` (process start, metadata, the
+    first fetch, shutdown), one of each per run. kcat's librdkafka (Debian's 2.0) predates
+    ``fetch.queue.backoff.ms``; a local queue large enough for the whole topic (``queued.*``) keeps it
+    from pausing instead. Same settings for both brokers."""
+    overhead = kcat_read(bootstrap, topic, 1, timeout_s)
+    elapsed = kcat_read(bootstrap, topic, n, timeout_s) - overhead
+    if elapsed <= overhead * 0.1:
+        raise WorkloadError(f"{n} records are too few to time kcat: its start-up and shutdown took most of the run")
+    return {"rec_s": n / elapsed, "mb_s": n * size / elapsed / 1e6}
+
+
+def kcat_read(bootstrap: str, topic: str, count: int, timeout_s: float) -> float:
+    """Wall time of ``kcat -C -c count`` from offset 0 of partition 0, records discarded. kcat exits 0
+    only once it has ``count`` records, so a broker that serves fewer fails by the timeout."""
+    if shutil.which("kcat") is None:
+        raise WorkloadError("kcat is not installed (make system-deps, or apt-get install kcat)")
+    command = ["kcat", "-b", bootstrap, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", str(count),
+               "-q", "-f", "", *KCAT_QUEUE]  # fmt: skip
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise WorkloadError(f"kcat did not read {count} records from {topic} in {timeout_s}s") from None
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise WorkloadError(f"kcat exited {done.returncode} reading {topic}: {tail[0]}")
+    return elapsed
 
 
 def latency(bootstrap: str, rate: int, seconds: float, warmup: int = 200) -> Metrics:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from bench.broker import report, suite
+import pytest
+
+from bench.broker import report, suite, workloads
+from bench.broker.clients import WorkloadError, create_topic, produce_n, producer
+from bench.broker.servers import Kafkish
 
 SCALE = dataclasses.replace(
     suite.SMOKE, runs=1, records_100=2_000, workloads=("start", "produce_100b_acks1", "consume_100b", "rss_idle")
@@ -40,3 +44,14 @@ def test_a_failing_workload_is_recorded_not_raised() -> None:
     text = report.table(summary, ["kafkish"])
     assert "FAIL" in text
     assert "kafkish consume_100b: Fetch v4: UNSUPPORTED_VERSION" in text
+
+
+def test_kcat_reads_exactly_the_records_asked_for() -> None:
+    """The kcat consume workload's check: kcat ends once it has read ``count`` records, and a topic
+    holding fewer makes the workload fail instead of timing a short read."""
+    with Kafkish() as server:
+        create_topic(server.bootstrap, "kcat")
+        produce_n(producer(server.bootstrap), "kcat", b"x" * 1024, 500)
+        assert workloads.kcat_read(server.bootstrap, "kcat", 500, timeout_s=30) > 0
+        with pytest.raises(WorkloadError, match="did not read 501 records"):
+            workloads.kcat_read(server.bootstrap, "kcat", 501, timeout_s=3)
