@@ -18,6 +18,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from protocol.records import InvalidRecordBatch
@@ -46,6 +47,8 @@ CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 DELETE_DIR_SUFFIX = "-delete"
 
 TopicPartition = tuple[str, int]
+
+CREATE_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,20 +225,22 @@ class LogManager:
         return plans
 
     def create_new_logs(self, plans: list[PlannedLog]) -> list[Log]:
-        """Create the planned logs on disk; all or nothing (on failure what was made is removed and
-        LogOffline raised). Reads and changes no state of the manager, so it may run in a worker
-        thread while the owner goes on (see ``LogLoader.create`` for what is fsynced when)."""
+        """Create the planned logs on disk, in the order of ``plans``; all or nothing (on failure what
+        was made is removed and the first error, LogOffline, raised). Reads and changes no state of the
+        manager, so it may run in a worker thread while the owner goes on (see ``LogLoader.create`` for
+        what is fsynced when). Several logs are made side by side in up to ``CREATE_WORKERS`` threads:
+        each costs a few fsyncs, which the file system then commits together instead of one by one."""
         logs: list[Log] = []
         try:
-            for plan in plans:
-                new = plan.new
-                logs.append(
-                    LogLoader.create(
-                        plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
-                        topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
-                        producer_id_expiration_ms=self._producer_id_expiration_ms,
-                    )
-                )  # fmt: skip
+            if len(plans) == 1:
+                logs.append(self._create(plans[0]))
+            elif plans:
+                with ThreadPoolExecutor(min(CREATE_WORKERS, len(plans)), thread_name_prefix="create-log") as pool:
+                    futures = [pool.submit(self._create, plan) for plan in plans]
+                logs = [f.result() for f in futures if f.exception() is None]
+                failures = [e for e in (f.exception() for f in futures) if e is not None]
+                if failures:
+                    raise failures[0]
             for log_dir in sorted({plan.log_dir for plan in plans}):
                 try:
                     self._fs.fsync_dir(log_dir)  # the new directories' names
@@ -245,6 +250,14 @@ class LogManager:
             self.discard_new_logs(logs)
             raise
         return logs
+
+    def _create(self, plan: PlannedLog) -> Log:
+        new = plan.new
+        return LogLoader.create(
+            plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
+            topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
+            producer_id_expiration_ms=self._producer_id_expiration_ms,
+        )  # fmt: skip
 
     def discard_new_logs(self, logs: list[Log]) -> None:
         """Close and remove logs made by ``create_new_logs`` that will not be added. Any thread."""
