@@ -7,7 +7,9 @@ The response is encoded by the ordinary codec; ``FileBackedResponse.encode`` the
 the encoded bytes (in order, each right after its length prefix), rewrites each length prefix for the
 real size and cuts the frame into an ``Outgoing``: bytes, then a ``FileChunk``, then bytes, ... with
 the frame size computed over the real sizes. The connection writes the bytes and ``sendfile``s the
-chunks (``loop.sendfile``, which falls back to read-and-write for transports that cannot).
+chunks: first one ``os.sendfile`` at once when nothing is queued ahead on a plain TCP socket (on
+loopback it usually takes the whole chunk), then ``loop.sendfile`` for any rest (which falls back to
+read-and-write for transports that cannot).
 
 Small regions (under ``SENDFILE_MIN_BYTES``) and regions beyond ``MAX_DEFERRED`` per response are
 read at once (``pread``) instead: a ``sendfile`` has a fixed cost (waiting for the transport's buffer
@@ -171,15 +173,45 @@ async def _send_chunk(writer: asyncio.StreamWriter, chunk: FileChunk) -> None:
     transport = writer.transport
     if transport.is_closing():
         raise ConnectionResetError("the connection closed while a response was being sent")
+    position, left = chunk.position, chunk.length
+    sent = _sendfile_now(transport, chunk)
+    if sent is not None:
+        if sent == 0:  # the file ends where the region starts: cut short meanwhile
+            writer.write(partial_batch_filler(left))
+            return
+        position, left = position + sent, left - sent
+        if left == 0:
+            return
     try:
-        sent = await asyncio.get_running_loop().sendfile(transport, chunk.file, chunk.position, chunk.length)
+        sent = await asyncio.get_running_loop().sendfile(transport, chunk.file, position, left)
     except RuntimeError:
         if transport.is_closing():
             raise ConnectionResetError("the connection closed while a response was being sent") from None
-        writer.write(chunk.read())
+        writer.write(FileChunk(chunk.file, position, left).read())
         return
-    if sent < chunk.length:
-        writer.write(partial_batch_filler(chunk.length - sent))
+    if sent < left:
+        writer.write(partial_batch_filler(left - sent))
+
+
+def _sendfile_now(transport: asyncio.WriteTransport, chunk: FileChunk) -> int | None:
+    """One ``os.sendfile`` of the chunk straight into a plain TCP socket with nothing queued before it:
+    as much as the socket takes now (usually all of it on loopback) without the event-loop round
+    trips of ``loop.sendfile``, which then sends the rest. Returns the bytes sent (0: the file ended
+    at the region's start), or None where it does not apply (queued bytes, TLS, no socket, a file
+    system without sendfile): the caller sends it all the usual way."""
+    if transport.get_write_buffer_size() or transport.get_extra_info("sslcontext") is not None:
+        return None
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return None
+    try:
+        return os.sendfile(sock.fileno(), chunk.file.fileno(), chunk.position, chunk.length)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except ConnectionError:
+        raise
+    except OSError:
+        return None
 
 
 class RecordsSplicer:

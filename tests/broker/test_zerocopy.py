@@ -152,3 +152,15 @@ def test_small_regions_are_read_into_the_answer(tmp_path: Path) -> None:
     splicer = RecordsSplicer()
     assert splicer.records(log.read(0, 1 << 20)) == stored[0]
     assert splicer.response(FetchResponse()) == FetchResponse()
+
+
+def test_a_truncation_of_everything_before_the_send_gives_a_well_formed_answer(tmp_path: Path) -> None:
+    log = new_log(tmp_path)
+    fill(log, 6)
+    response = response_for(log, 0, RecordsSplicer())
+    outgoing = response.encode(FETCH, 12, 1)
+    log.truncate_to(0)  # the file ends where the region starts: nothing of it can be sent
+    records = decoded_records(sent_over_a_socket(outgoing), 12)
+    batches, rest = whole_batches(records)
+    assert batches == []
+    assert rest and is_partial_batch(rest)
