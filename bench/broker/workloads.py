@@ -134,7 +134,7 @@ def kcat_read(bootstrap: str, topic: str, count: int, timeout_s: float) -> float
     if shutil.which("kcat") is None:
         raise WorkloadError("kcat is not installed (make system-deps, or apt-get install kcat)")
     command = ["kcat", "-b", bootstrap, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", str(count),
-               "-q", "-f", "", *KCAT_QUEUE]  # fmt: skip
+               "-f", "", *KCAT_QUEUE]  # fmt: skip
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
@@ -142,8 +142,10 @@ def kcat_read(bootstrap: str, topic: str, count: int, timeout_s: float) -> float
         raise WorkloadError(f"kcat did not read {count} records from {topic} in {timeout_s}s") from None
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
-        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        raise WorkloadError(f"kcat exited {done.returncode} reading {topic}: {tail[0]}")
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
+        first = lines[0].split("]: ")[-1]  # librdkafka's first complaint, without its thread prefix
+        said = lines[-1] if first == lines[-1] else f"{first} ... {lines[-1]}"
+        raise WorkloadError(f"kcat exited {done.returncode} reading {topic}: {said}")
     return elapsed
 
 
