@@ -37,6 +37,10 @@ def test_round_trip(api: Api, version: int, cls: type[Struct]) -> None:
         assert decoded == message
         reference, reference_end = interpreter.decode(cls, data, version)
         assert reference == decoded and reference_end == end
+        # The other decoder variant: any buffer but bytes, here a view into a larger bytearray.
+        framed = bytearray(b"\xff\xff\xff" + data + b"\xff")
+        from_view, view_end = codec.decode(cls, memoryview(framed), version, 3)
+        assert from_view == message and view_end == end + 3
 
 
 def _defaults_encodable(cls: type[Struct], version: int) -> bool:
