@@ -32,6 +32,7 @@ definition costs little at start-up.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import types
@@ -214,8 +215,11 @@ def struct(cls: S) -> S:
 
 
 def _copier(value: Struct) -> Any:
+    """A default factory giving each new message its own copy of ``value``, lists inside included
+    (a shallow copy would share them: appending to one message's default would change them all)."""
+
     def make() -> Struct:
-        return dataclasses.replace(value)  # type: ignore[type-var]
+        return copy.deepcopy(value)
 
     return make
 
