@@ -110,7 +110,10 @@ def consume(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 12
     return {"rec_s": n / elapsed, "mb_s": n * size / elapsed / 1e6}
 
 
-KCAT_QUEUE = ("-X", "queued.max.messages.kbytes=1048576", "-X", "queued.min.messages=10000000")
+KCAT_SETTINGS = (
+    *("-X", "queued.max.messages.kbytes=1048576", "-X", "queued.min.messages=10000000"),
+    *("-X", "max.partition.fetch.bytes=2097152"),
+)
 
 
 def consume_kcat(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 120.0) -> Metrics:
@@ -120,7 +123,9 @@ def consume_kcat(bootstrap: str, topic: str, size: int, n: int, timeout_s: float
     The time is the wall time of ``kcat -c n`` less that of ``kcat -c 1`` (process start, metadata, the
     first fetch, shutdown), one of each per run. kcat's librdkafka (Debian's 2.0) predates
     ``fetch.queue.backoff.ms``; a local queue large enough for the whole topic (``queued.*``) keeps it
-    from pausing instead. Same settings for both brokers."""
+    from pausing instead. ``max.partition.fetch.bytes`` is 2 MiB, room for two of the producer's 1 MiB
+    batches per fetch (the default, 1 MiB, fits one: a round trip per MiB). Same settings for both
+    brokers."""
     overhead = kcat_read(bootstrap, topic, 1, timeout_s)
     elapsed = kcat_read(bootstrap, topic, n, timeout_s) - overhead
     if elapsed <= overhead * 0.1:
@@ -134,7 +139,7 @@ def kcat_read(bootstrap: str, topic: str, count: int, timeout_s: float) -> float
     if shutil.which("kcat") is None:
         raise WorkloadError("kcat is not installed (make system-deps, or apt-get install kcat)")
     command = ["kcat", "-b", bootstrap, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", str(count),
-               "-f", "", *KCAT_QUEUE]  # fmt: skip
+               "-f", "", *KCAT_SETTINGS]  # fmt: skip
     started = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, timeout=timeout_s, check=False)
