@@ -144,6 +144,7 @@ def test_kafka_python_create_reports_existing_topic(kp: KafkaAdminClient) -> Non
 
 def test_create_partitions(confluent: AdminClient, kp: KafkaAdminClient) -> None:
     assert create(confluent, NewTopic("growing", 1, 1)) == {"growing": None}
+    assert len(partitions_of(kp, "growing")) == 1  # described once before it grows
     confluent.create_partitions([NewPartitions("growing", 3)])["growing"].result(TIMEOUT_S)
     assert len(partitions_of(kp, "growing")) == 3
 
