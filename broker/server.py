@@ -19,6 +19,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from broker import handlers
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 HIGH_WATERMARK_CHECKPOINT_INTERVAL_S = 5.0  # replica.high.watermark.checkpoint.interval.ms
 OFFSET_CHECKPOINT_INTERVAL_S = 60.0  # log.flush.offset.checkpoint.interval.ms
 SHUTDOWN_GRACE_S = 5.0
+CLEANER_SLICE_S = 0.005  # the log cleaner runs about this long before it lets the loop serve clients
+# Loop iterations the cleaner gives up after each slice: a request needs two (its bytes are read, then
+# its connection's task handles it), so one that arrived during a slice is answered before the next.
+CLEANER_YIELDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +211,8 @@ class Broker:
             server.close()
         for task in self._background:
             task.cancel()
+        # Let them finish (a cleaner pass cut short removes its .cleaned files) before the logs close.
+        await asyncio.gather(*self._background, return_exceptions=True)
         # Stop reading new requests, wake long-polling fetches so they answer now with what they have,
         # and give the requests already read a few seconds to be answered.
         for connection in self._connections.values():
@@ -222,12 +229,14 @@ class Broker:
         log.info("shut down cleanly")
 
     # -- periodic work ----------------------------------------------------------------------------
-    async def _every(self, interval_s: float, work: object) -> None:
-        assert callable(work)
+    async def _every(self, interval_s: float, work: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``work`` (a function, or an async one) every ``interval_s`` after the previous run ended."""
         while True:
             await asyncio.sleep(interval_s)
             try:
-                work()
+                result = work()
+                if result is not None:
+                    await result
             except Exception:
                 log.exception("periodic %s failed", getattr(work, "__name__", work))
 
@@ -249,12 +258,33 @@ class Broker:
     def _expire_producers(self) -> None:
         self.log_manager.remove_expired_producers()
 
-    def _clean(self) -> None:
-        # Inline on the event loop for now: the cleaner is not yet split into an off-loop copy phase and
-        # an on-loop swap, and the logs it rewrites are owned by the loop.
-        cleaned = self.log_manager.clean_logs()
+    async def _clean(self) -> None:
+        """One log cleaner pass (``LogManager.clean_logs_steps``), run in slices of about
+        ``CLEANER_SLICE_S`` between which the loop serves clients (a step is bounded, see
+        ``storage.cleaner``). Cancelled (shutdown), the pass is abandoned: closing it removes its
+        ``.cleaned`` files and changes nothing else."""
+        steps = self.log_manager.clean_logs_steps()
+        started = time.monotonic()
+        slices = 1
+        try:
+            deadline = started + CLEANER_SLICE_S
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as stop:
+                    cleaned: int = stop.value
+                    break
+                if time.monotonic() >= deadline:
+                    for _ in range(CLEANER_YIELDS):
+                        await asyncio.sleep(0)
+                    slices += 1
+                    deadline = time.monotonic() + CLEANER_SLICE_S
+        finally:
+            steps.close()
         if cleaned:
-            log.info("log cleaner compacted %d log(s)", cleaned)
+            log.info(
+                "log cleaner compacted %d log(s) in %.2fs (%d slices)", cleaned, time.monotonic() - started, slices
+            )
 
     # -- what handlers ask ---------------------------------------------------------------------------
     def advertised(self, listener: str) -> tuple[str, int]:

@@ -62,16 +62,13 @@ def _compactable(header: BatchHeader) -> bool:
     return not header.is_control and not header.is_transactional
 
 
-def map_segment(seg: LogSegment, offset_map: OffsetMap, start: int, stop: int) -> None:
-    """Add the keys of the records of ``seg`` with offsets in [start, stop) to the map."""
-    for header, data in segment_batches(seg):
-        if header.base_offset >= stop:
-            break
-        if header.last_offset < start or not _compactable(header):
-            continue
-        for record in iter_records(data):
-            if start <= record.offset < stop and record.key is not None:
-                offset_map[record.key] = record.offset
+def map_batch(header: BatchHeader, data: bytes, offset_map: OffsetMap, start: int, stop: int) -> None:
+    """Add the keys of the batch's records with offsets in [start, stop) to the map."""
+    if header.last_offset < start or header.base_offset >= stop or not _compactable(header):
+        return
+    for record in iter_records(data):
+        if start <= record.offset < stop and record.key is not None:
+            offset_map[record.key] = record.offset
 
 
 def delete_horizon(header: BatchHeader) -> int | None:

@@ -22,26 +22,39 @@ a clean section (compacted before) and a dirty one. A cleaning:
 Record-level rules (tombstones and their delete horizon, producers' empty batches, transactions) are
 in ``storage._clean_records``. Offsets never change.
 
-Not thread-safe: a cleaning reads and replaces the log's segments, so the broker must not call the
-log while it runs (it serialises it like a retention pass). Splitting it so that steps 2-3 run on a
-worker thread while the log keeps appending (only the swap needs the log) is future work.
+Stepwise: ``clean_steps`` is a generator that does the work in bounded steps (about ``step_bytes``
+or ``step_records`` read, or one write buffer written, each), so the log's owner (the broker's event
+loop) runs it in time slices and serves clients in between; ``clean`` runs the steps at once. Every
+step runs on the owner's thread, so no locking is needed: between two steps the owner may append,
+roll, delete head segments (retention, DeleteRecords), close, delete or lose the log. Invariants a
+paused cleaning relies on, checked after each pause (``_Watch``): appends touch only the active
+segment; a segment leaves the log only by being retired (``.deleted``, still readable until purged,
+then closed) or closed with the log; a segment that stays has the same bytes. When one breaks, the
+cleaning abandons quietly (its ``.cleaned`` files removed, nothing else changed, no error), and the
+next cleaning plans afresh. The swap itself (``Log.replace_segments``) runs inside one step and
+refuses a group that is no longer consecutive.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 from protocol.records.header import read_header
-from storage._clean_records import CleanerStats, Retention, clean_batch, map_segment, segment_batches
+from storage._clean_records import CleanerStats, OffsetMap, Retention, clean_batch, map_batch, segment_batches
 from storage.config import LONG_MAX
 from storage.fs import FileSystem
 from storage.log import Log
 from storage.segment import CLEANED_SUFFIX, INT_MAX, AppendedBatch, LogSegment
 
 DEFAULT_MAX_MAP_ENTRIES = 4_000_000
+DEFAULT_STEP_BYTES = 256 << 10
+DEFAULT_STEP_RECORDS = 1000  # a few milliseconds of mapping or filtering
 _WRITE_BUFFER = 1 << 20
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +140,68 @@ def group_segments(segs: list[LogSegment], max_bytes: int, max_index_bytes: int)
     return groups
 
 
+class _Abandoned(Exception):
+    """The log changed under a paused cleaning in a way that makes its work moot (internal)."""
+
+
+class _Watch:
+    """What a cleaning relies on, taken when it starts, to tell after each pause whether it still holds:
+    the log is online, still compacted and still in its directory, and every segment the cleaning has
+    yet to read or replace is still a non-active segment of the log, open, with the size it had."""
+
+    def __init__(self, log: Log, segments: list[LogSegment]) -> None:
+        self.log = log
+        self.directory = log.directory
+        self.segments = {id(seg): (seg, seg.file, seg.size) for seg in segments}
+
+    def release(self, done: list[LogSegment]) -> None:
+        """``done`` were swapped out by the cleaning itself: no longer its concern."""
+        for seg in done:
+            self.segments.pop(id(seg), None)
+
+    def changed(self) -> bool:
+        log = self.log
+        if log.offline or not log.config.compact_enabled or not os.path.isdir(self.directory):
+            return True
+        live = {id(seg) for seg in log.segments[:-1]}
+        return any(
+            f.closed or key not in live or seg.size != size for key, (seg, f, size) in self.segments.items()
+        )  # fmt: skip
+
+    def check(self) -> None:
+        if self.changed():
+            raise _Abandoned
+
+
+def run_steps(steps: Generator[None, None, T]) -> T:
+    """Run a generator of steps (``LogCleaner.clean_steps``, ``LogManager.clean_logs_steps``) to its end."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+
+
 class LogCleaner:
-    """Compacts logs; ``LogManager.clean_logs`` drives it and keeps the checkpoints."""
+    """Compacts logs; ``LogManager.clean_logs`` drives it and keeps the checkpoints.
+
+    ``step_bytes``, ``step_records``: a cleaning pauses (``clean_steps``) when it has read about this
+    many bytes or records since the last pause (records cost the time: small ones are many per byte)."""
 
     def __init__(
-        self, fs: FileSystem, time_ms: Callable[[], int], *, max_map_entries: int = DEFAULT_MAX_MAP_ENTRIES
+        self,
+        fs: FileSystem,
+        time_ms: Callable[[], int],
+        *,
+        max_map_entries: int = DEFAULT_MAX_MAP_ENTRIES,
+        step_bytes: int = DEFAULT_STEP_BYTES,
+        step_records: int = DEFAULT_STEP_RECORDS,
     ) -> None:
         self._fs = fs
         self._time_ms = time_ms
         self.max_map_entries = max_map_entries
+        self.step_bytes = step_bytes
+        self.step_records = step_records
         self._horizons: dict[int, int] = {}  # id(log) -> earliest delete horizon of kept tombstones
 
     def needs_cleaning(self, log: Log, p: CleaningPlan, now_ms: int) -> bool:
@@ -145,52 +211,112 @@ class LogCleaner:
         return horizon is not None and now_ms >= horizon and p.first_uncleanable_offset > log.log_start_offset
 
     def clean(self, log: Log, checkpoint: int | None, now_ms: int | None = None) -> CleaningResult | None:
-        """Clean ``log`` if it needs it; the result (its ``end_offset`` is the new checkpoint) or None.
+        """Clean ``log`` if it needs it, at once; the result (its ``end_offset`` is the new checkpoint)
+        or None. Raises as ``clean_steps`` does."""
+        return run_steps(self.clean_steps(log, checkpoint, now_ms))
+
+    def clean_steps(
+        self, log: Log, checkpoint: int | None, now_ms: int | None = None
+    ) -> Generator[None, None, CleaningResult | None]:
+        """``clean`` in bounded steps: the generator pauses (yields) after about ``step_bytes`` or
+        ``step_records`` read, after each write, after each segment it maps or reads, and before each
+        swap; its value is ``clean``'s.
+
+        Between two steps the log's owner may do anything to the log. The plan, the producers' last
+        offsets and the time are taken at the start; after each pause the cleaning checks that what
+        it relies on still holds (``_Watch``) and otherwise abandons quietly: it removes its
+        ``.cleaned`` files, returns None and leaves the log as it is (groups swapped in before stay:
+        each swap is a complete compaction of its segments). Closing the generator (``.close()``) also
+        removes the ``.cleaned`` files and changes nothing else.
 
         Raises StorageError (the log's disk failed), OSError (writing a cleaned segment failed: the
-        log is untouched) or InvalidRecordBatch (a batch on disk cannot be decoded)."""
+        log is untouched) or InvalidRecordBatch (a batch on disk cannot be decoded). Each step starts
+        with the check, so an error comes from a log as the cleaning found it, never from a change."""
         now = self._time_ms() if now_ms is None else now_ms
         if not log.config.compact_enabled or log.offline:
             return None
         p = plan(log, checkpoint, now)
         if not self.needs_cleaning(log, p, now):
             return None
-        offset_map: dict[bytes, int] = {}
+        producers = log.producer_state.active_producers().values()
+        last_data_offsets = frozenset(e.last_data_offset for e in producers if e.last_data_offset >= 0)
+        cleanable = [
+            (seg, end)
+            for seg, end in zip(log.segments[:-1], _segment_ends(log), strict=False)
+            if end <= p.first_uncleanable_offset
+        ]
+        watch = _Watch(log, [seg for seg, _ in cleanable])
+        try:
+            return (yield from self._clean(log, p, cleanable, now, last_data_offsets, watch))
+        except _Abandoned:
+            return None
+
+    def _clean(
+        self,
+        log: Log,
+        p: CleaningPlan,
+        cleanable: list[tuple[LogSegment, int]],
+        now: int,
+        last_data_offsets: frozenset[int],
+        watch: _Watch,
+    ) -> Generator[None, None, CleaningResult | None]:
+        offset_map: OffsetMap = {}
         end = p.first_dirty_offset
-        for seg, seg_end in zip(log.segments, _segment_ends(log), strict=False):
+        for seg, seg_end in cleanable:
             if seg_end <= p.first_dirty_offset:
                 continue
-            if seg_end > p.first_uncleanable_offset:
-                break
-            seg_map: dict[bytes, int] = {}
-            map_segment(seg, seg_map, p.first_dirty_offset, seg_end)
+            seg_map: OffsetMap = {}
+            yield from self._map_segment(seg, seg_map, p.first_dirty_offset, seg_end, watch)
             new_keys = sum(1 for key in seg_map if key not in offset_map)
             if offset_map and len(offset_map) + new_keys > self.max_map_entries:
                 break  # the map is full: clean up to the previous segment, the rest next time
             offset_map.update(seg_map)
             end = seg_end
         stats = CleanerStats()
-        producers = log.producer_state.active_producers().values()
-        retention = Retention(
-            offset_map, now, log.config.delete_retention_ms,
-            frozenset(e.last_data_offset for e in producers if e.last_data_offset >= 0),
-        )  # fmt: skip
-        ends = dict(zip((s.base_offset for s in log.segments), _segment_ends(log), strict=False))
-        to_clean = [s for s in log.segments[:-1] if ends[s.base_offset] <= max(end, p.first_dirty_offset)]
+        retention = Retention(offset_map, now, log.config.delete_retention_ms, last_data_offsets)
+        end = max(end, p.first_dirty_offset)
+        to_clean = [seg for seg, seg_end in cleanable if seg_end <= end]
+        watch.release([seg for seg, seg_end in cleanable if seg_end > end])
         for group in group_segments(to_clean, log.config.segment_bytes, log.config.segment_index_bytes):
-            cleaned = self._clean_group(log, group, retention, stats)
+            cleaned = yield from self._clean_group(log, group, retention, stats, watch)
             if not log.replace_segments(group, cleaned, now):
                 cleaned.delete_files()
                 return None
+            watch.release(group)
             stats.segments_cleaned += len(group)
         if stats.earliest_horizon is None:
             self._horizons.pop(id(log), None)
         else:
             self._horizons[id(log)] = stats.earliest_horizon
-        return CleaningResult(p.first_dirty_offset, max(end, p.first_dirty_offset), stats)
+        return CleaningResult(p.first_dirty_offset, end, stats)
 
-    def _clean_group(self, log: Log, group: list[LogSegment], retention: Retention, stats: CleanerStats) -> LogSegment:
-        """Write the group's kept batches to a new ``.cleaned`` segment (flushed)."""
+    def _pause(self, watch: _Watch) -> Generator[None, None, None]:
+        yield
+        watch.check()
+
+    def _map_segment(
+        self, seg: LogSegment, offset_map: OffsetMap, start: int, stop: int, watch: _Watch
+    ) -> Generator[None, None, None]:
+        """Add the keys of the records of ``seg`` with offsets in [start, stop) to the map, pausing
+        every step and at the end."""
+        read = count = 0
+        for header, data in segment_batches(seg):
+            if header.base_offset >= stop:
+                break
+            read += header.size
+            count += header.records_count
+            map_batch(header, data, offset_map, start, stop)
+            if read >= self.step_bytes or count >= self.step_records:
+                read = count = 0
+                yield from self._pause(watch)
+        yield from self._pause(watch)
+
+    def _clean_group(
+        self, log: Log, group: list[LogSegment], retention: Retention, stats: CleanerStats, watch: _Watch
+    ) -> Generator[None, None, LogSegment]:
+        """Write the group's kept batches to a new ``.cleaned`` segment (flushed), pausing after each
+        write, every step, after each segment and before returning; the ``.cleaned`` files go if the
+        generator stops (closed, abandoned, failed) before it returns."""
         cleaned = LogSegment(
             log.directory, group[0].base_offset, log.config, self._fs, self._time_ms, new=True, suffix=CLEANED_SUFFIX
         )
@@ -198,22 +324,30 @@ class LogCleaner:
             buf = bytearray()
             appended: list[AppendedBatch] = []
             for seg in group:
+                read = count = 0
                 for header, data in segment_batches(seg):
+                    read += header.size
+                    count += header.records_count
                     out = clean_batch(header, data, retention, stats)
-                    if out is None:
-                        continue
-                    kept = header if out is data else read_header(out)
-                    appended.append(AppendedBatch(len(buf), len(out), kept.last_offset, kept.max_timestamp))
-                    buf += out
-                    if len(buf) >= _WRITE_BUFFER:
+                    if out is not None:
+                        kept = header if out is data else read_header(out)
+                        appended.append(AppendedBatch(len(buf), len(out), kept.last_offset, kept.max_timestamp))
+                        buf += out
+                    flushed = len(buf) >= _WRITE_BUFFER
+                    if flushed:
                         cleaned.append(buf, appended)
                         stats.bytes_written += len(buf)
                         buf, appended = bytearray(), []
+                    if flushed or read >= self.step_bytes or count >= self.step_records:
+                        read = count = 0
+                        yield from self._pause(watch)
+                yield from self._pause(watch)
             if appended:
                 cleaned.append(buf, appended)
                 stats.bytes_written += len(buf)
             cleaned.on_become_inactive()
             cleaned.flush()
+            yield from self._pause(watch)
             mtime = max(os.stat(s.log_path).st_mtime_ns for s in group)
             os.utime(cleaned.log_path, ns=(mtime, mtime))
         except BaseException:

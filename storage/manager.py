@@ -6,8 +6,9 @@ next start, the ``.kafka_cleanshutdown`` marker. With the marker present, logs o
 without it, each log is recovered from its checkpointed recovery point.
 
 A partition that cannot be loaded, or that fails on disk later, is offline on its own
-(``offline_partitions``); every other partition keeps working. Not thread-safe: the broker serialises
-calls (its event loop, handing slow passes such as ``cleanup_logs`` to one worker thread at a time).
+(``offline_partitions``); every other partition keeps working. Not thread-safe: the broker calls it
+from its event loop only, except ``create_new_logs`` (any thread; see there). Compaction, the slow
+pass, is a generator of bounded steps (``clean_logs_steps``) that the loop runs in time slices.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ from storage.checkpoints import (
     write_meta_properties,
     write_offset_checkpoint,
 )
-from storage.cleaner import LogCleaner
+from storage.cleaner import CleaningResult, LogCleaner, run_steps
 from storage.config import LogConfig
 from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
@@ -318,12 +319,22 @@ class LogManager:
                 continue
 
     def clean_logs(self, now_ms: int | None = None) -> int:
-        """Compact every online log with cleanup.policy compact that needs it (``storage.cleaner``)
-        and write each log dir's ``cleaner-offset-checkpoint``. Returns the number of logs cleaned.
+        """``clean_logs_steps`` run at once. Returns the number of logs cleaned."""
+        return run_steps(self.clean_logs_steps(now_ms))
 
-        Slow (it reads and rewrites segments): the broker runs it off the event loop, serialised with
-        every other call on the logs. A log whose data cannot be decoded is marked uncleanable
-        (``uncleanable_partitions``) and skipped from then on, as Kafka does."""
+    def clean_logs_steps(self, now_ms: int | None = None) -> Generator[None, None, int]:
+        """Compact every online log with cleanup.policy compact that needs it (``storage.cleaner``)
+        and write each log dir's ``cleaner-offset-checkpoint``; the generator's value is the number of
+        logs cleaned. It pauses (yields) between bounded steps of work (``LogCleaner.clean_steps``), so
+        the owner of the logs runs it in slices and may use the logs, and this manager, in between.
+        Run one pass at a time (the checkpoint files are read at a log dir's start and written at its
+        end).
+
+        A log removed from the manager or gone offline during a pause is dropped: its cleaning is
+        abandoned (``.cleaned`` files removed) and its entry left out of the checkpoint. A log whose
+        data cannot be decoded, or whose disk fails, while the cleaner works on it is marked
+        uncleanable (``uncleanable_partitions``) and skipped from then on, as Kafka does. Closing the
+        generator abandons the cleaning under way and writes nothing."""
         now = self._time_ms() if now_ms is None else now_ms
         cleaned = 0
         for log_dir in self.log_dirs:
@@ -333,8 +344,9 @@ class LogManager:
             except CheckpointError:
                 checkpoints = {}  # derived data: the next cleaning starts from the log start
             updated: dict[TopicPartition, int] = {}
-            for tp, log in self._logs.items():
-                if self._log_dir_of[tp] != log_dir or log.offline or not log.config.compact_enabled:
+            mine = [(tp, log) for tp, log in self._logs.items() if self._log_dir_of[tp] == log_dir]
+            for tp, log in mine:
+                if not self._is_current(tp, log) or not log.config.compact_enabled:
                     continue
                 previous = checkpoints.get(tp)
                 if previous is not None:
@@ -342,19 +354,43 @@ class LogManager:
                 if tp in self.uncleanable_partitions:
                     continue
                 try:
-                    result = self.cleaner.clean(log, previous, now)
+                    result = yield from self._clean_log_steps(tp, log, previous, now)
                 except (OSError, StorageError, InvalidRecordBatch):
-                    self.uncleanable_partitions.add(tp)
+                    if self._is_current(tp, log):
+                        self.uncleanable_partitions.add(tp)
                     continue
                 if result is not None:
                     updated[tp] = result.end_offset
                     cleaned += 1
+            logs = dict(mine)
+            updated = {tp: offset for tp, offset in updated.items() if self._is_current(tp, logs[tp])}
             if updated != checkpoints:
                 try:
                     write_offset_checkpoint(self._fs, path, updated)
                 except OSError as e:
                     raise StorageError(f"cannot write {path}: {e}") from e
         return cleaned
+
+    def _is_current(self, tp: TopicPartition, log: Log) -> bool:
+        """``log`` is still this manager's log of ``tp``, and online."""
+        return self._logs.get(tp) is log and not log.offline
+
+    def _clean_log_steps(
+        self, tp: TopicPartition, log: Log, checkpoint: int | None, now: int
+    ) -> Generator[None, None, CleaningResult | None]:
+        steps = self.cleaner.clean_steps(log, checkpoint, now)
+        try:
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as stop:
+                    result: CleaningResult | None = stop.value
+                    return result
+                yield
+                if not self._is_current(tp, log):
+                    return None  # removed or offline meanwhile: ``finally`` abandons the cleaning
+        finally:
+            steps.close()
 
     def remove_expired_producers(self, now_ms: int | None = None) -> int:
         """Forget, in every online log, the producers idle for producer.id.expiration.ms (Kafka checks
