@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -85,26 +85,51 @@ def consumer(bootstrap: str, **extra: Any) -> Any:
     return Consumer(config)
 
 
+BATCH = 10_000  # records per produce_batch call
+
+
 def produce_n(prod: Any, topic: str, value: bytes, n: int, partitions: int = 1, timeout_s: float = 60.0) -> None:
-    """Produce ``n`` copies of ``value`` round-robin over ``partitions``, then flush (bounded)."""
-    produce = prod.produce
-    poll = prod.poll
-    for i in range(n):
-        while True:
-            try:
-                produce(topic, value, partition=i % partitions)
-                break
-            except BufferError:  # the local queue is full: let librdkafka drain it
-                poll(0.01)
-        if i & 0x3FFF == 0:
-            poll(0)
+    """Produce ``n`` copies of ``value`` spread evenly over ``partitions``, then flush (bounded).
+
+    ``produce_batch`` hands librdkafka up to 10,000 records of one partition per Python call: with
+    ``produce()`` per record the Python loop (~0.8 us a record) was the limit of every 100-byte
+    workload, whatever the broker. (Its per-message ``partition`` key is ignored, hence one call per
+    partition.)"""
+    chunk: list[dict[str, Any]] = [{"value": value} for _ in range(min(BATCH, n))]
+    left_over = n
+    while left_over:
+        for partition in range(partitions):
+            count = min(len(chunk), -(-left_over // (partitions - partition)))  # an even share
+            if count:
+                _produce_batch(prod, topic, chunk[:count], partition)
+                left_over -= count
+        prod.poll(0)
     left = prod.flush(timeout_s)
     if left:
         raise WorkloadError(f"{left} record(s) of {n} still unacknowledged after {timeout_s}s")
     if _failures:
-        failed, first = len(_failures), _failures[0]
+        failed_count, first = len(_failures), _failures[0]
         _failures.clear()
-        raise WorkloadError(f"{failed} record(s) of {n} failed; the first: {first}")
+        raise WorkloadError(f"{failed_count} record(s) of {n} failed; the first: {first}")
+
+
+def _produce_batch(prod: Any, topic: str, messages: list[dict[str, Any]], partition: int) -> None:
+    """Queue ``messages`` for ``partition``; waits while the local queue is full."""
+    pending = messages
+    while pending:
+        try:
+            prod.produce_batch(topic, pending, partition=partition, on_delivery=_record_failure)
+        except BufferError:  # the local queue is full: let librdkafka drain it
+            prod.poll(0.01)
+            continue
+        failed = [m for m in pending if "_error" in m]
+        for message in failed:
+            err = message.pop("_error")
+            if err.code() != KafkaError._QUEUE_FULL:
+                raise WorkloadError(f"produce to {topic}[{partition}] refused locally: {err}")
+        if failed:
+            prod.poll(0.01)
+        pending = failed
 
 
 def raise_on_error(msg: Any) -> None:

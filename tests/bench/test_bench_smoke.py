@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from confluent_kafka import TopicPartition
 
 from bench.broker import report, suite, workloads
-from bench.broker.clients import WorkloadError, create_topic, produce_n, producer
+from bench.broker.clients import WorkloadError, consumer, create_topic, produce_n, producer
 from bench.broker.servers import Kafkish
 
 SCALE = dataclasses.replace(
@@ -55,3 +56,19 @@ def test_kcat_reads_exactly_the_records_asked_for() -> None:
         assert workloads.kcat_read(server.bootstrap, "kcat", 500, timeout_s=30) > 0
         with pytest.raises(WorkloadError, match="did not read 501 records"):
             workloads.kcat_read(server.bootstrap, "kcat", 501, timeout_s=3)
+
+
+def test_produce_n_spreads_records_evenly_and_reports_failures() -> None:
+    """The workloads' producer: every record lands, evenly over the partitions asked for; records for
+    a partition that does not exist fail the workload instead of vanishing."""
+    with Kafkish() as server:
+        create_topic(server.bootstrap, "spread", partitions=3)
+        produce_n(producer(server.bootstrap), "spread", b"x" * 100, 30_001, partitions=3)
+        reader = consumer(server.bootstrap)
+        try:
+            ends = [reader.get_watermark_offsets(TopicPartition("spread", p), timeout=10)[1] for p in range(3)]
+        finally:
+            reader.close()
+        assert sorted(ends) == [10_000, 10_000, 10_001]
+        with pytest.raises(WorkloadError, match="Unknown partition"):
+            produce_n(producer(server.bootstrap), "spread", b"x", 8, partitions=4, timeout_s=10)
