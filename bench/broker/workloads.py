@@ -4,10 +4,11 @@ Every workload returns ``{metric: value}``; units are in the metric name (``_s``
 10^6 bytes of record values per second, ``_rec_s``: records per second, ``_mib``). A workload that cannot
 complete raises ``WorkloadError`` with what went wrong; the suite records it and goes on.
 
-Client: confluent-kafka (librdkafka) everywhere, raw sockets for the idle connections. The clients run in
-the bench process, the broker in its own; on a 2-core machine they share the CPUs, as they would on a
-developer's laptop. For 100-byte records the Python loop calling ``produce()`` costs about a microsecond a
-record, so a very fast broker may be client-bound there: compare with the 1 KiB rows.
+Client: confluent-kafka (librdkafka) everywhere, kcat for one more 1 KiB consume, raw sockets for the
+idle connections. The clients run in the bench process (kcat in its own), the broker in its own; on a
+2-core machine they share the CPUs, as they would on a developer's laptop. Producers hand records over
+with ``produce_batch``; the Python consumer still builds an object per record, so its rows are partly
+the client's: compare with the kcat row.
 """
 
 from __future__ import annotations
