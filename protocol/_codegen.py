@@ -145,7 +145,7 @@ def plain_template(spec: FieldSpec) -> Struct | None:
     """The default of a struct field when every field of it is a plain immutable scalar, else None.
 
     Such a default can be rebuilt field by field and compared field by field, both much cheaper than
-    calling its factory (a ``dataclasses.replace``) or its ``__eq__``.
+    calling its factory (a deep copy) or its ``__eq__``.
     """
     if spec.struct is None or spec.is_array or spec.default_factory is None:
         return None

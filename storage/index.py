@@ -115,7 +115,9 @@ class _Index:
 
     @property
     def is_full(self) -> bool:
-        return self.entries >= self.max_entries
+        if not self._loaded:
+            self._ensure_loaded()
+        return len(self._keys) >= self.max_entries
 
     def _floor(self, key: int) -> int:
         """Index of the largest entry whose key is <= ``key``, or -1."""
@@ -237,7 +239,10 @@ class OffsetIndex(_Index):
 
     def append(self, offset: int, position: int) -> None:
         """Add an entry; ignored unless ``offset`` is above the last entry's."""
-        if self.entries and offset <= self._keys[-1]:
+        if not self._loaded:
+            self._ensure_loaded()
+        keys = self._keys
+        if keys and offset <= keys[-1]:
             return
         if offset - self.base_offset > 0x7FFFFFFF:
             raise ValueError(f"offset {offset} does not fit the index of segment {self.base_offset}")

@@ -181,12 +181,13 @@ class Log:
         self._check_online()
         try:
             yield
-        except SegmentBroken as e:
-            self._offline_reason = str(e)
-            raise LogOffline(self.name, str(e)) from e
-        except OSError as e:
-            self._offline_reason = f"{what} failed: {e}"
-            raise LogOffline(self.name, self._offline_reason) from e
+        except (SegmentBroken, OSError) as e:
+            raise self._gone_offline(what, e) from e
+
+    def _gone_offline(self, what: str, e: SegmentBroken | OSError) -> LogOffline:
+        """Record why the log is offline after ``e``; the LogOffline to raise."""
+        self._offline_reason = str(e) if isinstance(e, SegmentBroken) else f"{what} failed: {e}"
+        return LogOffline(self.name, self._offline_reason)
 
     # -- appends ----------------------------------------------------------------------------------
     def append_as_leader(
@@ -291,10 +292,13 @@ class Log:
 
     def _append(self, buf: Records, batches: list[AppendedBatch], first_offset: int, max_ts: int, now: int) -> None:
         last_offset = batches[-1].last_offset
-        with self._disk_op("append"):
+        self._check_online()
+        try:  # ``_disk_op`` written out: this is the hot path
             self._maybe_roll(len(buf), first_offset, last_offset, max_ts, now)
             # A StorageError from here was rolled back: the log still serves all it acknowledged.
             self.active_segment.append(buf, batches)
+        except (SegmentBroken, OSError) as e:
+            raise self._gone_offline("append", e) from e
         self._log_end_offset = last_offset + 1
 
     def _after_append(self, count: int, now: int) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(slots=True, frozen=True)
-class LogAppendInfo:
-    """The outcome of an append (ProduceResponse fields come from here).
+class LogAppendInfo(NamedTuple):
+    """The outcome of an append (ProduceResponse fields come from here). A named tuple: one is made
+    per append, several times faster than a frozen dataclass.
 
     ``first_offset``/``last_offset`` are -1 when nothing was appended. ``log_append_time`` is -1 unless
     the topic uses LogAppendTime. ``max_timestamp``/``offset_of_max_timestamp`` are over the appended

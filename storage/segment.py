@@ -19,6 +19,7 @@ import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from protocol.records.header import (
     HEADER_SIZE,
@@ -65,9 +66,9 @@ class BatchInfo:
     partition_leader_epoch: int
 
 
-@dataclass(slots=True, frozen=True)
-class AppendedBatch:
-    """A batch about to be appended: its place in the appended bytes and its header facts."""
+class AppendedBatch(NamedTuple):
+    """A batch about to be appended: its place in the appended bytes and its header facts (a named
+    tuple: one per batch appended)."""
 
     position: int
     size: int

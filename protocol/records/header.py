@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import crc32c
 
@@ -70,8 +70,10 @@ class InvalidRecordBatch(ValueError):
     """The bytes are not a well-formed v2 record batch: the sender's fault, never the reader's."""
 
 
-@dataclass(slots=True, frozen=True)
-class BatchHeader:
+class BatchHeader(NamedTuple):
+    """The 61-byte header of a v2 batch, field by field (a named tuple: read on every append and
+    fetch, it is built several times faster than a frozen dataclass)."""
+
     base_offset: int
     batch_length: int
     partition_leader_epoch: int
@@ -132,7 +134,7 @@ def read_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> BatchHeade
     if len(buf) - pos < HEADER_SIZE:
         raise InvalidRecordBatch(f"record batch header needs {HEADER_SIZE} bytes, {len(buf) - pos} left")
     fields = _HEADER.unpack_from(buf, pos)
-    header = BatchHeader(*fields)
+    header = BatchHeader._make(fields)
     if header.magic != 2:
         raise InvalidRecordBatch(f"record batch magic is {header.magic}, expected 2")
     if header.batch_length < HEADER_SIZE - LOG_OVERHEAD:
