@@ -40,9 +40,9 @@ class Scale:
     latency_rate: int = 1000
     latency_s: float = 4.0
     partitions: int = 1000
-    partition_records: int = 200_000
+    partition_records: int = 1_000_000
     idle_connections: int = 500
-    idle_records: int = 300_000
+    idle_records: int = 1_000_000
     loopback_bytes: int = 2 << 30
     workloads: tuple[str, ...] = ()  # empty: all; else names, e.g. ("produce_100b_acks1",)
 
