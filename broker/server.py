@@ -261,20 +261,33 @@ class Broker:
     async def _clean(self) -> None:
         """One log cleaner pass (``LogManager.clean_logs_steps``), run in slices of about
         ``CLEANER_SLICE_S`` between which the loop serves clients (a step is bounded, see
-        ``storage.cleaner``). Cancelled (shutdown), the pass is abandoned: closing it removes its
+        ``storage.cleaner``); the blocking work a step hands over (the fsync of a cleaned segment) runs
+        in a worker thread. Cancelled (shutdown), the pass is abandoned: closing it removes its
         ``.cleaned`` files and changes nothing else."""
         steps = self.log_manager.clean_logs_steps()
         started = time.monotonic()
         slices = 1
         try:
             deadline = started + CLEANER_SLICE_S
+            failed: Exception | None = None
             while True:
                 try:
-                    next(steps)
+                    step = next(steps) if failed is None else steps.throw(failed)
                 except StopIteration as stop:
                     cleaned: int = stop.value
                     break
-                if time.monotonic() >= deadline:
+                failed = None
+                if step is not None:  # blocking work (a cleaned segment's fsync): off the loop
+                    work = asyncio.ensure_future(asyncio.to_thread(step))
+                    try:
+                        await asyncio.shield(work)
+                    except asyncio.CancelledError:
+                        await asyncio.wait([work])  # its files go only once the thread is done with them
+                        raise
+                    except Exception as e:
+                        failed = e
+                    deadline = time.monotonic() + CLEANER_SLICE_S
+                elif time.monotonic() >= deadline:
                     for _ in range(CLEANER_YIELDS):
                         await asyncio.sleep(0)
                     slices += 1

@@ -173,13 +173,27 @@ class _Watch:
             raise _Abandoned
 
 
-def run_steps(steps: Generator[None, None, T]) -> T:
-    """Run a generator of steps (``LogCleaner.clean_steps``, ``LogManager.clean_logs_steps``) to its end."""
+# What a step of a cleaning yields: None (a pause), or blocking work for the driver to run (in a worker
+# thread if it likes: it touches only files nobody else uses yet) before resuming the generator. If
+# that work raises, the driver throws the exception into the generator, which cleans up and re-raises.
+Step = Callable[[], None] | None
+
+
+def run_steps(steps: Generator[Step, None, T]) -> T:
+    """Run a generator of steps (``LogCleaner.clean_steps``, ``LogManager.clean_logs_steps``) to its
+    end, doing any blocking work it hands over here and now."""
+    failed: BaseException | None = None
     while True:
         try:
-            next(steps)
+            step = next(steps) if failed is None else steps.throw(failed)
         except StopIteration as stop:
             return cast(T, stop.value)
+        failed = None
+        if step is not None:
+            try:
+                step()
+            except Exception as e:
+                failed = e
 
 
 class LogCleaner:
@@ -217,7 +231,7 @@ class LogCleaner:
 
     def clean_steps(
         self, log: Log, checkpoint: int | None, now_ms: int | None = None
-    ) -> Generator[None, None, CleaningResult | None]:
+    ) -> Generator[Step, None, CleaningResult | None]:
         """``clean`` in bounded steps: the generator pauses (yields) after about ``step_bytes`` or
         ``step_records`` read, after each write, after each segment it maps or reads, and before each
         swap; its value is ``clean``'s.
@@ -259,7 +273,7 @@ class LogCleaner:
         now: int,
         last_data_offsets: frozenset[int],
         watch: _Watch,
-    ) -> Generator[None, None, CleaningResult | None]:
+    ) -> Generator[Step, None, CleaningResult | None]:
         offset_map: OffsetMap = {}
         end = p.first_dirty_offset
         for seg, seg_end in cleanable:
@@ -290,13 +304,13 @@ class LogCleaner:
             self._horizons[id(log)] = stats.earliest_horizon
         return CleaningResult(p.first_dirty_offset, end, stats)
 
-    def _pause(self, watch: _Watch) -> Generator[None, None, None]:
-        yield
+    def _pause(self, watch: _Watch) -> Generator[Step, None, None]:
+        yield None
         watch.check()
 
     def _map_segment(
         self, seg: LogSegment, offset_map: OffsetMap, start: int, stop: int, watch: _Watch
-    ) -> Generator[None, None, None]:
+    ) -> Generator[Step, None, None]:
         """Add the keys of the records of ``seg`` with offsets in [start, stop) to the map, pausing
         every step and at the end."""
         read = count = 0
@@ -313,7 +327,7 @@ class LogCleaner:
 
     def _clean_group(
         self, log: Log, group: list[LogSegment], retention: Retention, stats: CleanerStats, watch: _Watch
-    ) -> Generator[None, None, LogSegment]:
+    ) -> Generator[Step, None, LogSegment]:
         """Write the group's kept batches to a new ``.cleaned`` segment (flushed), pausing after each
         write, every step, after each segment and before returning; the ``.cleaned`` files go if the
         generator stops (closed, abandoned, failed) before it returns."""
@@ -346,8 +360,8 @@ class LogCleaner:
                 cleaned.append(buf, appended)
                 stats.bytes_written += len(buf)
             cleaned.on_become_inactive()
-            cleaned.flush()
-            yield from self._pause(watch)
+            yield cleaned.flush  # an fsync of the whole new segment: the driver may run it off the loop
+            watch.check()
             mtime = max(os.stat(s.log_path).st_mtime_ns for s in group)
             os.utime(cleaned.log_path, ns=(mtime, mtime))
         except BaseException:

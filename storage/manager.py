@@ -36,7 +36,7 @@ from storage.checkpoints import (
     write_meta_properties,
     write_offset_checkpoint,
 )
-from storage.cleaner import CleaningResult, LogCleaner, run_steps
+from storage.cleaner import CleaningResult, LogCleaner, Step, run_steps
 from storage.config import LogConfig
 from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
@@ -323,7 +323,7 @@ class LogManager:
         """``clean_logs_steps`` run at once. Returns the number of logs cleaned."""
         return run_steps(self.clean_logs_steps(now_ms))
 
-    def clean_logs_steps(self, now_ms: int | None = None) -> Generator[None, None, int]:
+    def clean_logs_steps(self, now_ms: int | None = None) -> Generator[Step, None, int]:
         """Compact every online log with cleanup.policy compact that needs it (``storage.cleaner``)
         and write each log dir's ``cleaner-offset-checkpoint``; the generator's value is the number of
         logs cleaned. It pauses (yields) between bounded steps of work (``LogCleaner.clean_steps``), so
@@ -378,16 +378,22 @@ class LogManager:
 
     def _clean_log_steps(
         self, tp: TopicPartition, log: Log, checkpoint: int | None, now: int
-    ) -> Generator[None, None, CleaningResult | None]:
+    ) -> Generator[Step, None, CleaningResult | None]:
         steps = self.cleaner.clean_steps(log, checkpoint, now)
         try:
+            failed: Exception | None = None
             while True:
                 try:
-                    next(steps)
+                    step = next(steps) if failed is None else steps.throw(failed)
                 except StopIteration as stop:
                     result: CleaningResult | None = stop.value
                     return result
-                yield
+                failed = None
+                try:
+                    yield step
+                except Exception as e:  # the driver's run of ``step`` failed: the cleaning's to handle
+                    failed = e
+                    continue
                 if not self._is_current(tp, log):
                     return None  # removed or offline meanwhile: ``finally`` abandons the cleaning
         finally:

@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 
 from storage.checkpoints import read_offset_checkpoint
-from storage.cleaner import LogCleaner
+from storage.cleaner import LogCleaner, Step
 from storage.fs import REAL_FS
 from storage.loader import LogLoader
 from storage.log import Log
@@ -40,14 +40,17 @@ def build(directory: Path, clock: Clock, **config: object) -> tuple[Log, list[Ro
     return log, records(log)
 
 
-def drive(steps: Generator[None, None, T], at: int = -1, action: Callable[[], None] = lambda: None) -> tuple[T, int]:
-    """Run ``steps`` to the end, doing ``action`` at pause number ``at``; (value, number of pauses)."""
+def drive(steps: Generator[Step, None, T], at: int = -1, action: Callable[[], None] = lambda: None) -> tuple[T, int]:
+    """Run ``steps`` to the end, doing the blocking work they hand over and ``action`` at pause number
+    ``at``; (value, number of pauses)."""
     pauses = 0
     while True:
         try:
-            next(steps)
+            step = next(steps)
         except StopIteration as stop:
             return stop.value, pauses
+        if step is not None:
+            step()
         if pauses == at:
             action()
         pauses += 1
@@ -277,3 +280,31 @@ def test_the_manager_abandons_cleaning_when_its_pass_is_closed(tmp_path: Path, c
     assert not (tmp_path / "cleaner-offset-checkpoint").exists()  # nothing written
     assert manager.clean_logs() == 2
     manager.shutdown()
+
+
+def test_the_fsync_of_a_cleaned_segment_is_handed_to_the_driver(tmp_path: Path, clock: Clock) -> None:
+    """The one long blocking call of a cleaning comes out as work for the driver (the broker runs it
+    in a worker thread); if it fails, the cleaning removes its files, leaves the log as it was and
+    raises the error."""
+    log, appended = build(tmp_path / "handed-0", clock)
+    before = records(log)
+    steps = LogCleaner(REAL_FS, clock).clean_steps(log, None)
+    handed = 0
+    with pytest.raises(OSError, match="disk full"):
+        step = next(steps)
+        while True:
+            if step is None:
+                step = next(steps)
+                continue
+            handed += 1
+            step = steps.throw(OSError("disk full"))  # as if the fsync failed in the worker thread
+    assert handed == 1
+    assert leftovers(log.directory) == []
+    assert records(log) == before
+    log.close()
+    again = LogLoader.load(log.directory, "topic", 0, log.config, REAL_FS, clock, clean_shutdown=True)
+    assert records(again) == before
+    again.set_high_watermark(again.log_end_offset)  # the broker restores it from its checkpoint
+    assert drive(LogCleaner(REAL_FS, clock).clean_steps(again, None))[0] is not None
+    assert records(again) == latest_from(appended, 0)
+    again.close()
