@@ -100,8 +100,11 @@ def test_kafka_python_handshake_requests() -> None:
         assert client_id is not None and client_id.startswith("kafka-python-producer-")
         assert (body.client_software_name, body.client_software_version) == ("kafka-python", kafka.__version__)
     assert min(c.api_version for c in server.captured(API_VERSIONS.key)) >= 3  # flexible, with tagged fields
-    # The bootstrap lookup asks for no topic; the producer then asks for the one it writes to.
-    assert metadata_topics(server) == [[], ["kp-handshake"]]
+    # The bootstrap lookup asks for no topic (kafka-python sometimes repeats it, depending on timing);
+    # the producer then asks for the one it writes to.
+    topics = metadata_topics(server)
+    assert topics[0] == [] and ["kp-handshake"] in topics
+    assert all(t in ([], ["kp-handshake"]) for t in topics), topics
     assert_reencodes(server)
 
 
