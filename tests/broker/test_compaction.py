@@ -24,15 +24,16 @@ def compacting_broker(tmp_path: Path) -> Iterator[BrokerProcess]:
 
 
 def read_all(bootstrap: str, topic: str, end: int) -> list[tuple[int, bytes | None, bytes | None]]:
+    """(offset, key, value) of partition 0 from its start until offset ``end - 1`` (or the timeout)."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
     try:
         consumer.assign([TopicPartition(topic, 0, 0)])
         seen: list[tuple[int, bytes | None, bytes | None]] = []
         deadline = time.monotonic() + TIMEOUT_S
         while time.monotonic() < deadline and (not seen or seen[-1][0] < end - 1):
-            message = consumer.poll(0.5)
-            if message is not None and message.error() is None:
-                seen.append((message.offset() or 0, message.key(), message.value()))
+            for message in consumer.consume(10_000, 0.5):
+                if message.error() is None:
+                    seen.append((message.offset() or 0, message.key(), message.value()))
         return seen
     finally:
         consumer.close()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AdminClient,
     AlterConfigOpType,
@@ -21,6 +21,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from storage.checkpoints import read_offset_checkpoint
+from tests.broker.test_compaction import read_all
 from tests.harness import BrokerProcess
 
 TIMEOUT_S = 30
@@ -56,21 +57,6 @@ def produce(bootstrap: str) -> None:
                 producer.poll(0.05)
         producer.poll(0)
     assert producer.flush(TIMEOUT_S) == 0
-
-
-def read_all(bootstrap: str) -> list[tuple[int, bytes | None, bytes | None]]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "reader", "enable.auto.commit": False})
-    try:
-        consumer.assign([TopicPartition(TOPIC, 0, 0)])
-        seen: list[tuple[int, bytes | None, bytes | None]] = []
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline and (not seen or seen[-1][0] < RECORDS - 1):
-            for message in consumer.consume(10_000, 0.5):
-                if message.error() is None:
-                    seen.append((message.offset() or 0, message.key(), message.value()))
-        return seen
-    finally:
-        consumer.close()
 
 
 def fill_and_make_compacted(broker: BrokerProcess) -> None:
@@ -139,7 +125,7 @@ def test_clients_are_answered_while_the_cleaner_compacts(broker: BrokerProcess) 
     # A loop blocked by the cleaner answers none of the requests sent while it rewrites the log (0 when
     # this was so); one that slices the work answers dozens.
     assert answers_when_done - answers_when_seen >= 20
-    assert read_all(broker.bootstrap) == expected_after_cleaning(broker)
+    assert read_all(broker.bootstrap, TOPIC, RECORDS) == expected_after_cleaning(broker)
 
 
 def test_a_broker_stopped_while_cleaning_leaves_no_cleaned_files(broker: BrokerProcess) -> None:
@@ -150,4 +136,4 @@ def test_a_broker_stopped_while_cleaning_leaves_no_cleaned_files(broker: BrokerP
     assert cleaning_files(broker) == []
     broker.start()  # the next broker cleans the log from the start
     wait_until_cleaned(broker)
-    assert read_all(broker.bootstrap) == expected_after_cleaning(broker)
+    assert read_all(broker.bootstrap, TOPIC, RECORDS) == expected_after_cleaning(broker)
