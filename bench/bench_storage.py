@@ -18,8 +18,8 @@ import time
 from protocol.records.header import write_crc
 from storage.config import LogConfig
 from storage.fs import REAL_FS
-from storage.loader import LogLoader
 from storage.manager import LogManager
+from storage.recovery.loader import LogLoader
 
 
 def _batch(size: int) -> bytes:

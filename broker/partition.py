@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from storage.log import Log
-from storage.results import FetchDataInfo, LogAppendInfo
+from storage.log.log import Log
+from storage.log.results import FetchDataInfo, LogAppendInfo
 
 
 class NotEnoughReplicas(Exception):

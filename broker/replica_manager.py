@@ -19,7 +19,7 @@ from broker.partition import Partition
 from broker.purgatory import Purgatory
 from broker.topics import TopicMetadata
 from storage.config import LogConfig
-from storage.log import Log
+from storage.log.log import Log
 from storage.manager import LogManager, NewLog, PlannedLog
 
 CREATE_THREADS = 8

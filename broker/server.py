@@ -261,7 +261,7 @@ class Broker:
     async def _clean(self) -> None:
         """One log cleaner pass (``LogManager.clean_logs_steps``), run in slices of about
         ``CLEANER_SLICE_S`` between which the loop serves clients (a step is bounded, see
-        ``storage.cleaner``); the blocking work a step hands over (the fsync of a cleaned segment) runs
+        ``storage.cleaner.cleaner``); the blocking work a step hands over (the fsync of a cleaned segment) runs
         in a worker thread. Cancelled (shutdown), the pass is abandoned: closing it removes its
         ``.cleaned`` files and changes nothing else."""
         steps = self.log_manager.clean_logs_steps()

@@ -43,7 +43,7 @@ from protocol.api import Api
 from protocol.headers import ResponseHeader
 from protocol.schema import Struct
 from protocol.varint import encode_uvarint
-from storage.results import FetchDataInfo
+from storage.log.results import FetchDataInfo
 
 SENDFILE_MIN_BYTES = 32 * 1024
 MAX_DEFERRED = 32

@@ -13,10 +13,10 @@ from storage.errors import (
     UnexpectedAppendOffset,
 )
 from storage.fs import REAL_FS, FileSystem
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
+from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
 from storage.manager import LogManager
-from storage.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
+from storage.recovery.loader import LogLoader
 
 __all__ = [
     "REAL_FS",

@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from protocol.records import InvalidRecordBatch
-from storage._records import Decompress
 from storage.checkpoints import (
     CLEANER_OFFSET_CHECKPOINT,
     LOG_START_OFFSET_CHECKPOINT,
@@ -36,13 +35,14 @@ from storage.checkpoints import (
     write_meta_properties,
     write_offset_checkpoint,
 )
-from storage.cleaner import CleaningResult, LogCleaner, Step, run_steps
+from storage.cleaner.cleaner import CleaningResult, LogCleaner, Step, run_steps
 from storage.config import LogConfig
 from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
-from storage.loader import LogLoader
-from storage.log import Log, parse_partition_dir, partition_dir_name
-from storage.producer_state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
+from storage.log._records import Decompress
+from storage.log.log import Log, parse_partition_dir, partition_dir_name
+from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
+from storage.recovery.loader import LogLoader
 
 CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 DELETE_DIR_SUFFIX = "-delete"
@@ -324,7 +324,7 @@ class LogManager:
         return run_steps(self.clean_logs_steps(now_ms))
 
     def clean_logs_steps(self, now_ms: int | None = None) -> Generator[Step, None, int]:
-        """Compact every online log with cleanup.policy compact that needs it (``storage.cleaner``)
+        """Compact every online log with cleanup.policy compact that needs it (``storage.cleaner.cleaner``)
         and write each log dir's ``cleaner-offset-checkpoint``; the generator's value is the number of
         logs cleaned. It pauses (yields) between bounded steps of work (``LogCleaner.clean_steps``), so
         the owner of the logs runs it in slices and may use the logs, and this manager, in between.

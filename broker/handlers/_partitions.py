@@ -20,7 +20,7 @@ from storage.errors import (
     RecordTooLarge,
     StorageError,
 )
-from storage.producer_state_errors import (
+from storage.producer.errors import (
     InvalidProducerEpoch,
     InvalidTxnState,
     OutOfOrderSequence,

@@ -26,7 +26,7 @@ from protocol.messages.describe_log_dirs import (
     DescribeLogDirsResult,
     DescribeLogDirsTopic,
 )
-from storage.log import Log
+from storage.log.log import Log
 
 
 @handles(DESCRIBE_LOG_DIRS, versions="0-4")

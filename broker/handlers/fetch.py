@@ -55,7 +55,7 @@ from protocol.messages.fetch import (
 )
 from protocol.records import InvalidRecordBatch, UnsupportedCompressionForMagic, down_convert
 from storage.errors import OffsetOutOfRange
-from storage.results import FetchDataInfo
+from storage.log.results import FetchDataInfo
 
 TOPIC_IDS_VERSION = 13
 

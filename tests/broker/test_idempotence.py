@@ -1,6 +1,6 @@
 """Idempotent producers: producer ids that are never reused, and duplicate and out-of-order batches.
 
-The duplicate and sequence tests need the producer state wired into ``storage.log.Log`` (its
+The duplicate and sequence tests need the producer state wired into ``storage.log.log.Log`` (its
 ``append_as_leader`` raising ``OutOfOrderSequence`` / ``InvalidProducerEpoch`` and answering a
 duplicate with its original offsets)."""
 

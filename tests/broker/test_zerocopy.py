@@ -20,8 +20,8 @@ from protocol.headers import decode_response
 from protocol.messages.fetch import FETCH, FetchableTopicResponse, FetchResponse, PartitionData
 from storage.config import LogConfig
 from storage.fs import REAL_FS
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
+from storage.recovery.loader import LogLoader
 from tests.storage.batches import make_batch
 
 SEGMENT_BYTES = 64 * 1024

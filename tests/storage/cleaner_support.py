@@ -8,7 +8,7 @@ from typing import Any
 from protocol.records import Compression, Record, build_batch, iter_batches, iter_records
 from protocol.records.header import BatchHeader
 from storage.config import LogConfig
-from storage.log import Log
+from storage.log.log import Log
 
 TS = 1_000_000
 

@@ -7,8 +7,8 @@ import pytest
 
 from storage.config import LogConfig
 from storage.fs import REAL_FS, FileSystem
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
+from storage.recovery.loader import LogLoader
 
 
 class Clock:

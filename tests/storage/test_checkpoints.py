@@ -18,9 +18,9 @@ from storage.checkpoints import (
     write_partition_metadata,
 )
 from storage.config import LogConfig
-from storage.epoch_cache import LeaderEpochCache
 from storage.errors import ConfigError
 from storage.fs import REAL_FS
+from storage.log.epoch_cache import LeaderEpochCache
 
 
 def test_offset_checkpoint_is_kafkas_text_format(tmp_path: Path) -> None:

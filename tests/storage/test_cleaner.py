@@ -10,11 +10,11 @@ import pytest
 
 from protocol.records import Compression
 from storage.checkpoints import read_offset_checkpoint
-from storage.cleaner import LogCleaner
+from storage.cleaner.cleaner import LogCleaner
 from storage.errors import InvalidRecord
 from storage.fs import REAL_FS
 from storage.manager import LogManager
-from storage.producer_state import OutOfOrderSequence
+from storage.producer.state import OutOfOrderSequence
 from tests.storage.cleaner_support import append_all, batches, compacted, keyed, latest, records, seal
 from tests.storage.conftest import Clock, OpenLog
 

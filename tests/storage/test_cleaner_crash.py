@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from storage.cleaner import LogCleaner
+from storage.cleaner.cleaner import LogCleaner
 from storage.errors import StorageError
 from storage.fs import REAL_FS, FileSystem
-from storage.loader import LogLoader
+from storage.recovery.loader import LogLoader
 from tests.storage.cleaner_support import append_all, compacted, latest, records, seal
 from tests.storage.conftest import Clock, OpenLog
 

@@ -9,10 +9,10 @@ import tempfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storage.cleaner import LogCleaner
+from storage.cleaner.cleaner import LogCleaner
 from storage.fs import REAL_FS
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
+from storage.recovery.loader import LogLoader
 from tests.storage.cleaner_support import compacted, keyed, records
 from tests.storage.conftest import Clock
 

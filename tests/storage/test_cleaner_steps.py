@@ -13,11 +13,11 @@ from typing import TypeVar
 import pytest
 
 from storage.checkpoints import read_offset_checkpoint
-from storage.cleaner import LogCleaner, Step
+from storage.cleaner.cleaner import LogCleaner, Step
 from storage.fs import REAL_FS
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
 from storage.manager import LogManager
+from storage.recovery.loader import LogLoader
 from tests.storage.cleaner_support import append_all, compacted, latest, records, seal
 from tests.storage.conftest import Clock
 

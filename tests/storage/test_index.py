@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from storage.fs import REAL_FS
-from storage.index import OffsetIndex, TimeIndex
+from storage.log.index import OffsetIndex, TimeIndex
 
 
 def test_offset_index_lookup_finds_largest_entry_not_above_target(tmp_path: Path) -> None:

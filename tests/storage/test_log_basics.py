@@ -5,7 +5,7 @@ import pytest
 from protocol.records.header import is_crc_valid, read_header
 from storage.config import LogConfig
 from storage.errors import CorruptRecord, InvalidRecord, OffsetOutOfRange, RecordTooLarge
-from storage.log import Log
+from storage.log.log import Log
 from tests.storage.batches import batch_of_size, make_batch
 from tests.storage.conftest import Clock, OpenLog
 

@@ -14,8 +14,8 @@ from protocol.records.header import read_header
 from storage.config import LogConfig
 from storage.errors import OffsetOutOfRange
 from storage.fs import REAL_FS
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
+from storage.recovery.loader import LogLoader
 from tests.storage.batches import make_batch
 from tests.storage.conftest import Clock
 

@@ -11,10 +11,10 @@ from protocol.records import Record, build_batch, build_control_batch, iter_batc
 from storage.config import LogConfig
 from storage.errors import InvalidRecord, LogOffline
 from storage.fs import REAL_FS
-from storage.loader import LogLoader
-from storage.log import Log
+from storage.log.log import Log
 from storage.manager import LogManager
-from storage.producer_state import AppendOrigin, InvalidProducerEpoch, OutOfOrderSequence
+from storage.producer.state import AppendOrigin, InvalidProducerEpoch, OutOfOrderSequence
+from storage.recovery.loader import LogLoader
 from tests.storage.batches import make_batch
 from tests.storage.conftest import Clock, OpenLog
 

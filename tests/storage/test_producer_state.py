@@ -8,7 +8,7 @@ import pytest
 
 from protocol.records.header import BatchHeader
 from storage.errors import StorageError
-from storage.producer_state import (
+from storage.producer.state import (
     AppendOrigin,
     InvalidProducerEpoch,
     OutOfOrderSequence,

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol.records.header import BatchHeader
-from storage.producer_state import (
+from storage.producer.state import (
     AppendOrigin,
     EndTxnMarker,
     ProducerStateEntry,

@@ -9,7 +9,7 @@ from pathlib import Path
 import crc32c
 import pytest
 
-from storage.producer_state import (
+from storage.producer.state import (
     AbortedTxn,
     AppendOrigin,
     EndTxnMarker,

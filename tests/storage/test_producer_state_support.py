@@ -15,7 +15,7 @@ from protocol.records.header import (
     BatchHeader,
     write_crc,
 )
-from storage.producer_state import (
+from storage.producer.state import (
     AbortedTxn,
     AppendOrigin,
     BatchMetadata,
@@ -23,7 +23,7 @@ from storage.producer_state import (
     ProducerStateManager,
     ReplayedBatch,
 )
-from storage.producer_state_txn import end_txn_marker_record
+from storage.producer.txn import end_txn_marker_record
 
 TS = 1_000_000  # default batch timestamp (ms)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from protocol.records.header import Compression, InvalidRecordBatch
-from storage.producer_state import (
+from storage.producer.state import (
     AbortedTxn,
     AppendOrigin,
     EndTxnMarker,

@@ -42,7 +42,7 @@ from protocol.records import Record, build_batch, iter_batches, iter_records
 from protocol.records.exceptions import CorruptRecordBatch
 from protocol.records.header import InvalidRecordBatch
 from storage.errors import LogOffline, RecordTooLarge, StorageError
-from storage.log import Log
+from storage.log.log import Log
 
 log = logging.getLogger(__name__)
 

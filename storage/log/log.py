@@ -10,12 +10,12 @@ Invariants:
   rolled back; if it cannot be, the log goes offline (``LogOffline``) and refuses further work.
 
 Producer state (idempotence, transactions) is kept as Kafka's UnifiedLog keeps it: every append runs
-through the log's ``ProducerStateManager`` (see ``storage._log_producers``), a snapshot is taken at
+through the log's ``ProducerStateManager`` (see ``storage.log._producers``), a snapshot is taken at
 every roll (at the new segment's base offset) and at ``close``, snapshots below the log start go with
 the segments, and a truncation reloads the state from the newest snapshot plus a replay of the log.
 ``last_stable_offset`` is min(first unstable offset, high watermark).
 
-Open logs with ``LogLoader.load`` (``storage.loader``). Not thread-safe: the caller (the broker's event
+Open logs with ``LogLoader.load`` (``storage.recovery.loader``). Not thread-safe: the caller (the broker's event
 loop, or a worker thread it hands the log to) serialises every call on one log.
 """
 
@@ -33,8 +33,15 @@ from protocol.records.header import (
     set_max_timestamp_log_append_time,
     set_partition_leader_epoch,
 )
-from storage._log_lookup import first_offset_at_or_after, offset_of_max_timestamp
-from storage._log_producers import (
+from storage.config import LogConfig
+from storage.errors import (
+    LogOffline,
+    OffsetOutOfRange,
+    UnexpectedAppendOffset,
+)
+from storage.fs import FileSystem
+from storage.log._lookup import first_offset_at_or_after, offset_of_max_timestamp
+from storage.log._producers import (
     check_append,
     check_client_batches,
     commit_append,
@@ -42,19 +49,12 @@ from storage._log_producers import (
     load_producer_state,
     replay_segments,
 )
-from storage._records import Decompress
-from storage._validate import check_keys_for_compaction, check_timestamps, validate_batches
-from storage.config import LogConfig
-from storage.epoch_cache import LeaderEpochCache
-from storage.errors import (
-    LogOffline,
-    OffsetOutOfRange,
-    UnexpectedAppendOffset,
-)
-from storage.fs import FileSystem
-from storage.producer_state import AppendOrigin, ProducerStateManager, ReplayedBatch
-from storage.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
-from storage.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
+from storage.log._records import Decompress
+from storage.log._validate import check_keys_for_compaction, check_timestamps, validate_batches
+from storage.log.epoch_cache import LeaderEpochCache
+from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
+from storage.log.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
+from storage.producer.state import AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
 
@@ -202,7 +202,7 @@ class Log:
         COORDINATOR for the group and transaction coordinators (transaction markers).
 
         A producer's retried batch is not appended again: the answer has ``duplicate=True`` and the
-        original offsets (see ``storage._log_producers`` for requests of several batches). Raises
+        original offsets (see ``storage.log._producers`` for requests of several batches). Raises
         OutOfOrderSequence, InvalidProducerEpoch, InvalidTxnState, TransactionCoordinatorFenced (and
         appends nothing) when the producer state refuses a batch.
 
@@ -568,7 +568,7 @@ class Log:
 
     def load_producer_state(self, clean_shutdown: bool, now_ms: int | None = None) -> None:
         """Rebuild the producer state at load (``LogLoader`` calls it); see ``load_producer_state``
-        of ``storage._log_producers``."""
+        of ``storage.log._producers``."""
         load_producer_state(
             self._producer_state, self._bases, self.size > 0, self._log_start_offset, self._log_end_offset,
             self._replay, clean_shutdown=clean_shutdown, now_ms=now_ms,

@@ -29,8 +29,8 @@ from pathlib import Path
 import crc32c
 
 from storage.fs import FileSystem
-from storage.producer_state_entry import BatchMetadata, ProducerStateEntry
-from storage.producer_state_errors import CorruptSnapshot
+from storage.producer.entry import BatchMetadata, ProducerStateEntry
+from storage.producer.errors import CorruptSnapshot
 
 SNAPSHOT_SUFFIX = ".snapshot"
 TEMP_SUFFIX = ".tmp"

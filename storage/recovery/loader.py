@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from protocol.records.header import BatchHeader
-from storage._records import Decompress
 from storage.checkpoints import (
     LEADER_EPOCH_CHECKPOINT,
     PARTITION_METADATA,
@@ -36,13 +35,13 @@ from storage.checkpoints import (
     write_partition_metadata,
 )
 from storage.config import LogConfig
-from storage.epoch_cache import LeaderEpochCache
 from storage.errors import LogOffline, StorageError
 from storage.fs import FileSystem
-from storage.index import CorruptIndex
-from storage.log import Log
-from storage.producer_state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager
-from storage.segment import (
+from storage.log._records import Decompress
+from storage.log.epoch_cache import LeaderEpochCache
+from storage.log.index import CorruptIndex
+from storage.log.log import Log
+from storage.log.segment import (
     CLEANED_SUFFIX,
     DELETED_SUFFIX,
     INDEX_SUFFIX,
@@ -51,6 +50,7 @@ from storage.segment import (
     TIME_INDEX_SUFFIX,
     LogSegment,
 )
+from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager
 
 TEMP_SUFFIXES = (".tmp", CLEANED_SUFFIX, DELETED_SUFFIX)
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 from protocol.records import Record, build_batch, iter_records
 from protocol.records.header import DELETE_HORIZON_MASK, BatchHeader, Compression
-from storage._log_producers import segment_headers
-from storage.segment import LogSegment
+from storage.log._producers import segment_headers
+from storage.log.segment import LogSegment
 
 OffsetMap = dict[bytes, int]
 

@@ -39,14 +39,14 @@ from types import MappingProxyType
 
 from protocol.records.header import BatchHeader
 from storage.fs import REAL_FS, FileSystem
-from storage.producer_state_entry import (
+from storage.producer.entry import (
     NUM_BATCHES_TO_RETAIN,
     AppendOrigin,
     BatchMetadata,
     ProducerAppendInfo,
     ProducerStateEntry,
 )
-from storage.producer_state_errors import (
+from storage.producer.errors import (
     CorruptSnapshot,
     InvalidProducerEpoch,
     InvalidTxnState,
@@ -54,14 +54,14 @@ from storage.producer_state_errors import (
     ProducerStateError,
     TransactionCoordinatorFenced,
 )
-from storage.producer_state_snapshot import (
+from storage.producer.snapshot import (
     list_snapshots,
     read_snapshot,
     remove_temp_files,
     snapshot_path,
     write_snapshot,
 )
-from storage.producer_state_txn import (
+from storage.producer.txn import (
     AbortedTxn,
     CompletedTxn,
     EndTxnMarker,

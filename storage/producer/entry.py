@@ -12,13 +12,13 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from protocol.records.header import NO_PRODUCER_EPOCH, NO_SEQUENCE, NO_TIMESTAMP, BatchHeader
-from storage.producer_state_errors import (
+from storage.producer.errors import (
     InvalidProducerEpoch,
     InvalidTxnState,
     OutOfOrderSequence,
     TransactionCoordinatorFenced,
 )
-from storage.producer_state_txn import CompletedTxn, EndTxnMarker
+from storage.producer.txn import CompletedTxn, EndTxnMarker
 
 MAX_SEQUENCE = 0x7FFFFFFF
 NUM_BATCHES_TO_RETAIN = 5  # Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN: the duplicate window

@@ -19,7 +19,9 @@ from collections.abc import Iterator
 
 from protocol.records.header import HEADER_SIZE, BatchHeader, InvalidRecordBatch, read_header
 from storage.errors import InvalidRecord, StorageError
-from storage.producer_state import (
+from storage.log.results import LogAppendInfo
+from storage.log.segment import LogSegment
+from storage.producer.state import (
     AppendOrigin,
     BatchMetadata,
     EndTxnMarker,
@@ -28,9 +30,7 @@ from storage.producer_state import (
     Replay,
     ReplayedBatch,
 )
-from storage.producer_state_txn import read_end_txn_marker
-from storage.results import LogAppendInfo
-from storage.segment import LogSegment
+from storage.producer.txn import read_end_txn_marker
 
 Buffer = bytes | bytearray | memoryview
 

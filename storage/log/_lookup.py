@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage._records import Decompress, record_timestamps
-from storage.segment import LogSegment
+from storage.log._records import Decompress, record_timestamps
+from storage.log.segment import LogSegment
 
 
 def first_offset_at_or_after(

@@ -9,7 +9,7 @@ a clean section (compacted before) and a dirty one. A cleaning:
    ratio (dirty bytes / cleanable bytes) exceeds min.cleanable.dirty.ratio (Kafka compares with ``>``),
    when its first dirty batch is older than max.compaction.lag.ms, or when tombstones it kept have
    reached their delete horizon (tracked in memory from the previous cleaning);
-2. maps each key of the dirty section to its last offset (``storage._clean_records``), stopping at a
+2. maps each key of the dirty section to its last offset (``storage.cleaner._records``), stopping at a
    segment boundary when the map reaches ``max_map_entries`` (Kafka's dedupe buffer);
 3. rewrites every segment from the log start to the end of the mapped range, in groups of
    consecutive segments that fit one segment (segment.bytes, the offset index, int32 relative
@@ -20,7 +20,7 @@ a clean section (compacted before) and a dirty one. A cleaning:
 5. moves the checkpoint to the end of the mapped range.
 
 Record-level rules (tombstones and their delete horizon, producers' empty batches, transactions) are
-in ``storage._clean_records``. Offsets never change.
+in ``storage.cleaner._records``. Offsets never change.
 
 Stepwise: ``clean_steps`` is a generator that does the work in bounded steps (about ``step_bytes``
 or ``step_records`` read, or one write buffer written, each), so the log's owner (the broker's event
@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from protocol.records.header import read_header
-from storage._clean_records import CleanerStats, OffsetMap, Retention, clean_batch, map_batch, segment_batches
+from storage.cleaner._records import CleanerStats, OffsetMap, Retention, clean_batch, map_batch, segment_batches
 from storage.config import LONG_MAX
 from storage.fs import FileSystem
-from storage.log import Log
-from storage.segment import CLEANED_SUFFIX, INT_MAX, AppendedBatch, LogSegment
+from storage.log.log import Log
+from storage.log.segment import CLEANED_SUFFIX, INT_MAX, AppendedBatch, LogSegment
 
 DEFAULT_MAX_MAP_ENTRIES = 4_000_000
 DEFAULT_STEP_BYTES = 256 << 10

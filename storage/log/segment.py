@@ -32,7 +32,7 @@ from protocol.records.header import (
 from storage.config import LogConfig
 from storage.errors import StorageError
 from storage.fs import FileSystem
-from storage.index import CorruptIndex, OffsetIndex, TimeIndex
+from storage.log.index import CorruptIndex, OffsetIndex, TimeIndex
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"

@@ -1,0 +1,2 @@
+"""Producer state (idempotence and transactions): ``state.ProducerStateManager`` with its per-producer
+``entry`` records, ``snapshot`` files, transaction markers (``txn``) and ``errors``."""
