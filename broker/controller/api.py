@@ -30,6 +30,10 @@ class Controller(Protocol):
         """True while a creation of topic ``name`` is under way (Metadata answers LEADER_NOT_AVAILABLE)."""
         ...
 
+    def check_topic_name(self, name: str) -> None:
+        """A new topic's name: legal, not taken, not colliding with another's."""
+        ...
+
     def check_new_topic(
         self, name: str, num_partitions: int, replication_factor: int, assignment: Mapping[int, Sequence[int]] | None
     ) -> list[list[int]]:
