@@ -8,6 +8,10 @@
   once the logs exist, so the answer waits for them (made off the event loop) and comes back
   complete. A topic that another request is creating right now: LEADER_NOT_AVAILABLE.
 - Invalid names get INVALID_TOPIC_EXCEPTION; unknown topics UNKNOWN_TOPIC_OR_PARTITION.
+- Everything comes from the metadata cache: brokers are the live ones with an endpoint on the
+  listener the request came in on; a partition whose leader is not alive there has leader -1 and
+  LEADER_NOT_AVAILABLE (LISTENER_NOT_FOUND from v6 when the leader is alive without that listener),
+  as Kafka's metadata cache answers; replicas, ISR and offline replicas as the cache has them.
 - Authorized operations (v8+): with no authorizer everything is allowed, so the bit field has every
   topic (and cluster) operation set when asked for.
 """
