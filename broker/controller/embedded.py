@@ -8,7 +8,8 @@ every replica in sync.
 
 Each change is one step on the event loop: the store changes in memory, the cache is updated and the
 partitions hosted (or removed), with no await in between; the store's save to disk follows (in a
-worker thread). Before that step:
+worker thread; if it fails the request gets KAFKA_STORAGE_ERROR, the change stays in effect, and the
+save is retried every few seconds until it succeeds). Before that step:
 - Creating topics or partitions makes their logs in worker threads first. Nothing is visible
   meanwhile; if making a log fails, nothing is published and the logs already made are removed. A
   crash before the step leaves partition directories no topic names: a later creation of that topic
@@ -52,6 +53,7 @@ from storage.errors import StorageError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 UNKNOWN_TOPIC = "This server does not host this topic."
+SAVE_RETRY_S = 5.0
 
 
 class EmbeddedController:
@@ -66,6 +68,7 @@ class EmbeddedController:
         self._broker = LiveBroker(node_id, (), config.get("broker.rack"))
         self._busy: dict[str, asyncio.Event] = {}  # topic names an async operation is working on
         self._creating: set[str] = set()  # new topics whose logs are being made (not yet published)
+        self._retrying: asyncio.Task[None] | None = None  # saves again after a failed save
 
     # -- the cluster of one --------------------------------------------------------------------------
     def start(self) -> None:
@@ -95,10 +98,26 @@ class EmbeddedController:
         try:
             await self.topics.save()
         except OSError as exc:
-            log.error("cannot save topic metadata after %s: %s (the next change retries)", what, exc)
+            log.error("cannot save topic metadata after %s: %s (retrying every %ss)", what, exc, SAVE_RETRY_S)
+            self._retry_save_later()
             raise ControllerError(
                 ErrorCode.KAFKA_STORAGE_ERROR, f"{what} is in effect but could not be saved to disk: {exc}"
             ) from exc
+
+    def _retry_save_later(self) -> None:
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.get_running_loop().create_task(self._retry_save())
+
+    async def _retry_save(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_RETRY_S)
+            try:
+                await self.topics.save()
+            except OSError as exc:
+                log.error("cannot save topic metadata: %s (retrying every %ss)", exc, SAVE_RETRY_S)
+            else:
+                log.info("topic metadata saved")
+                return
 
     # -- validation ----------------------------------------------------------------------------------
     def check_topic_name(self, name: str) -> None:

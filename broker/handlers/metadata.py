@@ -125,10 +125,11 @@ def _partitions(
     if cached is not None and cached[0] is topic and cached[1] == listener and cached[2] == cache.generation:
         return cached[3]
     parts = []
+    reachable = {broker.id for broker, _ in cache.alive_endpoints(listener)}
     for index, state in topic.partitions.items():
         code = ErrorCode.NONE
         leader = state.leader
-        if cache.leader_endpoint(topic.name, index, listener) is None:
+        if leader not in reachable:
             # As Kafka: a leader that is not alive, or not reachable on this listener, is no leader.
             alive = cache.alive_broker(state.leader) is not None
             code = ErrorCode.LISTENER_NOT_FOUND if alive and listener_errors else ErrorCode.LEADER_NOT_AVAILABLE
