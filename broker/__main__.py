@@ -10,6 +10,7 @@ import sys
 import time
 
 from broker.config import BrokerConfig, ConfigError, parse_properties
+from storage.errors import StorageError
 
 log = logging.getLogger("broker")
 
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         return 1
-    except OSError as exc:
+    except (OSError, StorageError) as exc:  # e.g. a damaged metadata file, a log dir of another cluster
         log.error("cannot start: %s", exc)
         return 1
     return 0

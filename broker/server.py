@@ -27,6 +27,7 @@ from broker.config import BrokerConfig, ConfigError
 from broker.connection import Connection
 from broker.controller.embedded import EmbeddedController
 from broker.coordinator.group.service import GroupService
+from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
 from storage.checkpoints import MetaProperties, read_meta_properties
@@ -114,8 +115,8 @@ class Broker:
         self._background: list[asyncio.Task[None]] = []
         self.log_manager: LogManager
         self.replica_manager: ReplicaManager
-        self.topics: TopicStore
-        self.controller: EmbeddedController
+        self.metadata_cache: MetadataCache  # what handlers read of the cluster
+        self.controller: EmbeddedController  # what admin handlers change it through (api.Controller)
         self.group_coordinator: GroupService
 
     # -- life cycle --------------------------------------------------------------------------------
@@ -127,12 +128,15 @@ class Broker:
             producer_id_expiration_ms=self.config.get("producer.id.expiration.ms"),
         )
         self.log_manager.startup()
-        self.topics = TopicStore(self.log_dirs[0])
-        self.topics.load()
+        topics = TopicStore(self.log_dirs[0])
+        topics.load()
+        self.metadata_cache = MetadataCache(self.node_id, self.cluster_id)
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager)
-        self.controller = EmbeddedController(self.node_id, self.config, self.topics, self.replica_manager)
+        self.controller = EmbeddedController(
+            self.node_id, self.config, topics, self.replica_manager, self.metadata_cache
+        )
         self.controller.start()
-        self.group_coordinator = GroupService(self.config, self.topics, self.controller, self.replica_manager)
+        self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
         self.group_coordinator.start()
         for listener in self.listeners:
             server = await asyncio.start_server(
@@ -154,6 +158,9 @@ class Broker:
                 self.listeners[index] = Listener(
                     listener.name, listener.bind_host, port, listener.advertised_host, port
                 )
+        self.controller.register_endpoints(
+            [Endpoint(lst.name, lst.advertised_host, lst.advertised_port) for lst in self.listeners]
+        )
         self._background = [
             asyncio.create_task(self._every(HIGH_WATERMARK_CHECKPOINT_INTERVAL_S, self._checkpoint_hw)),
             asyncio.create_task(self._every(OFFSET_CHECKPOINT_INTERVAL_S, self._checkpoint_offsets)),

@@ -48,6 +48,15 @@ CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown"
 DELETE_DIR_SUFFIX = "-delete"
 
 TopicPartition = tuple[str, int]
+MAX_DIR_NAME = 255  # bytes in a file name on common file systems
+
+
+def log_delete_dir_name(topic: str, partition: int) -> str:
+    """Kafka's name for a partition dir being deleted: ``topic-partition.uniqueId-delete``, with the
+    topic name cut short so that the whole stays within 255 characters (a 249-character topic fits)."""
+    suffix = f"-{partition}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}"
+    return topic[: max(0, MAX_DIR_NAME - len(suffix))] + suffix
+
 
 CREATE_WORKERS = 8
 
@@ -276,23 +285,47 @@ class LogManager:
             self._log_dir_of[tp] = plan.log_dir
 
     def delete_log(self, topic: str, partition: int) -> None:
-        """Remove the partition's log: rename its dir to ``<name>.<id>-delete``, then delete it."""
-        tp = (topic, partition)
-        log = self._logs.pop(tp, None)
-        self._load_failures.pop(tp, None)
-        log_dir = self._log_dir_of.pop(tp, None)
-        if log_dir is None:
-            return
-        path = os.path.join(log_dir, partition_dir_name(topic, partition))
-        if log is not None:
-            log.close(snapshot=False)
-        doomed = f"{path}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}"
-        try:
+        """Remove the partition's log: rename its dir for deletion (``log_delete_dir_name``), then delete it."""
+        for doomed in self.delete_logs([(topic, partition)]):
+            shutil.rmtree(doomed, ignore_errors=True)
+
+    def delete_logs(self, partitions: list[TopicPartition]) -> list[str]:
+        """Rename the partitions' log dirs for deletion, all or none, and forget their logs; returns
+        the renamed dirs for ``remove_deleted_dirs`` (a startup removes any left). Raises
+        StorageError, with every dir back in place and every log still open, if a rename fails."""
+        moves: list[tuple[str, str]] = []
+        for tp in partitions:
+            log_dir = self._log_dir_of.get(tp)
+            if log_dir is None:
+                continue
+            path = os.path.join(log_dir, partition_dir_name(*tp))
             if os.path.exists(path):
-                self._fs.rename(path, doomed)
+                moves.append((path, os.path.join(log_dir, log_delete_dir_name(*tp))))
+        done: list[tuple[str, str]] = []
+        try:
+            for path, doomed in moves:
+                self._fs.rename(path, doomed)  # open files move with their directory
+                done.append((path, doomed))
         except OSError as e:
+            for path, doomed in reversed(done):
+                try:
+                    self._fs.rename(doomed, path)
+                except OSError as again:  # pragma: no cover - a second failure; the next start deletes it
+                    raise StorageError(f"cannot delete log {path}: {e}; nor put it back: {again}") from e
             raise StorageError(f"cannot delete log {path}: {e}") from e
-        shutil.rmtree(doomed, ignore_errors=True)
+        for tp in partitions:
+            log = self._logs.pop(tp, None)
+            self._load_failures.pop(tp, None)
+            self._log_dir_of.pop(tp, None)
+            if log is not None:
+                log.close(snapshot=False)
+        return [doomed for _, doomed in moves]
+
+    @staticmethod
+    def remove_deleted_dirs(paths: list[str]) -> None:
+        """Remove dirs ``delete_logs`` renamed (blocking; any thread)."""
+        for path in paths:
+            shutil.rmtree(path, ignore_errors=True)
 
     @property
     def offline_partitions(self) -> set[TopicPartition]:

@@ -1,59 +1,125 @@
-"""The embedded controller: a single broker is the controller of a cluster of one.
+"""The embedded controller: a single broker with no ZooKeeper is the controller of a cluster of one.
 
-Topic metadata lives in the log dir (``broker.topics.TopicStore``).
+It implements ``broker.controller.api.Controller``. Its store is ``broker.topics.TopicStore`` (the
+log dir's ``kafkish-metadata.json``); what handlers see is the metadata cache, which it feeds with
+``MetadataUpdate``s, the content of the UpdateMetadata requests a ZooKeeper controller would send: this
+broker as the one live broker and the controller, and every partition led by its first replica with
+every replica in sync.
 
-Two ways to create topics and partitions:
-- ``create_topic_async`` / ``create_partitions_async`` (the request handlers): the logs are made in
-  worker threads first, then, back on the event loop and in one step, the metadata is persisted and
-  published and the partitions hosted. Nothing is visible before that step; if making a log fails,
-  nothing is published and the logs already made are removed. A crash before the step leaves
-  partition directories no topic names: a later creation of that topic reuses them (as startup does).
-  Operations on one topic name are serialised; a name being created is taken (TOPIC_ALREADY_EXISTS
-  to other creators; ``is_being_created`` lets Metadata answer LEADER_NOT_AVAILABLE). The operation
-  runs to its end even if the request that started it is cancelled.
-- ``create_topic`` / ``create_partitions`` (for callers that cannot await): metadata is persisted
-  first, then the logs are made on the spot, blocking the loop (a crash in between leaves metadata
-  that startup completes).
+Each change is one step on the event loop: the store changes in memory, the cache is updated and the
+partitions hosted (or removed), with no await in between; the store's save to disk follows (in a
+worker thread; if it fails the request gets KAFKA_STORAGE_ERROR, the change stays in effect, and the
+save is retried every few seconds until it succeeds). Before that step:
+- Creating topics or partitions makes their logs in worker threads first. Nothing is visible
+  meanwhile; if making a log fails, nothing is published and the logs already made are removed. A
+  crash before the step leaves partition directories no topic names: a later creation of that topic
+  reuses them (as startup does). A name being created is taken (TOPIC_ALREADY_EXISTS to other
+  creators; ``is_being_created`` lets Metadata answer LEADER_NOT_AVAILABLE).
+- Deleting a topic renames its partition directories for deletion first (all or none); only then is
+  the deletion published, so a deletion that failed on disk leaves the topic whole.
+Operations on one topic name are serialised, and run to their end even if the request that started
+them is cancelled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from broker.config import BrokerConfig
+from broker.controller.api import EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST
+from broker.controller.assignment import BrokerRack, assign_replicas, check_manual_assignment, check_replicas
 from broker.controller.errors import ControllerError
+from broker.metadata_cache import (
+    LEADER_DURING_DELETE,
+    Endpoint,
+    LiveBroker,
+    MetadataCache,
+    MetadataUpdate,
+    PartitionState,
+    TopicState,
+    partition_states,
+)
 from broker.replica_manager import ReplicaManager
-from broker.topics import InvalidTopic, TopicMetadata, TopicStore, new_topic_id, validate_topic_name
+from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, TopicStore, new_topic_id, validate_topic_name
 from protocol.errors import ErrorCode
+from storage.config import LogConfig
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+UNKNOWN_TOPIC = "This server does not host this topic."
+SAVE_RETRY_S = 5.0
 
 
 class EmbeddedController:
-    def __init__(self, node_id: int, config: BrokerConfig, topics: TopicStore, replicas: ReplicaManager) -> None:
+    def __init__(
+        self, node_id: int, config: BrokerConfig, topics: TopicStore, replicas: ReplicaManager, cache: MetadataCache
+    ) -> None:
         self.node_id = node_id
         self.config = config
         self.topics = topics
         self.replicas = replicas
+        self.cache = cache
+        self._broker = LiveBroker(node_id, (), config.get("broker.rack"))
         self._busy: dict[str, asyncio.Event] = {}  # topic names an async operation is working on
         self._creating: set[str] = set()  # new topics whose logs are being made (not yet published)
+        self._retrying: asyncio.Task[None] | None = None  # saves again after a failed save
 
-    @property
-    def live_brokers(self) -> list[int]:
-        return [self.node_id]
-
+    # -- the cluster of one --------------------------------------------------------------------------
     def start(self) -> None:
-        """Host every partition the metadata names (this broker leads them all)."""
+        """Host every partition the store names (this broker leads them all) and publish them."""
         for topic in list(self.topics.topics.values()):
             for index in range(topic.partitions):
                 self.replicas.become_leader(topic, index)
+            self.cache.update_topic_configs(topic.name, topic.configs)
+        self._publish(tuple(self._state(t) for t in self.topics.topics.values()), full=True)
 
+    def register_endpoints(self, endpoints: Sequence[Endpoint]) -> None:
+        """This broker's listeners, once bound (a ZooKeeper broker registers them in its znode)."""
+        self._broker = replace(self._broker, endpoints=tuple(endpoints))
+        self._publish(())
+
+    def _brokers(self) -> list[BrokerRack]:
+        return [BrokerRack(self._broker.id, self._broker.rack)]
+
+    def _publish(self, topic_states: tuple[TopicState, ...], full: bool = False) -> None:
+        self.cache.update_metadata(MetadataUpdate(self.node_id, (self._broker,), topic_states, full=full))
+
+    @staticmethod
+    def _state(topic: TopicMetadata, indexes: range | None = None) -> TopicState:
+        return TopicState(topic.name, topic.topic_id, partition_states(topic.replicas, topic.leader_epochs, indexes))
+
+    async def _save(self, what: str) -> None:
+        try:
+            await self.topics.save()
+        except OSError as exc:
+            log.error("cannot save topic metadata after %s: %s (retrying every %ss)", what, exc, SAVE_RETRY_S)
+            self._retry_save_later()
+            raise ControllerError(
+                ErrorCode.KAFKA_STORAGE_ERROR, f"{what} is in effect but could not be saved to disk: {exc}"
+            ) from exc
+
+    def _retry_save_later(self) -> None:
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.get_running_loop().create_task(self._retry_save())
+
+    async def _retry_save(self) -> None:
+        while True:
+            await asyncio.sleep(SAVE_RETRY_S)
+            try:
+                await self.topics.save()
+            except OSError as exc:
+                log.error("cannot save topic metadata: %s (retrying every %ss)", exc, SAVE_RETRY_S)
+            else:
+                log.info("topic metadata saved")
+                return
+
+    # -- validation ----------------------------------------------------------------------------------
     def check_topic_name(self, name: str) -> None:
         """A new topic's name: legal, not taken, not colliding with another's. Raises ControllerError."""
         try:
@@ -76,15 +142,26 @@ class EmbeddedController:
         name: str,
         num_partitions: int,
         replication_factor: int,
-        assignment: Mapping[int, list[int]] | None,
+        assignment: Mapping[int, Sequence[int]] | None,
     ) -> list[list[int]]:
         """Validate a topic to be created; returns its replica assignment. Raises ControllerError.
 
         ``num_partitions`` and ``replication_factor`` of -1 mean the broker's defaults.
         """
         self.check_topic_name(name)
+        live = [b.id for b in self._brokers()]
         if assignment:
-            return self._check_assignment(assignment, num_partitions, replication_factor)
+            if replication_factor != -1:
+                raise ControllerError(
+                    ErrorCode.INVALID_REQUEST,
+                    "A manual partition assignment was specified, but replication factor was not set to -1.",
+                )
+            if num_partitions != -1:
+                raise ControllerError(
+                    ErrorCode.INVALID_REQUEST,
+                    "A manual partition assignment was specified, but numPartitions was not set to -1.",
+                )
+            return check_manual_assignment(assignment, live)
         if replication_factor < -1 or replication_factor == 0:
             raise ControllerError(
                 ErrorCode.INVALID_REPLICATION_FACTOR,
@@ -98,122 +175,23 @@ class EmbeddedController:
             num_partitions = self.config.get("num.partitions")
         if replication_factor == -1:
             replication_factor = self.config.get("default.replication.factor")
-        brokers = self.live_brokers
-        if replication_factor > len(brokers):
+        if num_partitions > MAX_PARTITIONS_PER_REQUEST:  # checked before anything is built
+            raise ControllerError(ErrorCode.POLICY_VIOLATION, EXCESSIVE_BATCH)
+        if replication_factor > len(live):
             raise ControllerError(
                 ErrorCode.INVALID_REPLICATION_FACTOR,
                 f"Unable to replicate the partition {replication_factor} time(s): The target replication factor "
-                f"of {replication_factor} cannot be reached because only {len(brokers)} broker(s) are registered.",
+                f"of {replication_factor} cannot be reached because only {len(live)} broker(s) are registered.",
             )
-        return [[brokers[(p + r) % len(brokers)] for r in range(replication_factor)] for p in range(num_partitions)]
+        return assign_replicas(self._brokers(), num_partitions, replication_factor)
 
-    def _check_assignment(
-        self, assignment: Mapping[int, list[int]], num_partitions: int, replication_factor: int
+    def check_new_partitions(
+        self, name: str, count: int, assignment: Sequence[Sequence[int]] | None
     ) -> list[list[int]]:
-        """A manual assignment (partition -> brokers) as KRaft's controller checks it."""
-        if replication_factor != -1:
-            raise ControllerError(
-                ErrorCode.INVALID_REQUEST,
-                "A manual partition assignment was specified, but replication factor was not set to -1.",
-            )
-        if num_partitions != -1:
-            raise ControllerError(
-                ErrorCode.INVALID_REQUEST,
-                "A manual partition assignment was specified, but numPartitions was not set to -1.",
-            )
-        factor: int | None = None
-        for brokers in assignment.values():
-            self.check_replicas(brokers, factor)
-            factor = len(brokers)
-        if sorted(assignment) != list(range(len(assignment))):
-            raise ControllerError(
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions should be a consecutive 0-based integer sequence"
-            )
-        return [list(assignment[i]) for i in range(len(assignment))]
-
-    def check_replicas(self, replicas: list[int], factor: int | None = None) -> list[int]:
-        """A manual replica list (creation, new partitions, reassignment) as Kafka's controller checks it."""
-        if not replicas:
-            raise ControllerError(
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list."
-            )
-        previous = None
-        for broker in sorted(replicas):
-            if broker not in self.live_brokers:
-                raise ControllerError(
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    f"The manual partition assignment includes broker {broker}, but no such broker is registered.",
-                )
-            if broker == previous:
-                raise ControllerError(
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    f"The manual partition assignment includes the broker {broker} more than once.",
-                )
-            previous = broker
-        if factor is not None and len(replicas) != factor:
-            raise ControllerError(
-                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                f"The manual partition assignment includes a partition with {len(replicas)} replica(s), but this "
-                f"is not consistent with previous partitions, which have {factor} replica(s).",
-            )
-        return list(replicas)
-
-    def create_topic(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> TopicMetadata:
-        topic = TopicMetadata(name, new_topic_id(), replicas, dict(configs))
-        self.topics.add(topic)
-        config = self.replicas.log_config(topic)
-        for index in range(topic.partitions):
-            self.replicas.become_leader(topic, index, config)
-        log.info("created topic %s with %d partition(s)", name, topic.partitions)
-        return topic
-
-    def is_being_created(self, name: str) -> bool:
-        return name in self._creating
-
-    async def create_topic_async(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> TopicMetadata:
-        """Create a topic (validated by ``check_new_topic``) without blocking the loop on disk work;
-        see the module notes. Raises ControllerError (TOPIC_ALREADY_EXISTS if the name was taken
-        meanwhile, KAFKA_STORAGE_ERROR if its logs cannot be made)."""
-        return await _run_to_end(self._create_topic(name, replicas, configs))
-
-    async def _create_topic(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> TopicMetadata:
-        async with self._claim(name):
-            self.check_topic_name(name)
-            topic = TopicMetadata(name, new_topic_id(), replicas, dict(configs), [0] * len(replicas))
-            self._creating.add(name)
-            try:
-                prepared = await self.replicas.prepare_leaders(topic, range(topic.partitions))
-            except StorageError as exc:
-                raise ControllerError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create topic '{name}': {exc}") from exc
-            finally:
-                self._creating.discard(name)
-            # One step from here: persist and publish the metadata, host the partitions.
-            try:
-                self.topics.add(topic)
-            except BaseException:
-                self.replicas.discard(prepared)
-                raise
-            self.replicas.lead(topic, prepared)
-        log.info("created topic %s with %d partition(s)", name, topic.partitions)
-        return topic
-
-    def delete_topic(self, name: str) -> TopicMetadata:
-        if not self.config.get("delete.topic.enable"):
-            raise ControllerError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-        topic = self.topics.get(name)
-        if topic is None:
-            raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic.")
-        self.topics.remove(name)
-        for index in range(topic.partitions):
-            self.replicas.remove_partition(name, index, delete=True)
-        log.info("deleted topic %s", name)
-        return topic
-
-    def check_new_partitions(self, name: str, count: int, assignment: list[list[int]] | None) -> list[list[int]]:
         """Validate raising ``name`` to ``count`` partitions; returns the new partitions' replicas."""
         topic = self.topics.get(name)
         if topic is None:
-            raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic.")
+            raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
         if count < topic.partitions:
             raise ControllerError(
                 ErrorCode.INVALID_PARTITIONS,
@@ -222,6 +200,10 @@ class EmbeddedController:
         if count == topic.partitions:
             raise ControllerError(ErrorCode.INVALID_PARTITIONS, f"Topic already has {topic.partitions} partition(s).")
         added = count - topic.partitions
+        if added > MAX_PARTITIONS_PER_REQUEST:  # checked before anything is built
+            raise ControllerError(ErrorCode.POLICY_VIOLATION, EXCESSIVE_BATCH)
+        factor = len(topic.replicas[0]) if topic.replicas else 1
+        live = [b.id for b in self._brokers()]
         if assignment is not None:
             if len(assignment) != added:
                 raise ControllerError(
@@ -229,49 +211,142 @@ class EmbeddedController:
                     f"Attempted to add {added} additional partition(s), but only {len(assignment)} assignment(s) "
                     "were specified.",
                 )
-            factor = len(topic.replicas[0]) if topic.replicas else None
-            new = [self.check_replicas(replicas, factor) for replicas in assignment]
-            return new
-        factor = len(topic.replicas[0]) if topic.replicas else 1
-        brokers = self.live_brokers
-        return [[brokers[(p + r) % len(brokers)] for r in range(factor)] for p in range(topic.partitions, count)]
+            return [check_replicas(replicas, live, factor) for replicas in assignment]
+        # As Kafka's AdminZkClient: start at the broker of partition 0's first replica, continue the ids.
+        brokers = self._brokers()
+        first = topic.replicas[0][0] if topic.replicas else brokers[0].id
+        start = max(0, next((i for i, b in enumerate(brokers) if b.id >= first), 0))
+        return assign_replicas(brokers, added, factor, fixed_start_index=start, start_partition_id=topic.partitions)
 
-    def create_partitions(self, name: str, count: int, assignment: list[list[int]] | None) -> TopicMetadata:
-        new = self.check_new_partitions(name, count, assignment)
-        topic = self.topics.topics[name]
-        start = topic.partitions
-        self.topics.add_partitions(name, new)
-        for index in range(start, count):
-            self.replicas.become_leader(topic, index)
-        log.info("topic %s now has %d partition(s)", name, count)
-        return topic
+    def check_reassignment(self, name: str, partition: int, replicas: Sequence[int]) -> None:
+        check_replicas(replicas, [b.id for b in self._brokers()])
 
-    async def create_partitions_async(self, name: str, count: int, assignment: list[list[int]] | None) -> TopicMetadata:
+    def is_being_created(self, name: str) -> bool:
+        return name in self._creating
+
+    # -- changes -------------------------------------------------------------------------------------
+    async def create_topic(self, name: str, replicas: list[list[int]], configs: Mapping[str, Any]) -> bytes:
+        """Create a topic (validated by ``check_new_topic``) without blocking the loop on disk work;
+        see the module notes. Raises ControllerError (TOPIC_ALREADY_EXISTS if the name was taken
+        meanwhile, KAFKA_STORAGE_ERROR if its logs cannot be made)."""
+        return await _run_to_end(self._create_topic(name, replicas, dict(configs)))
+
+    async def _create_topic(self, name: str, replicas: list[list[int]], configs: dict[str, Any]) -> bytes:
+        async with self._claim(name):
+            self.check_topic_name(name)
+            topic = TopicMetadata(name, new_topic_id(), replicas, configs, [0] * len(replicas))
+            self._creating.add(name)
+            try:
+                prepared = await self.replicas.prepare_leaders(topic, range(topic.partitions))
+            except StorageError as exc:
+                raise ControllerError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create topic '{name}': {exc}") from exc
+            finally:
+                self._creating.discard(name)
+            # One step from here: the store, the cache, the partitions.
+            self.topics.add(topic)
+            self.cache.update_topic_configs(name, topic.configs)
+            self._publish((self._state(topic),))
+            self.replicas.lead(topic, prepared)
+            log.info("created topic %s with %d partition(s)", name, topic.partitions)
+            await self._save(f"the creation of topic {name}")
+        return topic.topic_id
+
+    async def create_partitions(self, name: str, count: int, assignment: Sequence[Sequence[int]] | None) -> None:
         """Raise ``name`` to ``count`` partitions without blocking the loop on disk work (checks as
         ``check_new_partitions``); see the module notes."""
-        return await _run_to_end(self._create_partitions(name, count, assignment))
+        await _run_to_end(self._create_partitions(name, count, assignment))
 
-    async def _create_partitions(self, name: str, count: int, assignment: list[list[int]] | None) -> TopicMetadata:
+    async def _create_partitions(self, name: str, count: int, assignment: Sequence[Sequence[int]] | None) -> None:
         async with self._claim(name):
             new = self.check_new_partitions(name, count, assignment)
             topic = self.topics.topics[name]
+            first = topic.partitions
             try:
-                prepared = await self.replicas.prepare_leaders(topic, range(topic.partitions, count))
+                prepared = await self.replicas.prepare_leaders(topic, range(first, count))
             except StorageError as exc:
                 raise ControllerError(
                     ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot create partitions of '{name}': {exc}"
                 ) from exc
             if self.topics.get(name) is not topic:  # deleted (or deleted and re-created) meanwhile
                 self.replicas.discard(prepared)
-                raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic.")
-            try:
-                self.topics.add_partitions(name, new)
-            except BaseException:
-                self.replicas.discard(prepared)
-                raise
+                raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
+            self.topics.add_partitions(name, new)
+            self._publish((self._state(topic, range(first, count)),))
             self.replicas.lead(topic, prepared)
-        log.info("topic %s now has %d partition(s)", name, count)
-        return topic
+            log.info("topic %s now has %d partition(s)", name, count)
+            await self._save(f"new partitions of topic {name}")
+
+    async def delete_topic(self, name: str) -> None:
+        """Delete topic ``name``: its partition directories are renamed for deletion (all or none),
+        then the deletion is published and the directories removed in a worker thread."""
+        await _run_to_end(self._delete_topic(name))
+
+    async def _delete_topic(self, name: str) -> None:
+        if not self.config.get("delete.topic.enable"):
+            raise ControllerError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
+        if name in INTERNAL_TOPICS:
+            raise ControllerError(
+                ErrorCode.INVALID_REQUEST,
+                f"Topic {name} is a kafka internal topic and is not allowed to be marked for deletion.",
+            )
+        async with self._claim(name):
+            topic = self.topics.get(name)
+            if topic is None:
+                raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
+            log_manager = self.replicas.log_manager
+            try:
+                doomed = log_manager.delete_logs([(name, index) for index in range(topic.partitions)])
+            except StorageError as exc:
+                log.error("cannot delete topic %s: %s", name, exc)
+                raise ControllerError(ErrorCode.KAFKA_STORAGE_ERROR, f"Cannot delete topic '{name}': {exc}") from exc
+            # One step from here: the store, the cache, the partitions.
+            self.topics.remove(name)
+            gone = tuple(
+                PartitionState(partition_index=i, leader=LEADER_DURING_DELETE, leader_epoch=0, isr=(), replicas=())
+                for i in range(topic.partitions)
+            )
+            self._publish((TopicState(name, topic.topic_id, gone),))
+            for index in range(topic.partitions):
+                self.replicas.remove_partition(name, index, delete=True)  # its log is already gone
+            log.info("deleted topic %s", name)
+            await asyncio.to_thread(log_manager.remove_deleted_dirs, doomed)
+            await self._save(f"the deletion of topic {name}")
+
+    async def alter_topic_configs(self, name: str, overrides: Mapping[str, Any], validate_only: bool) -> None:
+        topic = self.topics.get(name)
+        if topic is None:
+            raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
+        try:  # every value, and the log config they make together, before anything changes
+            LogConfig.from_props(self.config.topic_values(overrides))
+        except StorageError as exc:
+            raise ControllerError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+        if validate_only:
+            return
+        self.topics.set_configs(name, dict(overrides))
+        self.cache.update_topic_configs(name, topic.configs)
+        self.replicas.update_config(topic)
+        log.info("topic %s config overrides are now %s", name, topic.configs)
+        await self._save(f"the new configs of topic {name}")
+
+    async def elect_leaders(
+        self, preferred: bool, partitions: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], ControllerError | None]:
+        """On one broker the preferred replica leads every partition already, and no partition is
+        without a leader: every existing partition gets ELECTION_NOT_NEEDED."""
+        out: dict[tuple[str, int], ControllerError | None] = {}
+        for name, index in partitions:
+            topic = self.topics.get(name)
+            if topic is None:
+                out[(name, index)] = ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"No such topic as {name}")
+            elif not 0 <= index < topic.partitions:
+                out[(name, index)] = ControllerError(
+                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"No such partition as {name}-{index}"
+                )
+            else:
+                out[(name, index)] = ControllerError(
+                    ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
+                )
+        return out
 
     @asynccontextmanager
     async def _claim(self, name: str) -> AsyncIterator[None]:
@@ -284,14 +359,6 @@ class EmbeddedController:
         finally:
             del self._busy[name]
             done.set()
-
-    def set_topic_configs(self, name: str, configs: dict[str, Any]) -> None:
-        topic = self.topics.get(name)
-        if topic is None:
-            raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this topic.")
-        self.topics.set_configs(name, configs)
-        self.replicas.update_config(topic)
-        log.info("topic %s config overrides are now %s", name, configs)
 
 
 async def _run_to_end(operation: Awaitable[T]) -> T:

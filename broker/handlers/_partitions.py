@@ -45,8 +45,7 @@ def leader_partition(broker: Broker, topic: str, index: int) -> Partition:
     partition = broker.replica_manager.get_partition(topic, index)
     if partition is not None and partition.is_leader(broker.node_id):
         return partition
-    metadata = broker.topics.get(topic)
-    if metadata is None or not 0 <= index < metadata.partitions:
+    if not broker.metadata_cache.contains_partition(topic, index):
         raise PartitionError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
     raise PartitionError(ErrorCode.NOT_LEADER_OR_FOLLOWER)
 

@@ -20,7 +20,7 @@ Behaviour follows Kafka (ConfigAdminManager.preprocess, then the KRaft controlle
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from broker.config import ConfigError, validate_topic_configs
@@ -51,7 +51,9 @@ Res = TypeVar("Res", bound=_Resource)
 Out = TypeVar("Out", bound=_Result)
 
 
-def answer_each(resources: Sequence[Res], make_result: Callable[[Res], Out], alter: Callable[[Res], None]) -> list[Out]:
+async def answer_each(
+    resources: Sequence[Res], make_result: Callable[[Res], Out], alter: Callable[[Res], Awaitable[None]]
+) -> list[Out]:
     """Alter each resource on its own, as both AlterConfigs APIs do: one resource's error is its own,
     and a resource named twice is refused every time it appears."""
     seen = Counter((r.resource_type, r.resource_name) for r in resources)
@@ -62,7 +64,7 @@ def answer_each(resources: Sequence[Res], make_result: Callable[[Res], Out], alt
         try:
             if seen[(resource.resource_type, resource.resource_name)] > 1:
                 raise ResourceError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
-            alter(resource)
+            await alter(resource)
         except ResourceError as exc:
             result.error_code, result.error_message = exc.code, exc.message
     return results
@@ -77,15 +79,15 @@ async def handle_alter_configs(ctx: RequestContext, request: AlterConfigsRequest
         )  # fmt: skip
 
     return AlterConfigsResponse(
-        responses=answer_each(request.resources, result, lambda r: _alter(ctx, r, request.validate_only))
+        responses=await answer_each(request.resources, result, lambda r: _alter(ctx, r, request.validate_only))
     )
 
 
-def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
+async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
     changes = [(config.name, config.value) for config in resource.configs]
     check_changes(changes)
     if resource.resource_type == TOPIC:
-        alter_topic(ctx, resource.resource_name, lambda _: validate_topic_configs(changes), validate_only)
+        await alter_topic(ctx, resource.resource_name, lambda _: validate_topic_configs(changes), validate_only)
     elif resource.resource_type == BROKER:
         refuse_broker_change(ctx, resource.resource_name, [name for name, _ in changes])
     else:
@@ -101,21 +103,19 @@ def check_changes(changes: list[tuple[str, str | None]]) -> None:
         raise ResourceError(ErrorCode.INVALID_REQUEST, "Null value not supported for : " + ", ".join(nulls))
 
 
-def alter_topic(
+async def alter_topic(
     ctx: RequestContext, name: str, new_overrides: Callable[[dict[str, Any]], dict[str, Any]], validate_only: bool
 ) -> None:
     """Give topic ``name`` the overrides ``new_overrides(current)`` computes; raises ResourceError."""
-    topic = ctx.broker.topics.get(name)
+    cache = ctx.broker.metadata_cache
     try:
-        overrides = new_overrides(dict(topic.configs) if topic is not None else {})
+        overrides = new_overrides(dict(cache.topic_configs(name)))
     except ConfigError as exc:
         raise ResourceError(ErrorCode.INVALID_CONFIG, str(exc)) from None
-    if topic is None:
+    if cache.topic(name) is None:
         raise ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
-    if validate_only:
-        return
     try:
-        ctx.broker.controller.set_topic_configs(name, overrides)
+        await ctx.broker.controller.alter_topic_configs(name, overrides, validate_only)
     except ControllerError as exc:
         raise ResourceError(exc.code, exc.message) from None
 

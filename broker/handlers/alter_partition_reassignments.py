@@ -31,21 +31,23 @@ async def handle_alter_partition_reassignments(
 ) -> AlterPartitionReassignmentsResponse:
     response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None)
     for wanted in request.topics:
-        topic = ctx.broker.topics.get(wanted.name)
+        count = ctx.broker.metadata_cache.num_partitions(wanted.name)
         result = ReassignableTopicResponse(name=wanted.name)
         response.responses.append(result)
         for partition in wanted.partitions:
             code, message = ErrorCode.NONE, None
-            if topic is None:
+            if count is None:
                 code, message = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Unable to find a topic named {wanted.name}."
-            elif not 0 <= partition.partition_index < topic.partitions:
+            elif not 0 <= partition.partition_index < count:
                 code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 message = f"Unable to find partition {wanted.name}:{partition.partition_index}."
             elif partition.replicas is None:
                 code, message = ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."
             else:
                 try:
-                    ctx.broker.controller.check_replicas(list(partition.replicas))
+                    ctx.broker.controller.check_reassignment(
+                        wanted.name, partition.partition_index, list(partition.replicas)
+                    )
                 except ControllerError as exc:
                     code, message = exc.code, exc.message
             result.partitions.append(

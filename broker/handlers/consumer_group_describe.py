@@ -15,7 +15,7 @@ from broker.coordinator.group.consumer.assignors import Assignment
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import coordinator
 from broker.handlers.describe_groups import GROUP_OPERATIONS, NOT_REQUESTED
-from broker.topics import TopicStore
+from broker.metadata_cache import MetadataCache
 from protocol.errors import ErrorCode
 from protocol.messages.consumer_group_describe import (
     CONSUMER_GROUP_DESCRIBE,
@@ -35,7 +35,7 @@ async def handle_consumer_group_describe(
     ctx: RequestContext, request: ConsumerGroupDescribeRequest
 ) -> ConsumerGroupDescribeResponse:
     manager = coordinator(ctx).consumer
-    topics = ctx.broker.topics
+    topics = ctx.broker.metadata_cache
     described = []
     for group_id in request.group_ids:
         group = manager.groups.get(group_id)
@@ -78,11 +78,11 @@ async def handle_consumer_group_describe(
     return ConsumerGroupDescribeResponse(groups=described)
 
 
-def _wire(topics: TopicStore, assignment: Assignment) -> WireAssignment:
+def _wire(topics: MetadataCache, assignment: Assignment) -> WireAssignment:
     return WireAssignment(
         topic_partitions=[
             TopicPartitions(topic_id=known.topic_id, topic_name=name, partitions=sorted(partitions))
             for name, partitions in sorted(assignment.items())
-            if (known := topics.get(name)) is not None
+            if (known := topics.topic(name)) is not None
         ]
     )

@@ -39,12 +39,12 @@ async def handle_consumer_group_heartbeat(
         return ConsumerGroupHeartbeatResponse(
             error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE, error_message="The coordinator is not available."
         )
-    by_id = ctx.broker.topics.by_id
+    cache = ctx.broker.metadata_cache
     owned: Assignment | None = None
     if request.topic_partitions is not None:
         owned = {}
         for tp in request.topic_partitions:
-            topic = by_id.get(tp.topic_id)
+            topic = cache.topic_by_id(tp.topic_id)
             if topic is not None:
                 owned.setdefault(topic.name, set()).update(tp.partitions)
     result = coordinator(ctx).consumer.heartbeat(
@@ -68,12 +68,11 @@ async def handle_consumer_group_heartbeat(
         return ConsumerGroupHeartbeatResponse(error_code=result.error, error_message=result.message)
     assignment = None
     if result.assignment is not None:
-        topics = ctx.broker.topics
         assignment = WireAssignment(
             topic_partitions=[
                 TopicPartitions(topic_id=known.topic_id, partitions=sorted(partitions))
                 for name, partitions in sorted(result.assignment.items())
-                if (known := topics.get(name)) is not None
+                if (known := cache.topic(name)) is not None
             ]
         )
     return ConsumerGroupHeartbeatResponse(

@@ -9,6 +9,9 @@ Behaviour follows Kafka's KRaft controller (ReplicationControlManager.createPart
 - A topic named twice in one request -> INVALID_REQUEST "Duplicate topic name." for it; an unknown
   topic -> UNKNOWN_TOPIC_OR_PARTITION (with no message, as Kafka).
 - ``validate_only`` runs every check and changes nothing. ``timeout_ms`` is moot on one broker.
+- New partitions adding up to more than 10,000 over the request -> POLICY_VIOLATION "Unable to perform
+  excessively large batch operation." for every topic, before anything is built (Kafka's controller
+  caps the records of one operation at 10,000, one per new partition).
 - Errors are per topic; v2: flexible; v3: same as v2.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from broker.controller.api import EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
 from protocol.errors import ErrorCode
@@ -30,8 +34,18 @@ from protocol.messages.create_partitions import (
 @handles(CREATE_PARTITIONS, versions="0-3")
 async def handle_create_partitions(ctx: RequestContext, request: CreatePartitionsRequest) -> CreatePartitionsResponse:
     controller = ctx.broker.controller
+    cache = ctx.broker.metadata_cache
     counts = Counter(topic.name for topic in request.topics)
     response = CreatePartitionsResponse()
+    added = sum(max(0, t.count - (cache.num_partitions(t.name) or t.count)) for t in request.topics)
+    if added > MAX_PARTITIONS_PER_REQUEST:
+        for topic in request.topics:
+            response.results.append(
+                CreatePartitionsTopicResult(
+                    name=topic.name, error_code=ErrorCode.POLICY_VIOLATION, error_message=EXCESSIVE_BATCH
+                )
+            )
+        return response
     for topic in request.topics:
         result = CreatePartitionsTopicResult(name=topic.name, error_code=ErrorCode.NONE, error_message=None)
         response.results.append(result)
@@ -40,13 +54,13 @@ async def handle_create_partitions(ctx: RequestContext, request: CreatePartition
             continue
         assignment = None if topic.assignments is None else [list(a.broker_ids) for a in topic.assignments]
         try:
-            if ctx.broker.topics.get(topic.name) is None:
+            if cache.topic(topic.name) is None:
                 result.error_code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 continue
             if request.validate_only:
                 controller.check_new_partitions(topic.name, topic.count, assignment)
             else:
-                await controller.create_partitions_async(topic.name, topic.count, assignment)
+                await controller.create_partitions(topic.name, topic.count, assignment)
         except ControllerError as exc:
             result.error_code, result.error_message = exc.code, exc.message
     return response

@@ -2,6 +2,11 @@
 
 Behaviour follows Kafka's KRaft controller (ReplicationControlManager.createTopics):
 
+- A request whose topics add up to more than 10,000 partitions (num_partitions, -1 counting as
+  ``num.partitions``, or the manual assignments) -> POLICY_VIOLATION "Excessively large number of
+  partitions per request." for every topic, before anything is built, ``validate_only`` too: Kafka's
+  controller cap (MAX_PARTITIONS_PER_BATCH). It keeps a request from building billions of replica
+  lists (2^31-1 partitions once stalled the broker for 100 s and ended in MemoryError).
 - Checks in Kafka's order: a name given twice in one request -> INVALID_REQUEST "Duplicate topic
   name." for each; then the name (INVALID_TOPIC_EXCEPTION, also for names colliding in '.'/'_'),
   TOPIC_ALREADY_EXISTS, the configs (unknown name or bad value -> INVALID_CONFIG with Kafka's
@@ -13,7 +18,7 @@ Behaviour follows Kafka's KRaft controller (ReplicationControlManager.createTopi
   Like Kafka, the answer still carries a freshly drawn topic id that is then forgotten.
 - The request's ``timeout_ms`` does not matter: a single broker answers when the topic exists. The
   topics of one request are created concurrently, their logs in worker threads (the event loop goes
-  on); a topic appears only once all its partitions exist (``EmbeddedController.create_topic_async``).
+  on); a topic appears only once all its partitions exist (``EmbeddedController.create_topic``).
 - v1: error_message; v2: throttle_time_ms (always 0: no quotas); v4: -1 counts; v5: flexible, and a
   successful result carries num_partitions, replication_factor and every topic config with its
   source (sorted by name; sensitive values null); v7: topic_id.
@@ -26,6 +31,7 @@ from collections import Counter
 from typing import Any
 
 from broker.config import ConfigError, validate_topic_configs
+from broker.controller.api import EXCESSIVE_CREATE_TOPICS, MAX_PARTITIONS_PER_REQUEST
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
 from broker.topics import new_topic_id
@@ -42,12 +48,34 @@ from protocol.messages.create_topics import (
 
 @handles(CREATE_TOPICS, versions="0-7")
 async def handle_create_topics(ctx: RequestContext, request: CreateTopicsRequest) -> CreateTopicsResponse:
+    if _total_partitions(request, ctx.broker.config.get("num.partitions")) > MAX_PARTITIONS_PER_REQUEST:
+        return CreateTopicsResponse(
+            topics=[
+                CreatableTopicResult(
+                    name=t.name, error_code=ErrorCode.POLICY_VIOLATION, error_message=EXCESSIVE_CREATE_TOPICS
+                )
+                for t in request.topics
+            ]
+        )
     counts = Counter(topic.name for topic in request.topics)
     results = [
         _duplicate(topic.name) if counts[topic.name] > 1 else _create(ctx, topic, request.validate_only)
         for topic in request.topics
     ]
     return CreateTopicsResponse(topics=list(await asyncio.gather(*results)))
+
+
+def _total_partitions(request: CreateTopicsRequest, default: int) -> int:
+    """The partitions a request asks for, counted as Kafka's controller counts them."""
+    total = 0
+    for topic in request.topics:
+        if topic.assignments:
+            total += len(topic.assignments)
+        elif topic.num_partitions == -1:
+            total += default
+        elif topic.num_partitions > 0:
+            total += topic.num_partitions
+    return total
 
 
 async def _duplicate(name: str) -> CreatableTopicResult:
@@ -71,7 +99,7 @@ async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: boo
         if validate_only:
             topic_id = new_topic_id()
         else:
-            topic_id = (await controller.create_topic_async(topic.name, replicas, configs)).topic_id
+            topic_id = await controller.create_topic(topic.name, replicas, configs)
     except ControllerError as exc:
         return CreatableTopicResult(name=topic.name, error_code=exc.code, error_message=exc.message)
     broker_config = ctx.broker.config

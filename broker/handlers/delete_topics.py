@@ -9,8 +9,12 @@ Behaviour follows Kafka's KRaft controller (ControllerApis.deleteTopics):
   twice -> INVALID_REQUEST "Duplicate topic name." / "Duplicate topic id."; a name that resolves to
   an id also given -> "The provided topic name maps to an ID that was already supplied.".
 - Unknown names -> UNKNOWN_TOPIC_OR_PARTITION, unknown ids -> UNKNOWN_TOPIC_ID.
-- Internal topics can be deleted, as in Kafka (no check there either).
-- The partitions' logs are removed at once (renamed ``-delete`` by storage); ``timeout_ms`` is moot.
+- Internal topics (``__consumer_offsets``, ``__transaction_state``) are refused with INVALID_REQUEST
+  and the message of Kafka's own tool ("Topic __consumer_offsets is a kafka internal topic and is not
+  allowed to be marked for deletion."): deleting one loses every group's offsets.
+- The partitions' log dirs are renamed for deletion first (Kafka's ``topic-N.uniqueId-delete``, the
+  topic name cut short to fit 255 characters), all or none; only then is the topic gone from
+  metadata. A rename that fails -> KAFKA_STORAGE_ERROR and the topic stays whole. ``timeout_ms`` is moot.
 - v1: throttle_time_ms (0); v4: flexible; v5: error_message; v6: topic ids.
 """
 
@@ -52,6 +56,7 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
                 DeletableTopicResult(name=name, topic_id=topic_id, error_code=code, error_message=message)
             )
         return response
+    cache = ctx.broker.metadata_cache
     names = Counter(name for name, topic_id in wanted if name is not None and topic_id == ZERO_UUID)
     ids = Counter(topic_id for name, topic_id in wanted if name is None and topic_id != ZERO_UUID)
     resolved: dict[bytes, str] = {}  # topic id -> name, of those to delete
@@ -68,14 +73,14 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
         elif name is None and ids[topic_id] > 1:
             _fail(result, ErrorCode.INVALID_REQUEST, "Duplicate topic id.")
         elif name is None:
-            found = ctx.broker.topics.by_id.get(topic_id)
+            found = cache.topic_by_id(topic_id)
             if found is None:
                 _fail(result, ErrorCode.UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_ID)
             else:
                 result.name = found.name
                 resolved[topic_id] = found.name
         else:
-            found = ctx.broker.topics.get(name)
+            found = cache.topic(name)
             if found is None:
                 _fail(result, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
             elif found.topic_id in ids:
@@ -90,7 +95,7 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
         elif result.error_code == ErrorCode.NONE and result.topic_id in resolved:
             name = resolved.pop(result.topic_id)
             try:
-                ctx.broker.controller.delete_topic(name)
+                await ctx.broker.controller.delete_topic(name)
             except ControllerError as exc:
                 _fail(result, exc.code, exc.message)
     return response

@@ -1,7 +1,7 @@
 """DescribeCluster (60), versions 0-1.
 
-- The cluster id, this broker as the controller (a single broker is its own), and the brokers: just
-  this one, with the address advertised on the listener the request came in on, and its rack.
+- From the metadata cache: the cluster id, the controller, and the live brokers that have an endpoint
+  on the listener the request came in on, with that address and their rack.
 - v1 ``endpoint_type``: 1 (brokers) is answered; 2 (controllers) -> MISMATCHED_ENDPOINT_TYPE, as a
   Kafka broker answers it (INVALID_REQUEST in v0); anything else -> UNSUPPORTED_ENDPOINT_TYPE.
 - Authorized operations, when asked for: every cluster operation (there is no authorizer).
@@ -38,14 +38,14 @@ async def handle_describe_cluster(ctx: RequestContext, request: DescribeClusterR
             error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type "
             + ENDPOINT_NAMES[wanted],
         )
-    broker = ctx.broker
-    host, port = broker.advertised(ctx.listener)
+    cache = ctx.broker.metadata_cache
     response = DescribeClusterResponse(
         error_code=ErrorCode.NONE,
-        cluster_id=broker.cluster_id,
-        controller_id=broker.node_id,
+        cluster_id=cache.cluster_id,
+        controller_id=cache.controller_id,
         brokers=[
-            DescribeClusterBroker(broker_id=broker.node_id, host=host, port=port, rack=broker.config.get("broker.rack"))
+            DescribeClusterBroker(broker_id=broker.id, host=endpoint.host, port=endpoint.port, rack=broker.rack)
+            for broker, endpoint in cache.alive_endpoints(ctx.listener)
         ],
     )
     if request.include_cluster_authorized_operations:

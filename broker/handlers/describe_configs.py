@@ -92,10 +92,9 @@ def _describe(
             validate_topic_name(name)
         except InvalidTopic as exc:
             raise ResourceError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
-        topic = broker.topics.get(name)
-        if topic is None:
+        if broker.metadata_cache.topic(name) is None:
             raise ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "")
-        entries = broker.config.describe_topic(topic.configs, with_synonyms)
+        entries = broker.config.describe_topic(broker.metadata_cache.topic_configs(name), with_synonyms)
         return [_render(entry, with_docs) for entry in entries]
     if resource.resource_type == BROKER:
         check_broker_id(broker.node_id, name, empty_ok=True)

@@ -13,15 +13,17 @@ As Kafka's DescribeTopicPartitionsRequestHandler and KRaftMetadataCache:
   ``next_cursor`` names the next topic at partition 0.
 - A cursor topic missing from a non-empty topic list, or a negative cursor partition ->
   INVALID_REQUEST for every topic asked for.
-- Eligible leader replicas are not used: the ELR and last-known-ELR lists are empty; no replica is
-  offline. Authorized operations: every topic operation (no authorizer). Flexible from v0.
+- Partitions come from the metadata cache (a leader not reachable on the request's listener:
+  LEADER_NOT_AVAILABLE, leader -1). Eligible leader replicas are not used: the ELR and
+  last-known-ELR lists are empty. Authorized operations: every topic operation (no authorizer). Flexible from v0.
 """
 
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
 from broker.handlers.metadata import TOPIC_OPERATIONS
-from broker.topics import InvalidTopic, TopicMetadata, validate_topic_name
+from broker.metadata_cache import NO_LEADER, MetadataCache, TopicImage
+from broker.topics import InvalidTopic, validate_topic_name
 from protocol.errors import ErrorCode
 from protocol.messages.describe_topic_partitions import (
     DESCRIBE_TOPIC_PARTITIONS,
@@ -40,11 +42,11 @@ MAX_PARTITIONS = 2000  # max.request.partition.size.limit
 async def handle_describe_topic_partitions(
     ctx: RequestContext, request: DescribeTopicPartitionsRequest
 ) -> DescribeTopicPartitionsResponse:
-    store = ctx.broker.topics
+    cache = ctx.broker.metadata_cache
     everything = not request.topics
     cursor = request.cursor
     start_name = cursor.topic_name if cursor is not None else ""
-    names = set(store.topics) if everything else {t.name for t in request.topics}
+    names = set(cache.topics) if everything else {t.name for t in request.topics}
     names = {name for name in names if name >= start_name}
     if cursor is not None and (cursor.partition_index < 0 or (not everything and cursor.topic_name not in names)):
         return DescribeTopicPartitionsResponse(
@@ -59,41 +61,49 @@ async def handle_describe_topic_partitions(
         if remaining == 0:
             response.next_cursor = Cursor(topic_name=name, partition_index=0)
             break
-        topic = store.get(name)
+        topic = cache.topic(name)
         if topic is None:
             if not everything:
                 response.topics.append(_missing(name))
             continue
         first = cursor.partition_index if cursor is not None and name == cursor.topic_name else 0
-        end = min(topic.partitions, first + remaining)
-        response.topics.append(_describe(topic, first, end))
-        if end < topic.partitions:
+        count = len(topic.partitions)
+        end = min(count, first + remaining)
+        response.topics.append(_describe(cache, topic, first, end, ctx.listener))
+        if end < count:
             response.next_cursor = Cursor(topic_name=name, partition_index=end)
             break
         remaining -= max(end - first, 0)
     return response
 
 
-def _describe(topic: TopicMetadata, first: int, end: int) -> DescribeTopicPartitionsResponseTopic:
-    partitions = [
-        DescribeTopicPartitionsResponsePartition(
-            error_code=ErrorCode.NONE,
-            partition_index=index,
-            leader_id=topic.replicas[index][0],
-            leader_epoch=topic.leader_epochs[index],
-            replica_nodes=list(topic.replicas[index]),
-            isr_nodes=list(topic.replicas[index]),
-            eligible_leader_replicas=[],
-            last_known_elr=[],
-            offline_replicas=[],
+def _describe(
+    cache: MetadataCache, topic: TopicImage, first: int, end: int, listener: str
+) -> DescribeTopicPartitionsResponseTopic:
+    partitions = []
+    for index in range(first, end):
+        state = topic.partitions.get(index)
+        if state is None:
+            continue
+        reachable = cache.leader_endpoint(topic.name, index, listener) is not None
+        partitions.append(
+            DescribeTopicPartitionsResponsePartition(
+                error_code=ErrorCode.NONE if reachable else ErrorCode.LEADER_NOT_AVAILABLE,
+                partition_index=index,
+                leader_id=state.leader if reachable else NO_LEADER,
+                leader_epoch=state.leader_epoch,
+                replica_nodes=list(state.replicas),
+                isr_nodes=list(state.isr),
+                eligible_leader_replicas=[],
+                last_known_elr=[],
+                offline_replicas=list(state.offline_replicas),
+            )
         )
-        for index in range(first, end)
-    ]
     return DescribeTopicPartitionsResponseTopic(
         error_code=ErrorCode.NONE,
         name=topic.name,
         topic_id=topic.topic_id,
-        is_internal=topic.internal,
+        is_internal=topic.is_internal,
         partitions=partitions,
         topic_authorized_operations=TOPIC_OPERATIONS,
     )

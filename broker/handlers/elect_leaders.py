@@ -33,23 +33,19 @@ async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest
     election = request.election_type if ctx.version >= 1 else PREFERRED
     if election not in (PREFERRED, UNCLEAN):
         return ElectLeadersResponse(error_code=ErrorCode.INVALID_REQUEST)
-    topics = ctx.broker.topics
+    cache = ctx.broker.metadata_cache
     response = ElectLeadersResponse(error_code=ErrorCode.NONE)
     if request.topic_partitions is None:
-        for name in sorted(topics.topics):
+        for name in sorted(cache.topics):
             response.replica_election_results.append(ReplicaElectionResult(topic=name, partition_result=[]))
         return response
-    for wanted in request.topic_partitions:
-        result = ReplicaElectionResult(topic=wanted.topic)
+    wanted = [(t.topic, index) for t in request.topic_partitions for index in t.partitions]
+    outcome = await ctx.broker.controller.elect_leaders(election == PREFERRED, wanted)
+    for topic in request.topic_partitions:
+        result = ReplicaElectionResult(topic=topic.topic)
         response.replica_election_results.append(result)
-        topic = topics.get(wanted.topic)
-        for index in wanted.partitions:
-            if topic is None:
-                code, message = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"No such topic as {wanted.topic}"
-            elif not 0 <= index < topic.partitions:
-                code, message = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"No such partition as {wanted.topic}-{index}"
-            else:
-                # The first replica is the preferred leader, and on a single broker it is this one.
-                code, message = ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
+        for index in topic.partitions:
+            error = outcome[(topic.topic, index)]
+            code, message = (ErrorCode.NONE, None) if error is None else (error.code, error.message)
             result.partition_result.append(PartitionResult(partition_id=index, error_code=code, error_message=message))
     return response

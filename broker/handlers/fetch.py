@@ -120,7 +120,7 @@ def _resolve(ctx: RequestContext, request: FetchRequest, follower: bool) -> list
     for topic in request.topics:
         name: str | None = topic.topic
         if ctx.version >= TOPIC_IDS_VERSION:
-            found = broker.topics.by_id.get(topic.topic_id)
+            found = broker.metadata_cache.topic_by_id(topic.topic_id)
             name = found.name if found is not None else None
         answer = FetchableTopicResponse(topic=name or "", topic_id=topic.topic_id)
         wanted = []

@@ -1,6 +1,7 @@
 """FindCoordinator (10), versions 0-6.
 
-- Key type 0 (group): this broker, which leads the group's ``__consumer_offsets`` partition. The topic
+- Key type 0 (group): the leader of the group's ``__consumer_offsets`` partition, from the metadata
+  cache, at its address on the request's listener (none: COORDINATOR_NOT_AVAILABLE). The topic
   is created on the first request, as Kafka does, without stalling other clients: the request that
   starts the creation waits for it and then answers; requests meanwhile get COORDINATOR_NOT_AVAILABLE
   (clients retry), as Kafka answers while its new offsets topic is being created and loaded.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import offsets_topic_ready
 from protocol.errors import ErrorCode
@@ -47,5 +49,11 @@ async def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
         return error(ErrorCode.INVALID_REQUEST, f"Unknown coordinator type {key_type} in FindCoordinator request.")
     if not await offsets_topic_ready(ctx):
         return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
-    host, port = ctx.broker.advertised(ctx.listener)
-    return Coordinator(key=key, node_id=ctx.broker.node_id, host=host, port=port, error_code=0, error_message=None)
+    offsets_topic = ctx.broker.group_coordinator.offsets_topic
+    leader = ctx.broker.metadata_cache.leader_endpoint(OFFSETS_TOPIC, offsets_topic.partition_for(key), ctx.listener)
+    if leader is None:
+        return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
+    node_id, endpoint = leader
+    return Coordinator(
+        key=key, node_id=node_id, host=endpoint.host, port=endpoint.port, error_code=0, error_message=None
+    )

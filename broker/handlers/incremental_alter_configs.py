@@ -61,11 +61,11 @@ async def handle_incremental_alter_configs(
         )  # fmt: skip
 
     return IncrementalAlterConfigsResponse(
-        responses=answer_each(request.resources, result, lambda r: _alter(ctx, r, request.validate_only))
+        responses=await answer_each(request.resources, result, lambda r: _alter(ctx, r, request.validate_only))
     )
 
 
-def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
+async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
     check_changes([(c.name, "" if c.config_operation == AlterOp.DELETE else c.value) for c in resource.configs])
     ops = []
     for config in resource.configs:
@@ -77,7 +77,9 @@ def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: b
             ) from None
         ops.append((config.name, op, config.value))
     if resource.resource_type == TOPIC:
-        alter_topic(ctx, resource.resource_name, lambda current: incremental_topic_configs(current, ops), validate_only)
+        await alter_topic(
+            ctx, resource.resource_name, lambda current: incremental_topic_configs(current, ops), validate_only
+        )
     elif resource.resource_type == BROKER:
         refuse_broker_change(ctx, resource.resource_name, [name for name, _, _ in ops])
     elif resource.resource_type == BROKER_LOGGER:

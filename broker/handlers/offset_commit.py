@@ -44,10 +44,10 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
     errors: dict[tuple[str, int], ErrorCode] = {}
     offsets: dict[tuple[str, int], OffsetAndMetadata] = {}
     for topic in request.topics:
-        known = ctx.broker.topics.get(topic.name)
+        count = ctx.broker.metadata_cache.num_partitions(topic.name)
         for p in topic.partitions:
             tp = (topic.name, p.partition_index)
-            if known is None or not 0 <= p.partition_index < known.partitions:
+            if count is None or not 0 <= p.partition_index < count:
                 errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 continue
             committed_at = p.commit_timestamp if ctx.version == 1 and p.commit_timestamp >= 0 else now

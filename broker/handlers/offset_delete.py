@@ -25,10 +25,10 @@ async def handle_offset_delete(ctx: RequestContext, request: OffsetDeleteRequest
     unknown: dict[tuple[str, int], ErrorCode] = {}
     partitions = []
     for topic in request.topics:
-        known = ctx.broker.topics.get(topic.name)
+        count = ctx.broker.metadata_cache.num_partitions(topic.name)
         for p in topic.partitions:
             tp = (topic.name, p.partition_index)
-            if known is None or not 0 <= p.partition_index < known.partitions:
+            if count is None or not 0 <= p.partition_index < count:
                 unknown[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             else:
                 partitions.append(tp)

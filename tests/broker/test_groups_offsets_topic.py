@@ -18,6 +18,7 @@ from broker.config import BrokerConfig
 from broker.controller.embedded import EmbeddedController
 from broker.coordinator.group.group import OffsetAndMetadata
 from broker.coordinator.group.service import GroupService
+from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
 from protocol.errors import ErrorCode as E
@@ -169,7 +170,10 @@ def test_a_coordinator_write_without_the_topic_is_retriable_and_starts_the_creat
         topics = TopicStore(logs)
         topics.load()
         replicas = ReplicaManager(0, config, log_manager)
-        service = GroupService(config, topics, EmbeddedController(0, config, topics, replicas), replicas)
+        cache = MetadataCache(0, "cluster")
+        controller = EmbeddedController(0, config, topics, replicas, cache)
+        controller.start()
+        service = GroupService(config, cache, controller, replicas)
         service.start()
         offsets_topic = service.offsets_topic
         commit = {("t", 0): OffsetAndMetadata(offset=7, leader_epoch=-1, metadata="", commit_timestamp=1)}
@@ -182,7 +186,7 @@ def test_a_coordinator_write_without_the_topic_is_retriable_and_starts_the_creat
             while not offsets_topic.exists() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.01)
             assert await offsets_topic.ensure_created()
-            assert topics.topics[OFFSETS].partitions == 5
+            assert cache.num_partitions(OFFSETS) == 5
             assert service.coordinator.commit_offsets("s", "", None, -1, commit) == {("t", 0): E.NONE}
             assert service.coordinator.fetch_offsets("s", [("t", 0)])[("t", 0)] == commit[("t", 0)]
             assert len(list(offsets_topic.replay())) == 1, "the retried commit is in the log, once"

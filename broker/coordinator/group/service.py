@@ -1,6 +1,6 @@
 """The group coordinator as the broker runs it: the offsets topic, the event-loop clock, load and retention.
 
-    service = GroupService(config, topics, controller, replica_manager)
+    service = GroupService(config, metadata_cache, controller, replica_manager)
     service.start()        # replays __consumer_offsets; call with the event loop running
     service.coordinator    # what the group and offset handlers call
     service.shutdown()
@@ -15,24 +15,24 @@ import asyncio
 import logging
 
 from broker.config import BrokerConfig
-from broker.controller.embedded import EmbeddedController
+from broker.controller.api import Controller
 from broker.coordinator.group.config import GroupConfig
 from broker.coordinator.group.coordinator import GroupCoordinator
 from broker.coordinator.group.store import OffsetsTopic
 from broker.coordinator.group.timers import LoopScheduler, Timer
+from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
-from broker.topics import TopicStore
 
 log = logging.getLogger(__name__)
 
 
 class GroupService:
     def __init__(
-        self, config: BrokerConfig, topics: TopicStore, controller: EmbeddedController, replicas: ReplicaManager
+        self, config: BrokerConfig, metadata: MetadataCache, controller: Controller, replicas: ReplicaManager
     ) -> None:
         self.config = GroupConfig.from_broker(config)
-        self.offsets_topic = OffsetsTopic(self.config, topics, controller, replicas)
-        self.topics = topics
+        self.offsets_topic = OffsetsTopic(self.config, metadata, controller, replicas)
+        self.metadata = metadata
         self.coordinator: GroupCoordinator
         self._retention: Timer | None = None
 
@@ -44,7 +44,7 @@ class GroupService:
 
     def _partition_counts(self) -> dict[str, int]:
         """Every topic a consumer group may subscribe to (internal topics are not), with its partition count."""
-        return {name: t.partitions for name, t in self.topics.topics.items() if not t.internal}
+        return {name: len(t.partitions) for name, t in self.metadata.topics.items() if not t.is_internal}
 
     def _schedule_retention(self) -> None:
         def check() -> None:

@@ -30,13 +30,13 @@ import logging
 import time
 from collections.abc import Iterator
 
-from broker.controller.embedded import EmbeddedController
+from broker.controller.api import Controller
 from broker.controller.errors import ControllerError
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
+from broker.metadata_cache import MetadataCache
 from broker.partition import NotEnoughReplicas
 from broker.replica_manager import ReplicaManager
-from broker.topics import TopicStore
 from protocol.errors import ErrorCode
 from protocol.records import Record, build_batch, iter_batches, iter_records
 from protocol.records.exceptions import CorruptRecordBatch
@@ -52,24 +52,24 @@ _LOAD_CHUNK = 1 << 20
 
 class OffsetsTopic:
     def __init__(
-        self, config: GroupConfig, topics: TopicStore, controller: EmbeddedController, replicas: ReplicaManager
+        self, config: GroupConfig, metadata: MetadataCache, controller: Controller, replicas: ReplicaManager
     ) -> None:
         self.config = config
-        self.topics = topics
+        self.metadata = metadata
         self.controller = controller
         self.replicas = replicas
         self._creating = False  # a request of ours is creating the topic (``_create`` runs)
         self._background: set[asyncio.Task[bool]] = set()  # creations ``write`` started
 
     def partition_count(self) -> int:
-        topic = self.topics.get(OFFSETS_TOPIC)
-        return topic.partitions if topic is not None else self.config.offsets_topic_partitions
+        count = self.metadata.num_partitions(OFFSETS_TOPIC)
+        return count if count is not None else self.config.offsets_topic_partitions
 
     def partition_for(self, group_id: str) -> int:
         return records.partition_for(group_id, self.partition_count())
 
     def exists(self) -> bool:
-        return self.topics.get(OFFSETS_TOPIC) is not None
+        return self.metadata.topic(OFFSETS_TOPIC) is not None
 
     async def ensure_created(self) -> bool:
         """True once the topic exists, creating it if needed (this call waits for its own creation).
@@ -93,7 +93,7 @@ class OffsetsTopic:
         return self._creating or bool(self._background) or self.controller.is_being_created(OFFSETS_TOPIC)
 
     async def _create(self) -> bool:
-        factor = min(self.config.offsets_topic_replication_factor, len(self.controller.live_brokers))
+        factor = min(self.config.offsets_topic_replication_factor, len(self.metadata.alive_brokers()))
         configs: dict[str, object] = {
             "cleanup.policy": ["compact"],
             "segment.bytes": self.config.offsets_topic_segment_bytes,
@@ -103,7 +103,7 @@ class OffsetsTopic:
         try:
             count = self.config.offsets_topic_partitions
             replicas = self.controller.check_new_topic(OFFSETS_TOPIC, count, factor, None)
-            await self.controller.create_topic_async(OFFSETS_TOPIC, replicas, configs)
+            await self.controller.create_topic(OFFSETS_TOPIC, replicas, configs)
         except ControllerError as exc:
             if exc.code is ErrorCode.TOPIC_ALREADY_EXISTS:  # a concurrent creation: ready on a retry
                 return False
