@@ -189,7 +189,7 @@ def test_zookeeper_connect_chroot(value: str, hosts: str, chroot: str | None) ->
 
 @pytest.mark.parametrize("value", ["", "/kafka", "a:1,,b:2", "a:1/kafka//x", "a:1/../x"])
 def test_bad_zookeeper_connect(value: str) -> None:
-    with pytest.raises(ValueError, match="zookeeper.connect"):
+    with pytest.raises(ValueError, match=r"zookeeper\.connect"):
         paths.parse_zookeeper_connect(value)
 
 
