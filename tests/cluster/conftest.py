@@ -18,8 +18,11 @@ def _require_zookeeper() -> None:
     try:
         zookeeper_classpath()
         java_binary()
+        missing = ""
     except ZooKeeperMissing as e:
-        pytest.fail(str(e), pytrace=False)
+        missing = str(e)
+    if missing:
+        pytest.fail(missing, pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """A broker's registration in a process of its own, to be killed: ``python -m tests.cluster.registrant
-CONNECT BROKER_ID SESSION_MS``. Prints ``registered <broker epoch>`` and waits for its end."""
+CONNECT BROKER_ID SESSION_MS``. Prints ``registered <broker epoch>`` at each registration (again after its
+session expired, e.g. when it was paused with SIGSTOP) and waits for its end."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from tests.cluster.support import registration
 async def main(connect: str, broker_id: int, session_ms: int) -> None:
     zk = ZkClient(connect, session_timeout_ms=session_ms)
     await zk.start()
-    epoch = await ZkBrokerRegistration(zk, registration(broker_id)).register()
-    print(f"registered {epoch}", flush=True)
+
+    def registered(epoch: int) -> None:
+        print(f"registered {epoch}", flush=True)
+
+    registered(await ZkBrokerRegistration(zk, registration(broker_id), on_registered=registered).register())
     await asyncio.Event().wait()
 
 

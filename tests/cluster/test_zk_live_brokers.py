@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -64,6 +65,35 @@ def test_the_watch_sees_brokers_join_and_die(zk_connect: str, registrants: list[
             registrants[0].kill()  # broker 1 dies without closing its session
             await until(lambda: set(live.live) == {2}, timeout_s=30, what="broker 1's death")
             assert [c.died for c in changes] == [frozenset({1})]
+        finally:
+            await live.close()
+            await zk.close()
+
+    run(test)
+
+
+def test_a_paused_broker_loses_its_session_and_registers_again(
+    zk_connect: str, registrants: list[subprocess.Popen[str]]
+) -> None:
+    """SIGSTOP longer than the session (a long GC pause, a frozen VM): ZooKeeper expires the session and
+    deletes the registration; on waking, the broker sees the expiry and registers in a new session."""
+
+    async def test() -> None:
+        zk = ZkClient(zk_connect, SESSION_MS)
+        await zk.start()
+        live = ZkLiveBrokers(zk)
+        try:
+            await live.start()
+            process = start_registrant(zk_connect, 5, registrants)
+            assert process.stdout is not None
+            first_epoch = int((await asyncio.to_thread(process.stdout.readline)).split()[1])
+            await until(lambda: 5 in live.live, what="broker 5")
+            process.send_signal(signal.SIGSTOP)
+            await until(lambda: 5 not in live.live, timeout_s=30, what="broker 5's session to expire")
+            process.send_signal(signal.SIGCONT)
+            second_epoch = int((await asyncio.to_thread(process.stdout.readline)).split()[1])
+            assert second_epoch > first_epoch
+            await until(lambda: getattr(live.live.get(5), "broker_epoch", 0) == second_epoch, what="broker 5 back")
         finally:
             await live.close()
             await zk.close()
