@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from kazoo.client import KazooClient
 
+from broker.config import BrokerConfig
 from broker.controller.zk import paths
-from broker.controller.zk.client import ZkClient, ZkConnectionTimeout, ZkSessionState
+from broker.controller.zk.client import ZkClient, ZkConnectionTimeout, ZkSessionState, zk_client_for
 from broker.controller.zk.registration import (
     BrokerIdInUse,
     InconsistentBrokerId,
@@ -73,6 +74,24 @@ def test_chroot_is_created_and_everything_lives_below_it(zookeeper: ZooKeeperSer
     finally:
         root.stop()
         root.close()
+
+
+def test_the_client_takes_kafkas_configs(zk_connect: str) -> None:
+    config = BrokerConfig.from_properties({"zookeeper.connect": zk_connect, "zookeeper.session.timeout.ms": "6000"})
+    zk = zk_client_for(config)
+    assert (zk.session_timeout_ms, zk.connection_timeout_ms) == (6000, 6000)  # connection: the session's default
+
+    async def test() -> None:
+        await zk.start()
+        try:
+            assert zk.kazoo.chroot == zk_connect[zk_connect.index("/") :]
+            assert 1000 <= zk.kazoo._session_timeout <= 6000  # negotiated with the server
+        finally:
+            await zk.close()
+
+    run(test)
+    with pytest.raises(ValueError, match=r"zookeeper\.connect is not set"):
+        zk_client_for(BrokerConfig.from_properties({}))
 
 
 def test_connection_timeout_names_the_state() -> None:

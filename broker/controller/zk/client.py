@@ -31,6 +31,8 @@ from kazoo.exceptions import ConnectionLoss, NodeExistsError, OperationTimeoutEr
 from kazoo.protocol.states import KazooState, WatchedEvent, ZnodeStat
 from kazoo.retry import KazooRetry
 
+from broker.config import BrokerConfig
+
 from .paths import parse_zookeeper_connect
 
 log = logging.getLogger(__name__)
@@ -253,6 +255,14 @@ class ZkClient:
         if failures:
             raise failures[0]
         return results
+
+
+def zk_client_for(config: BrokerConfig) -> ZkClient:
+    """The session a broker opens from its configs (zookeeper.connect must be set)."""
+    connect = config.get("zookeeper.connect")
+    if not connect:
+        raise ValueError("zookeeper.connect is not set: this broker runs without ZooKeeper")
+    return ZkClient(connect, config.get("zookeeper.session.timeout.ms"), config.get("zookeeper.connection.timeout.ms"))
 
 
 def _resolve(future: asyncio.Future[Any], result: Any) -> None:

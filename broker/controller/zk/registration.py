@@ -143,7 +143,6 @@ class ZkBrokerRegistration:
         )  # fmt: skip
         path = paths.broker_id_path(registration.broker_id)
         data = encode_broker_registration(registration)
-        session_id = self._zk.session_id
         while True:
             try:
                 _, stat = await self._zk.multi(
@@ -156,6 +155,7 @@ class ZkBrokerRegistration:
                 except NoNodeError:
                     log.info("The ephemeral node at %s went away while reading it, attempting create() again", path)
                     continue
+                session_id = self._zk.session_id
                 if stat.ephemeralOwner != session_id:
                     raise BrokerIdInUse(
                         f"Error while creating ephemeral at {path}, node already exists and owner "
@@ -163,7 +163,7 @@ class ZkBrokerRegistration:
                     ) from None
                 break
         self.broker_epoch = int(stat.czxid)
-        self._session_id = session_id
+        self._session_id = int(stat.ephemeralOwner)
         log.info(
             "Registered broker %d at path %s with addresses: %s, broker epoch %d",
             registration.broker_id, path, [e.connection_string for e in registration.endpoints], self.broker_epoch,
