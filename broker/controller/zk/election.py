@@ -146,6 +146,7 @@ class ZkControllerElection:
             if active != self.broker_id:
                 self._resign()
             return
+        self._resign()  # /controller is gone: if it was ours, that reign is over whatever follows
         with contextlib.suppress(NodeExistsError):
             await self._zk.create(paths.CONTROLLER_EPOCH, _encode_epoch(INITIAL_CONTROLLER_EPOCH - 1))
         data, stat = await self._zk.get(paths.CONTROLLER_EPOCH)
@@ -165,12 +166,14 @@ class ZkControllerElection:
             if active is None:
                 self._pending = True  # it went away again already: run once more
             return
-        await self._read_controller()  # arm the watch on our own znode
+        # won: the state changes before the next await, so a session expiry seen meanwhile resigns it
         self.epoch = ControllerEpoch(new_epoch, int(epoch_stat.version))
         self._set_active(self.broker_id)
         log.info("Broker %d is the controller, epoch %d", self.broker_id, new_epoch)
         if self._on_elected is not None:
             self._on_elected(self.epoch)
+        if await self._read_controller() != self.broker_id:  # arms the watch; gone already: look again
+            self._pending = True
 
     def _set_active(self, broker_id: int) -> None:
         if broker_id != self.active_controller_id:
