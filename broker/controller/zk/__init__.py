@@ -21,3 +21,4 @@ test_zk_broker_session.py does exactly this)::
     broker_epoch = await registration.register()            # BrokerIdInUse: another live broker has the id
     live = ZkLiveBrokers(zk, on_change=...); await live.start()
     election = ZkControllerElection(zk, broker_id, on_elected=..., on_resigned=...); await election.start()
+"""
