@@ -15,6 +15,7 @@ from broker.controller.zk import paths
 from broker.controller.zk.client import ZkClient
 from broker.controller.zk.live_brokers import BrokerChange, ZkLiveBrokers
 from broker.controller.zk.registration import ZkBrokerRegistration
+from broker.controller.zk.znodes import encode_broker_registration
 from tests.cluster.support import SESSION_MS, expire_session, registration, until
 from tests.harness import ROOT
 
@@ -130,6 +131,43 @@ def test_changes_iterator_reports_a_bounce_and_skips_bad_registrations(zk_connec
             await reg.close()
         finally:
             follower.cancel()
+            await live.close()
+            await broker.close()
+            await zk.close()
+
+    run(test)
+
+
+def test_registration_data_changed_in_place_is_an_update(zk_connect: str) -> None:
+    """A broker rewriting its registration (Kafka does on a dynamic listener change) keeps its epoch;
+    unreadable new data keeps the last good registration; a bad newcomer joins once its data is fixed."""
+
+    async def test() -> None:
+        zk, broker = ZkClient(zk_connect, SESSION_MS), ZkClient(zk_connect, SESSION_MS)
+        await zk.start()
+        await broker.start()
+        changes: list[BrokerChange] = []
+        live = ZkLiveBrokers(zk, on_change=changes.append)
+        try:
+            await ZkBrokerRegistration(broker, registration(4)).register()
+            await broker.create(paths.broker_id_path(6), b"garbage", ephemeral=True)
+            await live.start()
+            assert set(live.live) == {4}
+            epoch = live.live[4].broker_epoch
+            changes.clear()
+
+            moved = encode_broker_registration(registration(4, port=19092)())
+            await broker.set(paths.broker_id_path(4), moved)
+            await until(lambda: bool(changes), what="the update")
+            assert [set(c.updated) for c in changes] == [{4}]
+            assert live.live[4].broker_epoch == epoch and live.live[4].registration.endpoints[0].port == 19096
+
+            await broker.set(paths.broker_id_path(4), b'{"version":4}')  # unreadable: keep what we had
+            await broker.set(paths.broker_id_path(6), encode_broker_registration(registration(6)()))
+            await until(lambda: 6 in live.live, what="broker 6 with readable data")
+            assert live.live[4].registration.endpoints[0].port == 19096
+            assert not any(4 in c.died for c in changes)
+        finally:
             await live.close()
             await broker.close()
             await zk.close()
