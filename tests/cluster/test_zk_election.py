@@ -9,12 +9,15 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+from kazoo.exceptions import BadVersionError
 
 from broker.controller.zk import paths
 from broker.controller.zk.client import ZkClient
-from broker.controller.zk.election import ControllerEpoch, ZkControllerElection
+from broker.controller.zk.election import ControllerEpoch, ControllerMoved, ZkControllerElection, fenced_multi
+from broker.controller.zk.znodes import PartitionState, encode_partition_state
 from tests.cluster.support import SESSION_MS, expire_session, until
 
 
@@ -124,3 +127,37 @@ def test_unreadable_controller_znode_is_logged_not_fatal(zk_connect: str, caplog
 
     with caplog.at_level(logging.ERROR, logger="broker.controller.zk.election"):
         run(test)
+
+
+def test_a_deposed_controller_writes_nothing(zk_connect: str) -> None:
+    """Every controller write checks /controller_epoch's version in the same transaction."""
+    state_path = paths.partition_state_path("t", 0)
+
+    def write_state(leader: int, version: int = -1) -> Callable[[Any], object]:
+        data = encode_partition_state(PartitionState(leader, 0, (leader,), 1))
+        return lambda t: t.set_data(state_path, data, version)
+
+    async def test() -> None:
+        async with contenders(zk_connect, [0, 1]) as cs:
+            await until(lambda: len(controllers(cs)) == 1, what="a controller")
+            old = next(c for c in cs if c.election.is_controller)
+            old_epoch = old.elected[0]
+            await old.zk.ensure_path(state_path)
+            [stat] = await old.election.fenced_multi(write_state(old.broker_id))
+            assert stat.version == 1
+
+            await expire_session(old.zk)
+            await until(lambda: len(controllers(cs)) == 1 and not old.election.is_controller, what="a new controller")
+            new = next(c for c in cs if c.election.is_controller)
+            with pytest.raises(ControllerMoved, match="Expected zkVersion = 1"):
+                await fenced_multi(old.zk, old_epoch, write_state(old.broker_id))  # as if it had not noticed
+            with pytest.raises(ControllerMoved, match="is not the controller"):
+                await old.election.fenced_multi(write_state(old.broker_id))
+            _, stat = await new.zk.get(state_path)
+            assert stat.version == 1  # untouched by the deposed controller
+
+            await new.election.fenced_multi(write_state(new.broker_id, version=1))
+            with pytest.raises(BadVersionError):  # the caller's own condition failing is not ControllerMoved
+                await new.election.fenced_multi(write_state(new.broker_id, version=1))
+
+    run(test)

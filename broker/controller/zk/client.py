@@ -9,8 +9,10 @@ Semantics, as Kafka's ZooKeeperClient:
 - ``start()`` waits up to ``zookeeper.connection.timeout.ms`` (default: the session timeout) for a
   session, else ``ZkConnectionTimeout`` with Kafka's message. A chroot in ``zookeeper.connect``
   (``host:port/kafka``) is created first if missing, through a session without the chroot.
-- Operations wait out a lost connection (ConnectionLoss: retried once connected again), but not a lost
-  session: that raises kazoo's ``SessionExpiredError`` to the caller.
+- Operations wait out a lost connection or session: one that fails with ConnectionLoss or
+  SessionExpired is sent again once connected again (as Kafka holds requests while it opens a new
+  session). So an operation can land in a newer session than the one it was issued in; code that
+  cares (an ephemeral's owner, a controller's epoch) checks that itself.
 - ``SUSPENDED``: the connection is lost, the session (and its ephemeral znodes) may survive.
   ``EXPIRED``: the session is gone with its ephemerals; kazoo then opens a new session by itself and
   ``CONNECTED`` follows with a new ``session_id``. Watches do not survive either (kazoo fires them with
@@ -27,7 +29,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import ConnectionLoss, NodeExistsError, OperationTimeoutError, RolledBackError
+from kazoo.exceptions import (
+    ConnectionLoss,
+    NodeExistsError,
+    OperationTimeoutError,
+    RolledBackError,
+    SessionExpiredError,
+)
 from kazoo.protocol.states import KazooState, WatchedEvent, ZnodeStat
 from kazoo.retry import KazooRetry
 
@@ -195,7 +203,7 @@ class ZkClient:
             start().rawlink(done)
             try:
                 return await future
-            except (ConnectionLoss, OperationTimeoutError):
+            except (ConnectionLoss, OperationTimeoutError, SessionExpiredError):
                 if self._closed:
                     raise
                 await self._connected.wait()

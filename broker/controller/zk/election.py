@@ -13,6 +13,11 @@ Re-election, as Kafka's ControllerChangeHandler and session handler:
 A /controller that cannot be decoded is logged and counts as "no known controller" (-1); nobody can win
 until it is deleted, as in Kafka.
 
+A controller's writes to ZooKeeper go through ``fenced_multi``: one transaction that also checks
+/controller_epoch still has the version its election gave it, so a deposed controller that has not yet
+noticed (a long pause, a lost session) writes nothing and gets ``ControllerMoved``, as Kafka's
+controllerZkVersionCheck does.
+
 All of it runs on the event loop; elections are serialised by one worker task, and events that arrive
 while it runs only mark it to run once more.
 """
@@ -25,6 +30,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 from kazoo.protocol.states import EventType, WatchedEvent
@@ -37,6 +43,10 @@ from .znodes import encode_controller_epoch as _encode_epoch
 log = logging.getLogger(__name__)
 INITIAL_CONTROLLER_EPOCH = 1  # /controller_epoch is created holding 0, so the first controller has epoch 1
 RETRY_BACKOFF_S = 1.0  # after a failed attempt (e.g. an unreadable /controller_epoch) while connected
+
+
+class ControllerMoved(Exception):
+    """This broker is no longer the controller: its write was refused (Kafka's ControllerMovedException)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +97,13 @@ class ZkControllerElection:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
         self._resign()
+
+    async def fenced_multi(self, build: Callable[[Any], object]) -> list[Any]:
+        """One transaction of the controller's writes, refused unless this broker's epoch still holds."""
+        epoch = self.epoch
+        if epoch is None:
+            raise ControllerMoved(f"Broker {self.broker_id} is not the controller")
+        return await fenced_multi(self._zk, epoch, build)
 
     # -- events ----------------------------------------------------------------------------------------
     def _on_state(self, state: ZkSessionState) -> None:
@@ -188,3 +205,23 @@ class ZkControllerElection:
         self.epoch = None
         if self._on_resigned is not None:
             self._on_resigned()
+
+
+async def fenced_multi(zk: ZkClient, epoch: ControllerEpoch, build: Callable[[Any], object]) -> list[Any]:
+    """``build``'s operations in one transaction with a check of /controller_epoch's version first.
+    The results are those of ``build``'s operations; ControllerMoved if the epoch moved on."""
+
+    def fenced(transaction: Any) -> None:
+        transaction.check(paths.CONTROLLER_EPOCH, epoch.epoch_zk_version)
+        build(transaction)
+
+    try:
+        results = await zk.multi(fenced)
+    except BadVersionError:
+        stat = await zk.exists(paths.CONTROLLER_EPOCH)
+        if stat is None or stat.version != epoch.epoch_zk_version:  # the check failed: the epoch moved on
+            raise ControllerMoved(
+                f"Controller epoch zkVersion check fails. Expected zkVersion = {epoch.epoch_zk_version}"
+            ) from None
+        raise  # a conditional write of build's own failed
+    return results[1:]
