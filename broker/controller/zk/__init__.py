@@ -6,6 +6,7 @@
 - ``registration``: top-level paths, cluster id, broker id generation, the ephemeral /brokers/ids/<id>.
 - ``election.ZkControllerElection``: /controller and /controller_epoch.
 - ``live_brokers.ZkLiveBrokers``: the watched children of /brokers/ids.
+- ``topics``: topic creation, and the controller's reads and epoch-fenced writes of partition states.
 
 A broker in cluster mode starts them in Kafka's order, on one session (tests/cluster/
 test_zk_broker_session.py does exactly this)::
