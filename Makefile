@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the client tests use (kcat). Installs only when missing and when we are root.
+# Debian packages the tests use: kcat (client tests) and zookeeper (tests/cluster: a real ZooKeeper server,
+# run from /usr/share/java/zookeeper.jar; it pulls in a JRE). Installs only what is missing, and only as root.
+SYSTEM_PKGS := kcat:kcat zookeeper:/usr/share/java/zookeeper.jar
 system-deps:
-	@command -v kcat >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null; \
-	  else echo "kcat is missing: install it with 'sudo apt-get install kcat'"; fi; }
+	@missing=""; for entry in $(SYSTEM_PKGS); do pkg=$${entry%%:*}; probe=$${entry#*:}; \
+	  case "$$probe" in /*) [ -e "$$probe" ] ;; *) command -v "$$probe" >/dev/null 2>&1 ;; esac || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing; install them with 'sudo apt-get install$$missing'"; fi; fi
 
 # A broker on localhost:9092 with config/server.properties; more properties: make run ARGS="--override k=v".
 run: $(STAMP)

@@ -332,6 +332,19 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("zookeeper.connect", S, None, "ZooKeeper connection string; unset runs a self-contained broker."),
     ConfigDef("zookeeper.session.timeout.ms", INT, 18000, "Zookeeper session timeout."),
     ConfigDef("zookeeper.connection.timeout.ms", INT, None, "Max time to wait to establish a ZooKeeper connection."),
+    ConfigDef(
+        "broker.id.generation.enable",
+        B,
+        True,
+        "Enable automatic broker id generation (from /brokers/seqid) when broker.id is -1 in cluster mode.",
+    ),
+    ConfigDef(
+        "reserved.broker.max.id",
+        INT,
+        1000,
+        "Max number that can be used for a broker.id; generated ids start above it.",
+        _at_least(0),
+    ),
     ConfigDef("controlled.shutdown.enable", B, True, "Enable controlled shutdown of the server."),
     ConfigDef("request.timeout.ms", INT, 30000, "The configuration controls the maximum time to wait for a reply."),
 ]
