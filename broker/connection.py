@@ -4,7 +4,8 @@ Invariants:
 - Responses leave in the order their requests arrived, whatever order the handlers finish in. A
   request that gets no response (acks=0 produce) still takes its turn, so later responses wait for it.
 - At most ``MAX_IN_FLIGHT`` requests of one connection are read and not yet answered; reading pauses
-  beyond that, which pushes back on a client that pipelines without reading.
+  beyond that, or while the bytes held (below) and the requests waiting to start reach
+  ``MAX_HELD_BYTES``, which pushes back on a client that pipelines without reading.
 - The answers a connection holds unsent are bounded in bytes, not only in number: a request starts
   only while the bytes held (answers done but not yet written, the transport's buffer, and a Fetch's
   ``max_bytes`` reserved while it runs) stay under ``MAX_HELD_BYTES``; the first always may. Requests
@@ -80,6 +81,8 @@ class _Request:
     expendable: bool = False
     answer: asyncio.Future[Response] | None = None
     held: int = 0  # bytes charged for it against MAX_HELD_BYTES
+    frame_size: int = 0  # the request's own bytes, counted until it starts
+    sent: bool = False
 
 
 def _size(response: Response) -> int:
@@ -120,6 +123,7 @@ class Connection:
         self._pending: deque[_Request] = deque()
         self._unstarted = 0  # the last ``_unstarted`` of ``_pending`` wait for bytes to be released
         self._held = 0
+        self._queued = 0  # the frames of the requests not started yet
         self._room = asyncio.Event()  # for the receiver: fewer requests pending, or the client left
         self._ready = asyncio.Event()  # for the sender: a request started, or reading ended
         self._reading_done = False
@@ -216,14 +220,14 @@ class Connection:
             request.answer.add_done_callback(self._left.discard)
             request.answer.add_done_callback(_drop)
         self._pending.clear()
-        self._unstarted = self._held = 0
+        self._unstarted = self._held = self._queued = 0
         self._ready.set()
         self._room.set()
 
     # -- reading -----------------------------------------------------------------------------------
     async def _receive(self) -> None:
         while not self.broker.stopping and not self._closing:
-            while len(self._pending) >= MAX_IN_FLIGHT and not self._peer_closed:
+            while self._full() and not self._peer_closed:
                 self._room.clear()
                 await self._room.wait()
             try:
@@ -240,9 +244,16 @@ class Connection:
             except asyncio.IncompleteReadError:
                 raise ClientError(f"connection closed in the middle of a {size}-byte frame") from None
             self.last_active = self._loop.time()
-            self._pending.append(self._parse(frame))
+            request = self._parse(frame)
+            request.frame_size = size
+            self._pending.append(request)
             self._unstarted += 1
+            self._queued += size
             self._start_ready()
+
+    def _full(self) -> bool:
+        """Reading pauses: too many requests pending, or too many bytes held."""
+        return len(self._pending) >= MAX_IN_FLIGHT or self._held + self._queued >= MAX_HELD_BYTES
 
     def _parse(self, frame: bytes) -> _Request:
         """Decode the request now (so bad bytes close the socket before anything else)."""
@@ -301,11 +312,12 @@ class Connection:
                 request.answer.add_done_callback(functools.partial(self._done, request))
             request.start = None
             self._unstarted -= 1
+            self._queued -= request.frame_size
             self._ready.set()
 
     def _done(self, request: _Request, answer: asyncio.Future[Response]) -> None:
         """Charge a finished answer's real size (more than its reserve, or less) while it waits to be sent."""
-        if self._closing or answer.cancelled() or answer.exception() is not None:
+        if self._closing or request.sent or answer.cancelled() or answer.exception() is not None:
             return
         size = _size(answer.result())
         self._held += size - request.held
@@ -362,6 +374,7 @@ class Connection:
             if self._closing:
                 return
             self._pending.popleft()
+            request.sent = True
             self._held -= request.held
             self.last_active = self._loop.time()
             self._room.set()

@@ -204,14 +204,12 @@ class SocketServer:
         self.listeners = list(listeners)
         self.quotas = ConnectionQuotas(broker.config)
         self.connections: dict[asyncio.Task[None], Connection | None] = {}  # None: being set up
-        self._sockets: list[socket.socket] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> list[Listener]:
         """Bind every listener and start accepting; returns the listeners with the ports bound."""
         for index, listener in enumerate(self.listeners):
             sockets = self._bind(listener)
-            self._sockets += sockets
             if listener.port == 0:  # an ephemeral port: advertise the one we got
                 port = sockets[0].getsockname()[1]
                 self.listeners[index] = listener = Listener(
@@ -252,12 +250,19 @@ class SocketServer:
         return sockets
 
     def stop_accepting(self) -> None:
+        """Shutdown: the accept loops end and close their listening sockets."""
         for task in self._tasks:
             task.cancel()
-        for sock in self._sockets:
-            sock.close()
 
     async def _accept_loop(self, server: socket.socket, listener: Listener) -> None:
+        try:
+            await self._accept(server, listener)
+        except Exception:
+            log.exception("stopped accepting connections on %s", listener.name)
+        finally:
+            server.close()
+
+    async def _accept(self, server: socket.socket, listener: Listener) -> None:
         loop = asyncio.get_running_loop()
         failing = 0
         while True:
