@@ -13,7 +13,8 @@ read-and-write for transports that cannot).
 
 Small regions (under ``SENDFILE_MIN_BYTES``) and regions beyond ``MAX_DEFERRED`` per response are
 read at once (``pread``) instead: a ``sendfile`` has a fixed cost (waiting for the transport's buffer
-to empty), and every deferred region holds a file descriptor until it is sent.
+to empty), and every deferred region holds a file descriptor until it is sent. So is a region when
+the process is out of descriptors (EMFILE): the answer costs memory instead of failing.
 
 Why sending later is safe (invariants):
 - Each deferred region gets its *own* descriptor, opened by path in the same synchronous step as the
@@ -32,6 +33,7 @@ Why sending later is safe (invariants):
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 import struct
@@ -47,6 +49,7 @@ from storage.log.results import FetchDataInfo
 
 SENDFILE_MIN_BYTES = 32 * 1024
 MAX_DEFERRED = 32
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 _TOKEN = os.urandom(16)  # per process, so no client can put it in a response; with the index: 20 bytes
 _INDEX = struct.Struct(">I")
 _PLACEHOLDER_SIZE = len(_TOKEN) + _INDEX.size
@@ -232,7 +235,13 @@ class RecordsSplicer:
         if len(regions) != 1 or regions[0].length < self.sendfile_min_bytes or len(self.chunks) >= self.max_deferred:
             return info.read_bytes()
         region = regions[0]
-        chunk = FileChunk(io.FileIO(region.path, "rb"), region.position, region.length)
+        try:
+            file = io.FileIO(region.path, "rb")
+        except OSError as exc:
+            if exc.errno not in _OUT_OF_DESCRIPTORS:
+                raise
+            return info.read_bytes()  # no descriptor to spare: read now, through the segment's own
+        chunk = FileChunk(file, region.position, region.length)
         placeholder = _TOKEN + _INDEX.pack(len(self.chunks))
         self.chunks.append(chunk)
         return placeholder
