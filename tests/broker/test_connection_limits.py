@@ -178,7 +178,7 @@ def test_max_connections_per_ip_rejects_the_extra_one(tmp_path: Path) -> None:
         assert third.reads_eof()  # accepted and closed at once
         for client in (first, second):
             assert client.request(API_VERSIONS, 2, ApiVersionsRequest()).error_code == 0
-        assert "Rejected connection from 127.0.0.1" in broker.output
+        assert wait_for(lambda: "Rejected connection from 127.0.0.1" in broker.output)
         first.close()
         assert wait_for(lambda: answers(broker))  # a slot is free again
         second.close()
