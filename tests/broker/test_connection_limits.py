@@ -13,6 +13,8 @@ import os
 import resource
 import socket
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +24,7 @@ import pytest
 from protocol.headers import RequestHeader, encode_request
 from protocol.messages.api_versions import ApiVersionsRequest
 from protocol.messages.fetch import FetchPartition, FetchRequest, FetchTopic
-from tests.harness import BrokerProcess
+from tests.harness import ROOT, BrokerProcess
 from tests.raw_client import RawClient, batch, values_in
 
 FETCH, API_VERSIONS = 1, 18
@@ -259,3 +261,21 @@ def test_soft_descriptor_limit_is_raised_to_the_hard_one(tmp_path: Path) -> None
         assert resource.prlimit(pid_of(broker), resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("max.connections.per.ip.overrides", "127.0.0.1"),
+        ("max.connections.per.ip", "-1"),
+        ("max.connections", "-5"),
+    ],
+)
+def test_invalid_connection_quota_exits_1(tmp_path: Path, key: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "broker", "--override", f"log.dirs={tmp_path}", "--override", f"{key}={value}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert key in result.stderr
+    assert "Traceback" not in result.stderr
