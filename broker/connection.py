@@ -133,13 +133,14 @@ class Connection:
         self._left: set[asyncio.Future[Response]] = set()  # requests still running for a client gone
         self._receiver: asyncio.Task[None] | None = None
         self._writing: _Request | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"connection from {self.host}:{self.port}"
 
     # -- life cycle --------------------------------------------------------------------------------
     async def run(self) -> None:
-        sender = asyncio.create_task(self._send_in_order(), name=f"send {self!r}")
+        self._sender = sender = asyncio.create_task(self._send_in_order(), name=f"send {self!r}")
         self._receiver = asyncio.create_task(self._receive(), name=f"receive {self!r}")
         try:
             await asyncio.wait([self._receiver])  # returns when it ends, whether it failed or was stopped
@@ -201,6 +202,10 @@ class Connection:
         if self._closing:
             return
         self._closing = True
+        if self._writing is not None and self._sender is not None and self._sender is not asyncio.current_task():
+            # The write in progress unwinds first: asyncio's sendfile fails if its transport is closed
+            # under it (CPython 3.11: InvalidStateError in _call_connection_lost); this runs before.
+            self._sender.cancel()
         if graceful:
             self.writer.close()
         else:

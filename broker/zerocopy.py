@@ -7,9 +7,9 @@ The response is encoded by the ordinary codec; ``FileBackedResponse.encode`` the
 the encoded bytes (in order, each right after its length prefix), rewrites each length prefix for the
 real size and cuts the frame into an ``Outgoing``: bytes, then a ``FileChunk``, then bytes, ... with
 the frame size computed over the real sizes. The connection writes the bytes and ``sendfile``s the
-chunks: first one ``os.sendfile`` at once when nothing is queued ahead on a plain TCP socket (on
+chunks: once the bytes queued ahead are written, one ``os.sendfile`` at once on a plain TCP socket (on
 loopback it usually takes the whole chunk), then ``loop.sendfile`` for any rest (which falls back to
-read-and-write for transports that cannot).
+read-and-write for transports that cannot). A send may be cancelled at any point (the client left).
 
 Small regions (under ``SENDFILE_MIN_BYTES``) and regions beyond ``MAX_DEFERRED`` per response are
 read at once (``pread``) instead: a ``sendfile`` has a fixed cost (waiting for the transport's buffer
@@ -174,6 +174,7 @@ async def send(writer: asyncio.StreamWriter, data: Outgoing) -> None:
 async def _send_chunk(writer: asyncio.StreamWriter, chunk: FileChunk) -> None:
     """Exactly ``chunk.length`` bytes: the file's, then filler if it was cut short meanwhile."""
     transport = writer.transport
+    await _flushed(writer)
     if transport.is_closing():
         raise ConnectionResetError("the connection closed while a response was being sent")
     position, left = chunk.position, chunk.length
@@ -194,6 +195,22 @@ async def _send_chunk(writer: asyncio.StreamWriter, chunk: FileChunk) -> None:
         return
     if sent < left:
         writer.write(partial_batch_filler(left - sent))
+
+
+async def _flushed(writer: asyncio.StreamWriter) -> None:
+    """Until the transport has written all it holds. ``loop.sendfile`` waits for that too, but must not
+    be cancelled while it does (CPython 3.11/3.12: the transport keeps a cancelled waiter, refuses
+    writes and fails when it closes); cancelled here, nothing is left behind."""
+    transport = writer.transport
+    if not transport.get_write_buffer_size():
+        return
+    low, high = transport.get_write_buffer_limits()
+    transport.set_write_buffer_limits(high=0, low=0)  # drain() now waits for an empty buffer
+    try:
+        await writer.drain()
+    finally:
+        if not transport.is_closing():
+            transport.set_write_buffer_limits(high=high, low=low)
 
 
 def _sendfile_now(transport: asyncio.WriteTransport, chunk: FileChunk) -> int | None:
