@@ -32,6 +32,7 @@ PARTITIONS = 16
 VALUE = b"v" * (16 << 10)
 PER_PARTITION = 16  # records of 16 KiB: 256 KiB a partition, 4 MiB an answer over all partitions
 PIPELINED = 64
+IDLE_MS = 6000
 WAIT_S = 60.0
 
 
@@ -103,7 +104,8 @@ def reset(sock: socket.socket) -> None:
 
 @pytest.fixture
 def loaded(tmp_path: Path) -> Iterator[BrokerProcess]:
-    with BrokerProcess(tmp_path, {"num.partitions": str(PARTITIONS)}) as broker:
+    overrides = {"num.partitions": str(PARTITIONS), "connections.max.idle.ms": str(IDLE_MS)}
+    with BrokerProcess(tmp_path, overrides) as broker:
         client = RawClient(broker)
         client.create_topic("big")
         for p in range(PARTITIONS):
@@ -115,9 +117,11 @@ def loaded(tmp_path: Path) -> Iterator[BrokerProcess]:
         assert broker.process is not None and broker.process.poll() is None, broker.output
 
 
+@pytest.mark.parametrize("leave", ["reset", "fin", "stay"])
 @pytest.mark.parametrize("version", [3, 11], ids=["down-converted", "sendfile"])
-def test_pipelining_non_reader_that_disconnects(loaded: BrokerProcess, version: int) -> None:
-    """64 pipelined Fetches of 4 MiB answers, none read, then an RST: the broker lets go of it all."""
+def test_pipelining_non_reader(loaded: BrokerProcess, version: int, leave: str) -> None:
+    """64 pipelined Fetches of 4 MiB answers, none read; then the client resets, closes its side, or
+    stays until connections.max.idle.ms: the broker holds a bounded amount, then lets go of it all."""
     assert answers(loaded)
     fds_before, rss_before = descriptors(loaded), rss_mib(loaded)
     sock = slow_socket(loaded)
@@ -125,8 +129,11 @@ def test_pipelining_non_reader_that_disconnects(loaded: BrokerProcess, version: 
     time.sleep(3)  # the broker handles what it is willing to hold
     held_fds, held_rss = descriptors(loaded), rss_mib(loaded)
     assert answers(loaded)  # other clients are served meanwhile
-    reset(sock)
-    # Its socket and everything its answers held are released.
+    if leave == "reset":
+        reset(sock)
+    elif leave == "fin":
+        sock.shutdown(socket.SHUT_WR)  # and still reads nothing
+    # Its socket and everything its answers held are released (for "stay": once it has been idle).
     assert wait_for(lambda: descriptors(loaded) <= fds_before), (fds_before, held_fds, descriptors(loaded))
     assert wait_for(lambda: rss_mib(loaded) < rss_before + 120), (rss_before, held_rss, rss_mib(loaded))
     # While the client was there, the broker held a bounded amount for it.
@@ -134,6 +141,7 @@ def test_pipelining_non_reader_that_disconnects(loaded: BrokerProcess, version: 
     assert held_rss - rss_before < 200, (rss_before, held_rss)
     assert answers(loaded)
     assert "Traceback" not in loaded.output
+    sock.close()
 
 
 def test_closed_long_poll_client_releases_its_socket(broker: BrokerProcess) -> None:
