@@ -230,8 +230,10 @@ class SocketServer:
         backlog: int = self.config.get("socket.listen.backlog.size")
         receive_buffer: int = self.config.get("socket.receive.buffer.bytes")
         sockets: list[socket.socket] = []
+        port = listener.port
         try:
             for family, kind, proto, _, address in dict.fromkeys(infos):
+                address = (address[0], port, *address[2:])  # port 0: the one the first address got, for all
                 sock = socket.socket(family, kind, proto)
                 sockets.append(sock)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -241,6 +243,7 @@ class SocketServer:
                     with contextlib.suppress(OSError):
                         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
                 sock.bind(address)
+                port = sock.getsockname()[1]
                 sock.listen(backlog)
                 sock.setblocking(False)
         except OSError:
