@@ -1,10 +1,15 @@
-"""``python -m broker [server.properties] [--override key=value ...]``, like kafka-server-start.sh."""
+"""``python -m broker [server.properties] [--override key=value ...]``, like kafka-server-start.sh.
+
+At start the soft limit on open files is raised to the hard one, as Kafka's documentation asks of its
+operators (every connection and every log segment holds descriptors); the hard limit is the operator's.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import sys
 import time
@@ -42,6 +47,24 @@ def load_config(args: argparse.Namespace) -> BrokerConfig:
     return BrokerConfig.from_properties(props)
 
 
+def raise_descriptor_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit (an unlimited hard limit: as far as the kernel allows)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard
+    if hard == resource.RLIM_INFINITY:
+        try:
+            with open("/proc/sys/fs/nr_open", encoding="ascii") as f:
+                target = int(f.read())
+        except (OSError, ValueError):
+            return
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (OSError, ValueError) as exc:
+        log.warning("cannot raise the open files limit from %d to %d: %s", soft, target, exc)
+
+
 async def serve(config: BrokerConfig, started_at: float) -> None:
     from broker.server import Broker
 
@@ -65,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="[%(asctime)s] %(levelname)s %(message)s (%(name)s)"
     )
+    raise_descriptor_limit()
     try:
         config = load_config(parse_args(sys.argv[1:] if argv is None else argv))
     except ConfigError as exc:

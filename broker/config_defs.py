@@ -281,7 +281,35 @@ _BROKER: list[ConfigDef] = [
     ),
     ConfigDef("socket.send.buffer.bytes", INT, 102400, "SO_SNDBUF of the sockets; -1 for the OS default."),
     ConfigDef("socket.receive.buffer.bytes", INT, 102400, "SO_RCVBUF of the sockets; -1 for the OS default."),
-    ConfigDef("connections.max.idle.ms", L, 600000, "Idle connections timeout."),
+    ConfigDef(
+        "connections.max.idle.ms",
+        L,
+        600000,
+        "Idle connections timeout: a connection with no bytes read or written this long is closed (< 0: never).",
+    ),
+    ConfigDef(
+        "max.connections",
+        INT,
+        INT_MAX,
+        "The maximum number of connections at any time; at the limit, new connections wait to be accepted.",
+        _at_least(0),
+    ),
+    ConfigDef(
+        "max.connections.per.ip",
+        INT,
+        INT_MAX,
+        "The maximum number of connections from one IP address; an extra one is closed when accepted.",
+        _at_least(0),
+    ),
+    ConfigDef(
+        "max.connections.per.ip.overrides",
+        S,
+        "",
+        "Per-IP or hostname overrides of max.connections.per.ip, e.g. hostName:100,127.0.0.1:200.",
+    ),
+    ConfigDef(
+        "socket.listen.backlog.size", INT, 50, "The backlog of pending connections of a listening socket.", _at_least(1)
+    ),
     ConfigDef("num.network.threads", INT, 3, "Accepted for compatibility; one event loop serves all sockets."),
     ConfigDef("num.io.threads", INT, 8, "Accepted for compatibility; one event loop serves all requests."),
     ConfigDef("num.recovery.threads.per.data.dir", INT, 2, "Accepted for compatibility."),

@@ -3,35 +3,49 @@
 Invariants:
 - Responses leave in the order their requests arrived, whatever order the handlers finish in. A
   request that gets no response (acks=0 produce) still takes its turn, so later responses wait for it.
-- At most ``MAX_IN_FLIGHT`` requests of one connection are being handled at once; reading pauses
-  beyond that, which pushes back on a client that pipelines without reading.
+- At most ``MAX_IN_FLIGHT`` requests of one connection are read and not yet answered; reading pauses
+  beyond that, or while the bytes held (below) and the requests waiting to start reach
+  ``MAX_HELD_BYTES``, which pushes back on a client that pipelines without reading.
+- The answers a connection holds unsent are bounded in bytes, not only in number: a request starts
+  only while the bytes held (answers done but not yet written, the transport's buffer, and a Fetch's
+  ``max_bytes`` reserved while it runs) stay under ``MAX_HELD_BYTES``; the first always may. Requests
+  start in arrival order. File regions count as bytes too, so the descriptors they pin are bounded.
+- When the client goes away (end of stream, a reset, a failed write) or stays idle for
+  ``connections.max.idle.ms``, the socket closes at once and nothing more is written. Requests
+  already read still run to their end, as Kafka handles what it has read (an acks=0 produce is
+  appended), but their answers are dropped and their file regions closed; Fetches, which change
+  nothing, are cancelled, so a long poll does not outlive its client.
 - Bad input is the client's fault and closes this connection only, with one log line: a frame over
   ``socket.request.max.bytes``, a header or body that does not decode, an unknown API key or an
   unsupported version (but a too-new ApiVersions request gets Kafka's KIP-511 answer). Bytes after a
-  complete request body are ignored, as Kafka ignores them.
+  complete request body are ignored, as Kafka ignores them. The requests read before it are answered.
 - Stored record batches are not copied through Python: a ``FileBackedResponse`` (Fetch) is written as
-  its bytes with the file chunks in between sent by ``loop.sendfile`` (which falls back to reading for
-  transports that cannot); every chunk's descriptor is closed once sent or abandoned
-  (``broker.zerocopy``).
+  its bytes with the file chunks in between sent by ``loop.sendfile`` (``broker.zerocopy``); every
+  chunk's descriptor is closed once sent or abandoned.
 - A handler that raises is a broker bug: it is logged with its traceback and the connection closes,
   because the client cannot be told which of its requests failed in a way every client understands.
+- This module knows handlers only through the dispatcher's registry, never a handler module.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import struct
-from typing import TYPE_CHECKING
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from broker.dispatcher import HANDLERS, CloseConnection, Handler, RequestContext
-from broker.handlers.api_versions import unsupported_api_versions_response
+from broker.dispatcher import HANDLERS, CloseConnection, Handler, RequestContext, unsupported_api_versions_response
 from broker.zerocopy import FileBackedResponse, Outgoing, send
 from protocol import codec
 from protocol.api import lookup
 from protocol.exceptions import ProtocolError
 from protocol.headers import RequestHeader, decode_request_header, encode_response, peek_api
+from protocol.messages.fetch import FETCH
 from protocol.schema import Struct
 
 if TYPE_CHECKING:
@@ -40,15 +54,56 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 64
+MAX_HELD_BYTES = 64 << 20
 _SIZE = struct.Struct(">i")
 _API_VERSIONS = 18
 _FLUSH_AT = 1 << 20
+# Read-only requests that may wait long (a Fetch's long poll): cancelled when their client goes away.
+_EXPENDABLE = frozenset({FETCH.key})
 
 Response = bytes | bytearray | Outgoing | None
 
 
 class ClientError(Exception):
     """The client sent something we close the connection for."""
+
+
+class _ClientGone(Exception):
+    """The client closed or reset the connection, or a write to it failed."""
+
+
+@dataclass(slots=True, eq=False)
+class _Request:
+    """A request read from the socket, in arrival order, until its answer is written or dropped."""
+
+    start: Callable[[], Coroutine[Any, Any, Response]] | None  # the handler's run, until it starts
+    reserve: int = 0  # bytes its answer may hold, charged when it starts (a Fetch's max_bytes)
+    expendable: bool = False
+    answer: asyncio.Future[Response] | None = None
+    held: int = 0  # bytes charged for it against MAX_HELD_BYTES
+    frame_size: int = 0  # the request's own bytes, counted until it starts
+    sent: bool = False
+
+
+def _size(response: Response) -> int:
+    if response is None:
+        return 0
+    if isinstance(response, Outgoing):
+        return response.size
+    return len(response)
+
+
+def _drop(answer: asyncio.Future[Response]) -> None:
+    """The answer of a client that went away: close its file regions; a broker bug is still logged."""
+    if answer.cancelled():
+        return
+    exc = answer.exception()
+    if exc is None:
+        result = answer.result()
+        if isinstance(result, Outgoing):
+            result.close()
+    elif not isinstance(exc, CloseConnection | ClientError | ConnectionError):
+        log.error("a request failed in its handler after its client left", exc_info=exc)
 
 
 class Connection:
@@ -62,33 +117,58 @@ class Connection:
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.host, self.port = str(peer[0]), int(peer[1])
         self.max_request_size: int = broker.config.get("socket.request.max.bytes")
-        self._responses: asyncio.Queue[asyncio.Task[Response] | None] = asyncio.Queue(MAX_IN_FLIGHT)
+        self._fetch_max_bytes: int = broker.config.get("fetch.max.bytes")
+        self._loop = asyncio.get_running_loop()
+        self.last_active = self._loop.time()  # a frame read or an answer written
+        self._pending: deque[_Request] = deque()
+        self._unstarted = 0  # the last ``_unstarted`` of ``_pending`` wait for bytes to be released
+        self._held = 0
+        self._queued = 0  # the frames of the requests not started yet
+        self._room = asyncio.Event()  # for the receiver: fewer requests pending, or the client left
+        self._ready = asyncio.Event()  # for the sender: a request started, or reading ended
+        self._reading_done = False
+        self._peer_closed = False
+        self._closing = False
+        self._idle_closed = False
+        self._left: set[asyncio.Future[Response]] = set()  # requests still running for a client gone
         self._receiver: asyncio.Task[None] | None = None
+        self._writing: _Request | None = None
+        self._sender: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"connection from {self.host}:{self.port}"
 
+    # -- life cycle --------------------------------------------------------------------------------
     async def run(self) -> None:
-        sender = asyncio.create_task(self._send_in_order(), name=f"send {self!r}")
+        self._sender = sender = asyncio.create_task(self._send_in_order(), name=f"send {self!r}")
         self._receiver = asyncio.create_task(self._receive(), name=f"receive {self!r}")
         try:
             await asyncio.wait([self._receiver])  # returns when it ends, whether it failed or was stopped
-            if not self._receiver.cancelled():
-                exc = self._receiver.exception()
-                if isinstance(exc, ClientError):
-                    log.warning("closing %r: %s", self, exc)
-                elif exc is not None and not isinstance(exc, ConnectionError | asyncio.IncompleteReadError):
-                    log.error("closing %r after a broker error", self, exc_info=exc)
+            exc = None if self._receiver.cancelled() else self._receiver.exception()
+            if isinstance(exc, ClientError):
+                log.warning("closing %r: %s", self, exc)
+            elif isinstance(exc, _ClientGone | ConnectionError | asyncio.IncompleteReadError):
+                self._abandon()
+            elif exc is not None:
+                log.error("closing %r after a broker error", self, exc_info=exc)
+                self._abandon()
+            # Unless the client left, the requests already read are answered before the socket closes.
+            self._reading_done = True
+            self._ready.set()
+            await asyncio.wait([sender])
+            if not sender.cancelled() and sender.exception() is not None:
+                log.error("closing %r after a broker error", self, exc_info=sender.exception())
+                self._abandon()
+            if self._left:  # the socket is closed already; the rest runs to its end without it
+                await asyncio.wait(self._left)
+        except asyncio.CancelledError:  # shutdown ran out of patience: stop everything
+            self._abandon()
+            for answer in self._left:
+                answer.cancel()
+            raise
         finally:
-            # Whatever ended the reading, the requests already read are answered before the socket closes.
             self._receiver.cancel()
-            await self._responses.put(None)
-            try:
-                await sender
-            except (ConnectionError, asyncio.CancelledError):
-                pass
-            except Exception:
-                log.exception("closing %r after a broker error", self)
+            sender.cancel()
             self.writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
@@ -98,14 +178,69 @@ class Connection:
         if self._receiver is not None:
             self._receiver.cancel()
 
+    def peer_closed(self) -> None:
+        """The transport saw the end of the stream or lost the connection (called by its protocol)."""
+        self._peer_closed = True
+        self._room.set()
+
+    def close_idle(self) -> None:
+        """``connections.max.idle.ms`` passed without a byte read or written."""
+        if self._idle_closed:
+            return
+        self._idle_closed = True
+        log.debug("closing %r: idle for more than connections.max.idle.ms", self)
+        self._abandon()
+        self.writer.transport.abort()  # also when a graceful close waits for a client that does not read
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def _abandon(self, graceful: bool = False) -> None:
+        """Close the socket now (``graceful``: after the bytes already handed to the transport) and drop
+        the answers still to come. Requests read still run, except expendable ones (see the module notes)."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._writing is not None and self._sender is not None and self._sender is not asyncio.current_task():
+            # The write in progress unwinds first: asyncio's sendfile fails if its transport is closed
+            # under it (CPython 3.11: InvalidStateError in _call_connection_lost); this runs before.
+            self._sender.cancel()
+        if graceful:
+            self.writer.close()
+        else:
+            self.writer.transport.abort()
+        if self._receiver is not None:
+            self._receiver.cancel()
+        for request in self._pending:
+            if request is self._writing:
+                continue  # the sender closes what it was writing (its file regions may be in use)
+            if request.answer is None:
+                if request.expendable or request.start is None:
+                    continue
+                request.answer = asyncio.ensure_future(request.start())
+            elif request.expendable:
+                request.answer.cancel()
+            self._left.add(request.answer)
+            request.answer.add_done_callback(self._left.discard)
+            request.answer.add_done_callback(_drop)
+        self._pending.clear()
+        self._unstarted = self._held = self._queued = 0
+        self._ready.set()
+        self._room.set()
+
+    # -- reading -----------------------------------------------------------------------------------
     async def _receive(self) -> None:
-        while not self.broker.stopping:
+        while not self.broker.stopping and not self._closing:
+            while self._full() and not self._peer_closed:
+                self._room.clear()
+                await self._room.wait()
             try:
                 head = await self.reader.readexactly(4)
             except asyncio.IncompleteReadError as exc:
                 if exc.partial:
                     raise ClientError("connection closed in the middle of a frame size") from None
-                return
+                raise _ClientGone() from None
             (size,) = _SIZE.unpack(head)
             if size < 0 or size > self.max_request_size:
                 raise ClientError(f"frame of {size} bytes is over socket.request.max.bytes={self.max_request_size}")
@@ -113,17 +248,26 @@ class Connection:
                 frame = await self.reader.readexactly(size)
             except asyncio.IncompleteReadError:
                 raise ClientError(f"connection closed in the middle of a {size}-byte frame") from None
-            task = self._start(frame)
-            await self._responses.put(task)
+            self.last_active = self._loop.time()
+            request = self._parse(frame)
+            request.frame_size = size
+            self._pending.append(request)
+            self._unstarted += 1
+            self._queued += size
+            self._start_ready()
 
-    def _start(self, frame: bytes) -> asyncio.Task[Response]:
-        """Decode the request now (so bad bytes close the socket before anything else) and run it."""
+    def _full(self) -> bool:
+        """Reading pauses: too many requests pending, or too many bytes held."""
+        return len(self._pending) >= MAX_IN_FLIGHT or self._held + self._queued >= MAX_HELD_BYTES
+
+    def _parse(self, frame: bytes) -> _Request:
+        """Decode the request now (so bad bytes close the socket before anything else)."""
         view = memoryview(frame)
         try:
             key, version = peek_api(view)
             registration = HANDLERS.get(key)
             if key == _API_VERSIONS and (registration is None or version > registration.max_version):
-                return asyncio.ensure_future(self._unsupported_api_versions(view, version))
+                return self._unsupported_api_versions(view, version)
             if registration is None:
                 raise ClientError(f"unsupported API key {key}")
             if version not in registration.versions:
@@ -138,7 +282,51 @@ class Connection:
         except ProtocolError as exc:
             raise ClientError(str(exc)) from None
         ctx = RequestContext(self.broker, api, header, self.host, self.port, self.listener)
-        return asyncio.ensure_future(self._handle(ctx, registration.handler, body))
+        handler = registration.handler
+        request = _Request(lambda: self._handle(ctx, handler, body))
+        if key in _EXPENDABLE:
+            request.expendable = True
+        if key == FETCH.key:
+            request.reserve = max(0, min(getattr(body, "max_bytes", self._fetch_max_bytes), self._fetch_max_bytes))
+        return request
+
+    def _unsupported_api_versions(self, view: memoryview, version: int) -> _Request:
+        """KIP-511: answer a too-new ApiVersions with UNSUPPORTED_VERSION in a v0 body."""
+        try:
+            header, _ = codec.decode(RequestHeader, view, 2 if version >= 3 else 1)
+        except ProtocolError as exc:
+            raise ClientError(f"ApiVersions v{version} request header: {exc}") from None
+        data = encode_response(lookup(_API_VERSIONS), 0, header.correlation_id, unsupported_api_versions_response())
+        request = _Request(None)
+        request.answer = self._loop.create_future()
+        request.answer.set_result(data)
+        return request
+
+    # -- handling ----------------------------------------------------------------------------------
+    def _start_ready(self) -> None:
+        """Start waiting requests, in order, while the bytes held allow (the first always may)."""
+        while self._unstarted:
+            request = self._pending[len(self._pending) - self._unstarted]
+            if request.answer is None:
+                if self._held and self._held + request.reserve > MAX_HELD_BYTES:
+                    return
+                assert request.start is not None
+                request.answer = asyncio.ensure_future(request.start())
+                request.held = request.reserve
+                self._held += request.reserve
+                request.answer.add_done_callback(functools.partial(self._done, request))
+            request.start = None
+            self._unstarted -= 1
+            self._queued -= request.frame_size
+            self._ready.set()
+
+    def _done(self, request: _Request, answer: asyncio.Future[Response]) -> None:
+        """Charge a finished answer's real size (more than its reserve, or less) while it waits to be sent."""
+        if self._closing or request.sent or answer.cancelled() or answer.exception() is not None:
+            return
+        size = _size(answer.result())
+        self._held += size - request.held
+        request.held = size
 
     async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct) -> Response:
         response = await handler(ctx, body)
@@ -148,51 +336,63 @@ class Connection:
             return response.encode(ctx.api, ctx.version, ctx.header.correlation_id)
         return encode_response(ctx.api, ctx.version, ctx.header.correlation_id, response)
 
-    async def _unsupported_api_versions(self, view: memoryview, version: int) -> bytes | bytearray:
-        """KIP-511: answer a too-new ApiVersions with UNSUPPORTED_VERSION in a v0 body."""
-        api = lookup(_API_VERSIONS)
-        try:
-            header, _ = codec.decode(RequestHeader, view, 2 if version >= 3 else 1)
-        except ProtocolError as exc:
-            raise ClientError(str(exc)) from None
-        return encode_response(api, 0, header.correlation_id, unsupported_api_versions_response())
-
+    # -- writing -----------------------------------------------------------------------------------
     async def _send_in_order(self) -> None:
         while True:
-            task = await self._responses.get()
-            if task is None:
+            while not self._closing and (not self._pending or self._pending[0].answer is None):
+                if self._reading_done and not self._pending:
+                    return
+                self._ready.clear()
+                await self._ready.wait()
+            if self._closing:
+                return
+            request = self._pending[0]
+            answer = request.answer
+            assert answer is not None
+            await asyncio.wait([answer])  # not cancelled with this task: only _abandon decides that
+            if self._closing:
                 return
             try:
-                data = await task
+                data = answer.result()
             except CloseConnection as exc:
                 log.info("closing %r: %s", self, exc)
-                self.stop_reading()
-                self.writer.close()  # a graceful close: earlier responses already written still go out
-                await self._drain_rest()
+                self._pending.popleft()
+                self._abandon(graceful=True)  # earlier responses already written still go out
                 return
             except Exception:
                 log.exception("request from %r failed in its handler", self)
-                self.writer.transport.abort()
-                await self._drain_rest()
+                self._pending.popleft()
+                self._abandon()
                 return
-            if data is None:
-                if self._responses.empty():
-                    await self.writer.drain()
-                continue
-            if isinstance(data, Outgoing):
-                await send(self.writer, data)
-            else:
-                self.writer.write(data)
-            if self.writer.transport.get_write_buffer_size() > _FLUSH_AT:
-                await self.writer.drain()
+            self._writing = request
+            try:
+                await self._write(data)
+            except (ConnectionError, OSError):
+                self._abandon()
+                return
+            except Exception:
+                if self._closing:  # the socket was closed under the write (idle, or the client left)
+                    return
+                raise
+            finally:
+                self._writing = None
+            if self._closing:
+                return
+            self._pending.popleft()
+            request.sent = True
+            self._held -= request.held
+            self.last_active = self._loop.time()
+            self._room.set()
+            self._start_ready()
 
-    async def _drain_rest(self) -> None:
-        while True:
-            task = await self._responses.get()
-            if task is None:
-                return
-            task.cancel()
-            if task.done() and not task.cancelled() and task.exception() is None:
-                result = task.result()
-                if isinstance(result, Outgoing):
-                    result.close()
+    async def _write(self, data: Response) -> None:
+        if data is None:
+            if len(self._pending) == 1:
+                await self.writer.drain()
+            return
+        if isinstance(data, Outgoing):
+            await send(self.writer, data)
+        else:
+            self.writer.write(data)
+        if self.writer.transport.get_write_buffer_size() > _FLUSH_AT:
+            await self.writer.drain()

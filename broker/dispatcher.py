@@ -6,7 +6,8 @@ The same registry builds the ApiVersions response, so nothing unsupported is eve
     async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> MetadataResponse: ...
 
 A handler returns the response, or None for a request that gets no response (a produce with acks=0).
-Importing ``broker.handlers`` registers every handler module.
+Importing ``broker.handlers`` registers every handler module. The connection core needs only this
+registry (and the KIP-511 answer built from it), never a handler module.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from protocol.api import Api
+from protocol.errors import ErrorCode
 from protocol.headers import RequestHeader
+from protocol.messages.api_versions import API_VERSIONS, ApiVersion, ApiVersionsResponse
 from protocol.schema import Struct, VersionRange
 
 if TYPE_CHECKING:
@@ -86,3 +89,21 @@ def handles(api: Api, *, versions: str) -> Callable[[H], H]:
         return handler
 
     return register
+
+
+def supported_api_keys() -> list[ApiVersion]:
+    """Every registered API and its version range: the body of an ApiVersions answer."""
+    return [
+        ApiVersion(api_key=key, min_version=reg.min_version, max_version=reg.max_version)
+        for key, reg in sorted(HANDLERS.items())
+    ]
+
+
+def unsupported_api_versions_response() -> ApiVersionsResponse:
+    """KIP-511: the answer to an ApiVersions request newer than ours (UNSUPPORTED_VERSION and our range
+    of ApiVersions, sent in a v0 body); the connection answers it before any handler sees the request."""
+    reg = HANDLERS[API_VERSIONS.key]
+    return ApiVersionsResponse(
+        error_code=ErrorCode.UNSUPPORTED_VERSION,
+        api_keys=[ApiVersion(api_key=API_VERSIONS.key, min_version=reg.min_version, max_version=reg.max_version)],
+    )

@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import functools
 import logging
 import os
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from broker import handlers
-from broker.config import BrokerConfig, ConfigError
-from broker.connection import Connection
+from broker.config import BrokerConfig
 from broker.controller.embedded import EmbeddedController
 from broker.coordinator.group.service import GroupService
+from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
@@ -42,56 +38,6 @@ CLEANER_SLICE_S = 0.005  # the log cleaner runs about this long before it lets t
 # Loop iterations the cleaner gives up after each slice: a request needs two (its bytes are read, then
 # its connection's task handles it), so one that arrived during a slice is answered before the next.
 CLEANER_YIELDS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Listener:
-    name: str
-    bind_host: str
-    port: int
-    advertised_host: str
-    advertised_port: int
-
-
-def parse_listeners(config: BrokerConfig) -> list[Listener]:
-    """``listeners`` and ``advertised.listeners`` as Kafka reads them (only PLAINTEXT is served)."""
-    listeners = [_parse_uri(uri) for uri in config.get("listeners")]
-    advertised = {name: (host, port) for name, host, port in map(_parse_uri, config.get("advertised.listeners") or [])}
-    result = []
-    for name, host, port in listeners:
-        security = _security_protocol(config, name)
-        if security != "PLAINTEXT":
-            raise ConfigError(f"listener {name} uses {security}; only PLAINTEXT listeners are supported")
-        adv_host, adv_port = advertised.get(name, (host, port))
-        if adv_host in ("0.0.0.0", "::"):
-            raise ConfigError(
-                f"advertised.listeners cannot use the nonroutable meta-address {adv_host}. Use a routable IP address."
-            )
-        result.append(Listener(name, host, port, adv_host or socket.getfqdn(), adv_port))
-    if not result:
-        raise ConfigError("listeners is empty")
-    return result
-
-
-def _parse_uri(uri: str) -> tuple[str, str, int]:
-    name, sep, rest = uri.partition("://")
-    if not sep:
-        raise ConfigError(f"listener {uri!r} is not of the form NAME://host:port")
-    host, colon, port = rest.rpartition(":")
-    if not colon or not port.isdigit():
-        raise ConfigError(f"listener {uri!r} has no port")
-    if int(port) > 65535:
-        raise ConfigError(f"listener {uri!r}: port {port} is not between 0 and 65535")
-    return name.upper(), host.strip("[]"), int(port)
-
-
-def _security_protocol(config: BrokerConfig, listener: str) -> str:
-    entries: list[str] = config.get("listener.security.protocol.map")
-    for entry in entries:
-        name, _, protocol = entry.partition(":")
-        if name.strip().upper() == listener:
-            return protocol.strip().upper()
-    return listener
 
 
 def new_cluster_id() -> str:
@@ -110,8 +56,7 @@ class Broker:
         self.stopping = False
         self.started_at = time.monotonic() if started_at is None else started_at
         self.cluster_id = ""
-        self._servers: list[asyncio.Server] = []
-        self._connections: dict[asyncio.Task[None], Connection] = {}
+        self.socket_server = SocketServer(self, self.listeners)
         self._background: list[asyncio.Task[None]] = []
         self.log_manager: LogManager
         self.replica_manager: ReplicaManager
@@ -138,26 +83,7 @@ class Broker:
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
         self.group_coordinator.start()
-        for listener in self.listeners:
-            server = await asyncio.start_server(
-                functools.partial(self._accept, listener=listener.name),
-                host=listener.bind_host or None,
-                port=listener.port,
-                reuse_address=True,
-                limit=1 << 20,
-            )
-            self._servers.append(server)
-            receive_buffer = self.config.get("socket.receive.buffer.bytes")
-            if receive_buffer != -1:  # as Kafka: on the listening socket, so accepted ones inherit it
-                for sock in server.sockets:
-                    with contextlib.suppress(OSError):
-                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-            if listener.port == 0:  # an ephemeral port: advertise the one we got
-                port = server.sockets[0].getsockname()[1]
-                index = self.listeners.index(listener)
-                self.listeners[index] = Listener(
-                    listener.name, listener.bind_host, port, listener.advertised_host, port
-                )
+        self.listeners = await self.socket_server.start()
         self.controller.register_endpoints(
             [Endpoint(lst.name, lst.advertised_host, lst.advertised_port) for lst in self.listeners]
         )
@@ -192,45 +118,22 @@ class Broker:
                 return str(meta.cluster_id)
         return new_cluster_id()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: str) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                send_buffer = self.config.get("socket.send.buffer.bytes")
-                if send_buffer != -1:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-        task = asyncio.current_task()
-        assert task is not None
-        connection = Connection(self, reader, writer, listener)
-        self._connections[task] = connection
-        try:
-            await connection.run()
-        finally:
-            del self._connections[task]
-
     async def shutdown(self) -> None:
         if self.stopping:
             return
         self.stopping = True
         log.info("shutting down")
-        for server in self._servers:
-            server.close()
+        self.socket_server.stop_accepting()
         for task in self._background:
             task.cancel()
         # Let them finish (a cleaner pass cut short removes its .cleaned files) before the logs close.
         await asyncio.gather(*self._background, return_exceptions=True)
         # Stop reading new requests, wake long-polling fetches so they answer now with what they have,
         # and give the requests already read a few seconds to be answered.
-        for connection in self._connections.values():
-            connection.stop_reading()
+        self.socket_server.stop_reading()
         self.replica_manager.fetch_purgatory.notify_all()
         self.replica_manager.produce_purgatory.notify_all()
-        if self._connections:
-            _, pending = await asyncio.wait(set(self._connections), timeout=SHUTDOWN_GRACE_S)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self.socket_server.close_connections(SHUTDOWN_GRACE_S)
         self.group_coordinator.shutdown()
         self.log_manager.shutdown()
         log.info("shut down cleanly")

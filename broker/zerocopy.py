@@ -7,13 +7,14 @@ The response is encoded by the ordinary codec; ``FileBackedResponse.encode`` the
 the encoded bytes (in order, each right after its length prefix), rewrites each length prefix for the
 real size and cuts the frame into an ``Outgoing``: bytes, then a ``FileChunk``, then bytes, ... with
 the frame size computed over the real sizes. The connection writes the bytes and ``sendfile``s the
-chunks: first one ``os.sendfile`` at once when nothing is queued ahead on a plain TCP socket (on
+chunks: once the bytes queued ahead are written, one ``os.sendfile`` at once on a plain TCP socket (on
 loopback it usually takes the whole chunk), then ``loop.sendfile`` for any rest (which falls back to
-read-and-write for transports that cannot).
+read-and-write for transports that cannot). A send may be cancelled at any point (the client left).
 
 Small regions (under ``SENDFILE_MIN_BYTES``) and regions beyond ``MAX_DEFERRED`` per response are
 read at once (``pread``) instead: a ``sendfile`` has a fixed cost (waiting for the transport's buffer
-to empty), and every deferred region holds a file descriptor until it is sent.
+to empty), and every deferred region holds a file descriptor until it is sent. So is a region when
+the process is out of descriptors (EMFILE): the answer costs memory instead of failing.
 
 Why sending later is safe (invariants):
 - Each deferred region gets its *own* descriptor, opened by path in the same synchronous step as the
@@ -32,6 +33,7 @@ Why sending later is safe (invariants):
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
 import os
 import struct
@@ -47,6 +49,7 @@ from storage.log.results import FetchDataInfo
 
 SENDFILE_MIN_BYTES = 32 * 1024
 MAX_DEFERRED = 32
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE})
 _TOKEN = os.urandom(16)  # per process, so no client can put it in a response; with the index: 20 bytes
 _INDEX = struct.Struct(">I")
 _PLACEHOLDER_SIZE = len(_TOKEN) + _INDEX.size
@@ -171,6 +174,7 @@ async def send(writer: asyncio.StreamWriter, data: Outgoing) -> None:
 async def _send_chunk(writer: asyncio.StreamWriter, chunk: FileChunk) -> None:
     """Exactly ``chunk.length`` bytes: the file's, then filler if it was cut short meanwhile."""
     transport = writer.transport
+    await _flushed(writer)
     if transport.is_closing():
         raise ConnectionResetError("the connection closed while a response was being sent")
     position, left = chunk.position, chunk.length
@@ -191,6 +195,22 @@ async def _send_chunk(writer: asyncio.StreamWriter, chunk: FileChunk) -> None:
         return
     if sent < left:
         writer.write(partial_batch_filler(left - sent))
+
+
+async def _flushed(writer: asyncio.StreamWriter) -> None:
+    """Until the transport has written all it holds. ``loop.sendfile`` waits for that too, but must not
+    be cancelled while it does (CPython 3.11/3.12: the transport keeps a cancelled waiter, refuses
+    writes and fails when it closes); cancelled here, nothing is left behind."""
+    transport = writer.transport
+    if not transport.get_write_buffer_size():
+        return
+    low, high = transport.get_write_buffer_limits()
+    transport.set_write_buffer_limits(high=0, low=0)  # drain() now waits for an empty buffer
+    try:
+        await writer.drain()
+    finally:
+        if not transport.is_closing():
+            transport.set_write_buffer_limits(high=high, low=low)
 
 
 def _sendfile_now(transport: asyncio.WriteTransport, chunk: FileChunk) -> int | None:
@@ -232,7 +252,13 @@ class RecordsSplicer:
         if len(regions) != 1 or regions[0].length < self.sendfile_min_bytes or len(self.chunks) >= self.max_deferred:
             return info.read_bytes()
         region = regions[0]
-        chunk = FileChunk(io.FileIO(region.path, "rb"), region.position, region.length)
+        try:
+            file = io.FileIO(region.path, "rb")
+        except OSError as exc:
+            if exc.errno not in _OUT_OF_DESCRIPTORS:
+                raise
+            return info.read_bytes()  # no descriptor to spare: read now, through the segment's own
+        chunk = FileChunk(file, region.position, region.length)
         placeholder = _TOKEN + _INDEX.pack(len(self.chunks))
         self.chunks.append(chunk)
         return placeholder

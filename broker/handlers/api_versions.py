@@ -12,26 +12,11 @@ from __future__ import annotations
 
 import re
 
-from broker.dispatcher import HANDLERS, RequestContext, handles
+from broker.dispatcher import RequestContext, handles, supported_api_keys
 from protocol.errors import ErrorCode
-from protocol.messages.api_versions import API_VERSIONS, ApiVersion, ApiVersionsRequest, ApiVersionsResponse
+from protocol.messages.api_versions import API_VERSIONS, ApiVersionsRequest, ApiVersionsResponse
 
 _SOFTWARE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$")
-
-
-def supported_api_keys() -> list[ApiVersion]:
-    return [
-        ApiVersion(api_key=key, min_version=reg.min_version, max_version=reg.max_version)
-        for key, reg in sorted(HANDLERS.items())
-    ]
-
-
-def unsupported_api_versions_response() -> ApiVersionsResponse:
-    reg = HANDLERS[API_VERSIONS.key]
-    return ApiVersionsResponse(
-        error_code=ErrorCode.UNSUPPORTED_VERSION,
-        api_keys=[ApiVersion(api_key=API_VERSIONS.key, min_version=reg.min_version, max_version=reg.max_version)],
-    )
 
 
 @handles(API_VERSIONS, versions="0-4")

@@ -171,6 +171,16 @@ def test_too_new_api_versions_gets_kip_511_answer(broker: BrokerProcess, pair: t
     assert response.error_code == ErrorCode.NONE
 
 
+def test_too_new_api_versions_with_a_header_that_does_not_decode(
+    broker: BrokerProcess, pair: tuple[RawClient, RawClient]
+) -> None:
+    """The client's fault, not a handler's: one line and a closed socket, no traceback."""
+    victim, bystander = pair
+    victim.send_bytes(framed(struct.pack(">hhih", API_VERSIONS, 99, 3, 500) + b"ab"))
+    line = assert_closed_alone(broker, victim, bystander)
+    assert "ApiVersions" in line and "handler" not in line
+
+
 @pytest.mark.parametrize("version", [1, 4, 9, 12])
 def test_invalid_topic_names_in_metadata(
     broker: BrokerProcess, pair: tuple[RawClient, RawClient], version: int
