@@ -129,7 +129,7 @@ class Broker:
         self.log_manager.startup()
         self.topics = TopicStore(self.log_dirs[0])
         self.topics.load()
-        self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager)
+        self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.topics)
         self.controller = EmbeddedController(self.node_id, self.config, self.topics, self.replica_manager)
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.topics, self.controller, self.replica_manager)
