@@ -73,7 +73,13 @@ class DelayedProduce(DelayedOperation[dict[tuple[str, int], BaseException | None
                 )
 
     def on_complete(self) -> dict[tuple[str, int], BaseException | None]:
-        return {s.key: s.error for s in self._pending}
+        # Forced before every partition was decided (shutdown): the undecided ones were not acknowledged.
+        return {
+            s.key: RequestTimedOut(f"{s.key[0]}-{s.key[1]}: not acknowledged before shutdown")
+            if s.acks_pending
+            else s.error
+            for s in self._pending
+        }
 
 
 @dataclass(frozen=True, slots=True)
