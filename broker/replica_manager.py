@@ -254,7 +254,7 @@ class ReplicaManager:
             error = InvalidRequiredAcks(f"acks must be -1, 0 or 1, not {required_acks}")
             return {key: AppendResult(None, error) for key in entries}
         results: dict[TopicPartition, AppendResult] = {}
-        in_turn = []
+        in_turn: list[asyncio.Task[None]] = []
         for key, records in entries.items():
             try:
                 partition = self._leader_for_append(key, internal)
@@ -263,7 +263,7 @@ class ReplicaManager:
                 results[key] = AppendResult(None, exc)
                 continue
             if offload or key in self._append_tails:
-                in_turn.append(self._append_in_turn(key, partition, records, required_acks, internal, offload, results))
+                in_turn.append(self._take_turn(key, partition, records, required_acks, internal, offload, results))
             else:
                 results[key] = self._append_now(partition, records, required_acks, validated=False)
         if in_turn:
@@ -285,6 +285,27 @@ class ReplicaManager:
         self._after_append(partition, partition.high_watermark != hw_before)
         return AppendResult(info, None)
 
+    def _take_turn(
+        self,
+        key: TopicPartition,
+        partition: Partition,
+        records: Buffer,
+        required_acks: int,
+        internal: bool,
+        offload: bool,
+        results: dict[TopicPartition, AppendResult],
+    ) -> asyncio.Task[None]:
+        """Queue an append behind the earlier ones to ``key``, now (before any other request runs),
+        and start it; its turn passes on however its task ends."""
+        before = self._append_tails.get(key)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._append_tails[key] = mine
+        task = asyncio.ensure_future(
+            self._append_in_turn(key, partition, records, required_acks, internal, offload, results, before)
+        )
+        task.add_done_callback(lambda _: self._release_turn(key, mine, before))
+        return task
+
     async def _append_in_turn(
         self,
         key: TopicPartition,
@@ -294,31 +315,25 @@ class ReplicaManager:
         internal: bool,
         offload: bool,
         results: dict[TopicPartition, AppendResult],
+        before: asyncio.Future[None] | None,
     ) -> None:
         """Validate in a worker thread (if ``offload``), then append once the appends to ``key`` that
         arrived before this one are done."""
-        loop = asyncio.get_running_loop()
-        before = self._append_tails.get(key)
-        mine: asyncio.Future[None] = loop.create_future()
-        self._append_tails[key] = mine
+        name = f"{partition.topic}-{partition.index}"
         try:
-            name = f"{partition.topic}-{partition.index}"
-            try:
-                if offload:
-                    records = await asyncio.to_thread(validate_client_records, records, partition.config, name)
-            except APPEND_ERRORS as exc:
-                results[key] = AppendResult(LogAppendInfo(-1, -1, -1, partition.log_start_offset, -1, -1, 0, 0), exc)
-                return
-            if before is not None and not before.done():
-                await asyncio.wait([before])
-            try:
-                partition = self._leader_for_append(key, internal)  # it may have changed meanwhile
-            except APPEND_ERRORS as exc:
-                results[key] = AppendResult(None, exc)
-                return
-            results[key] = self._append_now(partition, records, required_acks, validated=offload)
-        finally:
-            self._release_turn(key, mine, before)
+            if offload:
+                records = await asyncio.to_thread(validate_client_records, records, partition.config, name)
+        except APPEND_ERRORS as exc:
+            results[key] = AppendResult(LogAppendInfo(-1, -1, -1, partition.log_start_offset, -1, -1, 0, 0), exc)
+            return
+        if before is not None and not before.done():
+            await asyncio.wait([before])
+        try:
+            partition = self._leader_for_append(key, internal)  # it may have changed meanwhile
+        except APPEND_ERRORS as exc:
+            results[key] = AppendResult(None, exc)
+            return
+        results[key] = self._append_now(partition, records, required_acks, validated=offload)
 
     def _release_turn(
         self, key: TopicPartition, mine: asyncio.Future[None], before: asyncio.Future[None] | None

@@ -165,10 +165,9 @@ def test_many_records_to_decode_go_to_a_worker_thread_and_keep_their_order(tmp_p
             count = INLINE_DECODE_RECORDS * 20
             big = build_batch([Record(i, 0, b"k%d" % i, b"v", []) for i in range(count)], compression=Compression.GZIP)
             first = asyncio.create_task(rm.append_records({KEY: big}, required_acks=1, timeout_ms=1000))
-            await asyncio.sleep(0)  # its first step ran: an inline append would be done now
-            assert not first.done()
             second = asyncio.create_task(rm.append_records({KEY: records(b"after")}, required_acks=1, timeout_ms=1000))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # both ran their first step: an inline append would be done now
+            assert not first.done()  # validating in a worker thread
             assert not second.done()  # queued behind the first append to the same partition
             (one,), (two,) = [list(r.values()) for r in await asyncio.gather(first, second)]
             assert (
