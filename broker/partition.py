@@ -94,6 +94,7 @@ class Partition:
     remote: dict[int, ReplicaState] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.name = f"{self.topic}-{self.index}"
         if self.local_id < 0:
             self.local_id = self.leader_id
         if self.is_leader(self.local_id):
@@ -188,11 +189,14 @@ class Partition:
 
     def maybe_advance_high_watermark(self) -> bool:
         """As leader: move the HW up to the smallest LEO over the ISR. True if it moved."""
-        if not self.is_leader():
+        if self.leader_id != self.local_id:
             return False
-        target = min(self.replica_log_end_offset(r) for r in self.isr) if self.isr else self.log_end_offset
-        if target > self.log.high_watermark:
-            self.log.set_high_watermark(target)
+        log = self.log
+        isr = self.isr
+        # The leader alone (the hot path of a single broker): its own log end offset.
+        target = log.log_end_offset if len(isr) <= 1 else min(self.replica_log_end_offset(r) for r in isr)
+        if target > log.high_watermark:
+            log.set_high_watermark(target)
             return True
         return False
 
@@ -271,10 +275,10 @@ class Partition:
     # -- appends and reads ----------------------------------------------------------------------
     def append_as_leader(self, records: bytes | bytearray | memoryview, required_acks: int) -> LogAppendInfo:
         """Append a client's (or a coordinator's) records; the HW moves if the ISR allows."""
-        if not self.is_leader():
+        if self.leader_id != self.local_id:
             raise NotLeaderOrFollower(f"{self.topic}-{self.index}: broker {self.local_id} is not the leader")
-        min_isr = self.config.min_insync_replicas
-        if required_acks == -1 and len(self.isr) < min_isr:
+        if required_acks == -1 and len(self.isr) < self.log.config.min_insync_replicas:
+            min_isr = self.log.config.min_insync_replicas
             raise NotEnoughReplicas(f"{len(self.isr)} in-sync replicas, min.insync.replicas={min_isr}")
         info = self.log.append_as_leader(records, self.leader_epoch)
         self.maybe_advance_high_watermark()

@@ -268,16 +268,16 @@ class ReplicaManager:
                 results[key] = self._append_now(partition, records, required_acks, validated=False)
         if in_turn:
             await asyncio.gather(*in_turn)
-        ordered = {key: results[key] for key in entries}
+            results = {key: results[key] for key in entries}
         if required_acks == -1:
-            await self._wait_for_acks(ordered, timeout_ms)
-        return ordered
+            await self._wait_for_acks(results, timeout_ms)
+        return results
 
     def _append_now(self, partition: Partition, records: Buffer, required_acks: int, validated: bool) -> AppendResult:
         """Validate (unless done already) and append, then wake whoever waits on the partition. No await."""
         try:
             if not validated:
-                records = validate_client_records(records, partition.config, f"{partition.topic}-{partition.index}")
+                records = validate_client_records(records, partition.config, partition.name)
             hw_before = partition.high_watermark
             info = partition.append_as_leader(records, required_acks)
         except APPEND_ERRORS as exc:
@@ -319,10 +319,9 @@ class ReplicaManager:
     ) -> None:
         """Validate in a worker thread (if ``offload``), then append once the appends to ``key`` that
         arrived before this one are done."""
-        name = f"{partition.topic}-{partition.index}"
         try:
             if offload:
-                records = await asyncio.to_thread(validate_client_records, records, partition.config, name)
+                records = await asyncio.to_thread(validate_client_records, records, partition.config, partition.name)
         except APPEND_ERRORS as exc:
             results[key] = AppendResult(LogAppendInfo(-1, -1, -1, partition.log_start_offset, -1, -1, 0, 0), exc)
             return
@@ -375,15 +374,20 @@ class ReplicaManager:
             info = result.info
             if result.error is None and info is not None and info.first_offset >= 0:
                 partition = self.partitions.get(key)
-                if partition is not None:
+                if partition is None:
+                    continue
+                done, error = partition.check_enough_replicas_reach_offset(info.last_offset + 1)
+                if error is not None:
+                    results[key] = AppendResult(info, error)
+                elif not done:
                     required.append((key, partition, info.last_offset + 1))
-        if not required:
+        if not required:  # the usual case of an ISR of one: the HW moved with the append
             return
         operation = DelayedProduce(timeout_ms, required)
         outcome = await self.produce_purgatory.wait(operation, [key for key, _, _ in required])
-        for key, error in outcome.items():
-            if error is not None:
-                results[key] = AppendResult(results[key].info, error)
+        for key, failure in outcome.items():
+            if failure is not None:
+                results[key] = AppendResult(results[key].info, failure)
 
     # -- fetches ------------------------------------------------------------------------------------
     async def fetch_messages(
