@@ -210,6 +210,25 @@ class ReplicaManager:
         self.fetch_purgatory.check_and_complete((topic, index))
         self.produce_purgatory.check_and_complete((topic, index))
 
+    def make_leader(self, topic: str, index: int, leader_epoch: int, isr: list[int], replicas: list[int]) -> Partition:
+        """LeaderAndIsr for a hosted partition: lead it from ``leader_epoch`` with ``isr``. Waiting
+        requests are checked again (the HW may move, the epoch changed)."""
+        partition = self.get_partition_or_exception(topic, index)
+        partition.make_leader(leader_epoch, isr, replicas)
+        self.on_high_watermark_change(partition)
+        return partition
+
+    def make_follower(
+        self, topic: str, index: int, leader_id: int, leader_epoch: int, replicas: list[int]
+    ) -> Partition:
+        """LeaderAndIsr for a hosted partition: follow ``leader_id``. Fetches and acks=all produces
+        waiting on it complete at once with NOT_LEADER_OR_FOLLOWER, so their clients go to the new
+        leader. (Fetching from the leader is the replica fetchers' work, a later issue.)"""
+        partition = self.get_partition_or_exception(topic, index)
+        partition.make_follower(leader_id, leader_epoch, replicas)
+        self.on_high_watermark_change(partition)
+        return partition
+
     # -- finding partitions ---------------------------------------------------------------------
     def get_partition_or_exception(self, topic: str, index: int) -> Partition:
         """The hosted partition; else NotLeaderOrFollower for a partition the cluster knows (led

@@ -10,7 +10,12 @@ import zlib
 from pathlib import Path
 
 from broker.delayed import FetchParams, FetchPartitionSpec, RequestTimedOut
-from broker.partition import NotEnoughReplicas, NotEnoughReplicasAfterAppend, UnknownTopicOrPartition
+from broker.partition import (
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    NotLeaderOrFollower,
+    UnknownTopicOrPartition,
+)
 from broker.replica_manager import INLINE_DECODE_RECORDS, InvalidRequiredAcks, ReplicaManager
 from broker.topics import InvalidTopic
 from protocol.errors import ErrorCode
@@ -295,5 +300,28 @@ def test_consumers_read_to_the_high_watermark_followers_to_the_log_end(tmp_path:
             # A replica id that is no follower of the partition is refused.
             (stranger,) = await rm.fetch_messages(FetchParams(replica_id=7), [(KEY, spec(0))])
             assert stranger.error is not None
+
+    asyncio.run(body())
+
+
+def test_becoming_a_follower_releases_waiting_produces_and_fetches(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running_broker(tmp_path) as broker:
+            rm = broker.replica_manager
+            (partition,) = create_topic(broker, "t")
+            rm.make_leader("t", 0, 1, isr=[0, 1], replicas=[0, 1])
+            produce = asyncio.create_task(rm.append_records({KEY: records(b"a")}, required_acks=-1, timeout_ms=30000))
+            fetch = asyncio.create_task(rm.fetch_messages(FetchParams(max_wait_ms=30000), [(KEY, spec(0))]))
+            await asyncio.sleep(0.05)
+            assert not produce.done() and not fetch.done()
+            rm.make_follower("t", 0, leader_id=1, leader_epoch=2, replicas=[0, 1])
+            produced = (await asyncio.wait_for(produce, 5))[KEY]
+            (fetched,) = await asyncio.wait_for(fetch, 5)
+            assert isinstance(produced.error, NotLeaderOrFollower)
+            assert isinstance(fetched.error, NotLeaderOrFollower)
+            refused = (await rm.append_records({KEY: records(b"b")}, required_acks=1, timeout_ms=1000))[KEY]
+            assert isinstance(refused.error, NotLeaderOrFollower)
+            assert partition.log_end_offset == 1
+            assert rm.produce_purgatory.watched() == rm.fetch_purgatory.watched() == 0
 
     asyncio.run(body())
