@@ -20,6 +20,7 @@ Everything runs on the broker's event loop, so no locks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Iterable
@@ -57,9 +58,15 @@ class DelayedOperation(ABC, Generic[T]):
         if self._completed:
             return False
         self._completed = True
-        self._result = self.on_complete()
-        if self._future is not None and not self._future.done():
-            self._future.set_result(self._result)
+        future = self._future
+        try:
+            self._result = self.on_complete()
+        except Exception as exc:  # a bug: the waiter gets it rather than waiting forever
+            if future is not None and not future.done():
+                future.set_exception(exc)
+            raise
+        if future is not None and not future.done():
+            future.set_result(self._result)
         return True
 
     def _expire(self) -> None:
@@ -117,7 +124,8 @@ class Purgatory(Generic[T]):
                     done += 1
             except Exception:  # a bug in one operation must not fail the appender that woke it
                 log.exception("%s purgatory: an operation failed to check for completion", self.name)
-                operation.force_complete()
+                with contextlib.suppress(Exception):
+                    operation.force_complete()
         return done
 
     def notify_all(self) -> None:

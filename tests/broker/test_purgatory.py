@@ -115,3 +115,26 @@ def test_an_operation_that_fails_its_check_is_completed_not_propagated() -> None
         assert await task == "done at 1"
 
     asyncio.run(body())
+
+
+def test_an_operation_that_fails_to_complete_hands_its_waiter_the_error() -> None:
+    class Failing(Counter):
+        def on_complete(self) -> str:
+            raise RuntimeError("bug in on_complete")
+
+    async def body() -> None:
+        purgatory: Purgatory[str] = Purgatory("t")
+        op = Failing(10_000, needed=1)
+        task = asyncio.create_task(purgatory.wait(op, ["a"]))
+        await asyncio.sleep(0)
+        op.seen = 1
+        purgatory.check_and_complete("a")
+        try:
+            await asyncio.wait_for(task, 5)
+        except RuntimeError as exc:
+            assert "bug in on_complete" in str(exc)
+        else:
+            raise AssertionError("the waiter should get the error")
+        assert purgatory.watched() == 0
+
+    asyncio.run(body())
