@@ -325,3 +325,23 @@ def test_becoming_a_follower_releases_waiting_produces_and_fetches(tmp_path: Pat
             assert rm.produce_purgatory.watched() == rm.fetch_purgatory.watched() == 0
 
     asyncio.run(body())
+
+
+def test_an_uncompressed_batch_claiming_more_records_than_its_bytes_hold_is_invalid(tmp_path: Path) -> None:
+    """Kafka's size check: a v2 record takes at least 7 bytes, so the header's count is bounded by the
+    batch's own size, on every topic, without decoding a record."""
+
+    async def body() -> None:
+        async with running_broker(tmp_path) as broker:
+            rm = broker.replica_manager
+            create_topic(broker, "t")
+            batch = bytearray(records(b"a", b"b"))
+            claimed = 1_000_000
+            struct.pack_into(">i", batch, 23, claimed - 1)  # last offset delta
+            struct.pack_into(">i", batch, 57, claimed)  # records count
+            struct.pack_into(">I", batch, 17, compute_crc(batch, 0, len(batch)))
+            result = (await rm.append_records({KEY: bytes(batch)}, required_acks=1, timeout_ms=1000))[KEY]
+            assert isinstance(result.error, InvalidRecord) and "cannot fit" in str(result.error)
+            assert rm.partitions[KEY].log_end_offset == 0
+
+    asyncio.run(body())
