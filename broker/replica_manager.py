@@ -1,30 +1,92 @@
-"""The partitions this broker hosts, and the purgatories their delayed requests wait in.
+"""ReplicaManager: the partitions this broker hosts, and THE data path (Kafka's ``ReplicaManager``).
 
-Handlers find partitions here; appends notify the fetch purgatory so long-polling fetches wake at
-once. New partitions are hosted in two steps: ``prepare_leaders`` makes their logs in worker threads
-(invisible meanwhile), then ``lead`` hosts them on the loop in one step, so creating many partitions
-neither stalls the event loop nor shows half a topic. Partition logs come from storage's
-``LogManager``; topic configs are the broker's registry (``broker.config``) resolved for each topic,
-so broker-level defaults apply unless overridden.
+- ``append_records``: the one entry point for appends (produce handlers, coordinators): per partition
+  it finds the leader, validates the records (``storage.log._validate``), appends, wakes the fetches
+  and produces waiting on the partition, and for acks=all waits in the produce purgatory until the
+  high watermark passes the batch (``broker.delayed.DelayedProduce``) or ``timeout_ms`` passes.
+- ``fetch_messages``: the one entry point for reads: up to the HW (read_uncommitted), the LSO
+  (read_committed) or the log end offset (followers), within ``max_bytes`` and each partition's
+  limit, long-polling in the fetch purgatory for ``min_bytes`` up to ``max_wait_ms``. A follower's
+  fetch moves its log end offset on the leader, and so maybe the HW, which completes waiting
+  produces and fetches.
+- Hosting: ``become_leader``; ``prepare_leaders`` makes new logs in worker threads (invisible
+  meanwhile), then ``lead`` hosts them in one step, so creating many partitions neither stalls the
+  event loop nor shows half a topic. Topic configs are the broker's registry (``broker.config``)
+  resolved for each topic.
+
+Invariants:
+- Results are per partition: a partition's failure (a storage or replica exception, in the
+  result, never raised) does not touch the others. Only handlers turn exceptions into error codes.
+- Appends to one partition happen in the order their requests arrived. Records that need decoding
+  (compacted topics, legacy formats) beyond ``INLINE_DECODE_RECORDS`` are validated in a worker
+  thread; later appends to that partition queue behind them, appends to others go on. Ordinary
+  batches stay opaque and are appended in the request's first step, with no await.
+- Reads and the answer built from them happen in one step (no await between), so file regions are
+  current when the connection opens them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 from broker.config import BrokerConfig
-from broker.partition import Partition
+from broker.delayed import (
+    DelayedFetch,
+    DelayedProduce,
+    FetchParams,
+    FetchPartitionResult,
+    FetchPartitionSpec,
+    fetch_is_complete,
+)
+from broker.partition import NotLeaderOrFollower, Partition, ReplicaError, UnknownTopicOrPartition
 from broker.purgatory import Purgatory
-from broker.topics import TopicMetadata
+from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, validate_topic_name
 from storage.config import LogConfig
+from storage.errors import StorageError
+from storage.log._validate import decoding_cost, validate_client_records
 from storage.log.log import Log
+from storage.log.results import LogAppendInfo
 from storage.manager import LogManager, NewLog, PlannedLog
+
+Buffer = bytes | bytearray | memoryview
+TopicPartition = tuple[str, int]
 
 CREATE_THREADS = 8
 """New logs are made by up to this many worker threads at once: most of the time is fsync and file
 creation, which overlap well (ext4 groups concurrent fsyncs into one journal commit)."""
+
+INLINE_DECODE_RECORDS = 2000
+"""Records that need decoding (compacted topics, legacy formats) are validated on the event loop up to
+this many per partition (well under a millisecond); beyond it, in a worker thread."""
+
+VALID_ACKS = (-1, 0, 1)
+
+APPEND_ERRORS = (StorageError, ReplicaError, InvalidTopic)
+"""What an append may fail with for one partition (in its ``AppendResult``); anything else is a bug."""
+
+
+class InvalidRequiredAcks(ReplicaError):
+    """acks other than -1, 0 or 1 (INVALID_REQUIRED_ACKS)."""
+
+
+class AppendResult(NamedTuple):
+    """One partition's outcome. ``info`` is the append's (offsets; for an error after the partition
+    was found, offsets -1 with its log start offset; None when there is no such partition here);
+    ``error`` a storage or replica exception (RequestTimedOut and NotEnoughReplicasAfterAppend come
+    with the append's info: the records are in the leader's log)."""
+
+    info: LogAppendInfo | None
+    error: BaseException | None
+
+
+class TopicLookup(Protocol):
+    """The cluster's metadata (``MetadataCache``), to tell an unknown partition from one led elsewhere."""
+
+    def contains_partition(self, name: str, index: int) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -39,13 +101,17 @@ class PreparedLeaders:
 
 
 class ReplicaManager:
-    def __init__(self, node_id: int, config: BrokerConfig, log_manager: LogManager) -> None:
+    def __init__(
+        self, node_id: int, config: BrokerConfig, log_manager: LogManager, topics: TopicLookup | None = None
+    ) -> None:
         self.node_id = node_id
         self.config = config
         self.log_manager = log_manager
-        self.partitions: dict[tuple[str, int], Partition] = {}
-        self.fetch_purgatory = Purgatory("fetch")
-        self.produce_purgatory = Purgatory("produce")
+        self.topics = topics
+        self.partitions: dict[TopicPartition, Partition] = {}
+        self.fetch_purgatory: Purgatory[None] = Purgatory("fetch")
+        self.produce_purgatory: Purgatory[dict[TopicPartition, BaseException | None]] = Purgatory("produce")
+        self._append_tails: dict[TopicPartition, asyncio.Future[None]] = {}
 
     def log_config(self, topic: TopicMetadata) -> LogConfig:
         return LogConfig.from_props(self.config.topic_values(topic.configs))
@@ -76,6 +142,7 @@ class ReplicaManager:
             leader_epoch=topic.leader_epochs[index],
             replicas=list(replicas),
             isr=[r for r in replicas if r == self.node_id] or [self.node_id],
+            local_id=self.node_id,
         )
         partition.maybe_advance_high_watermark()
         self.partitions[(topic.name, index)] = partition
@@ -140,31 +207,284 @@ class ReplicaManager:
             self.log_manager.delete_log(topic, index)
         elif partition is not None:
             partition.log.close()
-        self.fetch_purgatory.notify((topic, index))
+        self.fetch_purgatory.check_and_complete((topic, index))
+        self.produce_purgatory.check_and_complete((topic, index))
+
+    def make_leader(self, topic: str, index: int, leader_epoch: int, isr: list[int], replicas: list[int]) -> Partition:
+        """LeaderAndIsr for a hosted partition: lead it from ``leader_epoch`` with ``isr``. Waiting
+        requests are checked again (the HW may move, the epoch changed)."""
+        partition = self.get_partition_or_exception(topic, index)
+        partition.make_leader(leader_epoch, isr, replicas)
+        self.on_high_watermark_change(partition)
+        return partition
+
+    def make_follower(
+        self, topic: str, index: int, leader_id: int, leader_epoch: int, replicas: list[int]
+    ) -> Partition:
+        """LeaderAndIsr for a hosted partition: follow ``leader_id``. Fetches and acks=all produces
+        waiting on it complete at once with NOT_LEADER_OR_FOLLOWER, so their clients go to the new
+        leader. (Fetching from the leader is the replica fetchers' work, a later issue.)"""
+        partition = self.get_partition_or_exception(topic, index)
+        partition.make_follower(leader_id, leader_epoch, replicas)
+        self.on_high_watermark_change(partition)
+        return partition
+
+    # -- finding partitions ---------------------------------------------------------------------
+    def get_partition_or_exception(self, topic: str, index: int) -> Partition:
+        """The hosted partition; else NotLeaderOrFollower for a partition the cluster knows (led
+        elsewhere, or not hosted yet) and UnknownTopicOrPartition for one it does not."""
+        partition = self.partitions.get((topic, index))
+        if partition is not None:
+            return partition
+        if self.topics is not None and self.topics.contains_partition(topic, index):
+            raise NotLeaderOrFollower(f"{topic}-{index} is not hosted by broker {self.node_id}")
+        raise UnknownTopicOrPartition(f"{topic}-{index}")
+
+    def leader_partition(self, topic: str, index: int) -> Partition:
+        """The partition if this broker leads it; else a ReplicaError (see ``get_partition_or_exception``)."""
+        partition = self.get_partition_or_exception(topic, index)
+        if not partition.is_leader(self.node_id):
+            raise NotLeaderOrFollower(f"{topic}-{index}: broker {self.node_id} is not the leader")
+        return partition
+
+    def _leader_for_append(self, key: TopicPartition, internal: bool) -> Partition:
+        topic, index = key
+        validate_topic_name(topic)
+        partition = self.leader_partition(topic, index)
+        if topic in INTERNAL_TOPICS and not internal:
+            raise InvalidTopic(f"Cannot append to internal topic {topic}")
+        return partition
+
+    # -- appends ------------------------------------------------------------------------------------
+    async def append_records(
+        self,
+        entries: Mapping[TopicPartition, Buffer],
+        *,
+        required_acks: int,
+        timeout_ms: int,
+        internal: bool = False,
+    ) -> dict[TopicPartition, AppendResult]:
+        """Append each partition's records as its leader; per partition, the outcome (never raises for
+        one partition's failure). acks 0 and 1 return once appended; acks -1 (all) once the high
+        watermark passes every appended batch, or after ``timeout_ms`` (RequestTimedOut for those
+        still waiting). ``internal`` allows writes to internal topics (``__consumer_offsets``)."""
+        if required_acks not in VALID_ACKS:
+            error = InvalidRequiredAcks(f"acks must be -1, 0 or 1, not {required_acks}")
+            return {key: AppendResult(None, error) for key in entries}
+        results: dict[TopicPartition, AppendResult] = {}
+        in_turn: list[asyncio.Task[None]] = []
+        for key, records in entries.items():
+            try:
+                partition = self._leader_for_append(key, internal)
+                offload = decoding_cost(records, partition.config) > INLINE_DECODE_RECORDS
+            except APPEND_ERRORS as exc:
+                results[key] = AppendResult(None, exc)
+                continue
+            if offload or key in self._append_tails:
+                in_turn.append(self._take_turn(key, partition, records, required_acks, internal, offload, results))
+            else:
+                results[key] = self._append_now(partition, records, required_acks, validated=False)
+        if in_turn:
+            await asyncio.gather(*in_turn)
+            results = {key: results[key] for key in entries}
+        if required_acks == -1:
+            await self._wait_for_acks(results, timeout_ms)
+        return results
+
+    def _append_now(self, partition: Partition, records: Buffer, required_acks: int, validated: bool) -> AppendResult:
+        """Validate (unless done already) and append, then wake whoever waits on the partition. No await."""
+        try:
+            if not validated:
+                records = validate_client_records(records, partition.config, partition.name)
+            hw_before = partition.high_watermark
+            info = partition.append_as_leader(records, required_acks)
+        except APPEND_ERRORS as exc:
+            return AppendResult(LogAppendInfo(-1, -1, -1, partition.log_start_offset, -1, -1, 0, 0), exc)
+        self._after_append(partition, partition.high_watermark != hw_before)
+        return AppendResult(info, None)
+
+    def _take_turn(
+        self,
+        key: TopicPartition,
+        partition: Partition,
+        records: Buffer,
+        required_acks: int,
+        internal: bool,
+        offload: bool,
+        results: dict[TopicPartition, AppendResult],
+    ) -> asyncio.Task[None]:
+        """Queue an append behind the earlier ones to ``key``, now (before any other request runs),
+        and start it; its turn passes on however its task ends."""
+        before = self._append_tails.get(key)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._append_tails[key] = mine
+        task = asyncio.ensure_future(
+            self._append_in_turn(key, partition, records, required_acks, internal, offload, results, before)
+        )
+        task.add_done_callback(lambda _: self._release_turn(key, mine, before))
+        return task
+
+    async def _append_in_turn(
+        self,
+        key: TopicPartition,
+        partition: Partition,
+        records: Buffer,
+        required_acks: int,
+        internal: bool,
+        offload: bool,
+        results: dict[TopicPartition, AppendResult],
+        before: asyncio.Future[None] | None,
+    ) -> None:
+        """Validate in a worker thread (if ``offload``), then append once the appends to ``key`` that
+        arrived before this one are done."""
+        try:
+            if offload:
+                records = await asyncio.to_thread(validate_client_records, records, partition.config, partition.name)
+        except APPEND_ERRORS as exc:
+            results[key] = AppendResult(LogAppendInfo(-1, -1, -1, partition.log_start_offset, -1, -1, 0, 0), exc)
+            return
+        if before is not None and not before.done():
+            await asyncio.wait([before])
+        try:
+            partition = self._leader_for_append(key, internal)  # it may have changed meanwhile
+        except APPEND_ERRORS as exc:
+            results[key] = AppendResult(None, exc)
+            return
+        results[key] = self._append_now(partition, records, required_acks, validated=offload)
+
+    def _release_turn(
+        self, key: TopicPartition, mine: asyncio.Future[None], before: asyncio.Future[None] | None
+    ) -> None:
+        """The next append to ``key`` may go once this one and every earlier one are done (this one
+        may end early, cancelled: then its turn passes when the one before it is done)."""
+
+        def release(_: object = None) -> None:
+            if not mine.done():
+                mine.set_result(None)
+            if self._append_tails.get(key) is mine:
+                del self._append_tails[key]
+
+        if before is None or before.done():
+            release()
+        else:
+            before.add_done_callback(release)
+
+    def _after_append(self, partition: Partition, high_watermark_moved: bool) -> None:
+        """Kafka's rule: an append may complete fetches (followers read to the log end) and, if it
+        moved the high watermark, acks=all produces and consumers' fetches."""
+        self.fetch_purgatory.check_and_complete(partition.key)
+        if high_watermark_moved:
+            self.produce_purgatory.check_and_complete(partition.key)
 
     def on_append(self, partition: Partition) -> None:
-        """Wake fetches (and acks=all produces) waiting on ``partition``."""
-        self.fetch_purgatory.notify(partition.key)
-        self.produce_purgatory.notify(partition.key)
+        """For writers that append to a partition directly: wake whoever waits on it."""
+        self._after_append(partition, True)
 
     def on_high_watermark_change(self, partition: Partition) -> None:
-        """Replication moved ``partition``'s HW: acks=all produces and read_committed fetches may complete."""
-        self.on_append(partition)
+        """``partition``'s HW moved (a follower caught up, the ISR shrank): complete what waited for it."""
+        self.produce_purgatory.check_and_complete(partition.key)
+        self.fetch_purgatory.check_and_complete(partition.key)
 
-    async def wait_for_acks(self, required: list[tuple[Partition, int]], timeout_ms: int) -> list[bool | None]:
-        """The acks=all wait (Kafka's DelayedProduce): until each partition's HW reaches its required
-        offset (the appended batch's last offset + 1) or ``timeout_ms`` passes. Per entry: True when
-        acknowledged, False when the HW got there but the ISR shrank below min.insync.replicas, None
-        when it timed out. With an ISR of one the HW has already moved, so nothing waits."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(timeout_ms, 0) / 1000
-        while True:
-            status = [p.has_enough_replicas_at(offset) for p, offset in required]
-            waiting = [p.key for (p, _), s in zip(required, status, strict=True) if s is None]
-            remaining = deadline - loop.time()
-            if not waiting or remaining <= 0:
-                return status
-            await self.produce_purgatory.wait(waiting, remaining)
+    async def _wait_for_acks(self, results: dict[TopicPartition, AppendResult], timeout_ms: int) -> None:
+        """acks=all: wait until the HW passes each appended batch (one past its last offset)."""
+        required = []
+        for key, result in results.items():
+            info = result.info
+            if result.error is None and info is not None and info.first_offset >= 0:
+                partition = self.partitions.get(key)
+                if partition is None:
+                    continue
+                done, error = partition.check_enough_replicas_reach_offset(info.last_offset + 1)
+                if error is not None:
+                    results[key] = AppendResult(info, error)
+                elif not done:
+                    required.append((key, partition, info.last_offset + 1))
+        if not required:  # the usual case of an ISR of one: the HW moved with the append
+            return
+        operation = DelayedProduce(timeout_ms, required)
+        outcome = await self.produce_purgatory.wait(operation, [key for key, _, _ in required])
+        for key, failure in outcome.items():
+            if failure is not None:
+                results[key] = AppendResult(results[key].info, failure)
+
+    # -- fetches ------------------------------------------------------------------------------------
+    async def fetch_messages(
+        self, params: FetchParams, partitions: Sequence[tuple[TopicPartition, FetchPartitionSpec]]
+    ) -> list[FetchPartitionResult]:
+        """Read each partition (in order, within ``params.max_bytes``; KIP-74: the first batch of the
+        first partition with data comes back even if larger than both limits). With less than
+        ``min_bytes`` and ``max_wait_ms`` > 0, wait in the fetch purgatory, then read again. The
+        results are read in the step that returns them."""
+        results = self._read(params, partitions, update_followers=True)
+        if params.max_wait_ms <= 0 or not partitions or fetch_is_complete(results, params.min_bytes):
+            return results
+        operation = DelayedFetch(params, partitions, lambda key: self.leader_partition(*key))
+        await self.fetch_purgatory.wait(operation, [key for key, _ in partitions])
+        return self._read(params, partitions, update_followers=False)
+
+    def _read(
+        self,
+        params: FetchParams,
+        partitions: Sequence[tuple[TopicPartition, FetchPartitionSpec]],
+        update_followers: bool,
+    ) -> list[FetchPartitionResult]:
+        limit = max(params.max_bytes, 0)
+        min_one = True
+        out = []
+        for key, spec in partitions:
+            result = self._read_one(params, key, spec, limit, min_one, update_followers)
+            if result.size > 0:
+                min_one = False
+                limit = max(0, limit - result.size)
+            out.append(result)
+        return out
+
+    def _read_one(
+        self,
+        params: FetchParams,
+        key: TopicPartition,
+        spec: FetchPartitionSpec,
+        limit: int,
+        min_one: bool,
+        update_followers: bool,
+    ) -> FetchPartitionResult:
+        try:
+            partition = self.leader_partition(*key)
+            partition.check_leader_epoch(spec.current_leader_epoch)
+            moved = params.is_follower and update_followers
+            if moved and partition.update_follower_fetch_state(params.replica_id, spec.fetch_offset):
+                self.on_high_watermark_change(partition)
+            result = FetchPartitionResult(
+                None, partition.high_watermark, partition.last_stable_offset, partition.log_start_offset
+            )
+            result.diverging_epoch = partition.diverging_epoch(spec.fetch_offset, spec.last_fetched_epoch)
+            if result.diverging_epoch is None:
+                result.info = partition.read(
+                    spec.fetch_offset,
+                    min(max(spec.max_bytes, 0), limit),
+                    partition.last_fetchable_offset(params.read_isolation),
+                    min_one_message=min_one,
+                )
+        except (StorageError, ReplicaError) as exc:
+            return FetchPartitionResult(exc)
+        return result
+
+    # -- the ISR ------------------------------------------------------------------------------------
+    def maybe_shrink_isr(self, now_ms: int | None = None) -> int:
+        """Drop followers lagging more than replica.lag.time.max.ms from the ISRs this broker leads
+        (Kafka runs it on a schedule); completes what a moved HW lets go. Returns how many left."""
+        lag_max_ms = self.config.get("replica.lag.time.max.ms")
+        removed = 0
+        for partition in list(self.partitions.values()):
+            hw = partition.high_watermark
+            gone = partition.maybe_shrink_isr(lag_max_ms, now_ms)
+            removed += len(gone)
+            if gone:
+                if partition.high_watermark != hw:
+                    self.on_high_watermark_change(partition)
+                else:  # fewer in-sync replicas: a waiting acks=all produce may now fail
+                    self.produce_purgatory.check_and_complete(partition.key)
+        return removed
 
 
 def _epoch(topic: TopicMetadata, index: int) -> int:

@@ -76,7 +76,7 @@ class Broker:
         topics = TopicStore(self.log_dirs[0])
         topics.load()
         self.metadata_cache = MetadataCache(self.node_id, self.cluster_id)
-        self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager)
+        self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         self.controller = EmbeddedController(
             self.node_id, self.config, topics, self.replica_manager, self.metadata_cache
         )

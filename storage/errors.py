@@ -55,3 +55,7 @@ class InvalidTimestamp(StorageError):
 
 class UnexpectedAppendOffset(StorageError):
     """A follower append starts below the log end offset or goes backwards (replication bug)."""
+
+
+class RecordBatchTooLarge(StorageError):
+    """A produce's records for one partition are larger than the topic's segment.bytes (RECORD_LIST_TOO_LARGE)."""

@@ -1,22 +1,38 @@
 """Shared by the data-path handlers: finding the partition a request names, and turning the
-exceptions of storage and of ``broker.partition`` into Kafka error codes (handlers alone do that).
+exceptions of storage, of ``broker.partition`` and of the replica manager into Kafka error codes
+(handlers alone do that).
 
-Kafka's rule for a partition this broker does not lead: a topic the cluster does not know (or a
-partition index beyond its count) is UNKNOWN_TOPIC_OR_PARTITION; a known partition hosted elsewhere
-(or not hosted yet) is NOT_LEADER_OR_FOLLOWER, which sends clients back to Metadata.
+Kafka's rule for a partition this broker does not lead (``ReplicaManager.leader_partition``): a topic
+the cluster does not know (or a partition index beyond its count) is UNKNOWN_TOPIC_OR_PARTITION; a
+known partition hosted elsewhere (or not hosted yet) is NOT_LEADER_OR_FOLLOWER, which sends clients
+back to Metadata.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from broker.partition import FencedLeaderEpoch, NotEnoughReplicas, Partition, UnknownLeaderEpoch
+from broker.delayed import RequestTimedOut
+from broker.partition import (
+    FencedLeaderEpoch,
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    NotLeaderOrFollower,
+    Partition,
+    PolicyViolation,
+    ReplicaError,
+    UnknownLeaderEpoch,
+    UnknownTopicOrPartition,
+)
+from broker.replica_manager import InvalidRequiredAcks
+from broker.topics import InvalidTopic
 from protocol.errors import ErrorCode
 from storage.errors import (
     CorruptRecord,
     InvalidRecord,
     InvalidTimestamp,
     OffsetOutOfRange,
+    RecordBatchTooLarge,
     RecordTooLarge,
     StorageError,
 )
@@ -41,13 +57,8 @@ class PartitionError(Exception):
 
 
 def leader_partition(broker: Broker, topic: str, index: int) -> Partition:
-    """The partition if this broker leads it; else ``PartitionError`` with Kafka's code."""
-    partition = broker.replica_manager.get_partition(topic, index)
-    if partition is not None and partition.is_leader(broker.node_id):
-        return partition
-    if not broker.metadata_cache.contains_partition(topic, index):
-        raise PartitionError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-    raise PartitionError(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    """The partition if this broker leads it; else NotLeaderOrFollower or UnknownTopicOrPartition."""
+    return broker.replica_manager.leader_partition(topic, index)
 
 
 # Most specific first: the producer state errors and OffsetOutOfRange are StorageErrors too.
@@ -59,15 +70,23 @@ _CODES: tuple[tuple[type[Exception], ErrorCode], ...] = (
     (CorruptRecord, ErrorCode.CORRUPT_MESSAGE),
     (InvalidRecord, ErrorCode.INVALID_RECORD),
     (RecordTooLarge, ErrorCode.MESSAGE_TOO_LARGE),
+    (RecordBatchTooLarge, ErrorCode.RECORD_LIST_TOO_LARGE),
     (InvalidTimestamp, ErrorCode.INVALID_TIMESTAMP),
     (OffsetOutOfRange, ErrorCode.OFFSET_OUT_OF_RANGE),
     (StorageError, ErrorCode.KAFKA_STORAGE_ERROR),
     (NotEnoughReplicas, ErrorCode.NOT_ENOUGH_REPLICAS),
+    (NotEnoughReplicasAfterAppend, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND),
     (FencedLeaderEpoch, ErrorCode.FENCED_LEADER_EPOCH),
     (UnknownLeaderEpoch, ErrorCode.UNKNOWN_LEADER_EPOCH),
+    (NotLeaderOrFollower, ErrorCode.NOT_LEADER_OR_FOLLOWER),
+    (UnknownTopicOrPartition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
+    (PolicyViolation, ErrorCode.POLICY_VIOLATION),
+    (RequestTimedOut, ErrorCode.REQUEST_TIMED_OUT),
+    (InvalidRequiredAcks, ErrorCode.INVALID_REQUIRED_ACKS),
+    (InvalidTopic, ErrorCode.INVALID_TOPIC_EXCEPTION),
 )
 
-DATA_PATH_ERRORS = (StorageError, NotEnoughReplicas, FencedLeaderEpoch, UnknownLeaderEpoch, PartitionError)
+DATA_PATH_ERRORS = (StorageError, ReplicaError, InvalidTopic, PartitionError)
 """What a data-path handler catches per partition; anything else is a broker bug and propagates."""
 
 

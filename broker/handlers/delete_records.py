@@ -15,8 +15,7 @@ Version notes: v1 same as v0; v2 flexible.
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code, leader_partition
-from protocol.errors import ErrorCode
+from broker.handlers._partitions import DATA_PATH_ERRORS, error_code, leader_partition
 from protocol.messages.delete_records import (
     DELETE_RECORDS,
     DeleteRecordsPartitionResult,
@@ -24,8 +23,6 @@ from protocol.messages.delete_records import (
     DeleteRecordsResponse,
     DeleteRecordsTopicResult,
 )
-
-HIGH_WATERMARK = -1
 
 
 @handles(DELETE_RECORDS, versions="0-2")
@@ -39,14 +36,7 @@ async def handle_delete_records(ctx: RequestContext, request: DeleteRecordsReque
             result.partitions.append(answer)
             try:
                 partition = leader_partition(ctx.broker, topic.name, wanted.partition_index)
-                if not partition.log.config.delete_enabled:
-                    raise PartitionError(
-                        ErrorCode.POLICY_VIOLATION,
-                        f"Records of partition {topic.name}-{wanted.partition_index} can not be deleted due to the "
-                        "configured policy",
-                    )
-                offset = partition.high_watermark if wanted.offset == HIGH_WATERMARK else wanted.offset
-                answer.low_watermark = partition.log.delete_records_before(offset)
+                answer.low_watermark = partition.delete_records_on_leader(wanted.offset)
             except DATA_PATH_ERRORS as exc:
                 answer.error_code = error_code(exc)
     return response

@@ -16,8 +16,11 @@
   that the log diverges from comes back as diverging_epoch (KIP-320), with no records.
 - Fetch sessions: none are kept (``broker.fetch_session``): full fetches answer session id 0,
   incremental ones FETCH_SESSION_ID_NOT_FOUND, as Kafka does with a full session cache.
-- Follower fetches (replica id >= 0) get NOT_LEADER_OR_FOLLOWER: no broker is a replica of this
-  single-node cluster's partitions yet (replication is a later issue).
+- The handler decodes, calls ``ReplicaManager.fetch_messages`` (reads, long polling, isolation,
+  limits, follower fetches) and maps its exceptions to error codes.
+- Follower fetches (replica id >= 0) read up to the log end offset and move that follower's log end
+  offset on the leader (and so the HW); a replica id that is not a follower of the partition gets
+  NOT_LEADER_OR_FOLLOWER, which is every replica id on a single broker.
 - Records stay in the segment files: large regions go out with ``sendfile`` after the response
   head, small ones are read into the answer (``broker.zerocopy``: placeholders, descriptors of their
   own, and what happens when a segment is deleted or truncated before the bytes are sent).
@@ -25,7 +28,8 @@
 - v0-3 predate record batches: stored batches are down-converted to magic 0 (v0-1) or magic 1 (v2-3)
   message sets, as Kafka does (``protocol.records.down_convert``: records below the fetch offset are
   dropped from uncompressed batches, headers and transaction markers are dropped); zstd data has no
-  legacy form and gets UNSUPPORTED_COMPRESSION_TYPE. Converted bytes are read, not sent with sendfile.
+  legacy form and gets UNSUPPORTED_COMPRESSION_TYPE. Converted bytes are read, not sent with sendfile;
+  beyond 64 KiB of stored bytes the conversion (which decodes every record) runs in a worker thread.
 
 Version notes: v1 throttle time; v2 magic 1 (timestamps); v3 response-level max_bytes; v4 isolation
 level, LSO, aborted transactions, magic 2; v5 log start offset; v7 sessions;
@@ -36,44 +40,28 @@ diverging epoch; v13 topic ids; v15 replica state; v16 node endpoints; v17 repli
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
+from broker.delayed import FetchParams, FetchPartitionResult, FetchPartitionSpec
 from broker.dispatcher import RequestContext, handles
 from broker.fetch_session import decide
-from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code, leader_partition
-from broker.partition import READ_COMMITTED, Partition
+from broker.handlers._partitions import DATA_PATH_ERRORS, error_code
+from broker.partition import READ_COMMITTED
 from broker.zerocopy import FileBackedResponse, RecordsSplicer
 from protocol.errors import ErrorCode
 from protocol.messages.fetch import (
     FETCH,
     EpochEndOffset,
     FetchableTopicResponse,
-    FetchPartition,
     FetchRequest,
     FetchResponse,
     PartitionData,
 )
 from protocol.records import InvalidRecordBatch, UnsupportedCompressionForMagic, down_convert
-from storage.errors import OffsetOutOfRange
-from storage.log.results import FetchDataInfo
 
 TOPIC_IDS_VERSION = 13
-
-
-@dataclass(slots=True)
-class _Wanted:
-    request: FetchPartition
-    partition: Partition | None
-    error: ErrorCode = ErrorCode.NONE
-
-
-@dataclass(slots=True)
-class _Topic:
-    answer: FetchableTopicResponse
-    wanted: list[_Wanted]
-
-
 LEGACY_MAGIC_BELOW = 4  # Fetch v0-1 read magic 0, v2-3 magic 1; v4+ reads the stored batches as they are
+INLINE_DOWN_CONVERT_BYTES = 64 * 1024
+"""Down-conversion decodes every record: above this many stored bytes it runs in a worker thread."""
 
 
 @handles(FETCH, versions="0-17")
@@ -82,159 +70,98 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     if session.session_missing:
         return FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0)
     broker = ctx.broker
-    replica_id = request.replica_state.replica_id if ctx.version >= 15 else request.replica_id
-    topics = _resolve(ctx, request, follower=replica_id >= 0)
-    wanted = [w for t in topics for w in t.wanted]
-    isolation = request.isolation_level
-    max_bytes = min(request.max_bytes, broker.config.get("fetch.max.bytes"))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + max(request.max_wait_ms, 0) / 1000
-    keys = [w.partition.key for w in wanted if w.partition is not None]
-    while True:
-        reads = _read_all(wanted, max_bytes, isolation)
-        remaining = deadline - loop.time()
-        if remaining <= 0 or not keys or broker.stopping or _complete(reads, request.min_bytes):
-            break
-        await broker.replica_manager.fetch_purgatory.wait(keys, remaining)
-    # From here to the return there is no await: the regions are opened while they are current.
+    params = FetchParams(
+        replica_id=request.replica_state.replica_id if ctx.version >= 15 else request.replica_id,
+        max_wait_ms=request.max_wait_ms,
+        min_bytes=request.min_bytes,
+        max_bytes=min(request.max_bytes, broker.config.get("fetch.max.bytes")),
+        isolation_level=request.isolation_level,
+    )
+    # Decode: topic ids (v13+) to names; an unknown id is answered here, the rest is read.
     response = FetchResponse(session_id=session.session_id)
-    splicer = RecordsSplicer()
-    it = iter(reads)
-    for topic in topics:
-        response.responses.append(topic.answer)
-        for w in topic.wanted:
-            answer, info = next(it)
-            if info is None:
-                pass
-            elif ctx.version < LEGACY_MAGIC_BELOW:
-                _fill_legacy_records(answer, info, 0 if ctx.version <= 1 else 1, w.request.fetch_offset)
-            else:
-                _fill_records(answer, info, splicer)
-            topic.answer.partitions.append(answer)
-    return splicer.response(response)
-
-
-def _resolve(ctx: RequestContext, request: FetchRequest, follower: bool) -> list[_Topic]:
-    broker = ctx.broker
-    out: list[_Topic] = []
+    answers: list[PartitionData] = []
+    wanted: list[tuple[tuple[str, int], FetchPartitionSpec]] = []
+    slots: list[int] = []
     for topic in request.topics:
         name: str | None = topic.topic
         if ctx.version >= TOPIC_IDS_VERSION:
             found = broker.metadata_cache.topic_by_id(topic.topic_id)
             name = found.name if found is not None else None
-        answer = FetchableTopicResponse(topic=name or "", topic_id=topic.topic_id)
-        wanted = []
+        topic_answer = FetchableTopicResponse(topic=name or "", topic_id=topic.topic_id)
+        response.responses.append(topic_answer)
         for part in topic.partitions:
+            answer = _empty_answer(part.partition, params.isolation_level)
+            topic_answer.partitions.append(answer)
+            answers.append(answer)
             if name is None:
-                wanted.append(_Wanted(part, None, ErrorCode.UNKNOWN_TOPIC_ID))
-            elif follower:
-                wanted.append(_Wanted(part, None, ErrorCode.NOT_LEADER_OR_FOLLOWER))
-            else:
-                try:
-                    wanted.append(_Wanted(part, leader_partition(broker, name, part.partition)))
-                except PartitionError as exc:
-                    wanted.append(_Wanted(part, None, exc.code))
-        out.append(_Topic(answer, wanted))
-    return out
+                answer.error_code = ErrorCode.UNKNOWN_TOPIC_ID
+                continue
+            slots.append(len(answers) - 1)
+            spec = FetchPartitionSpec(
+                part.fetch_offset, part.partition_max_bytes, part.current_leader_epoch, part.last_fetched_epoch
+            )
+            wanted.append(((name, part.partition), spec))
+    results = await broker.replica_manager.fetch_messages(params, wanted)
+    # From here to the splicing there is no await: the regions are opened while they are current.
+    splicer = RecordsSplicer()
+    legacy: list[tuple[PartitionData, bytes, int]] = []
+    for slot, (_, spec), result in zip(slots, wanted, results, strict=True):
+        answer = answers[slot]
+        _fill(answer, result)
+        if result.info is None or answer.error_code != ErrorCode.NONE:
+            continue
+        if ctx.version < LEGACY_MAGIC_BELOW:
+            try:
+                legacy.append((answer, result.info.read_bytes(), spec.fetch_offset))
+            except OSError:
+                _storage_error(answer)
+        else:
+            try:
+                answer.records = splicer.records(result.info)
+            except OSError:
+                _storage_error(answer)
+    for answer, data, fetch_offset in legacy:
+        magic = 0 if ctx.version <= 1 else 1
+        if len(data) > INLINE_DOWN_CONVERT_BYTES:
+            await asyncio.to_thread(_fill_legacy_records, answer, data, magic, fetch_offset)
+        else:
+            _fill_legacy_records(answer, data, magic, fetch_offset)
+    return splicer.response(response)
 
 
-def _read_all(
-    wanted: list[_Wanted], max_bytes: int, isolation: int
-) -> list[tuple[PartitionData, FetchDataInfo | None]]:
-    """Read every partition in request order within the byte limits (no bytes are copied yet)."""
-    limit = max_bytes
-    min_one = True
-    reads = []
-    for w in wanted:
-        answer, info = _read_one(w, limit, min_one, isolation)
-        if info is not None and info.size > 0:
-            min_one = False
-            limit = max(0, limit - info.size)
-        reads.append((answer, info))
-    return reads
-
-
-def _read_one(w: _Wanted, limit: int, min_one: bool, isolation: int) -> tuple[PartitionData, FetchDataInfo | None]:
-    req = w.request
-    answer = PartitionData(
-        partition_index=req.partition, error_code=w.error, high_watermark=-1, last_stable_offset=-1,
+def _empty_answer(index: int, isolation: int) -> PartitionData:
+    return PartitionData(
+        partition_index=index, error_code=ErrorCode.NONE, high_watermark=-1, last_stable_offset=-1,
         log_start_offset=-1, records=b"", aborted_transactions=[] if isolation == READ_COMMITTED else None,
     )  # fmt: skip
-    partition = w.partition
-    if partition is None:
-        return answer, None
+
+
+def _fill(answer: PartitionData, result: FetchPartitionResult) -> None:
+    if result.error is not None:
+        if not isinstance(result.error, DATA_PATH_ERRORS):
+            raise result.error
+        answer.error_code = error_code(result.error)
+        return
+    answer.high_watermark = result.high_watermark
+    answer.last_stable_offset = result.last_stable_offset
+    answer.log_start_offset = result.log_start_offset
+    if result.diverging_epoch is not None:
+        answer.diverging_epoch = EpochEndOffset(epoch=result.diverging_epoch[0], end_offset=result.diverging_epoch[1])
+
+
+def _storage_error(answer: PartitionData) -> None:
+    answer.error_code = ErrorCode.KAFKA_STORAGE_ERROR
+    answer.high_watermark = answer.last_stable_offset = answer.log_start_offset = -1
+    answer.records = b""
+
+
+def _fill_legacy_records(answer: PartitionData, data: bytes, magic: int, fetch_offset: int) -> None:
+    """Fetch v0-3: the stored batches as a magic 0 or 1 message set (pure: may run in a worker thread)."""
     try:
-        partition.check_leader_epoch(req.current_leader_epoch)
-        high_watermark, stable, start = (
-            partition.high_watermark,
-            partition.last_stable_offset,
-            partition.log_start_offset,
-        )
-        diverging = _diverging_epoch(partition, req, start)
-        info = None
-        if diverging is None:
-            info = partition.read(
-                req.fetch_offset,
-                min(max(req.partition_max_bytes, 0), limit),
-                committed_only=False,
-                max_offset=partition.last_fetchable_offset(isolation),
-                min_one_message=min_one,
-            )
-        else:
-            answer.diverging_epoch = diverging
-    except DATA_PATH_ERRORS as exc:
-        answer.error_code = error_code(exc)
-        return answer, None
-    answer.high_watermark = high_watermark
-    answer.last_stable_offset = stable
-    answer.log_start_offset = start
-    return answer, info
-
-
-def _diverging_epoch(partition: Partition, req: FetchPartition, log_start: int) -> EpochEndOffset | None:
-    """KIP-320: does the log diverge from the epoch of the last batch the client saw?"""
-    if req.last_fetched_epoch < 0:
-        return None
-    epoch, end = partition.log.end_offset_for_epoch(req.last_fetched_epoch)
-    if epoch < 0 or end < 0:
-        raise OffsetOutOfRange(req.fetch_offset, log_start, partition.log_end_offset, "fetch after unknown epoch")
-    if req.fetch_offset < log_start:
-        raise OffsetOutOfRange(req.fetch_offset, log_start, partition.log_end_offset)
-    if epoch < req.last_fetched_epoch or end < req.fetch_offset:
-        return EpochEndOffset(epoch=epoch, end_offset=end)
-    return None
-
-
-def _complete(reads: list[tuple[PartitionData, FetchDataInfo | None]], min_bytes: int) -> bool:
-    total = 0
-    for answer, info in reads:
-        if answer.error_code != ErrorCode.NONE or answer.diverging_epoch.epoch >= 0:
-            return True
-        if info is not None:
-            total += info.size
-    return total >= min_bytes
-
-
-def _fill_records(answer: PartitionData, info: FetchDataInfo, splicer: RecordsSplicer) -> None:
-    try:
-        answer.records = splicer.records(info)
-    except OSError:
-        answer.error_code = ErrorCode.KAFKA_STORAGE_ERROR
-        answer.high_watermark = answer.last_stable_offset = answer.log_start_offset = -1
-        answer.records = b""
-
-
-def _fill_legacy_records(answer: PartitionData, info: FetchDataInfo, magic: int, fetch_offset: int) -> None:
-    """Fetch v0-3: the stored batches as a magic 0 or 1 message set."""
-    try:
-        answer.records = down_convert(info.read_bytes(), magic, first_offset=fetch_offset)
+        answer.records = down_convert(data, magic, first_offset=fetch_offset)
     except UnsupportedCompressionForMagic:
         answer.error_code = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
         answer.records = b""
     except InvalidRecordBatch:
         answer.error_code = ErrorCode.CORRUPT_MESSAGE
-        answer.records = b""
-    except OSError:
-        answer.error_code = ErrorCode.KAFKA_STORAGE_ERROR
-        answer.high_watermark = answer.last_stable_offset = answer.log_start_offset = -1
         answer.records = b""

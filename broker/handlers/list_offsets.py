@@ -74,31 +74,26 @@ async def handle_list_offsets(ctx: RequestContext, request: ListOffsetsRequest) 
 
 def _lookup(partition: Partition, timestamp: int, isolation: int | None) -> tuple[int, int, int]:
     """(offset, timestamp, leader epoch) answering ``timestamp``; (-1, -1, -1) when there is none."""
-    log = partition.log
     fetchable = partition.last_fetchable_offset(isolation)
     if timestamp == LATEST:
         return fetchable, -1, partition.leader_epoch
     if timestamp in (EARLIEST, EARLIEST_LOCAL):
-        start = log.log_start_offset
-        return start, -1, log.epoch_cache.epoch_for_offset(start)
+        start = partition.log_start_offset
+        return start, -1, partition.epoch_for_offset(start)
     if timestamp == LATEST_TIERED:
         return -1, -1, -1
-    found = log.offset_of_max_timestamp() if timestamp == MAX_TIMESTAMP else log.offset_for_timestamp(timestamp)
+    found = (
+        partition.offset_of_max_timestamp() if timestamp == MAX_TIMESTAMP else partition.offset_for_timestamp(timestamp)
+    )
     if found is None or found[0] >= fetchable:
         return -1, -1, -1
     offset, record_timestamp = found
-    return offset, record_timestamp, log.epoch_cache.epoch_for_offset(offset)
+    return offset, record_timestamp, partition.epoch_for_offset(offset)
 
 
 def _old_style(partition: Partition, wanted: ListOffsetsPartition) -> list[int]:
-    log = partition.log
     if wanted.timestamp == EARLIEST:
-        offsets = [log.log_start_offset]
+        offsets = [partition.log_start_offset]
     else:
-        bases = [s.base_offset for s in reversed(log.segments) if s.size > 0]
-        if wanted.timestamp == LATEST:
-            offsets = [partition.high_watermark, *(b for b in bases if b < partition.high_watermark)]
-        else:
-            by_time = [s.base_offset for s in reversed(log.segments) if 0 <= s.max_timestamp < wanted.timestamp]
-            offsets = [max(b, log.log_start_offset) for b in by_time]
+        offsets = partition.legacy_offsets_before(wanted.timestamp, latest=wanted.timestamp == LATEST)
     return offsets[: max(wanted.max_num_offsets, 0)]

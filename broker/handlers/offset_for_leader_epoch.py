@@ -40,7 +40,7 @@ async def handle_offset_for_leader_epoch(
             try:
                 partition = leader_partition(ctx.broker, topic.topic, wanted.partition)
                 partition.check_leader_epoch(wanted.current_leader_epoch)
-                answer.leader_epoch, answer.end_offset = partition.log.end_offset_for_epoch(wanted.leader_epoch)
+                answer.leader_epoch, answer.end_offset = partition.end_offset_for_epoch(wanted.leader_epoch)
             except DATA_PATH_ERRORS as exc:
                 answer.error_code = error_code(exc)
     return response
