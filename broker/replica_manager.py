@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from broker.config import BrokerConfig
-from broker.partition import Partition
+from broker.partition import NotEnoughReplicas, Partition
 from broker.purgatory import Purgatory
 from broker.topics import TopicMetadata
 from storage.config import LogConfig
+from storage.errors import StorageError
 from storage.log.log import Log
+from storage.log.results import LogAppendInfo
 from storage.manager import LogManager, NewLog, PlannedLog
 
 CREATE_THREADS = 8
@@ -36,6 +39,14 @@ class PreparedLeaders:
     plans: list[PlannedLog]
     created: list[Log]
     existing: dict[int, Log]
+
+
+@dataclass(slots=True)
+class AppendResult:
+    """One partition's outcome of ``append_records``: the append's info, or the exception that stopped it."""
+
+    info: LogAppendInfo | None
+    error: BaseException | None
 
 
 class ReplicaManager:
@@ -165,6 +176,41 @@ class ReplicaManager:
             if not waiting or remaining <= 0:
                 return status
             await self.produce_purgatory.wait(waiting, remaining)
+
+    async def append_records(
+        self,
+        entries: Mapping[tuple[str, int], bytes | bytearray | memoryview],
+        *,
+        required_acks: int,
+        timeout_ms: int,
+        internal: bool = False,
+    ) -> dict[tuple[str, int], AppendResult]:
+        """SHIM (the coordinator's branch only): append to each partition this broker leads, then wait
+        for acks=all. The data path's real implementation replaces it."""
+        results: dict[tuple[str, int], AppendResult] = {}
+        waiting: list[tuple[tuple[str, int], Partition, int]] = []
+        for key, records in entries.items():
+            partition = self.partitions.get(key)
+            if partition is None or not partition.is_leader(self.node_id):
+                results[key] = AppendResult(None, KeyError(f"{key[0]}-{key[1]} is not led by this broker"))
+                continue
+            try:
+                info = partition.append_as_leader(records, required_acks)
+            except (StorageError, NotEnoughReplicas) as exc:
+                results[key] = AppendResult(None, exc)
+                continue
+            results[key] = AppendResult(info, None)
+            self.on_append(partition)
+            if required_acks == -1 and info.first_offset >= 0:
+                waiting.append((key, partition, info.last_offset + 1))
+        if waiting:
+            outcomes = await self.wait_for_acks([(p, offset) for _, p, offset in waiting], timeout_ms)
+            for (key, _, _), outcome in zip(waiting, outcomes, strict=True):
+                if outcome is None:
+                    results[key] = AppendResult(None, TimeoutError(f"{key[0]}-{key[1]}: acks=all timed out"))
+                elif outcome is False:
+                    results[key] = AppendResult(None, NotEnoughReplicas(f"{key[0]}-{key[1]}: ISR shrank"))
+        return results
 
 
 def _epoch(topic: TopicMetadata, index: int) -> int:
