@@ -133,7 +133,7 @@ class Broker:
         self.controller = EmbeddedController(self.node_id, self.config, self.topics, self.replica_manager)
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.topics, self.controller, self.replica_manager)
-        self.group_coordinator.start()
+        await self.group_coordinator.start()
         for listener in self.listeners:
             server = await asyncio.start_server(
                 functools.partial(self._accept, listener=listener.name),
