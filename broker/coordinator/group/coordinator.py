@@ -44,10 +44,11 @@ from broker.coordinator.group.group import (
     SyncResult,
 )
 from broker.coordinator.group.loading import Replay, rebuild
-from broker.coordinator.group.membership import Membership, Protocols, RecordWriter
+from broker.coordinator.group.membership import Membership, Protocols
 from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.state import GroupState
 from broker.coordinator.group.timers import Scheduler
+from broker.coordinator.group.writes import RecordWriter
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -377,7 +378,11 @@ class GroupCoordinator(Membership):
         def stored(error: ErrorCode) -> None:
             if error is ErrorCode.NONE:
                 log.info("%r: deleted", group)
-            elif group.group_id not in self.groups and group.group_id not in self.consumer.groups:
+            elif (
+                group.group_id not in self.groups
+                and group.group_id not in self.consumer.groups
+                and self.ownership.owns(group.group_id)
+            ):
                 group.restore_state(state, timestamp)
                 group.offsets.update(offsets)
                 self.groups[group.group_id] = group

@@ -28,10 +28,8 @@ is loading); nothing done to one group touches another.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
 from broker.coordinator.group.group import (
     GroupMetadata,
@@ -44,6 +42,7 @@ from broker.coordinator.group.group import (
 from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.state import CAN_REBALANCE, GroupState
 from broker.coordinator.group.timers import Scheduler, Timer
+from broker.coordinator.group.writes import RecordWriter, group_record, group_write_error
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -51,52 +50,6 @@ log = logging.getLogger(__name__)
 NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000  # KIP-394: a member of a new group's first rebalance
 Protocols = list[tuple[str, bytes]]
 _K = TypeVar("_K")
-
-
-AppendCallback = Callable[[ErrorCode], None]
-
-
-class RecordWriter(Protocol):
-    """Appends a group's records (key, value; value None = tombstone) to its ``__consumer_offsets`` partition.
-
-    ``callback`` gets NONE once the records are committed, else the code Kafka's coordinator answers
-    with for that failure. It may run inside ``append`` or later: callers prepare their change first
-    and finish it in the callback, never after ``append`` returns.
-    """
-
-    def append(self, group_id: str, batch: list[tuple[bytes, bytes | None]], callback: AppendCallback) -> None: ...
-
-
-def _group_write_error(error: ErrorCode) -> ErrorCode:
-    """What a member is told when group metadata could not be stored (Kafka's mapping)."""
-    if error in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.RECORD_LIST_TOO_LARGE):
-        return ErrorCode.UNKNOWN_SERVER_ERROR
-    return error
-
-
-def group_record(group: GroupMetadata, assignments: dict[str, bytes]) -> tuple[bytes, bytes]:
-    protocol = group.protocol_name
-    value = records.GroupMetadataValue(
-        protocol_type=group.protocol_type or "",
-        generation=group.generation_id,
-        protocol=protocol,
-        leader=group.leader_id,
-        current_state_timestamp=group.state_timestamp,
-        members=[
-            records.MemberMetadataValue(
-                member_id=m.member_id,
-                group_instance_id=m.group_instance_id,
-                client_id=m.client_id,
-                client_host=m.client_host,
-                rebalance_timeout=m.rebalance_timeout_ms,
-                session_timeout=m.session_timeout_ms,
-                subscription=m.metadata(protocol) if protocol is not None else b"",
-                assignment=assignments.get(m.member_id, b""),
-            )
-            for m in group.members.values()
-        ],
-    )
-    return records.group_key(group.group_id), records.group_value(value)
 
 
 class Membership:
@@ -297,7 +250,7 @@ class Membership:
                 return self._maybe_prepare_rebalance(group, f"static member {instance_id} changed protocols")
 
             def stored(appended: ErrorCode) -> None:
-                error = _group_write_error(appended)
+                error = group_write_error(appended)
                 if error is not ErrorCode.NONE:
                     # Put the old member back, as if this join never happened (unless it changed since).
                     if group.members.get(new_id) is member and self.groups.get(group.group_id) is group:
@@ -487,7 +440,7 @@ class Membership:
                 if not current or not group.is_(GroupState.COMPLETING_REBALANCE):
                     return  # a new rebalance (or an unload) answered the waiting members already
                 group.assignment_in_flight = False
-                error = _group_write_error(appended)
+                error = group_write_error(appended)
                 if error is not ErrorCode.NONE:
                     log.warning("%r: storing the assignment failed with %s", group, error.name)
                     self._reset_assignments(group, error)

@@ -48,6 +48,12 @@ class Ownership:
             return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
         return ErrorCode.NONE if partition in self.owned else ErrorCode.NOT_COORDINATOR
 
+    def owns(self, group_id: str) -> bool:
+        """Whether ``group_id``'s partition is owned (loaded) now; no side effects, unlike ``status``."""
+        if self.partition_for is None:
+            return True
+        return self.partition_for(group_id) in self.owned or not self.topic_exists()
+
     def is_loading_any(self) -> bool:
         return bool(self.loading)
 

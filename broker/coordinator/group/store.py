@@ -40,6 +40,7 @@ from broker.controller.embedded import EmbeddedController
 from broker.controller.errors import ControllerError
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
+from broker.coordinator.group.writes import AppendCallback
 from broker.partition import NotEnoughReplicas
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
@@ -52,7 +53,6 @@ from storage.errors import LogOffline, RecordTooLarge, StorageError
 log = logging.getLogger(__name__)
 
 OFFSETS_TOPIC = "__consumer_offsets"
-AppendCallback = Callable[[ErrorCode], None]
 
 # Kafka's mapping of an append's error to what the coordinator answers (GroupMetadataManager).
 _APPEND_CODES: dict[ErrorCode, ErrorCode] = {
@@ -185,8 +185,11 @@ class OffsetsTopic:
 
     async def _append(self, index: int, group_id: str, data: bytes) -> ErrorCode:
         key = (OFFSETS_TOPIC, index)
-        if self.replicas.get_partition(*key) is None:
+        partition = self.replicas.get_partition(*key)
+        if partition is None:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
+        if not partition.is_leader(self.replicas.node_id):
+            return ErrorCode.NOT_COORDINATOR
         results = await self.replicas.append_records(
             {key: data}, required_acks=-1, timeout_ms=self.config.offsets_commit_timeout_ms, internal=True
         )

@@ -62,9 +62,9 @@ from broker.coordinator.group.consumer.validation import (
     validate,
 )
 from broker.coordinator.group.group import GroupMetadata, OffsetAndMetadata
-from broker.coordinator.group.membership import RecordWriter
 from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.timers import Scheduler, Timer
+from broker.coordinator.group.writes import RecordWriter
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -469,7 +469,11 @@ class ConsumerGroups:
         def stored(error: ErrorCode) -> None:
             if error is ErrorCode.NONE:
                 log.info("%r: deleted", group)
-            elif group.group_id not in self.groups and group.group_id not in self.classic:
+            elif (
+                group.group_id not in self.groups
+                and group.group_id not in self.classic
+                and self.ownership.owns(group.group_id)
+            ):
                 group.dead = False
                 group.offsets.update(offsets)
                 self.groups[group.group_id] = group
