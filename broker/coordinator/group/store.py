@@ -99,7 +99,7 @@ class OffsetsTopic:
         self.on_created: Callable[[], None] = lambda: None  # the service elects the new partitions
         self._creating = False  # a request of ours is creating the topic (``_create`` runs)
         self._background: set[asyncio.Task[bool]] = set()  # creations ``append`` started
-        self._appends: set[asyncio.Task[ErrorCode]] = set()
+        self._appends: set[asyncio.Task[None]] = set()
         self._in_flight: dict[int, deque[_InFlight]] = {}  # partition -> appends in issue order
 
     def partition_count(self) -> int:
@@ -179,9 +179,20 @@ class OffsetsTopic:
             return
         now = int(time.time() * 1000)
         data = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(batch)])
-        task = loop.create_task(self._append(index, group_id, data), name=f"append for group {group_id}")
+        task = loop.create_task(self._append_and_complete(index, entry, group_id, data), name=f"append for {group_id}")
         self._appends.add(task)
-        task.add_done_callback(lambda done: self._appended(index, entry, done))
+        task.add_done_callback(self._appends.discard)
+
+    async def _append_and_complete(self, index: int, entry: _InFlight, group_id: str, data: bytes) -> None:
+        try:
+            error = await self._append(index, group_id, data)
+        except asyncio.CancelledError:
+            self._complete(index, entry, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+            raise
+        except Exception:
+            log.exception("appending to %s-%d for group %s failed", OFFSETS_TOPIC, index, group_id)
+            error = ErrorCode.UNKNOWN_SERVER_ERROR
+        self._complete(index, entry, error)
 
     async def _append(self, index: int, group_id: str, data: bytes) -> ErrorCode:
         key = (OFFSETS_TOPIC, index)
@@ -200,17 +211,6 @@ class OffsetsTopic:
         if isinstance(error, StorageError) or code is ErrorCode.UNKNOWN_SERVER_ERROR:
             log.error("appending to %s-%d for group %s failed: %r", OFFSETS_TOPIC, index, group_id, error)
         return code
-
-    def _appended(self, index: int, entry: _InFlight, task: asyncio.Task[ErrorCode]) -> None:
-        self._appends.discard(task)
-        if task.cancelled():
-            error = ErrorCode.COORDINATOR_NOT_AVAILABLE
-        elif (exc := task.exception()) is not None:
-            log.error("appending to %s-%d failed", OFFSETS_TOPIC, index, exc_info=exc)
-            error = ErrorCode.UNKNOWN_SERVER_ERROR
-        else:
-            error = task.result()
-        self._complete(index, entry, error)
 
     def _complete(self, index: int, entry: _InFlight, error: ErrorCode) -> None:
         """Record ``entry``'s outcome; run every completed callback at the head of the partition's queue."""
