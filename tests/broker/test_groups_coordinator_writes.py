@@ -208,6 +208,10 @@ def test_a_resigned_partition_answers_not_coordinator_and_a_new_election_loads_i
             partition = service.offsets_topic.partition_for("g")
             other = next(f"o{i}" for i in range(100) if service.offsets_topic.partition_for(f"o{i}") != partition)
             assert await commit(service, other, 1) == {TP: E.NONE}
+            cg = next(f"c{i}" for i in range(100) if service.offsets_topic.partition_for(f"c{i}") == partition)
+            join = Heartbeat(cg, "m", 0, rebalance_timeout_ms=5000, subscribed_topic_names=["t"], owned={})
+            joined_cg: HeartbeatResult = await answer(lambda done: gc.consumer.heartbeat(join, done))
+            assert joined_cg.error is E.NONE and joined_cg.member_epoch == 1
             waiting: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
             gc.join_group(
                 "g", "", None, False, False, "c", "/h", 30000, 10000, "consumer", [("range", b"")], waiting.set_result
@@ -223,6 +227,9 @@ def test_a_resigned_partition_answers_not_coordinator_and_a_new_election_loads_i
             assert gc.check_offset_fetch("g", None, -1) is E.NOT_COORDINATOR
             assert gc.describe_group("g").error is E.NOT_COORDINATOR
             assert gc.leave_group("g", [(member, None)])[0] is E.NOT_COORDINATOR
+            again = Heartbeat(cg, "m", 1, owned={})
+            beat: HeartbeatResult = await answer(lambda done: gc.consumer.heartbeat(again, done))
+            assert beat.error is E.NOT_COORDINATOR and cg not in gc.consumer.groups
             assert "g" not in {g.group_id for g in gc.list_groups()}
             assert committed(service, other) == 1 and gc.check_offset_fetch(other, None, -1) is E.NONE
 
@@ -230,6 +237,7 @@ def test_a_resigned_partition_answers_not_coordinator_and_a_new_election_loads_i
             await service.wait_for_loads()
             assert gc.check_offset_fetch("g", None, -1) is E.NONE and committed(service, "g") == 7
             assert gc.groups["g"].generation_id == generation and member in gc.groups["g"].members
+            assert gc.consumer.groups[cg].group_epoch == 1, "the consumer group is back, its members rejoin"
 
     asyncio.run(scenario())
 

@@ -133,6 +133,7 @@ class GroupCoordinator(Membership):
                 del self.consumer.groups[group_id]
                 classic = GroupMetadata(group_id, GroupState.EMPTY, self.now())
                 classic.offsets = consumer_group.offsets
+                classic.pending_offset_commits = consumer_group.pending_offset_commits
                 self.groups[group_id] = classic
                 log.info("%r: replaces an empty consumer group", classic)
             join()

@@ -218,6 +218,7 @@ class ConsumerGroups:
         classic = self.classic.pop(group.group_id, None)
         if classic is not None:
             group.offsets = classic.offsets
+            group.pending_offset_commits = classic.pending_offset_commits
             log.info("%r: replaces an empty classic group", group)
         self.groups[group.group_id] = group
 
