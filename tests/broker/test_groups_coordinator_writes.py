@@ -12,17 +12,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from broker.config import BrokerConfig
 from broker.controller.embedded import EmbeddedController
 from broker.coordinator.group.consumer.validation import Heartbeat, HeartbeatResult
 from broker.coordinator.group.group import JoinResult, OffsetAndMetadata, SyncResult
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.group.state import GroupState
-from broker.coordinator.group.store import OFFSETS_TOPIC
-from broker.partition import Partition
+from broker.coordinator.group.store import OFFSETS_TOPIC, append_error
+from broker.handlers._partitions import PartitionError
+from broker.partition import NotEnoughReplicas, Partition
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
 from protocol.errors import ErrorCode as E
+from storage.errors import LogOffline, RecordTooLarge, StorageError
 from storage.manager import LogManager
 
 T = TypeVar("T")
@@ -277,3 +281,22 @@ def test_groups_of_a_loading_partition_answer_load_in_progress(tmp_path: Path) -
             assert gc.check_offset_fetch("g", None, -1) is E.NOT_COORDINATOR and "g" not in gc.groups
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (NotEnoughReplicas("1 in-sync replica"), E.COORDINATOR_NOT_AVAILABLE),
+        (TimeoutError("acks=all timed out"), E.COORDINATOR_NOT_AVAILABLE),
+        (LogOffline("__consumer_offsets-0", "disk gone"), E.NOT_COORDINATOR),
+        (RecordTooLarge("too big"), E.MESSAGE_TOO_LARGE),
+        (StorageError("EIO"), E.UNKNOWN_SERVER_ERROR),
+        (PartitionError(E.NOT_LEADER_OR_FOLLOWER), E.NOT_COORDINATOR),
+        (PartitionError(E.UNKNOWN_TOPIC_OR_PARTITION), E.COORDINATOR_NOT_AVAILABLE),
+        (PartitionError(E.REQUEST_TIMED_OUT), E.COORDINATOR_NOT_AVAILABLE),
+        (PartitionError(E.RECORD_LIST_TOO_LARGE), E.MESSAGE_TOO_LARGE),
+        (PartitionError(E.KAFKA_STORAGE_ERROR), E.NOT_COORDINATOR),
+    ],
+)
+def test_append_errors_map_to_what_kafkas_coordinator_answers(exc: BaseException, expected: E) -> None:
+    assert append_error(exc) is expected

@@ -16,8 +16,9 @@
   high watermark passed it) or the code Kafka's coordinator answers for the failure. Callbacks of one
   partition run in the order their appends were issued, never inside ``append``. Without the topic
   it starts the creation in the background and completes with COORDINATOR_NOT_AVAILABLE.
-- Append failures become the codes Kafka's coordinator answers with (the coordinator needs the outcome
-  to undo its own change, so this is the one place outside handlers that maps storage errors):
+- Append failures become the codes Kafka's group coordinator service answers with (the coordinator
+  needs the outcome to undo its own change, so this is the one place outside handlers that maps
+  storage and data-path errors; one that carries a Kafka ``code`` is mapped by that code):
   no partition, too few replicas or a timeout -> COORDINATOR_NOT_AVAILABLE; not the leader or an
   offline log -> NOT_COORDINATOR; a batch over max.message.bytes -> MESSAGE_TOO_LARGE (the coordinator
   turns it into INVALID_COMMIT_OFFSET_SIZE for commits, UNKNOWN_SERVER_ERROR for group metadata, as
@@ -225,9 +226,6 @@ class OffsetsTopic:
                 log.exception("a group coordinator completion failed")
         if not queue:
             del self._in_flight[index]
-
-    def appends_in_flight(self) -> int:
-        return sum(len(q) for q in self._in_flight.values())
 
     # -- loading -----------------------------------------------------------------------------------
     def is_empty(self, index: int) -> bool:
