@@ -339,6 +339,7 @@ class GroupCoordinator(Membership):
 
     def delete_groups(self, group_ids: list[str], callback: DeleteGroupsCallback) -> None:
         """One error per group, answered once every deletion's tombstones are committed."""
+        group_ids = list(dict.fromkeys(group_ids))
         result: dict[str, ErrorCode] = {}
         waiting = set(group_ids)
 
