@@ -82,7 +82,7 @@ class Broker:
         )
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
-        self.group_coordinator.start()
+        await self.group_coordinator.start()
         self.listeners = await self.socket_server.start()
         self.controller.register_endpoints(
             [Endpoint(lst.name, lst.advertised_host, lst.advertised_port) for lst in self.listeners]

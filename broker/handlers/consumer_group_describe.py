@@ -6,12 +6,15 @@
   target assignment (topic id, name and partitions; topics deleted since are left out).
 - A group that does not exist, or is a classic group: GROUP_ID_NOT_FOUND, as Kafka answers (admin
   clients then fall back to DescribeGroups for classic groups).
+- NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for a group whose partition this broker does not
+  own or is loading.
 - Authorized operations when asked (no authorizer: READ, DELETE and DESCRIBE).
 """
 
 from __future__ import annotations
 
 from broker.coordinator.group.consumer.assignors import Assignment
+from broker.coordinator.group.consumer.manager import STATUS_MESSAGES
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import coordinator
 from broker.handlers.describe_groups import GROUP_OPERATIONS, NOT_REQUESTED
@@ -38,6 +41,11 @@ async def handle_consumer_group_describe(
     topics = ctx.broker.metadata_cache
     described = []
     for group_id in request.group_ids:
+        status = coordinator(ctx).ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            message = STATUS_MESSAGES.get(status)
+            described.append(DescribedGroup(error_code=status, error_message=message, group_id=group_id))
+            continue
         group = manager.groups.get(group_id)
         if group is None:
             kind = "is not a consumer group" if group_id in coordinator(ctx).groups else "not found"

@@ -7,7 +7,9 @@
 - Errors carry Kafka's messages (INVALID_REQUEST for malformed requests, UNKNOWN_MEMBER_ID,
   FENCED_MEMBER_EPOCH, UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
   GROUP_ID_NOT_FOUND, INVALID_REGULAR_EXPRESSION); the member id and epoch are set only on success.
-  COORDINATOR_NOT_AVAILABLE while ``__consumer_offsets`` is being created (see ``_groups``).
+  COORDINATOR_NOT_AVAILABLE while ``__consumer_offsets`` is being created (see ``_groups``);
+  NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when this broker does not own, or is loading, the
+  group's partition. A heartbeat that changes the group epoch is answered once its record is committed.
 - v0: a joining member (epoch 0) may send no member id, and the coordinator makes one. v1 (KIP-1082):
   the client always brings its own member id; ``subscribed_topic_regex`` (KIP-848's regex
   subscription) is read from v1 only, as the field exists only there.
@@ -16,9 +18,9 @@
 from __future__ import annotations
 
 from broker.coordinator.group.consumer.assignors import Assignment
-from broker.coordinator.group.consumer.validation import Heartbeat
+from broker.coordinator.group.consumer.validation import Heartbeat, HeartbeatResult
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator, offsets_topic_ready
+from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
 from protocol.errors import ErrorCode
 from protocol.messages.consumer_group_heartbeat import (
     CONSUMER_GROUP_HEARTBEAT,
@@ -47,23 +49,24 @@ async def handle_consumer_group_heartbeat(
             topic = cache.topic_by_id(tp.topic_id)
             if topic is not None:
                 owned.setdefault(topic.name, set()).update(tp.partitions)
-    result = coordinator(ctx).consumer.heartbeat(
-        Heartbeat(
-            group_id=request.group_id,
-            member_id=request.member_id,
-            member_epoch=request.member_epoch,
-            instance_id=request.instance_id,
-            rack_id=request.rack_id,
-            rebalance_timeout_ms=request.rebalance_timeout_ms,
-            subscribed_topic_names=request.subscribed_topic_names,
-            subscribed_topic_regex=request.subscribed_topic_regex if ctx.version >= 1 else None,
-            server_assignor=request.server_assignor,
-            owned=owned,
-            client_id=ctx.client_id,
-            client_host=f"/{ctx.client_host}",
-            version=ctx.version,
-        )
+    heartbeat = Heartbeat(
+        group_id=request.group_id,
+        member_id=request.member_id,
+        member_epoch=request.member_epoch,
+        instance_id=request.instance_id,
+        rack_id=request.rack_id,
+        rebalance_timeout_ms=request.rebalance_timeout_ms,
+        subscribed_topic_names=request.subscribed_topic_names,
+        subscribed_topic_regex=request.subscribed_topic_regex if ctx.version >= 1 else None,
+        server_assignor=request.server_assignor,
+        owned=owned,
+        client_id=ctx.client_id,
+        client_host=f"/{ctx.client_host}",
+        version=ctx.version,
     )
+    done: Completion[HeartbeatResult] = Completion()
+    coordinator(ctx).consumer.heartbeat(heartbeat, done.set)
+    result = await done
     if result.error is not ErrorCode.NONE:
         return ConsumerGroupHeartbeatResponse(error_code=result.error, error_message=result.message)
     assignment = None

@@ -1,13 +1,16 @@
 """DeleteGroups (42), versions 0-2.
 
 - An Empty group is deleted with its offsets (tombstones in ``__consumer_offsets``); a group with
-  members gets NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND. One result per group.
+  members gets NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND. One result per group, answered
+  once every deletion's tombstones are committed; NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for
+  a group whose partition this broker does not own or is loading.
 """
 
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator
+from broker.handlers._groups import Completion, coordinator
+from protocol.errors import ErrorCode
 from protocol.messages.delete_groups import (
     DELETE_GROUPS,
     DeletableGroupResult,
@@ -18,5 +21,8 @@ from protocol.messages.delete_groups import (
 
 @handles(DELETE_GROUPS, versions="0-2")
 async def handle_delete_groups(ctx: RequestContext, request: DeleteGroupsRequest) -> DeleteGroupsResponse:
-    results = coordinator(ctx).delete_groups(list(dict.fromkeys(request.groups_names)))
+    names = list(dict.fromkeys(request.groups_names))
+    done: Completion[dict[str, ErrorCode]] = Completion()
+    coordinator(ctx).delete_groups(names, done.set)
+    results = await done
     return DeleteGroupsResponse(results=[DeletableGroupResult(group_id=g, error_code=e) for g, e in results.items()])

@@ -1,6 +1,8 @@
 """DescribeGroups (15), versions 0-5.
 
-- An unknown group is described as Dead with no members and error NONE, as Kafka does.
+- An unknown group is described as Dead with no members and error NONE, as Kafka does. A group
+  whose partition this broker does not own or is loading: NOT_COORDINATOR /
+  COORDINATOR_LOAD_IN_PROGRESS with an empty state, as Kafka answers.
 - Members' metadata and assignments are shown only for a Stable group (and its protocol); in other
   states the protocol is "" and the members carry neither, as in Kafka.
 - v3+: authorized operations when asked (no authorizer: READ, DELETE and DESCRIBE).
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import coordinator
-from protocol.errors import ErrorCode
 from protocol.messages.describe_groups import (
     DESCRIBE_GROUPS,
     DescribedGroup,
@@ -32,7 +33,7 @@ async def handle_describe_groups(ctx: RequestContext, request: DescribeGroupsReq
         summary = coordinator(ctx).describe_group(group_id)
         groups.append(
             DescribedGroup(
-                error_code=ErrorCode.NONE,
+                error_code=summary.error,
                 group_id=group_id,
                 group_state=summary.state,
                 protocol_type=summary.protocol_type,

@@ -2,7 +2,8 @@
 
 - Resets the member's session timer. REBALANCE_IN_PROGRESS tells a member to rejoin; also
   UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, FENCED_INSTANCE_ID (v3+: group instance id),
-  INVALID_GROUP_ID, COORDINATOR_NOT_AVAILABLE.
+  INVALID_GROUP_ID, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR. While the group's partition loads:
+  NONE, as Kafka answers (the member is not known yet; it learns of a rebalance later).
 """
 
 from __future__ import annotations

@@ -13,16 +13,15 @@
   UNKNOWN_MEMBER_ID, INCONSISTENT_GROUP_PROTOCOL (empty protocol type or list, or nothing in common
   with the group), GROUP_MAX_SIZE_REACHED, REBALANCE_IN_PROGRESS (a newer join of the same member
   replaced this one), COORDINATOR_NOT_AVAILABLE (also while ``__consumer_offsets`` is being created;
-  see ``_groups``).
+  see ``_groups``), NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS (the group's partition is not
+  this broker's, or is loading).
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from broker.coordinator.group.group import JoinResult
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator, offsets_topic_ready
+from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
 from protocol.errors import ErrorCode
 from protocol.messages.join_group import JOIN_GROUP, JoinGroupRequest, JoinGroupResponse, JoinGroupResponseMember
 
@@ -31,12 +30,7 @@ from protocol.messages.join_group import JOIN_GROUP, JoinGroupRequest, JoinGroup
 async def handle_join_group(ctx: RequestContext, request: JoinGroupRequest) -> JoinGroupResponse:
     if not await offsets_topic_ready(ctx):
         return _answer(ctx, JoinResult(ErrorCode.COORDINATOR_NOT_AVAILABLE, member_id=request.member_id))
-    done: asyncio.Future[JoinResult] = asyncio.get_running_loop().create_future()
-
-    def answer(result: JoinResult) -> None:
-        if not done.done():
-            done.set_result(result)
-
+    done: Completion[JoinResult] = Completion()
     coordinator(ctx).join_group(
         request.group_id,
         request.member_id,
@@ -49,7 +43,7 @@ async def handle_join_group(ctx: RequestContext, request: JoinGroupRequest) -> J
         session_timeout_ms=request.session_timeout_ms,
         protocol_type=request.protocol_type,
         protocols=[(p.name, p.metadata) for p in request.protocols],
-        callback=answer,
+        callback=done.set,
     )
     return _answer(ctx, await done)
 

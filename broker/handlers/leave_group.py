@@ -4,6 +4,8 @@
 - v3+: a batch of members, each by member id and/or group instance id, each with its own error (an
   admin removes a static member by instance id alone, with an empty member id; KIP-345).
 - v5+: a reason per member (logged only). The group rebalances without the members that left.
+- NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS as the top-level error when the group's partition is
+  not this broker's, or is loading.
 """
 
 from __future__ import annotations

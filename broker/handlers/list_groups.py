@@ -3,6 +3,8 @@
 - Every group this broker coordinates that is not Dead, groups holding only offsets included (their
   protocol type is ""). KIP-848 groups are listed with protocol type "consumer", their own states
   (Empty, Assigning, Reconciling, Stable) and type "consumer"; classic groups with type "classic".
+- COORDINATOR_LOAD_IN_PROGRESS while a partition of ``__consumer_offsets`` loads (the groups listed
+  are those loaded so far), as Kafka answers.
 - v4+: states filter (names compared case-insensitively; an unknown name matches nothing).
   v5+: types filter ("classic", "consumer", case-insensitive; unknown types match nothing).
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 from broker.coordinator.group.state import GroupState, parse_state
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import coordinator
-from protocol.errors import ErrorCode
 from protocol.messages.list_groups import LIST_GROUPS, ListedGroup, ListGroupsRequest, ListGroupsResponse
 
 CLASSIC, CONSUMER = "classic", "consumer"
@@ -40,4 +41,4 @@ async def handle_list_groups(ctx: RequestContext, request: ListGroupsRequest) ->
             for g in coordinator(ctx).consumer.groups.values()
             if not names or str(g.state).lower() in names
         ]
-    return ListGroupsResponse(error_code=ErrorCode.NONE, groups=groups)
+    return ListGroupsResponse(error_code=coordinator(ctx).list_groups_error(), groups=groups)

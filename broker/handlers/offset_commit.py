@@ -12,6 +12,9 @@
   allowed into a consumer group with no members only. Classic groups treat it as a generation.
 - COORDINATOR_NOT_AVAILABLE for every partition while ``__consumer_offsets`` is being created (see
   ``_groups``); a commit that finds no such topic creates it first, waiting for it.
+- The answer goes out once the commit's records are committed in ``__consumer_offsets``.
+  NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for every partition when this broker does not own,
+  or is loading, the group's partition.
 - Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
   OFFSET_METADATA_TOO_LARGE over offset.metadata.max.bytes, INVALID_COMMIT_OFFSET_SIZE when the batch
   is over the offsets topic's max.message.bytes.
@@ -24,7 +27,7 @@ from collections.abc import Callable
 
 from broker.coordinator.group.group import OffsetAndMetadata
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator, offsets_topic_ready
+from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
 from protocol.errors import ErrorCode
 from protocol.messages.offset_commit import (
     OFFSET_COMMIT,
@@ -59,15 +62,17 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
                 expire_timestamp=committed_at + retention if retention >= 0 else -1,
             )
     if offsets:
-        errors.update(
-            coordinator(ctx).commit_offsets(
-                request.group_id,
-                request.member_id,
-                request.group_instance_id if ctx.version >= 7 else None,
-                request.generation_id_or_member_epoch,
-                offsets,
-            )
+        done: Completion[dict[tuple[str, int], ErrorCode]] = Completion()
+        coordinator(ctx).commit_offsets(
+            request.group_id,
+            request.member_id,
+            request.group_instance_id if ctx.version >= 7 else None,
+            request.generation_id_or_member_epoch,
+            offsets,
+            done.set,
         )
+        committed = await done
+        errors.update(committed)
     return _answer(request, errors.__getitem__)
 
 

@@ -4,12 +4,14 @@
   GROUP_ID_NOT_FOUND. A group with members may delete only offsets of topics it does not subscribe
   to (GROUP_SUBSCRIBED_TO_TOPIC per partition); a non-consumer group with members: NON_EMPTY_GROUP.
 - A partition that does not exist: UNKNOWN_TOPIC_OR_PARTITION; one with no offset: NONE.
+- Answered once the tombstones are committed; NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS as the
+  top-level error when this broker does not own, or is loading, the group's partition.
 """
 
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator
+from broker.handlers._groups import Completion, coordinator
 from protocol.errors import ErrorCode
 from protocol.messages.offset_delete import (
     OFFSET_DELETE,
@@ -32,7 +34,9 @@ async def handle_offset_delete(ctx: RequestContext, request: OffsetDeleteRequest
                 unknown[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
             else:
                 partitions.append(tp)
-    error, errors = coordinator(ctx).delete_offsets(request.group_id, partitions)
+    done: Completion[tuple[ErrorCode, dict[tuple[str, int], ErrorCode]]] = Completion()
+    coordinator(ctx).delete_offsets(request.group_id, partitions, done.set)
+    error, errors = await done
     if error is not ErrorCode.NONE:
         return OffsetDeleteResponse(error_code=error)
     errors.update(unknown)

@@ -8,6 +8,8 @@
 - v9: member id and epoch are checked for KIP-848 consumer groups (UNKNOWN_MEMBER_ID,
   STALE_MEMBER_EPOCH as the group's error; no member id with epoch -1 is an admin and always
   allowed); classic groups ignore them, as Kafka's do.
+- NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS (v8+: the group's error; v2-7: the top-level error;
+  v0-1: each partition's) when this broker does not own, or is loading, the group's partition.
 - Unknown or Dead groups have no offsets. An empty group id is allowed (old clients), as in Kafka.
 """
 
@@ -35,11 +37,11 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
     if ctx.version >= 8:
         groups = []
         for group in request.groups:
-            if ctx.version >= 9:
-                error = coordinator(ctx).check_offset_fetch(group.group_id, group.member_id, group.member_epoch)
-                if error is not ErrorCode.NONE:
-                    groups.append(OffsetFetchResponseGroup(group_id=group.group_id, error_code=error))
-                    continue
+            member_id, epoch = (group.member_id, group.member_epoch) if ctx.version >= 9 else (None, -1)
+            error = coordinator(ctx).check_offset_fetch(group.group_id, member_id, epoch)
+            if error is not ErrorCode.NONE:
+                groups.append(OffsetFetchResponseGroup(group_id=group.group_id, error_code=error))
+                continue
             wanted = None if group.topics is None else [(t.name, t.partition_indexes) for t in group.topics]
             found = _fetch(ctx, group.group_id, wanted)
             groups.append(
@@ -62,6 +64,9 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
             )
         return OffsetFetchResponse(groups=groups)
     wanted = None if request.topics is None else [(t.name, t.partition_indexes) for t in request.topics]
+    error = coordinator(ctx).check_offset_fetch(request.group_id, None, -1)
+    if error is not ErrorCode.NONE:
+        return _error_response(ctx.version, error, wanted)
     found = _fetch(ctx, request.group_id, wanted)
     return OffsetFetchResponse(
         error_code=ErrorCode.NONE,
@@ -77,6 +82,26 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
             )
             for name, parts in found
         ],
+    )
+
+
+def _error_response(version: int, error: ErrorCode, wanted: Wanted) -> OffsetFetchResponse:
+    """v2+: the top-level error alone; v0-1 have none, so each partition asked for carries it."""
+    if version >= 2:
+        return OffsetFetchResponse(error_code=error)
+    return OffsetFetchResponse(
+        topics=[
+            OffsetFetchResponseTopic(
+                name=name,
+                partitions=[
+                    OffsetFetchResponsePartition(
+                        partition_index=p, committed_offset=-1, committed_leader_epoch=-1, metadata="", error_code=error
+                    )
+                    for p in partitions
+                ],
+            )
+            for name, partitions in wanted or []
+        ]
     )
 
 

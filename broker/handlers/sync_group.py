@@ -6,28 +6,25 @@
   ignored then, as in Kafka).
 - v3+: group instance id (FENCED_INSTANCE_ID). v5+: protocol type and name, checked against the
   group's (INCONSISTENT_GROUP_PROTOCOL) and returned.
-- Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS (a new rebalance started),
-  COORDINATOR_NOT_AVAILABLE; UNKNOWN_SERVER_ERROR when the assignment cannot be stored (too large).
+- The leader's assignment is answered once its record is committed; until then the group stays
+  CompletingRebalance and every member's SyncGroup waits.
+- Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS (a new rebalance started, or
+  the group's partition is loading: the rebalance must start over, as Kafka answers),
+  NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE; UNKNOWN_SERVER_ERROR when the assignment cannot be
+  stored (too large).
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from broker.coordinator.group.group import SyncResult
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._groups import coordinator
+from broker.handlers._groups import Completion, coordinator
 from protocol.messages.sync_group import SYNC_GROUP, SyncGroupRequest, SyncGroupResponse
 
 
 @handles(SYNC_GROUP, versions="0-5")
 async def handle_sync_group(ctx: RequestContext, request: SyncGroupRequest) -> SyncGroupResponse:
-    done: asyncio.Future[SyncResult] = asyncio.get_running_loop().create_future()
-
-    def answer(result: SyncResult) -> None:
-        if not done.done():
-            done.set_result(result)
-
+    done: Completion[SyncResult] = Completion()
     coordinator(ctx).sync_group(
         request.group_id,
         request.generation_id,
@@ -36,7 +33,7 @@ async def handle_sync_group(ctx: RequestContext, request: SyncGroupRequest) -> S
         request.protocol_type if ctx.version >= 5 else None,
         request.protocol_name if ctx.version >= 5 else None,
         {a.member_id: a.assignment for a in request.assignments},
-        answer,
+        done.set,
     )
     result = await done
     return SyncGroupResponse(

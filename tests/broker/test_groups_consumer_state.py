@@ -15,12 +15,12 @@ from broker.coordinator.group.coordinator import GroupCoordinator
 from broker.coordinator.group.group import JoinResult, OffsetAndMetadata
 from broker.coordinator.group.timers import ManualScheduler
 from protocol.errors import ErrorCode as E
-from tests.broker.test_groups_state import LogWriter
+from tests.broker.test_groups_state import LogWriter, Offsets
 
 TOPICS = {"t": 6, "u": 3}
 
 
-class Harness:
+class Harness(Offsets):
     def __init__(self, retention_ms: int = 7 * 24 * 3600 * 1000) -> None:
         self.config = GroupConfig(
             consumer_session_timeout_ms=10000, consumer_heartbeat_interval_ms=1000, offsets_retention_ms=retention_ms
@@ -38,7 +38,10 @@ class Harness:
         else:
             fields["owned"] = self.owned.get(member, {})
         fields.update(extra)
-        result = self.gc.consumer.heartbeat(Heartbeat(**fields))  # type: ignore[arg-type]
+        out: list[HeartbeatResult] = []
+        self.gc.consumer.heartbeat(Heartbeat(**fields), out.append)  # type: ignore[arg-type]
+        assert len(out) == 1
+        result = out[0]
         if result.error is E.NONE and result.assignment is not None:
             self.owned[member] = {t: set(ps) for t, ps in result.assignment.items() if ps}
         return result
@@ -205,21 +208,21 @@ def test_commits_are_checked_against_member_epochs() -> None:
     h = Harness()
     h.beat("a", 0)
     om = {("t", 0): OffsetAndMetadata(3, -1, "", 0)}
-    assert h.gc.commit_offsets("g", "a", None, 1, om) == {("t", 0): E.NONE}
-    assert h.gc.commit_offsets("g", "a", None, 0, om) == {("t", 0): E.STALE_MEMBER_EPOCH}
-    assert h.gc.commit_offsets("g", "x", None, 1, om) == {("t", 0): E.UNKNOWN_MEMBER_ID}
-    assert h.gc.commit_offsets("g", "", None, -1, om) == {("t", 0): E.UNKNOWN_MEMBER_ID}
+    assert h.commit("g", "a", None, 1, om) == {("t", 0): E.NONE}
+    assert h.commit("g", "a", None, 0, om) == {("t", 0): E.STALE_MEMBER_EPOCH}
+    assert h.commit("g", "x", None, 1, om) == {("t", 0): E.UNKNOWN_MEMBER_ID}
+    assert h.commit("g", "", None, -1, om) == {("t", 0): E.UNKNOWN_MEMBER_ID}
     assert h.gc.check_offset_fetch("g", "a", 0) is E.STALE_MEMBER_EPOCH
     assert h.gc.check_offset_fetch("g", None, -1) is E.NONE
-    assert h.gc.delete_groups(["g"]) == {"g": E.NON_EMPTY_GROUP}
+    assert h.delete_groups(["g"]) == {"g": E.NON_EMPTY_GROUP}
     h.beat("a", -1)
-    assert h.gc.delete_groups(["g"]) == {"g": E.NONE}
+    assert h.delete_groups(["g"]) == {"g": E.NONE}
 
 
 def test_group_epoch_and_offsets_are_reloaded() -> None:
     h = Harness()
     h.beat("a", 0)
-    h.gc.commit_offsets("g", "a", None, 1, {("t", 0): OffsetAndMetadata(3, -1, "", 0)})
+    h.commit("g", "a", None, 1, {("t", 0): OffsetAndMetadata(3, -1, "", 0)})
     again = GroupCoordinator(h.config, ManualScheduler(), h.log, lambda: TOPICS)
     again.load(h.log.replay())
     group = again.consumer.groups["g"]
@@ -281,7 +284,7 @@ def test_offsets_of_unsubscribed_topics_expire_and_an_empty_group_goes() -> None
     h = Harness(retention_ms=8000)
     h.beat("a", 0)
     om = OffsetAndMetadata(3, -1, "", h.clock.now_ms())
-    h.gc.commit_offsets("g", "a", None, 1, {("t", 0): om, ("u", 0): om})
+    h.commit("g", "a", None, 1, {("t", 0): om, ("u", 0): om})
     for _ in range(2):
         h.clock.advance(4000)
         h.beat("a", 1)  # keeps the session alive

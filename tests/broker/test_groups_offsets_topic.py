@@ -1,7 +1,7 @@
 """Creating ``__consumer_offsets`` on first use: it does not stall other clients, the clients that ask
 meanwhile are told COORDINATOR_NOT_AVAILABLE (retriable) and then find a working coordinator, and
 commits and KIP-848 heartbeats that come first create the topic too. Raw sockets, so the retries are
-the test's own; the coordinator's own writes (which cannot wait) are driven in-process."""
+the test's own; a coordinator's write that finds no topic is driven in-process."""
 
 from __future__ import annotations
 
@@ -159,8 +159,8 @@ def test_a_consumer_group_heartbeat_before_any_find_coordinator_creates_the_topi
 
 
 def test_a_coordinator_write_without_the_topic_is_retriable_and_starts_the_creation(tmp_path: Path) -> None:
-    """The coordinator cannot wait in the middle of a commit: with no topic it answers
-    COORDINATOR_NOT_AVAILABLE and the creation goes on in the background; the retry is stored."""
+    """A commit issued with no topic completes with COORDINATOR_NOT_AVAILABLE and the creation goes
+    on in the background; the retry is stored."""
 
     async def scenario() -> None:
         logs = str(tmp_path / "logs")
@@ -174,20 +174,24 @@ def test_a_coordinator_write_without_the_topic_is_retriable_and_starts_the_creat
         controller = EmbeddedController(0, config, topics, replicas, cache)
         controller.start()
         service = GroupService(config, cache, controller, replicas)
-        service.start()
+        await service.start()
         offsets_topic = service.offsets_topic
         commit = {("t", 0): OffsetAndMetadata(offset=7, leader_epoch=-1, metadata="", commit_timestamp=1)}
+
+        async def commit_offsets() -> dict[tuple[str, int], int]:
+            done: asyncio.Future[dict[tuple[str, int], E]] = asyncio.get_running_loop().create_future()
+            service.coordinator.commit_offsets("s", "", None, -1, commit, done.set_result)
+            return dict(await done)
+
         try:
-            assert service.coordinator.commit_offsets("s", "", None, -1, commit) == {
-                ("t", 0): E.COORDINATOR_NOT_AVAILABLE
-            }
+            assert await commit_offsets() == {("t", 0): E.COORDINATOR_NOT_AVAILABLE}
             assert not await offsets_topic.ensure_created(), "not ready while the creation is in flight"
             deadline = asyncio.get_running_loop().time() + TIMEOUT_S
             while not offsets_topic.exists() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.01)
             assert await offsets_topic.ensure_created()
             assert cache.num_partitions(OFFSETS) == 5
-            assert service.coordinator.commit_offsets("s", "", None, -1, commit) == {("t", 0): E.NONE}
+            assert await commit_offsets() == {("t", 0): E.NONE}
             assert service.coordinator.fetch_offsets("s", [("t", 0)])[("t", 0)] == commit[("t", 0)]
             assert len(list(offsets_topic.replay())) == 1, "the retried commit is in the log, once"
         finally:

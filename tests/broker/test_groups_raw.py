@@ -47,11 +47,11 @@ def join(client: RawClient, group: str, member: str = "", session: int = 10000, 
     return client.request(JOIN, 7, request)
 
 
-def member_of(client: RawClient, group: str) -> tuple[str, int]:
+def member_of(client: RawClient, group: str, session: int = 10000) -> tuple[str, int]:
     """A member of a new group, synced: (member id, generation)."""
-    first = join(client, group)
+    first = join(client, group, session=session)
     assert first.error_code == E.MEMBER_ID_REQUIRED  # type: ignore[attr-defined]
-    joined = join(client, group, first.member_id)  # type: ignore[attr-defined]
+    joined = join(client, group, first.member_id, session=session)  # type: ignore[attr-defined]
     assert joined.error_code == E.NONE  # type: ignore[attr-defined]
     member, generation = joined.member_id, joined.generation_id  # type: ignore[attr-defined]
     sync = SyncGroupRequest(group_id=group, generation_id=generation, member_id=member,
@@ -137,3 +137,27 @@ def test_offset_fetch_multi_group_list_and_describe(broker: BrokerProcess) -> No
     described = client.request(DESCRIBE, 5, DescribeGroupsRequest(groups=["raw-simple", "raw-unknown"]))
     assert [(g.group_id, g.group_state, g.error_code) for g in described.groups] == [
         ("raw-simple", "Empty", 0), ("raw-unknown", "Dead", 0)]  # fmt: skip
+
+
+def test_a_stable_group_and_its_offsets_survive_a_crash(tmp_path: Path) -> None:
+    """Start-up loads ``__consumer_offsets`` before it listens: the member finds its group as it was."""
+    overrides = {"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "3"}
+    with BrokerProcess(tmp_path, overrides) as process:
+        client = RawClient(process)
+        client.create_topic("raw")
+        member, generation = member_of(client, "survivor", session=60000)
+        assert commit(client, "survivor", member, generation) == E.NONE
+        client.close()
+        process.restart(clean=False)  # SIGKILL
+        client = RawClient(process)
+        described = client.request(DESCRIBE, 5, DescribeGroupsRequest(groups=["survivor"])).groups[0]
+        assert (described.error_code, described.group_state) == (E.NONE, "Stable")
+        assert [m.member_id for m in described.members] == [member]
+        beat = HeartbeatRequest(group_id="survivor", generation_id=generation, member_id=member)
+        assert client.request(HEARTBEAT, 4, beat).error_code == E.NONE
+        fetched = client.request(
+            FETCH, 8, OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id="survivor", topics=None)])
+        )
+        partitions = [(p.partition_index, p.committed_offset) for t in fetched.groups[0].topics for p in t.partitions]
+        assert partitions == [(0, 1)]
+        client.close()

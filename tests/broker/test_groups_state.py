@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,28 +18,80 @@ from protocol.errors import ErrorCode
 from protocol.messages._consumer_protocol import ConsumerProtocolSubscription, encode_subscription
 
 E = ErrorCode
+TopicPartition = tuple[str, int]
 SUB = encode_subscription(ConsumerProtocolSubscription(topics=["t"]))
 PROTOCOLS = [("range", SUB)]
 
 
 @dataclass
 class LogWriter:
-    """Keeps what the coordinator appends, in order, exactly as it would go to the log."""
+    """Keeps what the coordinator appends, in order, exactly as it would go to the log. Appends
+    complete at once (with ``fail_with``), or, while ``held``, when the test calls ``complete``."""
 
     batches: list[tuple[str, list[tuple[bytes, bytes | None]]]] = field(default_factory=list)
     fail_with: ErrorCode = ErrorCode.NONE
+    held: bool = False
+    in_flight: list[tuple[str, list[tuple[bytes, bytes | None]], Callable[[ErrorCode], None]]] = field(
+        default_factory=list
+    )
 
-    def write(self, group_id: str, batch: list[tuple[bytes, bytes | None]]) -> ErrorCode:
-        if self.fail_with is not ErrorCode.NONE:
-            return self.fail_with
-        self.batches.append((group_id, batch))
-        return ErrorCode.NONE
+    def append(
+        self, group_id: str, batch: list[tuple[bytes, bytes | None]], callback: Callable[[ErrorCode], None]
+    ) -> None:
+        if self.held:
+            self.in_flight.append((group_id, batch, callback))
+        else:
+            self._finish(group_id, batch, callback, self.fail_with)
+
+    def complete(self, error: ErrorCode = ErrorCode.NONE) -> None:
+        """Complete the oldest append in flight with ``error``."""
+        group_id, batch, callback = self.in_flight.pop(0)
+        self._finish(group_id, batch, callback, error)
+
+    def _finish(
+        self,
+        group_id: str,
+        batch: list[tuple[bytes, bytes | None]],
+        callback: Callable[[ErrorCode], None],
+        error: ErrorCode,
+    ) -> None:
+        if error is ErrorCode.NONE:
+            self.batches.append((group_id, batch))
+        callback(error)
 
     def replay(self) -> list[records.AnyRecord]:
         return [records.parse(k, v) for _, batch in self.batches for k, v in batch]
 
 
-class Harness:
+class Offsets:
+    """The offset and group admin operations, answered at once (the writer completes at once)."""
+
+    gc: GroupCoordinator
+
+    def commit(
+        self, group: str, member: str, instance: str | None, generation: int, offsets: dict[TopicPartition, Any]
+    ) -> dict[TopicPartition, ErrorCode]:
+        out: list[dict[TopicPartition, ErrorCode]] = []
+        self.gc.commit_offsets(group, member, instance, generation, offsets, out.append)
+        assert len(out) == 1
+        return out[0]
+
+    def delete_offsets(
+        self, group: str, partitions: list[TopicPartition]
+    ) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+        out: list[tuple[ErrorCode, dict[TopicPartition, ErrorCode]]] = []
+        self.gc.delete_offsets(group, partitions, out.append)
+        assert len(out) == 1
+        return out[0]
+
+    def delete_groups(self, groups: list[str]) -> dict[str, ErrorCode]:
+        out: list[dict[str, ErrorCode]] = []
+        self.gc.delete_groups(groups, out.append)
+        assert len(out) == 1
+        return out[0]
+
+
+class Harness(Offsets):
     def __init__(self, **config: int) -> None:
         defaults: dict[str, Any] = {"initial_rebalance_delay_ms": 0, "min_session_timeout_ms": 1000}
         self.config = GroupConfig(**{**defaults, **config})
@@ -184,10 +237,10 @@ def test_generation_and_member_checks() -> None:
     assert h.join("stranger")[0].error is E.UNKNOWN_MEMBER_ID
     tp = ("t", 0)
     commit = OffsetAndMetadata(5, -1, "", 0)
-    assert h.gc.commit_offsets("g", a, None, generation - 1, {tp: commit}) == {tp: E.ILLEGAL_GENERATION}
-    assert h.gc.commit_offsets("g", "stranger", None, generation, {tp: commit}) == {tp: E.UNKNOWN_MEMBER_ID}
-    assert h.gc.commit_offsets("g", "", None, -1, {tp: commit}) == {tp: E.UNKNOWN_MEMBER_ID}  # not simple: members
-    assert h.gc.commit_offsets("g", b, None, generation, {tp: commit}) == {tp: E.NONE}
+    assert h.commit("g", a, None, generation - 1, {tp: commit}) == {tp: E.ILLEGAL_GENERATION}
+    assert h.commit("g", "stranger", None, generation, {tp: commit}) == {tp: E.UNKNOWN_MEMBER_ID}
+    assert h.commit("g", "", None, -1, {tp: commit}) == {tp: E.UNKNOWN_MEMBER_ID}  # not simple: members
+    assert h.commit("g", b, None, generation, {tp: commit}) == {tp: E.NONE}
     assert h.state() is GroupState.STABLE and h.gc.groups["g"].generation_id == generation
 
 
@@ -242,8 +295,8 @@ def test_static_member_rejoin_keeps_the_assignment_and_fences_the_old_id() -> No
     assert h.gc.heartbeat("g", old, "i-1", 1) is E.FENCED_INSTANCE_ID
     ok = {("t", 0): E.NONE}
     fenced = {("t", 0): E.FENCED_INSTANCE_ID}
-    assert h.gc.commit_offsets("g", old, "i-1", 1, {("t", 0): OffsetAndMetadata(1, -1, "", 0)}) == fenced
-    assert h.gc.commit_offsets("g", again.member_id, "i-1", 1, {("t", 0): OffsetAndMetadata(1, -1, "", 0)}) == ok
+    assert h.commit("g", old, "i-1", 1, {("t", 0): OffsetAndMetadata(1, -1, "", 0)}) == fenced
+    assert h.commit("g", again.member_id, "i-1", 1, {("t", 0): OffsetAndMetadata(1, -1, "", 0)}) == ok
 
 
 def test_leave_group_batch_and_admin_removal_by_instance_id() -> None:
@@ -260,32 +313,30 @@ def test_leave_group_batch_and_admin_removal_by_instance_id() -> None:
 def test_simple_commits_fetch_delete_and_metadata_limit() -> None:
     h = Harness(offset_metadata_max_bytes=10)
     tp0, tp1 = ("t", 0), ("t", 1)
-    result = h.gc.commit_offsets(
+    result = h.commit(
         "simple", "", None, -1, {tp0: OffsetAndMetadata(7, 3, "ok", 1), tp1: OffsetAndMetadata(9, -1, "x" * 11, 1)}
     )
     assert result == {tp0: E.NONE, tp1: E.OFFSET_METADATA_TOO_LARGE}
     fetched = h.gc.fetch_offsets("simple", [tp0, tp1])
     first = fetched[tp0]
     assert fetched[tp1] is None and first is not None and first.offset == 7
-    assert h.gc.commit_offsets("nobody", "m", None, 3, {tp0: OffsetAndMetadata(1, -1, "", 1)}) == {
-        tp0: E.ILLEGAL_GENERATION
-    }
+    assert h.commit("nobody", "m", None, 3, {tp0: OffsetAndMetadata(1, -1, "", 1)}) == {tp0: E.ILLEGAL_GENERATION}
     assert [g.group_id for g in h.gc.list_groups()] == ["simple"]
-    assert h.gc.delete_offsets("simple", [tp0]) == (E.NONE, {tp0: E.NONE})
+    assert h.delete_offsets("simple", [tp0]) == (E.NONE, {tp0: E.NONE})
     assert h.gc.fetch_offsets("simple", None) == {}
-    assert h.gc.delete_offsets("unknown", [tp0])[0] is E.GROUP_ID_NOT_FOUND
+    assert h.delete_offsets("unknown", [tp0])[0] is E.GROUP_ID_NOT_FOUND
 
 
 def test_delete_groups_and_offset_delete_of_subscribed_topics() -> None:
     h = Harness()
     a, _, generation = h.stable_pair()
-    h.gc.commit_offsets("g", a, None, generation, {("t", 0): OffsetAndMetadata(1, -1, "", 0)})
-    h.gc.commit_offsets("g", a, None, generation, {("u", 0): OffsetAndMetadata(1, -1, "", 0)})
-    error, errors = h.gc.delete_offsets("g", [("t", 0), ("u", 0)])
+    h.commit("g", a, None, generation, {("t", 0): OffsetAndMetadata(1, -1, "", 0)})
+    h.commit("g", a, None, generation, {("u", 0): OffsetAndMetadata(1, -1, "", 0)})
+    error, errors = h.delete_offsets("g", [("t", 0), ("u", 0)])
     assert error is E.NONE and errors == {("t", 0): E.GROUP_SUBSCRIBED_TO_TOPIC, ("u", 0): E.NONE}
-    assert h.gc.delete_groups(["g", "nope"]) == {"g": E.NON_EMPTY_GROUP, "nope": E.GROUP_ID_NOT_FOUND}
+    assert h.delete_groups(["g", "nope"]) == {"g": E.NON_EMPTY_GROUP, "nope": E.GROUP_ID_NOT_FOUND}
     h.gc.leave_group("g", [(m, None) for m in list(h.gc.groups["g"].members)])
-    assert h.gc.delete_groups(["g"]) == {"g": E.NONE}
+    assert h.delete_groups(["g"]) == {"g": E.NONE}
     assert h.gc.describe_group("g").state == "Dead" and "g" not in h.gc.groups
 
 
@@ -302,7 +353,7 @@ def test_failed_assignment_write_resets_the_rebalance() -> None:
 def test_offsets_of_an_empty_group_expire_after_retention() -> None:
     h = Harness(offsets_retention_ms=60_000)
     a, _, generation = h.stable_pair()
-    h.gc.commit_offsets("g", a, None, generation, {("t", 0): OffsetAndMetadata(4, -1, "", h.clock.now_ms())})
+    h.commit("g", a, None, generation, {("t", 0): OffsetAndMetadata(4, -1, "", h.clock.now_ms())})
     h.clock.advance(10_000)  # both members miss their session timeouts: Empty from now on
     assert h.state() is GroupState.EMPTY
     h.clock.advance(59_000)
@@ -316,10 +367,10 @@ def test_offsets_of_an_empty_group_expire_after_retention() -> None:
 def test_everything_written_loads_back() -> None:
     h = Harness()
     a, b, generation = h.stable_pair()
-    h.gc.commit_offsets("g", a, None, generation, {("t", 0): OffsetAndMetadata(11, 2, "meta", 5)})
-    h.gc.commit_offsets("s", "", None, -1, {("t", 1): OffsetAndMetadata(3, -1, "", 6)})
-    h.gc.commit_offsets("gone", "", None, -1, {("t", 1): OffsetAndMetadata(3, -1, "", 6)})
-    h.gc.delete_groups(["gone"])
+    h.commit("g", a, None, generation, {("t", 0): OffsetAndMetadata(11, 2, "meta", 5)})
+    h.commit("s", "", None, -1, {("t", 1): OffsetAndMetadata(3, -1, "", 6)})
+    h.commit("gone", "", None, -1, {("t", 1): OffsetAndMetadata(3, -1, "", 6)})
+    h.delete_groups(["gone"])
     fresh = Harness()
     fresh.gc.load(h.log.replay())
     assert sorted(fresh.gc.groups) == ["g", "s"]

@@ -22,6 +22,8 @@ class GroupConfig:
     offsets_topic_partitions: int = 50  # offsets.topic.num.partitions
     offsets_topic_replication_factor: int = 3  # offsets.topic.replication.factor
     offsets_topic_segment_bytes: int = 104857600  # offsets.topic.segment.bytes
+    offsets_commit_timeout_ms: int = 5000  # offsets.commit.timeout.ms
+    offsets_load_buffer_size: int = 5242880  # offsets.load.buffer.size
     consumer_session_timeout_ms: int = 45000  # group.consumer.session.timeout.ms
     consumer_heartbeat_interval_ms: int = 5000  # group.consumer.heartbeat.interval.ms
     consumer_assignors: tuple[str, ...] = ("uniform", "range")  # group.consumer.assignors
@@ -39,6 +41,8 @@ class GroupConfig:
             offsets_topic_partitions=config.get("offsets.topic.num.partitions"),
             offsets_topic_replication_factor=config.get("offsets.topic.replication.factor"),
             offsets_topic_segment_bytes=config.get("offsets.topic.segment.bytes"),
+            offsets_commit_timeout_ms=config.get("offsets.commit.timeout.ms"),
+            offsets_load_buffer_size=config.get("offsets.load.buffer.size"),
             consumer_session_timeout_ms=config.get("group.consumer.session.timeout.ms"),
             consumer_heartbeat_interval_ms=config.get("group.consumer.heartbeat.interval.ms"),
             consumer_assignors=tuple(config.get("group.consumer.assignors")),

@@ -1,9 +1,15 @@
 """The group coordinator: membership (``membership.py``) plus committed offsets, group admin and loading.
 
 Committed offsets live in the group (Kafka's GroupMetadata keeps them too); every change is appended
-to the group's ``__consumer_offsets`` partition before it is applied, so what a client was told is
-what a restart replays. A group that only stores offsets (a "simple" consumer committing with
-generation -1 and no member id) is an Empty group with no protocol type, as in Kafka.
+to the group's ``__consumer_offsets`` partition and the client is answered once the append completes
+(committed), so what a client was told is what a restart replays. A commit is pending while its
+append is in flight (Kafka's pendingOffsetCommits: fetches still see the previous offset) and applied
+when it completes; deletions (OffsetDelete, DeleteGroups) apply at once and are undone if their
+tombstones cannot be stored. Expired offsets go at once and their tombstones follow (a failure is
+logged; the offsets come back on the next load and expire again), as Kafka's cleanup does.
+
+A group that only stores offsets (a "simple" consumer committing with generation -1 and no member
+id) is an Empty group with no protocol type, as in Kafka.
 
 Offset retention (Kafka 2.1+, KIP-211): offsets of an Empty group expire ``offsets.retention.minutes``
 after the group became empty; offsets of a Stable consumer group expire only for topics it no longer
@@ -20,8 +26,9 @@ members gets INCONSISTENT_GROUP_PROTOCOL; into an empty one, the classic group r
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from broker.coordinator.group import records
@@ -33,17 +40,24 @@ from broker.coordinator.group.group import (
     GroupMetadata,
     JoinCallback,
     JoinResult,
-    MemberMetadata,
     OffsetAndMetadata,
+    SyncResult,
 )
-from broker.coordinator.group.membership import Membership, Protocols, RecordWriter
+from broker.coordinator.group.loading import Replay, rebuild
+from broker.coordinator.group.membership import Membership, Protocols
+from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.state import GroupState
 from broker.coordinator.group.timers import Scheduler
+from broker.coordinator.group.writes import RecordWriter
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
 TopicPartition = tuple[str, int]
+CommitCallback = Callable[[dict[TopicPartition, ErrorCode]], None]
+DeleteOffsetsCallback = Callable[[tuple[ErrorCode, dict[TopicPartition, ErrorCode]]], None]
+DeleteGroupsCallback = Callable[[dict[str, ErrorCode]], None]
+Done = Callable[[ErrorCode], None]
 
 
 @dataclass(slots=True)
@@ -58,21 +72,28 @@ class MemberSummary:
 
 @dataclass(slots=True)
 class GroupSummary:
-    """What DescribeGroups shows; an unknown group is Dead with nothing else, as in Kafka."""
+    """What DescribeGroups shows; an unknown group is Dead with nothing else, as in Kafka. With an
+    error (not the coordinator, loading) the state is empty, as Kafka's EmptyGroup."""
 
     group_id: str
     state: str = "Dead"
     protocol_type: str = ""
     protocol: str = ""
     members: list[MemberSummary] = field(default_factory=list)
+    error: ErrorCode = ErrorCode.NONE
 
 
 class GroupCoordinator(Membership):
     def __init__(
-        self, config: GroupConfig, scheduler: Scheduler, writer: RecordWriter, topics: TopicLookup | None = None
+        self,
+        config: GroupConfig,
+        scheduler: Scheduler,
+        writer: RecordWriter,
+        topics: TopicLookup | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
-        super().__init__(config, scheduler, writer)
-        self.consumer = ConsumerGroups(config, scheduler, writer, self.groups, topics or dict)
+        super().__init__(config, scheduler, writer, ownership)
+        self.consumer = ConsumerGroups(config, scheduler, writer, self.groups, topics or dict, self.ownership)
 
     # -- JoinGroup into a consumer group -----------------------------------------------------------
     def join_group(
@@ -90,22 +111,34 @@ class GroupCoordinator(Membership):
         protocols: Protocols,
         callback: JoinCallback,
     ) -> None:
+        def join() -> None:
+            Membership.join_group(
+                self, group_id, member_id, instance_id, require_known_member_id, supports_skip_assignment,
+                client_id, client_host, rebalance_timeout_ms, session_timeout_ms, protocol_type, protocols,
+                callback,
+            )  # fmt: skip
+
         consumer_group = self.consumer.groups.get(group_id)
-        if consumer_group is not None:
-            if consumer_group.members:  # no online migration of members between protocols
-                return callback(JoinResult(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id))
-            error = self.writer.write(group_id, [(records.consumer_group_key(group_id), None)])
+        if consumer_group is None or self.ownership.status(group_id) is not ErrorCode.NONE:
+            return join()
+        if consumer_group.members:  # no online migration of members between protocols
+            return callback(JoinResult(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id))
+
+        def converted(error: ErrorCode) -> None:
             if error is not ErrorCode.NONE:
                 return callback(JoinResult(error, member_id=member_id))
-            del self.consumer.groups[group_id]
-            classic = GroupMetadata(group_id, GroupState.EMPTY, self.now())
-            classic.offsets = consumer_group.offsets
-            self.groups[group_id] = classic
-            log.info("%r: replaces an empty consumer group", classic)
-        super().join_group(
-            group_id, member_id, instance_id, require_known_member_id, supports_skip_assignment, client_id,
-            client_host, rebalance_timeout_ms, session_timeout_ms, protocol_type, protocols, callback,
-        )  # fmt: skip
+            if self.consumer.groups.get(group_id) is consumer_group:
+                if consumer_group.members:  # members joined while the tombstone was appended
+                    return callback(JoinResult(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, member_id=member_id))
+                del self.consumer.groups[group_id]
+                classic = GroupMetadata(group_id, GroupState.EMPTY, self.now())
+                classic.offsets = consumer_group.offsets
+                classic.pending_offset_commits = consumer_group.pending_offset_commits
+                self.groups[group_id] = classic
+                log.info("%r: replaces an empty consumer group", classic)
+            join()
+
+        self.writer.append(group_id, [(records.consumer_group_key(group_id), None)], converted)
 
     # -- OffsetCommit ------------------------------------------------------------------------------
     def commit_offsets(
@@ -115,14 +148,22 @@ class GroupCoordinator(Membership):
         instance_id: str | None,
         generation_id: int,
         offsets: dict[TopicPartition, OffsetAndMetadata],
-    ) -> dict[TopicPartition, ErrorCode]:
-        def every(error: ErrorCode) -> dict[TopicPartition, ErrorCode]:
-            return dict.fromkeys(offsets, error)
+        callback: CommitCallback,
+    ) -> None:
+        """Answers ``callback`` with an error per partition once the commit's append completes."""
 
+        def every(error: ErrorCode) -> None:
+            callback(dict.fromkeys(offsets, error))
+
+        status = self.ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            return every(status)
         consumer_group = self.consumer.groups.get(group_id)
         if consumer_group is not None:
             error = self.consumer.validate_commit(consumer_group, member_id, generation_id)
-            return every(error) if error is not ErrorCode.NONE else self._store_offsets(consumer_group, offsets)
+            if error is not ErrorCode.NONE:
+                return every(error)
+            return self._store_offsets(consumer_group, offsets, callback)
         group = self.groups.get(group_id)
         if group is None:
             if generation_id >= 0:  # a member of a generation this coordinator never saw
@@ -142,11 +183,14 @@ class GroupCoordinator(Membership):
             if group.is_(GroupState.COMPLETING_REBALANCE):
                 return every(ErrorCode.REBALANCE_IN_PROGRESS)
             self._schedule_heartbeat(group, member)
-        return self._store_offsets(group, offsets)
+        self._store_offsets(group, offsets, callback)
 
     def _store_offsets(
-        self, group: GroupMetadata | ConsumerGroup, offsets: dict[TopicPartition, OffsetAndMetadata]
-    ) -> dict[TopicPartition, ErrorCode]:
+        self,
+        group: GroupMetadata | ConsumerGroup,
+        offsets: dict[TopicPartition, OffsetAndMetadata],
+        callback: CommitCallback,
+    ) -> None:
         limit = self.config.offset_metadata_max_bytes
         result: dict[TopicPartition, ErrorCode] = {}
         valid: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -155,26 +199,44 @@ class GroupCoordinator(Membership):
                 result[tp] = ErrorCode.OFFSET_METADATA_TOO_LARGE
             else:
                 valid[tp] = om
-        if valid:
-            batch: list[tuple[bytes, bytes | None]] = [
-                (records.offset_key(group.group_id, t, p), records.offset_value(_offset_value(om)))
-                for (t, p), om in valid.items()
-            ]
-            error = self.writer.write(group.group_id, batch)
-            if error is ErrorCode.MESSAGE_TOO_LARGE:
+
+        def answer() -> None:
+            if isinstance(group, GroupMetadata):
+                self._forget_if_unused(group)
+            callback({tp: result[tp] for tp in offsets})
+
+        if not valid:
+            return answer()
+        batch: list[tuple[bytes, bytes | None]] = [
+            (records.offset_key(group.group_id, t, p), records.offset_value(_offset_value(om)))
+            for (t, p), om in valid.items()
+        ]
+        pending = group.pending_offset_commits
+        for tp in valid:
+            pending[tp] = pending.get(tp, 0) + 1
+
+        def stored(error: ErrorCode) -> None:
+            for tp in valid:
+                left = pending.get(tp, 1) - 1
+                if left > 0:
+                    pending[tp] = left
+                else:
+                    pending.pop(tp, None)
+            if error in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.RECORD_LIST_TOO_LARGE):
                 error = ErrorCode.INVALID_COMMIT_OFFSET_SIZE
-            if error is ErrorCode.NONE:
+            if error is ErrorCode.NONE and not _dead(group):
                 group.offsets.update(valid)
             result.update(dict.fromkeys(valid, error))
-        if isinstance(group, GroupMetadata):
-            self._forget_if_unused(group)
-        return {tp: result[tp] for tp in offsets}
+            answer()
+
+        self.writer.append(group.group_id, batch, stored)
 
     # -- OffsetFetch -------------------------------------------------------------------------------
     def fetch_offsets(
         self, group_id: str, partitions: Iterable[TopicPartition] | None
     ) -> dict[TopicPartition, OffsetAndMetadata | None]:
-        """Committed offsets of ``partitions`` (None: every partition with one); None where none is."""
+        """Committed offsets of ``partitions`` (None: every partition with one); None where none is.
+        Commits still in flight are not shown (their appends are not committed yet)."""
         group = self.groups.get(group_id)
         committed = group.offsets if group is not None and not group.is_(GroupState.DEAD) else {}
         if group_id in self.consumer.groups:
@@ -184,53 +246,70 @@ class GroupCoordinator(Membership):
         return {tp: committed.get(tp) for tp in partitions}
 
     def check_offset_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> ErrorCode:
-        """OffsetFetch v9's member check: consumer groups only (classic groups ignore it, as Kafka's do)."""
+        """Whether this coordinator answers for the group; then OffsetFetch v9's member check
+        (consumer groups only: classic groups ignore it, as Kafka's do)."""
+        status = self.ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            return status
         group = self.consumer.groups.get(group_id)
         return ErrorCode.NONE if group is None else self.consumer.validate_fetch(group, member_id, member_epoch)
 
     # -- OffsetDelete ------------------------------------------------------------------------------
-    def delete_offsets(
-        self, group_id: str, partitions: list[TopicPartition]
-    ) -> tuple[ErrorCode, dict[TopicPartition, ErrorCode]]:
+    def delete_offsets(self, group_id: str, partitions: list[TopicPartition], callback: DeleteOffsetsCallback) -> None:
+        """The group-level error and one per partition, once the tombstones are committed."""
+        status = self.ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            return callback((status, {}))
         consumer_group = self.consumer.groups.get(group_id)
         if consumer_group is not None:
             subscribed = consumer_group.is_subscribed_to
             busy = {tp: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC for tp in partitions if subscribed(tp[0])}
             deletable = [tp for tp in partitions if tp not in busy and tp in consumer_group.offsets]
-            error = self._write_offset_tombstones(consumer_group, deletable)
-            return ErrorCode.NONE, {tp: busy.get(tp, error) for tp in partitions}
+
+            def consumer_done(error: ErrorCode) -> None:
+                callback((ErrorCode.NONE, {tp: busy.get(tp, error) for tp in partitions}))
+
+            return self._delete_offsets(consumer_group, deletable, consumer_done)
         group = self.groups.get(group_id)
         if group is None or group.is_(GroupState.DEAD):
-            return ErrorCode.GROUP_ID_NOT_FOUND, {}
+            return callback((ErrorCode.GROUP_ID_NOT_FOUND, {}))
         errors: dict[TopicPartition, ErrorCode] = {}
         if not group.is_(GroupState.EMPTY):
             if group.protocol_type != CONSUMER_PROTOCOL_TYPE:
-                return ErrorCode.NON_EMPTY_GROUP, {}
+                return callback((ErrorCode.NON_EMPTY_GROUP, {}))
             for tp in partitions:
                 if group.is_subscribed_to(tp[0]):
                     errors[tp] = ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
         deletable = [tp for tp in partitions if tp not in errors and tp in group.offsets]
-        error = self._write_offset_tombstones(group, deletable)
-        for tp in partitions:
-            errors.setdefault(tp, error)
-        return ErrorCode.NONE, errors
 
-    def _write_offset_tombstones(
-        self, group: GroupMetadata | ConsumerGroup, partitions: list[TopicPartition]
-    ) -> ErrorCode:
-        if not partitions:
-            return ErrorCode.NONE
-        batch: list[tuple[bytes, bytes | None]] = [
-            (records.offset_key(group.group_id, t, p), None) for t, p in partitions
-        ]
-        error = self.writer.write(group.group_id, batch)
-        if error is ErrorCode.NONE:
+        def done(error: ErrorCode) -> None:
             for tp in partitions:
-                group.offsets.pop(tp, None)
-        return error
+                errors.setdefault(tp, error)
+            callback((ErrorCode.NONE, errors))
+
+        self._delete_offsets(group, deletable, done)
+
+    def _delete_offsets(
+        self, group: GroupMetadata | ConsumerGroup, partitions: list[TopicPartition], done: Done
+    ) -> None:
+        """Remove the offsets at once and append their tombstones; put them back if that fails."""
+        if not partitions:
+            return done(ErrorCode.NONE)
+        removed = {tp: group.offsets.pop(tp) for tp in partitions if tp in group.offsets}
+
+        def stored(error: ErrorCode) -> None:
+            if error is not ErrorCode.NONE:
+                for tp, om in removed.items():
+                    group.offsets.setdefault(tp, om)  # unless committed again meanwhile
+            done(error)
+
+        self.writer.append(group.group_id, _tombstones(group.group_id, partitions), stored)
 
     # -- DescribeGroups, ListGroups, DeleteGroups ---------------------------------------------------
     def describe_group(self, group_id: str) -> GroupSummary:
+        status = self.ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            return GroupSummary(group_id, state="", error=status)
         group = self.groups.get(group_id)
         if group is None or group.is_(GroupState.DEAD):
             return GroupSummary(group_id)
@@ -254,45 +333,76 @@ class GroupCoordinator(Membership):
     def list_groups(self, states: set[GroupState] | None = None) -> list[GroupMetadata]:
         return [g for g in self.groups.values() if not g.is_(GroupState.DEAD) and (not states or g.state in states)]
 
-    def delete_groups(self, group_ids: list[str]) -> dict[str, ErrorCode]:
-        result: dict[str, ErrorCode] = {}
-        for group_id in group_ids:
-            consumer_group = self.consumer.groups.get(group_id)
-            if consumer_group is not None:
-                result[group_id] = self.consumer.delete(consumer_group)
-                continue
-            group = self.groups.get(group_id)
-            if group is None or group.is_(GroupState.DEAD):
-                result[group_id] = ErrorCode.GROUP_ID_NOT_FOUND
-            elif not group.is_(GroupState.EMPTY):
-                result[group_id] = ErrorCode.NON_EMPTY_GROUP
-            else:
-                result[group_id] = self._remove_group(group)
-        return result
+    def list_groups_error(self) -> ErrorCode:
+        """ListGroups' error: COORDINATOR_LOAD_IN_PROGRESS while a partition loads (its groups are missing)."""
+        return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS if self.ownership.is_loading_any() else ErrorCode.NONE
 
-    def _remove_group(self, group: GroupMetadata) -> ErrorCode:
-        """Tombstones for the group and its offsets, then it is Dead and forgotten."""
-        batch: list[tuple[bytes, bytes | None]] = [
-            (records.offset_key(group.group_id, t, p), None) for t, p in group.offsets
-        ]
+    def delete_groups(self, group_ids: list[str], callback: DeleteGroupsCallback) -> None:
+        """One error per group, answered once every deletion's tombstones are committed."""
+        group_ids = list(dict.fromkeys(group_ids))
+        result: dict[str, ErrorCode] = {}
+        waiting = set(group_ids)
+
+        def done(group_id: str, error: ErrorCode) -> None:
+            result[group_id] = error
+            waiting.discard(group_id)
+            if not waiting:
+                callback({g: result[g] for g in group_ids})
+
+        for group_id in group_ids:
+            status = self.ownership.status(group_id)
+            consumer_group = self.consumer.groups.get(group_id)
+            group = self.groups.get(group_id)
+            if status is not ErrorCode.NONE:
+                done(group_id, status)
+            elif consumer_group is not None:
+                self.consumer.delete(consumer_group, functools.partial(done, group_id))
+            elif group is None or group.is_(GroupState.DEAD):
+                done(group_id, ErrorCode.GROUP_ID_NOT_FOUND)
+            elif not group.is_(GroupState.EMPTY):
+                done(group_id, ErrorCode.NON_EMPTY_GROUP)
+            else:
+                self._remove_group(group, functools.partial(done, group_id))
+        if not group_ids:
+            callback({})
+
+    def _remove_group(self, group: GroupMetadata, done: Done) -> None:
+        """Tombstones for the group and its offsets; it is Dead and forgotten at once, and back as it
+        was if the tombstones cannot be stored (and nothing took its place meanwhile)."""
+        batch = _tombstones(group.group_id, list(group.offsets))
         batch.append((records.group_key(group.group_id), None))
-        error = self.writer.write(group.group_id, batch)
-        if error is not ErrorCode.NONE:
-            return error
+        state, timestamp, offsets = group.state, group.state_timestamp, dict(group.offsets)
         group.transition_to(GroupState.DEAD, self.now())
         self.cancel_group_timers(group)
         group.offsets.clear()
         del self.groups[group.group_id]
-        log.info("%r: deleted", group)
-        return ErrorCode.NONE
+
+        def stored(error: ErrorCode) -> None:
+            if error is ErrorCode.NONE:
+                log.info("%r: deleted", group)
+            elif (
+                group.group_id not in self.groups
+                and group.group_id not in self.consumer.groups
+                and self.ownership.owns(group.group_id)
+            ):
+                group.restore_state(state, timestamp)
+                group.offsets.update(offsets)
+                self.groups[group.group_id] = group
+                log.warning("%r: deleting it failed with %s; it is back", group, error.name)
+            done(error)
+
+        self.writer.append(group.group_id, batch, stored)
 
     # -- retention ---------------------------------------------------------------------------------
     def expire_offsets(self) -> int:
-        """Remove expired offsets (and groups left with nothing); returns how many offsets expired."""
+        """Remove expired offsets (and groups left with nothing); returns how many offsets expired.
+        They go at once and their tombstones follow (Kafka's cleanupGroupMetadata)."""
         now = self.now()
         retention = self.config.offsets_retention_ms
         expired_total = 0
         for group in list(self.groups.values()):
+            if group.is_(GroupState.DEAD):
+                continue
             if group.is_(GroupState.EMPTY) and group.protocol_type:
                 base: int | None = group.state_timestamp
                 keep_topics: set[str] = set()
@@ -310,56 +420,83 @@ class GroupCoordinator(Membership):
                 tp
                 for tp, om in group.offsets.items()
                 if tp[0] not in keep_topics
+                and tp not in group.pending_offset_commits
                 and (
                     now >= om.expire_timestamp
                     if om.expire_timestamp >= 0
                     else now - (base if base is not None else om.commit_timestamp) >= retention
                 )
             ]
-            if expired and self._write_offset_tombstones(group, expired) is ErrorCode.NONE:
+            if expired:
+                for tp in expired:
+                    del group.offsets[tp]
+                self.writer.append(group.group_id, _tombstones(group.group_id, expired), _log_failure(group, "expiry"))
                 expired_total += len(expired)
                 log.info("%r: %d offset(s) expired", group, len(expired))
-            if group.is_(GroupState.EMPTY) and not group.offsets and not group.members:
-                self._remove_group(group)
+            if (
+                group.is_(GroupState.EMPTY)
+                and not group.offsets
+                and not group.members
+                and not group.pending_offset_commits
+            ):
+                self._remove_group(group, _log_failure(group, "removal"))
         expired_total += self.consumer.expire_offsets(now, retention)
         return expired_total
 
-    # -- loading -----------------------------------------------------------------------------------
+    # -- loading and unloading ---------------------------------------------------------------------
     def load(self, replayed: Iterable[records.AnyRecord]) -> None:
         """Rebuild groups from the records of ``__consumer_offsets``, in log order."""
-        values: dict[str, records.GroupMetadataValue] = {}
-        offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = {}
-        epochs: dict[str, int] = {}  # consumer groups
+        replay = Replay()
         for record in replayed:
-            if isinstance(record, records.ConsumerGroupRecord):
-                if record.value is None:
-                    epochs.pop(record.key.group, None)
-                else:
-                    epochs[record.key.group] = record.value.epoch
-                    values.pop(record.key.group, None)
-            elif isinstance(record, records.OffsetRecord):
-                key = record.key
-                group_offsets = offsets.setdefault(key.group, {})
-                if record.value is None:
-                    group_offsets.pop((key.topic, key.partition), None)
-                else:
-                    v = record.value
-                    group_offsets[(key.topic, key.partition)] = OffsetAndMetadata(
-                        v.offset, v.leader_epoch, v.metadata, v.commit_timestamp, v.expire_timestamp
-                    )
-            elif record.value is None:
-                values.pop(record.key.group, None)
-            else:
-                values[record.key.group] = record.value
-                epochs.pop(record.key.group, None)
-        self.consumer.load(epochs, offsets)
-        for group_id in (values.keys() | {g for g, o in offsets.items() if o}) - epochs.keys():
-            group = _rebuild(group_id, values.get(group_id), self.now())
-            group.offsets = offsets.get(group_id, {})
+            replay.add(record)
+        self.install(replay)
+
+    def install(self, replay: Replay) -> None:
+        """Add the groups a partition's replay rebuilt (one step: no await)."""
+        self.consumer.load(replay.epochs, replay.offsets)
+        for group_id in replay.classic_group_ids():
+            group = rebuild(group_id, replay.values.get(group_id), self.now())
+            group.offsets = replay.offsets.get(group_id, {})
             self.groups[group_id] = group
             for member in group.members.values():
                 self._schedule_heartbeat(group, member)
-        log.info("loaded %d group(s) from __consumer_offsets", len(self.groups) + len(self.consumer.groups))
+        log.info("loaded %d group(s) from __consumer_offsets", len(replay.classic_group_ids()) + len(replay.epochs))
+
+    def unload_partition(self, partition: int) -> int:
+        """Drop the groups of ``partition`` (another broker coordinates them now): they become Dead,
+        their timers stop, and members waiting on a JoinGroup or SyncGroup get NOT_COORDINATOR."""
+        dropped = 0
+        for group in [g for g in self.groups.values() if self.ownership.in_partition(g.group_id, partition)]:
+            self.cancel_group_timers(group)
+            for member in group.members.values():
+                if member.awaiting_join is not None:
+                    join, member.awaiting_join = member.awaiting_join, None
+                    join(JoinResult(ErrorCode.NOT_COORDINATOR, member_id=member.member_id))
+                if member.awaiting_sync is not None:
+                    sync, member.awaiting_sync = member.awaiting_sync, None
+                    sync(SyncResult(ErrorCode.NOT_COORDINATOR))
+            group.transition_to(GroupState.DEAD, self.now())
+            del self.groups[group.group_id]
+            dropped += 1
+        dropped += self.consumer.unload_partition(partition)
+        log.info("unloaded %d group(s) of __consumer_offsets-%d", dropped, partition)
+        return dropped
+
+
+def _dead(group: GroupMetadata | ConsumerGroup) -> bool:
+    return group.dead if isinstance(group, ConsumerGroup) else group.is_(GroupState.DEAD)
+
+
+def _log_failure(group: GroupMetadata, what: str) -> Done:
+    def done(error: ErrorCode) -> None:
+        if error is not ErrorCode.NONE:
+            log.warning("%r: storing the %s failed with %s", group, what, error.name)
+
+    return done
+
+
+def _tombstones(group_id: str, partitions: Iterable[TopicPartition]) -> list[tuple[bytes, bytes | None]]:
+    return [(records.offset_key(group_id, t, p), None) for t, p in partitions]
 
 
 def _offset_value(om: OffsetAndMetadata) -> records.OffsetCommitValue:
@@ -370,27 +507,3 @@ def _offset_value(om: OffsetAndMetadata) -> records.OffsetCommitValue:
         commit_timestamp=om.commit_timestamp,
         expire_timestamp=om.expire_timestamp,
     )
-
-
-def _rebuild(group_id: str, value: records.GroupMetadataValue | None, now_ms: int) -> GroupMetadata:
-    if value is None:
-        return GroupMetadata(group_id, GroupState.EMPTY, now_ms)
-    state = GroupState.STABLE if value.members else GroupState.EMPTY
-    timestamp = value.current_state_timestamp if value.current_state_timestamp >= 0 else now_ms
-    group = GroupMetadata(group_id, state, timestamp)
-    group.generation_id = value.generation
-    group.protocol_type = value.protocol_type
-    group.protocol_name = value.protocol
-    for m in value.members:
-        protocols = [(value.protocol, m.subscription)] if value.protocol is not None else []
-        member = MemberMetadata(
-            m.member_id, m.group_instance_id, m.client_id, m.client_host,
-            m.rebalance_timeout if m.rebalance_timeout > 0 else m.session_timeout, m.session_timeout,
-            value.protocol_type, protocols, assignment=m.assignment,
-        )  # fmt: skip
-        group.add(member)
-    group.protocol_type = value.protocol_type
-    group.leader_id = value.leader if value.leader in group.members else group.leader_id
-    if state is GroupState.STABLE:
-        group.subscribed_topics = group.compute_subscribed_topics()
-    return group

@@ -105,6 +105,10 @@ class GroupMetadata:
         self.new_member_added = False
         self.subscribed_topics: set[str] | None = None  # None: unknown (not the consumer protocol)
         self.offsets: dict[tuple[str, int], OffsetAndMetadata] = {}
+        # Appends in flight: offset commits per partition (Kafka's pendingOffsetCommits, applied when
+        # they complete) and the leader's assignment of the current generation (the pending sync).
+        self.pending_offset_commits: dict[tuple[str, int], int] = {}
+        self.assignment_in_flight = False
         self._supported: dict[str, int] = {}  # protocol name -> how many members support it
 
     def __repr__(self) -> str:
@@ -118,6 +122,11 @@ class GroupMetadata:
         check_transition(self.group_id, self.state, state)
         self.state = state
         self.state_timestamp = now_ms
+
+    def restore_state(self, state: GroupState, timestamp_ms: int) -> None:
+        """Undo a change whose records could not be stored (not a transition: no rule applies)."""
+        self.state = state
+        self.state_timestamp = timestamp_ms
 
     # -- members -----------------------------------------------------------------------------------
     def has(self, member_id: str) -> bool:

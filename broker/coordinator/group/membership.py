@@ -8,22 +8,28 @@ How a rebalance runs:
    or when the largest rebalance timeout of the members expires, dropping those that did not rejoin.
 2. Completing the join starts the next generation: the protocol is chosen, every waiting JoinGroup is
    answered (the leader gets everyone's metadata) and the group is CompletingRebalance.
-3. The leader's SyncGroup carries the assignment: it is written to ``__consumer_offsets``, then every
-   waiting SyncGroup is answered and the group is Stable. Members that do not SyncGroup within the
+3. The leader's SyncGroup carries the assignment: it is appended to ``__consumer_offsets``; once the
+   append completes every waiting SyncGroup is answered and the group is Stable (a failed append:
+   every waiting member gets the error and the group rebalances). While the append is in flight the
+   group stays CompletingRebalance with its pending sync (``assignment_in_flight``); the completion
+   applies only to the generation that issued it. Members that do not SyncGroup within the
    rebalance timeout are removed, and the group rebalances again.
 4. Each member must heartbeat within its session timeout, or it is removed and the group rebalances.
 
 Answers that must wait (JoinGroup, SyncGroup) are callbacks, called exactly once, possibly before
 the call returns. Every method runs to completion without awaiting: the event loop owns the state.
-Errors are Kafka's codes, chosen where Kafka chooses them; nothing done to one group touches another.
+Writes are Kafka's ``appendRecords`` shape: the change is prepared, the append issued
+(``RecordWriter.append``), and its completion (which may run at once or later) applies or undoes it
+and answers. Errors are Kafka's codes, chosen where Kafka chooses them (``ownership`` answers
+NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for groups of partitions this broker does not own or
+is loading); nothing done to one group touches another.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
-from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
 from broker.coordinator.group.group import (
     GroupMetadata,
@@ -33,8 +39,10 @@ from broker.coordinator.group.group import (
     SyncCallback,
     SyncResult,
 )
+from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.state import CAN_REBALANCE, GroupState
 from broker.coordinator.group.timers import Scheduler, Timer
+from broker.coordinator.group.writes import RecordWriter, group_record, group_write_error
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -44,52 +52,14 @@ Protocols = list[tuple[str, bytes]]
 _K = TypeVar("_K")
 
 
-class RecordWriter(Protocol):
-    """Appends a group's records (key, value; value None = tombstone) to its ``__consumer_offsets`` partition.
-
-    Returns NONE once appended, else the code Kafka's coordinator answers with for that failure.
-    """
-
-    def write(self, group_id: str, batch: list[tuple[bytes, bytes | None]]) -> ErrorCode: ...
-
-
-def _group_write_error(error: ErrorCode) -> ErrorCode:
-    """What a member is told when group metadata could not be stored (Kafka's mapping)."""
-    if error in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.RECORD_LIST_TOO_LARGE):
-        return ErrorCode.UNKNOWN_SERVER_ERROR
-    return error
-
-
-def group_record(group: GroupMetadata, assignments: dict[str, bytes]) -> tuple[bytes, bytes]:
-    protocol = group.protocol_name
-    value = records.GroupMetadataValue(
-        protocol_type=group.protocol_type or "",
-        generation=group.generation_id,
-        protocol=protocol,
-        leader=group.leader_id,
-        current_state_timestamp=group.state_timestamp,
-        members=[
-            records.MemberMetadataValue(
-                member_id=m.member_id,
-                group_instance_id=m.group_instance_id,
-                client_id=m.client_id,
-                client_host=m.client_host,
-                rebalance_timeout=m.rebalance_timeout_ms,
-                session_timeout=m.session_timeout_ms,
-                subscription=m.metadata(protocol) if protocol is not None else b"",
-                assignment=assignments.get(m.member_id, b""),
-            )
-            for m in group.members.values()
-        ],
-    )
-    return records.group_key(group.group_id), records.group_value(value)
-
-
 class Membership:
-    def __init__(self, config: GroupConfig, scheduler: Scheduler, writer: RecordWriter) -> None:
+    def __init__(
+        self, config: GroupConfig, scheduler: Scheduler, writer: RecordWriter, ownership: Ownership | None = None
+    ) -> None:
         self.config = config
         self.scheduler = scheduler
         self.writer = writer
+        self.ownership = ownership or Ownership()
         self.groups: dict[str, GroupMetadata] = {}
         self._heartbeats: dict[tuple[str, str], Timer] = {}
         self._pending: dict[tuple[str, str], Timer] = {}
@@ -121,6 +91,9 @@ class Membership:
 
         if not group_id:
             return fail(ErrorCode.INVALID_GROUP_ID)
+        status = self.ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            return fail(status)
         if not self.config.min_session_timeout_ms <= session_timeout_ms <= self.config.max_session_timeout_ms:
             return fail(ErrorCode.INVALID_SESSION_TIMEOUT)
         if rebalance_timeout_ms < 0:
@@ -275,21 +248,25 @@ class Membership:
             if group.select_protocol() != group.protocol_name:
                 member.awaiting_join = callback
                 return self._maybe_prepare_rebalance(group, f"static member {instance_id} changed protocols")
-            error = _group_write_error(
-                self.writer.write(group.group_id, [group_record(group, self._assignments(group))])
-            )
-            if error is not ErrorCode.NONE:  # put the old member back, as if this join never happened
-                group.replace_static_member(instance_id, new_id, old_id)
-                group.update_protocols(member, old_protocols)
-                member.rebalance_timeout_ms, member.session_timeout_ms = old_timeouts
-                self._cancel(self._heartbeats, (group.group_id, new_id))
-                self._schedule_heartbeat(group, member)
-                return callback(JoinResult(error, member_id=""))
-            is_leader = supports_skip_assignment and group.is_leader(new_id)
-            result = self._current_generation(group, new_id, include_members=is_leader)
-            result.leader_id = leader or ""
-            result.skip_assignment = is_leader
-            return callback(result)
+
+            def stored(appended: ErrorCode) -> None:
+                error = group_write_error(appended)
+                if error is not ErrorCode.NONE:
+                    # Put the old member back, as if this join never happened (unless it changed since).
+                    if group.members.get(new_id) is member and self.groups.get(group.group_id) is group:
+                        group.replace_static_member(instance_id, new_id, old_id)
+                        group.update_protocols(member, old_protocols)
+                        member.rebalance_timeout_ms, member.session_timeout_ms = old_timeouts
+                        self._cancel(self._heartbeats, (group.group_id, new_id))
+                        self._schedule_heartbeat(group, member)
+                    return callback(JoinResult(error, member_id=""))
+                is_leader = supports_skip_assignment and group.is_leader(new_id)
+                result = self._current_generation(group, new_id, include_members=is_leader)
+                result.leader_id = leader or ""
+                result.skip_assignment = is_leader
+                callback(result)
+
+            return self.writer.append(group.group_id, [group_record(group, self._assignments(group))], stored)
         member.awaiting_join = callback
         if group.is_(GroupState.COMPLETING_REBALANCE):
             # The leader may be assigning to the old id: only a new rebalance gives the new id its share.
@@ -316,6 +293,7 @@ class Membership:
             self._reset_assignments(group, ErrorCode.REBALANCE_IN_PROGRESS)
         self._cancel(self._sync_timers, group.group_id)
         group.pending_sync = set()
+        group.assignment_in_flight = False
         was_empty = group.is_(GroupState.EMPTY)
         group.transition_to(GroupState.PREPARING_REBALANCE, self.now())
         log.info("%r: preparing to rebalance (%s)", group, reason)
@@ -363,7 +341,12 @@ class Membership:
         group.init_next_generation(now)
         if group.is_(GroupState.EMPTY):
             log.info("%r: is now empty", group)
-            self.writer.write(group.group_id, [group_record(group, {})])
+
+            def stored(error: ErrorCode) -> None:
+                if error is not ErrorCode.NONE:
+                    log.warning("%r: storing the empty group failed with %s", group, error.name)
+
+            self.writer.append(group.group_id, [group_record(group, {})], stored)
             return
         log.info("%r: generation %d formed, protocol %s, leader %s", group, group.generation_id,
                  group.protocol_name, group.leader_id)  # fmt: skip
@@ -418,6 +401,13 @@ class Membership:
         group = self.groups.get(group_id)
         if not group_id:
             return callback(SyncResult(ErrorCode.INVALID_GROUP_ID))
+        status = self.ownership.status(group_id)
+        if status is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+            # The rebalance's state is lost with the load: the member rejoins (Kafka's answer; older
+            # clients do not expect COORDINATOR_LOAD_IN_PROGRESS from SyncGroup).
+            return callback(SyncResult(ErrorCode.REBALANCE_IN_PROGRESS))
+        if status is not ErrorCode.NONE:
+            return callback(SyncResult(status))
         if group is None:
             return callback(SyncResult(ErrorCode.UNKNOWN_MEMBER_ID))
         if group.is_(GroupState.DEAD):
@@ -440,22 +430,32 @@ class Membership:
         if group.is_(GroupState.STABLE):
             return callback(self._sync_result(group, member))
         member.awaiting_sync = callback
-        if group.is_leader(member_id):
+        if group.is_leader(member_id) and not group.assignment_in_flight:
             full = {m: assignments.get(m, b"") for m in group.members}
-            error = _group_write_error(self.writer.write(group.group_id, [group_record(group, full)]))
-            if error is not ErrorCode.NONE:
-                log.warning("%r: storing the assignment failed with %s", group, error.name)
-                self._reset_assignments(group, error)
-                self._maybe_prepare_rebalance(group, "storing the assignment failed")
-                return
-            for m in group.members.values():
-                m.assignment = full[m.member_id]
-            group.transition_to(GroupState.STABLE, self.now())
-            for m in group.members.values():
-                if m.awaiting_sync is not None:
-                    waiting, m.awaiting_sync = m.awaiting_sync, None
-                    waiting(self._sync_result(group, m))
-            log.info("%r: stabilized", group)
+            generation = group.generation_id
+            group.assignment_in_flight = True
+
+            def stored(appended: ErrorCode) -> None:
+                current = self.groups.get(group_id) is group and generation == group.generation_id
+                if not current or not group.is_(GroupState.COMPLETING_REBALANCE):
+                    return  # a new rebalance (or an unload) answered the waiting members already
+                group.assignment_in_flight = False
+                error = group_write_error(appended)
+                if error is not ErrorCode.NONE:
+                    log.warning("%r: storing the assignment failed with %s", group, error.name)
+                    self._reset_assignments(group, error)
+                    self._maybe_prepare_rebalance(group, "storing the assignment failed")
+                    return
+                for m in group.members.values():
+                    m.assignment = full.get(m.member_id, b"")
+                group.transition_to(GroupState.STABLE, self.now())
+                for m in group.members.values():
+                    if m.awaiting_sync is not None:
+                        waiting, m.awaiting_sync = m.awaiting_sync, None
+                        waiting(self._sync_result(group, m))
+                log.info("%r: stabilized", group)
+
+            self.writer.append(group.group_id, [group_record(group, full)], stored)
 
     @staticmethod
     def _sync_result(group: GroupMetadata, member: MemberMetadata) -> SyncResult:
@@ -465,6 +465,11 @@ class Membership:
     def heartbeat(self, group_id: str, member_id: str, instance_id: str | None, generation_id: int) -> ErrorCode:
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID
+        status = self.ownership.status(group_id)
+        if status is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+            return ErrorCode.NONE  # the group is still loading: answer blindly, as Kafka does
+        if status is not ErrorCode.NONE:
+            return status
         group = self.groups.get(group_id)
         if group is None:
             return ErrorCode.UNKNOWN_MEMBER_ID
@@ -512,6 +517,9 @@ class Membership:
         """The group-level error and one error per (member id, group instance id) leaving."""
         if not group_id:
             return ErrorCode.INVALID_GROUP_ID, []
+        status = self.ownership.status(group_id)
+        if status is not ErrorCode.NONE:
+            return status, []
         group = self.groups.get(group_id)
         if group is None:
             return ErrorCode.NONE, [ErrorCode.UNKNOWN_MEMBER_ID for _ in leaving]
@@ -560,6 +568,7 @@ class Membership:
             and not group.members
             and not group.pending_members
             and not group.offsets
+            and not group.pending_offset_commits
             and group.generation_id == 0
             and self.groups.get(group.group_id) is group
         ):

@@ -1,12 +1,18 @@
 """The group coordinator as the broker runs it: the offsets topic, the event-loop clock, load and retention.
 
     service = GroupService(config, metadata_cache, controller, replica_manager)
-    service.start()        # replays __consumer_offsets; call with the event loop running
-    service.coordinator    # what the group and offset handlers call
+    await service.start()   # elects (and loads) every __consumer_offsets partition this broker leads
+    service.coordinator     # what the group and offset handlers call
+    service.on_elected(partition, leader_epoch) / service.on_resigned(partition, leader_epoch)
     service.shutdown()
 
-This broker leads every partition of ``__consumer_offsets``, so it coordinates every group; with a
-cluster, a broker coordinates the groups whose partition it leads (``partition_for``).
+A broker coordinates the groups of the ``__consumer_offsets`` partitions it leads (``partition_for``).
+``on_elected`` loads a partition's groups from its log a slice at a time (``offsets.load.buffer.size``
+bytes), yielding to the loop between slices, and installs them in one step; meanwhile its groups get
+COORDINATOR_LOAD_IN_PROGRESS. ``on_resigned`` drops them; NOT_COORDINATOR afterwards. Leader epochs
+order the two: a stale election or resignation is ignored, and a load that a newer election or a
+resignation overtook is abandoned. On one broker, start-up and the topic's creation elect every
+partition (a new, empty partition is installed at once, so its first clients never see the load).
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from broker.config import BrokerConfig
 from broker.controller.api import Controller
 from broker.coordinator.group.config import GroupConfig
 from broker.coordinator.group.coordinator import GroupCoordinator
-from broker.coordinator.group.store import OffsetsTopic
+from broker.coordinator.group.loading import Replay
+from broker.coordinator.group.ownership import Ownership
+from broker.coordinator.group.store import OFFSETS_TOPIC, OffsetsTopic
 from broker.coordinator.group.timers import LoopScheduler, Timer
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
+from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +41,90 @@ class GroupService:
     ) -> None:
         self.config = GroupConfig.from_broker(config)
         self.offsets_topic = OffsetsTopic(self.config, metadata, controller, replicas)
+        self.offsets_topic.on_created = self.elect_led_partitions
         self.metadata = metadata
+        self.replicas = replicas
+        self.ownership = Ownership(self.offsets_topic.partition_for, self.offsets_topic.exists, self.elect_if_led)
         self.coordinator: GroupCoordinator
         self._retention: Timer | None = None
+        self._loads: dict[int, asyncio.Task[None]] = {}
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Elect every partition this broker leads and wait for their loads (call with the loop running)."""
         scheduler = LoopScheduler(asyncio.get_running_loop())
-        self.coordinator = GroupCoordinator(self.config, scheduler, self.offsets_topic, self._partition_counts)
-        self.coordinator.load(self.offsets_topic.replay())
+        self.coordinator = GroupCoordinator(
+            self.config, scheduler, self.offsets_topic, self._partition_counts, self.ownership
+        )
+        self.elect_led_partitions()
+        await self.wait_for_loads()
         self._schedule_retention()
 
+    def elect_led_partitions(self) -> None:
+        """``on_elected`` for every partition of ``__consumer_offsets`` this broker leads."""
+        if not self.offsets_topic.exists():
+            return
+        for index in range(self.offsets_topic.partition_count()):
+            self.elect_if_led(index)
+
+    def elect_if_led(self, index: int) -> None:
+        """``on_elected`` for partition ``index`` if this broker leads it (no-op if already elected)."""
+        partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
+        if partition is not None and partition.is_leader(self.replicas.node_id):
+            self.on_elected(index, partition.leader_epoch)
+
+    async def wait_for_loads(self) -> None:
+        while self._loads:
+            await asyncio.gather(*self._loads.values(), return_exceptions=True)
+
+    # -- leadership --------------------------------------------------------------------------------
+    def on_elected(self, partition: int, leader_epoch: int) -> None:
+        """This broker now leads ``__consumer_offsets`` partition ``partition``: load its groups."""
+        if not self.ownership.begin_load(partition, leader_epoch):
+            return
+        if self.offsets_topic.is_empty(partition):  # nothing to read: owned at once
+            self._install(partition, leader_epoch, Replay())
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._load(partition, leader_epoch), name=f"load {OFFSETS_TOPIC}-{partition}"
+        )
+        self._loads[partition] = task
+        task.add_done_callback(lambda done: self._loaded(partition, done))
+
+    def on_resigned(self, partition: int, leader_epoch: int) -> None:
+        """Another broker leads ``partition`` from ``leader_epoch`` on: drop its groups."""
+        if not self.ownership.resign(partition, leader_epoch):
+            log.info("%s-%d: resignation at stale epoch %d ignored", OFFSETS_TOPIC, partition, leader_epoch)
+            return
+        self.coordinator.unload_partition(partition)
+
+    async def _load(self, partition: int, epoch: int) -> None:
+        replay = Replay()
+        started = asyncio.get_running_loop().time()
+        try:
+            for records in self.offsets_topic.read_slices(partition):
+                for record in records:
+                    replay.add(record)
+                await asyncio.sleep(0)  # one slice per step: other clients go on meanwhile
+                if not self.ownership.is_loading(partition, epoch):
+                    log.info("%s-%d: load at epoch %d abandoned", OFFSETS_TOPIC, partition, epoch)
+                    return
+        except StorageError as exc:  # as Kafka: logged, and the partition is owned with what was read
+            log.error("%s-%d: loading failed at epoch %d: %s", OFFSETS_TOPIC, partition, epoch, exc)
+        self._install(partition, epoch, replay)
+        took = asyncio.get_running_loop().time() - started
+        log.info("%s-%d: loaded at epoch %d in %.3fs", OFFSETS_TOPIC, partition, epoch, took)
+
+    def _install(self, partition: int, epoch: int, replay: Replay) -> None:
+        if self.ownership.finish_load(partition, epoch):
+            self.coordinator.install(replay)
+
+    def _loaded(self, partition: int, task: asyncio.Task[None]) -> None:
+        if self._loads.get(partition) is task:
+            del self._loads[partition]
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s-%d: loading failed", OFFSETS_TOPIC, partition, exc_info=exc)
+
+    # -- retention ---------------------------------------------------------------------------------
     def _partition_counts(self) -> dict[str, int]:
         """Every topic a consumer group may subscribe to (internal topics are not), with its partition count."""
         return {name: len(t.partitions) for name, t in self.metadata.topics.items() if not t.is_internal}
@@ -59,6 +142,8 @@ class GroupService:
 
     def shutdown(self) -> None:
         self.offsets_topic.shutdown()
+        for task in list(self._loads.values()):
+            task.cancel()
         if self._retention is not None:
             self._retention.cancel()
         for group in list(self.coordinator.groups.values()):

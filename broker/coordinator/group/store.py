@@ -3,24 +3,29 @@
 - The topic is created on first use, as Kafka does: ``offsets.topic.num.partitions`` partitions,
   replication factor ``min(offsets.topic.replication.factor, live brokers)``, compacted, segments of
   ``offsets.topic.segment.bytes``. A group's partition is ``abs(java hashCode(group id)) % partitions``
-  (of the existing topic, whatever the config now says).
+  (of the existing topic, whatever the config now says). The controller is called in one place,
+  ``_create``; a finished creation calls ``on_created`` (the service elects the new partitions).
 - Creation goes through the controller's async path, so the event loop (every other client) goes on
   while the logs are made. ``ensure_created`` is True once the topic exists: the request that starts
   the creation waits for it; any request meanwhile (the creation in flight, or found finished by a
   concurrent creator: TOPIC_ALREADY_EXISTS) gets False, "not ready yet", which callers answer with
   COORDINATOR_NOT_AVAILABLE (retriable), as Kafka does while its offsets topic is created and loaded.
-  ``write`` cannot wait (the coordinator calls it in the middle of a state change): without the topic
-  it starts the creation in the background and answers COORDINATOR_NOT_AVAILABLE.
-- A write is one v2 batch appended through the partition's leader with acks=all; on a single broker
-  that means it is in the log before the coordinator answers the client. The page cache holds it;
-  the broker's periodic flush (and Kafka's own durability model: replication) does the rest.
-- Append failures become the codes Kafka's coordinator answers with (the coordinator needs the outcome
-  to undo its own change, so this is the one place outside handlers that maps storage errors):
-  no partition or too few replicas -> COORDINATOR_NOT_AVAILABLE; an offline log -> NOT_COORDINATOR;
-  a batch over max.message.bytes -> MESSAGE_TOO_LARGE (the coordinator turns it into
-  INVALID_COMMIT_OFFSET_SIZE for commits, UNKNOWN_SERVER_ERROR for group metadata, as Kafka does).
-- Loading reads every partition from its log start, decodes every batch and replays its records in
-  offset order. A record we cannot read is logged and skipped (it is the log's fault, not a client's).
+- ``append`` is Kafka's ``appendRecords`` with a callback: it issues one v2 batch to the group's
+  partition through ``ReplicaManager.append_records`` (acks=all, ``offsets.commit.timeout.ms``) and
+  returns at once; the callback runs later, on the loop, with NONE once the batch is committed (the
+  high watermark passed it) or the code Kafka's coordinator answers for the failure. Callbacks of one
+  partition run in the order their appends were issued, never inside ``append``. Without the topic
+  it starts the creation in the background and completes with COORDINATOR_NOT_AVAILABLE.
+- Append failures become the codes Kafka's group coordinator service answers with (the coordinator
+  needs the outcome to undo its own change, so this is the one place outside handlers that maps
+  storage and data-path errors; one that carries a Kafka ``code`` is mapped by that code):
+  no partition, too few replicas or a timeout -> COORDINATOR_NOT_AVAILABLE; not the leader or an
+  offline log -> NOT_COORDINATOR; a batch over max.message.bytes -> MESSAGE_TOO_LARGE (the coordinator
+  turns it into INVALID_COMMIT_OFFSET_SIZE for commits, UNKNOWN_SERVER_ERROR for group metadata, as
+  Kafka does).
+- Loading reads one partition from its log start in slices of ``offsets.load.buffer.size`` bytes,
+  decoding every batch; the caller yields to the loop between slices. A record we cannot read is
+  logged and skipped (it is the log's fault, not a client's).
 """
 
 from __future__ import annotations
@@ -28,26 +33,70 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from broker.controller.api import Controller
 from broker.controller.errors import ControllerError
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
+from broker.coordinator.group.writes import AppendCallback
+from broker.delayed import RequestTimedOut
 from broker.metadata_cache import MetadataCache
-from broker.partition import NotEnoughReplicas
+from broker.partition import (
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    NotLeaderOrFollower,
+    UnknownTopicOrPartition,
+)
 from broker.replica_manager import ReplicaManager
 from protocol.errors import ErrorCode
 from protocol.records import Record, build_batch, iter_batches, iter_records
 from protocol.records.exceptions import CorruptRecordBatch
 from protocol.records.header import InvalidRecordBatch
 from storage.errors import LogOffline, RecordTooLarge, StorageError
-from storage.log.log import Log
 
 log = logging.getLogger(__name__)
 
 OFFSETS_TOPIC = "__consumer_offsets"
-_LOAD_CHUNK = 1 << 20
+
+# Kafka's mapping of an append's error to what the coordinator answers (GroupMetadataManager).
+_APPEND_CODES: dict[ErrorCode, ErrorCode] = {
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_ENOUGH_REPLICAS: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.REQUEST_TIMED_OUT: ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.KAFKA_STORAGE_ERROR: ErrorCode.NOT_COORDINATOR,
+    ErrorCode.MESSAGE_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
+    ErrorCode.RECORD_LIST_TOO_LARGE: ErrorCode.MESSAGE_TOO_LARGE,
+    ErrorCode.INVALID_FETCH_SIZE: ErrorCode.MESSAGE_TOO_LARGE,
+}
+
+
+def append_error(exc: BaseException) -> ErrorCode:
+    """What the coordinator answers when appending its records failed with ``exc``."""
+    if isinstance(
+        exc, NotEnoughReplicas | NotEnoughReplicasAfterAppend | RequestTimedOut | UnknownTopicOrPartition | TimeoutError
+    ):
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if isinstance(exc, NotLeaderOrFollower):
+        return ErrorCode.NOT_COORDINATOR
+    if isinstance(exc, RecordTooLarge):
+        return ErrorCode.MESSAGE_TOO_LARGE
+    if isinstance(exc, LogOffline):
+        return ErrorCode.NOT_COORDINATOR
+    code = getattr(exc, "code", None)  # a data-path error that carries its Kafka code
+    if isinstance(code, ErrorCode):
+        return _APPEND_CODES.get(code, code)
+    return ErrorCode.UNKNOWN_SERVER_ERROR
+
+
+@dataclass(slots=True, eq=False)
+class _InFlight:
+    callback: AppendCallback
+    error: ErrorCode | None = None  # None until the append completed
 
 
 class OffsetsTopic:
@@ -58,8 +107,11 @@ class OffsetsTopic:
         self.metadata = metadata
         self.controller = controller
         self.replicas = replicas
+        self.on_created: Callable[[], None] = lambda: None  # the service elects the new partitions
         self._creating = False  # a request of ours is creating the topic (``_create`` runs)
-        self._background: set[asyncio.Task[bool]] = set()  # creations ``write`` started
+        self._background: set[asyncio.Task[bool]] = set()  # creations ``append`` started
+        self._appends: set[asyncio.Task[None]] = set()
+        self._in_flight: dict[int, deque[_InFlight]] = {}  # partition -> appends in issue order
 
     def partition_count(self) -> int:
         count = self.metadata.num_partitions(OFFSETS_TOPIC)
@@ -77,19 +129,19 @@ class OffsetsTopic:
         flight, when a concurrent creator got there first, or when the creation failed (logged)."""
         if self.exists():
             return True
-        if self._in_flight():
+        if self._in_flight_creation():
             return False
         return await self._create()
 
     def start_creation(self) -> None:
         """Create the topic in the background (no-op if it exists or is being created)."""
-        if self.exists() or self._in_flight():
+        if self.exists() or self._in_flight_creation():
             return
         task = asyncio.get_running_loop().create_task(self._create(), name=f"create {OFFSETS_TOPIC}")
         self._background.add(task)
         task.add_done_callback(self._created_in_background)
 
-    def _in_flight(self) -> bool:
+    def _in_flight_creation(self) -> bool:
         return self._creating or bool(self._background) or self.controller.is_being_created(OFFSETS_TOPIC)
 
     async def _create(self) -> bool:
@@ -111,6 +163,7 @@ class OffsetsTopic:
             return False
         finally:
             self._creating = False
+        self.on_created()
         return True
 
     def _created_in_background(self, task: asyncio.Task[bool]) -> None:
@@ -123,45 +176,86 @@ class OffsetsTopic:
         for task in list(self._background):
             task.cancel()
 
-    # -- RecordWriter ------------------------------------------------------------------------------
-    def write(self, group_id: str, batch: list[tuple[bytes, bytes | None]]) -> ErrorCode:
+    # -- appending ---------------------------------------------------------------------------------
+    def append(self, group_id: str, batch: list[tuple[bytes, bytes | None]], callback: AppendCallback) -> None:
+        """Issue the append of ``batch`` (key, value; value None = tombstone) to the group's partition;
+        ``callback`` runs later with NONE once it is committed, else the coordinator's error code."""
+        loop = asyncio.get_running_loop()
+        index = self.partition_for(group_id)
+        entry = _InFlight(callback)
+        self._in_flight.setdefault(index, deque()).append(entry)
         if not self.exists():
             self.start_creation()
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        partition = self.replicas.get_partition(OFFSETS_TOPIC, self.partition_for(group_id))
-        if partition is None:
-            return ErrorCode.COORDINATOR_NOT_AVAILABLE
+            loop.call_soon(self._complete, index, entry, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+            return
         now = int(time.time() * 1000)
         data = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(batch)])
+        task = loop.create_task(self._append_and_complete(index, entry, group_id, data), name=f"append for {group_id}")
+        self._appends.add(task)
+        task.add_done_callback(self._appends.discard)
+
+    async def _append_and_complete(self, index: int, entry: _InFlight, group_id: str, data: bytes) -> None:
         try:
-            partition.append_as_leader(data, required_acks=-1)
-        except NotEnoughReplicas:
+            error = await self._append(index, group_id, data)
+        except asyncio.CancelledError:
+            self._complete(index, entry, ErrorCode.COORDINATOR_NOT_AVAILABLE)
+            raise
+        except Exception:
+            log.exception("appending to %s-%d for group %s failed", OFFSETS_TOPIC, index, group_id)
+            error = ErrorCode.UNKNOWN_SERVER_ERROR
+        self._complete(index, entry, error)
+
+    async def _append(self, index: int, group_id: str, data: bytes) -> ErrorCode:
+        key = (OFFSETS_TOPIC, index)
+        partition = self.replicas.get_partition(*key)
+        if partition is None:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
-        except RecordTooLarge:
-            return ErrorCode.MESSAGE_TOO_LARGE
-        except LogOffline:
+        if not partition.is_leader(self.replicas.node_id):
             return ErrorCode.NOT_COORDINATOR
-        except StorageError as exc:
-            log.error("appending to %s for group %s failed: %s", partition.key, group_id, exc)
-            return ErrorCode.UNKNOWN_SERVER_ERROR
-        self.replicas.on_append(partition)
-        return ErrorCode.NONE
+        results = await self.replicas.append_records(
+            {key: data}, required_acks=-1, timeout_ms=self.config.offsets_commit_timeout_ms, internal=True
+        )
+        error = results[key].error
+        if error is None:
+            return ErrorCode.NONE
+        code = append_error(error)
+        if isinstance(error, StorageError) or code is ErrorCode.UNKNOWN_SERVER_ERROR:
+            log.error("appending to %s-%d for group %s failed: %r", OFFSETS_TOPIC, index, group_id, error)
+        return code
+
+    def _complete(self, index: int, entry: _InFlight, error: ErrorCode) -> None:
+        """Record ``entry``'s outcome; run every completed callback at the head of the partition's queue."""
+        entry.error = error
+        queue = self._in_flight[index]
+        while queue and queue[0].error is not None:
+            done = queue.popleft()
+            assert done.error is not None
+            try:
+                done.callback(done.error)
+            except Exception:
+                log.exception("a group coordinator completion failed")
+        if not queue:
+            del self._in_flight[index]
 
     # -- loading -----------------------------------------------------------------------------------
-    def replay(self) -> Iterator[records.AnyRecord]:
-        """Every record of every partition, each partition from its log start, in offset order."""
-        for index in range(self.partition_count()):
-            partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
-            if partition is not None:
-                yield from self._replay_partition(partition.log)
+    def is_empty(self, index: int) -> bool:
+        partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
+        return partition is None or partition.log.log_end_offset <= partition.log.log_start_offset
 
-    def _replay_partition(self, log_: Log) -> Iterator[records.AnyRecord]:
+    def read_slices(self, index: int) -> Iterator[list[records.AnyRecord]]:
+        """The partition's records from its log start to its present end, in offset order, a slice of
+        at most ``offsets.load.buffer.size`` bytes at a time (the caller may yield between slices)."""
+        partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
+        if partition is None:
+            return
+        log_ = partition.log
         offset = log_.log_start_offset
         end = log_.log_end_offset
         while offset < end:
-            data = log_.read(offset, _LOAD_CHUNK, end).read_bytes()
+            data = log_.read(offset, self.config.offsets_load_buffer_size, end).read_bytes()
             if not data:
                 break
+            out: list[records.AnyRecord] = []
             for header, batch in iter_batches(data):
                 offset = header.next_offset
                 if header.is_control:  # transaction markers: nothing for groups (yet)
@@ -173,6 +267,13 @@ class OffsetsTopic:
                     continue
                 for record in parsed:
                     try:
-                        yield records.parse(record.key, record.value)
+                        out.append(records.parse(record.key, record.value))
                     except records.BadGroupRecord as exc:
                         log.warning("%s at offset %d: %s; skipped", log_.name, record.offset, exc)
+            yield out
+
+    def replay(self) -> Iterator[records.AnyRecord]:
+        """Every record of every partition, each partition from its log start, in offset order."""
+        for index in range(self.partition_count()):
+            for chunk in self.read_slices(index):
+                yield from chunk

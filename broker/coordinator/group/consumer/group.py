@@ -40,6 +40,7 @@ class ConsumerGroup:
         self.owners: dict[TopicPartition, str] = {}  # partition -> the member holding it (assigned or revoking)
         self.subscription_metadata: dict[str, int] = {}  # subscribed topic -> partitions, at group_epoch
         self.offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        self.pending_offset_commits: dict[TopicPartition, int] = {}  # commits whose appends are in flight
         self.dead = False
 
     def __repr__(self) -> str:

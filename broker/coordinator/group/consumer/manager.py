@@ -11,13 +11,19 @@ One heartbeat, in order (every step runs to completion; the event loop owns the 
    static members: UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID) or created; v0 joins get an id from
    the coordinator, v1 clients bring their own. A known member joining again with epoch 0 rejoins.
 4. A new member, a changed subscription or a changed partition count of a subscribed topic bumps
-   the group epoch (stored as a ConsumerGroupMetadata record before it is applied); a group epoch
-   ahead of the target assignment's makes the group's assignor compute a new target.
+   the group epoch (stored as a ConsumerGroupMetadata record); a group epoch ahead of the target
+   assignment's makes the group's assignor compute a new target.
 5. The member reconciles one step (``member.reconcile``); one that must revoke partitions has its
    rebalance timeout to do so, or it is fenced. Every heartbeat restarts the session timeout
    (``group.consumer.session.timeout.ms``); a member that misses it is removed.
 
 The response carries the assignment when the member sent a full request or its assignment changed.
+
+Writes follow Kafka's new coordinator: a change is applied at once, its record appended, and the
+answer (``callback``) goes out when the append completes; if it fails, the group is put back as it
+was before the change (unless a later change of the group is in flight too) and the member gets the
+error (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, ...). Groups of partitions this broker does not
+own or is loading get NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS (``ownership``).
 
 Persistence: the group epoch (ConsumerGroupMetadata records) and committed offsets are stored, so a
 group and its offsets survive a restart and epochs never repeat; members, subscriptions and
@@ -33,6 +39,7 @@ import copy
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
@@ -55,13 +62,37 @@ from broker.coordinator.group.consumer.validation import (
     validate,
 )
 from broker.coordinator.group.group import GroupMetadata, OffsetAndMetadata
-from broker.coordinator.group.membership import RecordWriter
+from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.timers import Scheduler, Timer
+from broker.coordinator.group.writes import RecordWriter
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
 TopicLookup = Callable[[], Mapping[str, int]]  # every non-internal topic -> its partition count
+HeartbeatCallback = Callable[[HeartbeatResult], None]
+Done = Callable[[ErrorCode], None]
+
+STATUS_MESSAGES = {
+    ErrorCode.NOT_COORDINATOR: "This is not the correct coordinator.",
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: "The coordinator is loading and hence can't process requests.",
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: "The coordinator is not available.",
+}
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """A consumer group as it was before a change whose record is being appended (to undo it)."""
+
+    group_epoch: int
+    assignment_epoch: int
+    members: dict[str, ConsumerMember]
+    static_members: dict[str, str]
+    target: dict[str, dict[str, set[int]]]
+    owners: dict[tuple[str, int], str]
+    subscription_metadata: dict[str, int]
+    was_known: bool  # in ``groups`` before the change (else the change created it)
+    classic: GroupMetadata | None  # the empty classic group the change replaced, if any
 
 
 def new_member_id() -> str:
@@ -77,7 +108,9 @@ class ConsumerGroups:
         writer: RecordWriter,
         classic: dict[str, GroupMetadata],
         topics: TopicLookup,
+        ownership: Ownership | None = None,
     ) -> None:
+        self.ownership = ownership or Ownership()
         self.config = config
         self.scheduler = scheduler
         self.writer = writer
@@ -87,18 +120,24 @@ class ConsumerGroups:
         self.assignors = [name for name in config.consumer_assignors if name in ASSIGNORS] or ["uniform"]
         self._sessions: dict[tuple[str, str], Timer] = {}
         self._revocations: dict[tuple[str, str], Timer] = {}
+        self._last_write: dict[str, object] = {}  # group id -> the token of its latest append in flight
 
     # -- the heartbeat -----------------------------------------------------------------------------
-    def heartbeat(self, hb: Heartbeat) -> HeartbeatResult:
+    def heartbeat(self, hb: Heartbeat, callback: HeartbeatCallback) -> None:
+        """Answers ``callback`` once, at once or when the heartbeat's record is committed."""
         try:
+            status = self.ownership.status(hb.group_id)
+            if status is not ErrorCode.NONE:
+                raise HeartbeatError(status, STATUS_MESSAGES.get(status, status.name))
             validate(hb, self.assignors)
             if hb.member_epoch in (LEAVE_EPOCH, STATIC_LEAVE_EPOCH):
-                return self._leave(hb)
-            return self._heartbeat(hb)
+                self._leave(hb, callback)
+            else:
+                self._heartbeat(hb, callback)
         except HeartbeatError as exc:
-            return HeartbeatResult(exc.error, exc.message)
+            callback(HeartbeatResult(exc.error, exc.message))
 
-    def _heartbeat(self, hb: Heartbeat) -> HeartbeatResult:
+    def _heartbeat(self, hb: Heartbeat, callback: HeartbeatCallback) -> None:
         joining = hb.member_epoch == JOIN_EPOCH
         group, converted = self._group_for(hb.group_id, create=joining)
         member_id = hb.member_id or new_member_id()
@@ -118,9 +157,7 @@ class ConsumerGroups:
         others = [m for m in group.members.values() if m.member_id not in skip]
         metadata = self._subscription_metadata(group, [*others, member])
         bump = group.group_epoch == 0 or subscription_changed or metadata != group.subscription_metadata
-        if bump:
-            extra: list[tuple[bytes, bytes | None]] = [(records.group_key(group.group_id), None)] if converted else []
-            self._write_epoch(group, group.group_epoch + 1, extra)
+        undo = self._snapshot(group) if bump else None
         if self.groups.get(group.group_id) is not group:
             self._adopt(group)
         if replaced is not None:
@@ -148,13 +185,21 @@ class ConsumerGroups:
         full = joining or (
             hb.rebalance_timeout_ms != -1 and hb.subscribed_topic_names is not None and hb.owned is not None
         )
-        return HeartbeatResult(
+        result = HeartbeatResult(
             ErrorCode.NONE,
             member_id=member_id,
             member_epoch=member.member_epoch,
             heartbeat_interval_ms=self.config.consumer_heartbeat_interval_ms,
             assignment=member.assigned if full or member.assigned != previously_assigned else None,
         )
+        if undo is None:
+            return callback(result)
+        extra: list[tuple[bytes, bytes | None]] = [(records.group_key(group.group_id), None)] if converted else []
+
+        def stored(error: ErrorCode) -> None:
+            callback(result if error is ErrorCode.NONE else _failed(error))
+
+        self._write_epoch(group, undo, stored, extra)
 
     def _group_for(self, group_id: str, create: bool) -> tuple[ConsumerGroup, bool]:
         """The consumer group, or a new one (True: it replaces an empty classic group)."""
@@ -173,6 +218,7 @@ class ConsumerGroups:
         classic = self.classic.pop(group.group_id, None)
         if classic is not None:
             group.offsets = classic.offsets
+            group.pending_offset_commits = classic.pending_offset_commits
             log.info("%r: replaces an empty classic group", group)
         self.groups[group.group_id] = group
 
@@ -232,18 +278,63 @@ class ConsumerGroups:
         group.assignment_epoch = group.group_epoch
         log.info("%r: target assignment of epoch %d computed by %s", group, group.assignment_epoch, assignor)
 
+    # -- storing the group epoch -------------------------------------------------------------------
+    def _snapshot(self, group: ConsumerGroup) -> _Snapshot:
+        known = self.groups.get(group.group_id) is group
+        return _Snapshot(
+            group.group_epoch,
+            group.assignment_epoch,
+            {member_id: copy.copy(m) for member_id, m in group.members.items()},
+            dict(group.static_members),
+            dict(group.target),
+            dict(group.owners),
+            dict(group.subscription_metadata),
+            known,
+            None if known else self.classic.get(group.group_id),
+        )
+
+    def _restore(self, group: ConsumerGroup, snapshot: _Snapshot) -> None:
+        """Undo the changes made since ``snapshot`` (their record could not be stored)."""
+        before = set(group.members)
+        group.group_epoch, group.assignment_epoch = snapshot.group_epoch, snapshot.assignment_epoch
+        group.members, group.static_members = snapshot.members, snapshot.static_members
+        group.target, group.owners = snapshot.target, snapshot.owners
+        group.subscription_metadata = snapshot.subscription_metadata
+        for member_id in before - set(group.members):
+            self._cancel_member_timers(group.group_id, member_id)
+        for member_id in set(group.members) - before:
+            self._schedule_session(group, member_id)
+        if not snapshot.was_known:
+            if self.groups.get(group.group_id) is group:
+                del self.groups[group.group_id]
+            if snapshot.classic is not None and group.group_id not in self.classic:
+                self.classic[group.group_id] = snapshot.classic
+        log.info("%r: back as it was (storing its epoch failed)", group)
+
     def _write_epoch(
-        self, group: ConsumerGroup, epoch: int, extra: list[tuple[bytes, bytes | None]] | None = None
+        self, group: ConsumerGroup, undo: _Snapshot, done: Done, extra: list[tuple[bytes, bytes | None]] | None = None
     ) -> None:
-        batch = [*(extra or []), (records.consumer_group_key(group.group_id), records.consumer_group_value(epoch))]
-        error = self.writer.write(group.group_id, batch)
-        if error is not ErrorCode.NONE:
+        """Append the group's (already applied) epoch; if that fails, restore ``undo`` when no later
+        append of the group is in flight. ``done`` gets the error, mapped as Kafka maps it."""
+        group_id = group.group_id
+        token = self._last_write[group_id] = object()
+        value = records.consumer_group_value(group.group_epoch)
+        batch = [*(extra or []), (records.consumer_group_key(group_id), value)]
+
+        def stored(error: ErrorCode) -> None:
+            latest = self._last_write.get(group_id) is token
+            if latest:
+                del self._last_write[group_id]
             if error in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.RECORD_LIST_TOO_LARGE):
                 error = ErrorCode.UNKNOWN_SERVER_ERROR
-            raise HeartbeatError(error, f"Storing the group epoch failed: {error.name}.")
+            if error is not ErrorCode.NONE and latest and not group.dead:
+                self._restore(group, undo)
+            done(error)
+
+        self.writer.append(group_id, batch, stored)
 
     # -- leaving and fencing -----------------------------------------------------------------------
-    def _leave(self, hb: Heartbeat) -> HeartbeatResult:
+    def _leave(self, hb: Heartbeat, callback: HeartbeatCallback) -> None:
         group = self.groups.get(hb.group_id)
         if group is None:
             raise HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, f"Consumer group {hb.group_id} not found.")
@@ -269,28 +360,34 @@ class ConsumerGroups:
             member.member_epoch = STATIC_LEAVE_EPOCH
             self._cancel(self._revocations, (group.group_id, member.member_id))
             log.info("%r: static member %s leaves temporarily", group, hb.instance_id)
-            return result
-        self.remove_member(group, member.member_id, "left the group")
-        return result
+            return callback(result)
 
-    def remove_member(self, group: ConsumerGroup, member_id: str, reason: str) -> None:
-        """Fence a member: its partitions are free and the group epoch moves (new target on the next heartbeat)."""
+        def removed(error: ErrorCode) -> None:
+            callback(result if error is ErrorCode.NONE else _failed(error))
+
+        self.remove_member(group, member.member_id, "left the group", removed)
+
+    def remove_member(self, group: ConsumerGroup, member_id: str, reason: str, done: Done) -> None:
+        """Fence a member: its partitions are free and the group epoch moves (new target on the next
+        heartbeat). Applied at once; undone if its record cannot be stored."""
+        undo = self._snapshot(group)
         remaining = [m for m in group.members.values() if m.member_id != member_id]
-        self._write_epoch(group, group.group_epoch + 1)
         group.remove(member_id)
         self._cancel_member_timers(group.group_id, member_id)
         group.group_epoch += 1
         group.subscription_metadata = self._subscription_metadata(group, remaining)
         log.info("%r: member %s removed (%s)", group, member_id, reason)
+        self._write_epoch(group, undo, done)
 
     def _expire(self, group: ConsumerGroup, member_id: str, reason: str) -> None:
         if self.groups.get(group.group_id) is not group or member_id not in group.members:
             return
-        try:
-            self.remove_member(group, member_id, reason)
-        except HeartbeatError as exc:  # the offsets topic is unavailable: try again a session later
-            log.warning("%r: fencing member %s failed (%s); retrying", group, member_id, exc.message)
-            self._schedule_session(group, member_id)
+
+        def removed(error: ErrorCode) -> None:
+            if error is not ErrorCode.NONE:  # put back with a new session: it is tried again then
+                log.warning("%r: fencing member %s failed (%s)", group, member_id, error.name)
+
+        self.remove_member(group, member_id, reason, removed)
 
     # -- timers ------------------------------------------------------------------------------------
     def _schedule_session(self, group: ConsumerGroup, member_id: str) -> None:
@@ -358,21 +455,33 @@ class ConsumerGroups:
         return ErrorCode.NONE
 
     # -- DeleteGroups and offset retention ---------------------------------------------------------
-    def delete(self, group: ConsumerGroup) -> ErrorCode:
-        """An empty group goes with its offsets (tombstones first); one with members: NON_EMPTY_GROUP."""
+    def delete(self, group: ConsumerGroup, done: Done) -> None:
+        """An empty group goes with its offsets (at once; back if the tombstones cannot be stored and
+        nothing took its place); one with members: NON_EMPTY_GROUP. ``done`` once committed."""
         if group.members:
-            return ErrorCode.NON_EMPTY_GROUP
-        batch: list[tuple[bytes, bytes | None]] = [
-            (records.offset_key(group.group_id, t, p), None) for t, p in group.offsets
-        ]
+            return done(ErrorCode.NON_EMPTY_GROUP)
+        batch = _tombstones(group.group_id, list(group.offsets))
         batch.append((records.consumer_group_key(group.group_id), None))
-        error = self.writer.write(group.group_id, batch)
-        if error is ErrorCode.NONE:
-            group.dead = True
-            group.offsets.clear()
-            del self.groups[group.group_id]
-            log.info("%r: deleted", group)
-        return error
+        offsets = dict(group.offsets)
+        group.dead = True
+        group.offsets.clear()
+        del self.groups[group.group_id]
+
+        def stored(error: ErrorCode) -> None:
+            if error is ErrorCode.NONE:
+                log.info("%r: deleted", group)
+            elif (
+                group.group_id not in self.groups
+                and group.group_id not in self.classic
+                and self.ownership.owns(group.group_id)
+            ):
+                group.dead = False
+                group.offsets.update(offsets)
+                self.groups[group.group_id] = group
+                log.warning("%r: deleting it failed with %s; it is back", group, error.name)
+            done(error)
+
+        self.writer.append(group.group_id, batch, stored)
 
     def expire_offsets(self, now_ms: int, retention_ms: int) -> int:
         """Offsets of topics no member subscribes to expire by commit time (or their own expiry), as in
@@ -383,6 +492,7 @@ class ConsumerGroups:
                 tp
                 for tp, om in group.offsets.items()
                 if not group.is_subscribed_to(tp[0])
+                and tp not in group.pending_offset_commits
                 and (
                     now_ms >= om.expire_timestamp
                     if om.expire_timestamp >= 0
@@ -390,16 +500,13 @@ class ConsumerGroups:
                 )
             ]
             if expired:
-                batch: list[tuple[bytes, bytes | None]] = [
-                    (records.offset_key(group.group_id, t, p), None) for t, p in expired
-                ]
-                if self.writer.write(group.group_id, batch) is ErrorCode.NONE:
-                    for tp in expired:
-                        del group.offsets[tp]
-                    total += len(expired)
-                    log.info("%r: %d offset(s) expired", group, len(expired))
-            if not group.members and not group.offsets:
-                self.delete(group)
+                for tp in expired:
+                    del group.offsets[tp]
+                self.writer.append(group.group_id, _tombstones(group.group_id, expired), _log_failure(group, "expiry"))
+                total += len(expired)
+                log.info("%r: %d offset(s) expired", group, len(expired))
+            if not group.members and not group.offsets and not group.pending_offset_commits:
+                self.delete(group, _log_failure(group, "removal"))
         return total
 
     # -- loading -----------------------------------------------------------------------------------
@@ -410,6 +517,28 @@ class ConsumerGroups:
             group.group_epoch = group.assignment_epoch = epoch
             group.offsets = offsets.get(group_id, {})
             self.groups[group_id] = group
+
+    def unload_partition(self, partition: int) -> int:
+        """Drop the groups of ``partition`` (another broker coordinates them now); returns how many."""
+        dropped = [g for g in self.groups.values() if self.ownership.in_partition(g.group_id, partition)]
+        for group in dropped:
+            self.cancel_group_timers(group)
+            group.dead = True
+            del self.groups[group.group_id]
+            self._last_write.pop(group.group_id, None)
+        return len(dropped)
+
+
+def _failed(error: ErrorCode) -> HeartbeatResult:
+    return HeartbeatResult(error, STATUS_MESSAGES.get(error, f"Storing the group epoch failed: {error.name}."))
+
+
+def _log_failure(group: ConsumerGroup, what: str) -> Done:
+    def done(error: ErrorCode) -> None:
+        if error is not ErrorCode.NONE:
+            log.warning("%r: storing the %s failed with %s", group, what, error.name)
+
+    return done
 
 
 def _tombstones(group_id: str, partitions: list[tuple[str, int]]) -> list[tuple[bytes, bytes | None]]:
