@@ -49,7 +49,7 @@ from protocol.messages.fetch import FETCH
 from protocol.schema import Struct
 
 if TYPE_CHECKING:
-    from broker.server import Broker
+    from broker.components import BrokerComponents
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +108,20 @@ def _drop(answer: asyncio.Future[Response]) -> None:
 
 class Connection:
     def __init__(
-        self, broker: Broker, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener: str
+        self,
+        components: BrokerComponents,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        listener: str,
     ) -> None:
-        self.broker = broker
+        self.components = components
         self.reader = reader
         self.writer = writer
         self.listener = listener
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.host, self.port = str(peer[0]), int(peer[1])
-        self.max_request_size: int = broker.config.get("socket.request.max.bytes")
-        self._fetch_max_bytes: int = broker.config.get("fetch.max.bytes")
+        self.max_request_size: int = components.config.get("socket.request.max.bytes")
+        self._fetch_max_bytes: int = components.config.get("fetch.max.bytes")
         self._loop = asyncio.get_running_loop()
         self.last_active = self._loop.time()  # a frame read or an answer written
         self._pending: deque[_Request] = deque()
@@ -231,7 +235,7 @@ class Connection:
 
     # -- reading -----------------------------------------------------------------------------------
     async def _receive(self) -> None:
-        while not self.broker.stopping and not self._closing:
+        while not self.components.stopping and not self._closing:
             while self._full() and not self._peer_closed:
                 self._room.clear()
                 await self._room.wait()
@@ -281,7 +285,7 @@ class Connection:
                 log.debug("%d bytes after a %s v%d request from %r ignored", len(view) - end, api.name, version, self)
         except ProtocolError as exc:
             raise ClientError(str(exc)) from None
-        ctx = RequestContext(self.broker, api, header, self.host, self.port, self.listener)
+        ctx = RequestContext(self.components, api, header, self.host, self.port, self.listener)
         handler = registration.handler
         request = _Request(lambda: self._handle(ctx, handler, body))
         if key in _EXPENDABLE:

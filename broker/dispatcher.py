@@ -23,7 +23,7 @@ from protocol.messages.api_versions import API_VERSIONS, ApiVersion, ApiVersions
 from protocol.schema import Struct, VersionRange
 
 if TYPE_CHECKING:
-    from broker.server import Broker
+    from broker.components import BrokerComponents
 
 Handler = Callable[["RequestContext", Any], Awaitable[Struct | None]]
 H = TypeVar("H", bound=Handler)
@@ -31,9 +31,9 @@ H = TypeVar("H", bound=Handler)
 
 @dataclass(slots=True)
 class RequestContext:
-    """What a handler knows about the request besides its body."""
+    """What a handler knows about the request besides its body, and the broker's components it works with."""
 
-    broker: Broker
+    components: BrokerComponents
     api: Api
     header: RequestHeader
     client_host: str

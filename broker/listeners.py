@@ -29,7 +29,7 @@ from broker.config import BrokerConfig, ConfigError
 from broker.connection import Connection
 
 if TYPE_CHECKING:
-    from broker.server import Broker
+    from broker.components import BrokerComponents
 
 log = logging.getLogger(__name__)
 
@@ -198,16 +198,18 @@ class _ClientProtocol(asyncio.StreamReaderProtocol):
 class SocketServer:
     """The listeners' sockets, the accept loops, the quotas, and every open connection."""
 
-    def __init__(self, broker: Broker, listeners: list[Listener]) -> None:
-        self.broker = broker
-        self.config = broker.config
+    def __init__(self, config: BrokerConfig, listeners: list[Listener]) -> None:
+        self.config = config
         self.listeners = list(listeners)
-        self.quotas = ConnectionQuotas(broker.config)
+        self.quotas = ConnectionQuotas(config)
+        self.components: BrokerComponents | None = None  # given by ``start``
         self.connections: dict[asyncio.Task[None], Connection | None] = {}  # None: being set up
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self) -> list[Listener]:
-        """Bind every listener and start accepting; returns the listeners with the ports bound."""
+    async def start(self, components: BrokerComponents) -> list[Listener]:
+        """Bind every listener and start accepting, handing ``components`` to every connection;
+        returns the listeners with the ports bound."""
+        self.components = components
         for index, listener in enumerate(self.listeners):
             sockets = self._bind(listener)
             if listener.port == 0:  # an ephemeral port: advertise the one we got
@@ -309,7 +311,8 @@ class SocketServer:
             protocol = _ClientProtocol(reader, loop=loop)
             transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock=sock)
             writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-            connection = Connection(self.broker, reader, writer, listener.name)
+            assert self.components is not None
+            connection = Connection(self.components, reader, writer, listener.name)
             protocol.connection = connection
             self.connections[task] = connection
             await connection.run()

@@ -19,9 +19,11 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from broker import handlers
+from broker.components import BrokerComponents
 from broker.config import BrokerConfig
 from broker.controller.embedded import EmbeddedController
 from broker.coordinator.group.service import GroupService
+from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFile
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
@@ -56,7 +58,8 @@ class Broker:
         self.stopping = False
         self.started_at = time.monotonic() if started_at is None else started_at
         self.cluster_id = ""
-        self.socket_server = SocketServer(self, self.listeners)
+        self.socket_server = SocketServer(config, self.listeners)
+        self.components: BrokerComponents
         self._background: list[asyncio.Task[None]] = []
         self.log_manager: LogManager
         self.replica_manager: ReplicaManager
@@ -83,7 +86,18 @@ class Broker:
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
         await self.group_coordinator.start()
-        self.listeners = await self.socket_server.start()
+        self.components = BrokerComponents(
+            node_id=self.node_id,
+            config=self.config,
+            log_dirs=self.log_dirs,
+            log_manager=self.log_manager,
+            metadata_cache=self.metadata_cache,
+            replica_manager=self.replica_manager,
+            controller=self.controller,
+            group_coordinator=self.group_coordinator,
+            producer_ids=BlockProducerIdManager(LocalBlockFile(self.log_dirs[0])),
+        )
+        self.listeners = await self.socket_server.start(self.components)
         self.controller.register_endpoints(
             [Endpoint(lst.name, lst.advertised_host, lst.advertised_port) for lst in self.listeners]
         )
@@ -122,6 +136,8 @@ class Broker:
         if self.stopping:
             return
         self.stopping = True
+        if hasattr(self, "components"):
+            self.components.stopping = True
         log.info("shutting down")
         self.socket_server.stop_accepting()
         for task in self._background:

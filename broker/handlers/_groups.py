@@ -20,13 +20,13 @@ T = TypeVar("T")
 
 
 def coordinator(ctx: RequestContext) -> GroupCoordinator:
-    return ctx.broker.group_coordinator.coordinator
+    return ctx.components.group_coordinator.coordinator
 
 
 async def offsets_topic_ready(ctx: RequestContext) -> bool:
     """True once ``__consumer_offsets`` exists (creating it if needed; the request that starts the
     creation waits for it). False while it is being created: answer COORDINATOR_NOT_AVAILABLE."""
-    return await ctx.broker.group_coordinator.offsets_topic.ensure_created()
+    return await ctx.components.group_coordinator.offsets_topic.ensure_created()
 
 
 class Completion(Generic[T]):

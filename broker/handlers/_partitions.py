@@ -44,7 +44,7 @@ from storage.producer.errors import (
 )
 
 if TYPE_CHECKING:
-    from broker.server import Broker
+    from broker.components import BrokerComponents
 
 
 class PartitionError(Exception):
@@ -56,7 +56,7 @@ class PartitionError(Exception):
         self.message = message
 
 
-def leader_partition(broker: Broker, topic: str, index: int) -> Partition:
+def leader_partition(broker: BrokerComponents, topic: str, index: int) -> Partition:
     """The partition if this broker leads it; else NotLeaderOrFollower or UnknownTopicOrPartition."""
     return broker.replica_manager.leader_partition(topic, index)
 

@@ -107,7 +107,7 @@ async def alter_topic(
     ctx: RequestContext, name: str, new_overrides: Callable[[dict[str, Any]], dict[str, Any]], validate_only: bool
 ) -> None:
     """Give topic ``name`` the overrides ``new_overrides(current)`` computes; raises ResourceError."""
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     try:
         overrides = new_overrides(dict(cache.topic_configs(name)))
     except ConfigError as exc:
@@ -115,14 +115,14 @@ async def alter_topic(
     if cache.topic(name) is None:
         raise ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
     try:
-        await ctx.broker.controller.alter_topic_configs(name, overrides, validate_only)
+        await ctx.components.controller.alter_topic_configs(name, overrides, validate_only)
     except ControllerError as exc:
         raise ResourceError(exc.code, exc.message) from None
 
 
 def refuse_broker_change(ctx: RequestContext, name: str, config_names: list[str]) -> None:
     """Every broker config is static here, so any change is refused as Kafka refuses static ones."""
-    check_broker_id(ctx.broker.node_id, name, empty_ok=True)
+    check_broker_id(ctx.components.node_id, name, empty_ok=True)
     if config_names:
         raise ResourceError(
             ErrorCode.INVALID_REQUEST,

@@ -31,7 +31,7 @@ async def handle_alter_partition_reassignments(
 ) -> AlterPartitionReassignmentsResponse:
     response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None)
     for wanted in request.topics:
-        count = ctx.broker.metadata_cache.num_partitions(wanted.name)
+        count = ctx.components.metadata_cache.num_partitions(wanted.name)
         result = ReassignableTopicResponse(name=wanted.name)
         response.responses.append(result)
         for partition in wanted.partitions:
@@ -45,7 +45,7 @@ async def handle_alter_partition_reassignments(
                 code, message = ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."
             else:
                 try:
-                    ctx.broker.controller.check_reassignment(
+                    ctx.components.controller.check_reassignment(
                         wanted.name, partition.partition_index, list(partition.replicas)
                     )
                 except ControllerError as exc:

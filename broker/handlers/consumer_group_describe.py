@@ -38,7 +38,7 @@ async def handle_consumer_group_describe(
     ctx: RequestContext, request: ConsumerGroupDescribeRequest
 ) -> ConsumerGroupDescribeResponse:
     manager = coordinator(ctx).consumer
-    topics = ctx.broker.metadata_cache
+    topics = ctx.components.metadata_cache
     described = []
     for group_id in request.group_ids:
         status = coordinator(ctx).ownership.status(group_id)

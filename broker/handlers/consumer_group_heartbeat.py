@@ -41,7 +41,7 @@ async def handle_consumer_group_heartbeat(
         return ConsumerGroupHeartbeatResponse(
             error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE, error_message="The coordinator is not available."
         )
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     owned: Assignment | None = None
     if request.topic_partitions is not None:
         owned = {}

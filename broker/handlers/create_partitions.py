@@ -33,8 +33,8 @@ from protocol.messages.create_partitions import (
 
 @handles(CREATE_PARTITIONS, versions="0-3")
 async def handle_create_partitions(ctx: RequestContext, request: CreatePartitionsRequest) -> CreatePartitionsResponse:
-    controller = ctx.broker.controller
-    cache = ctx.broker.metadata_cache
+    controller = ctx.components.controller
+    cache = ctx.components.metadata_cache
     counts = Counter(topic.name for topic in request.topics)
     response = CreatePartitionsResponse()
     added = sum(max(0, t.count - (cache.num_partitions(t.name) or t.count)) for t in request.topics)

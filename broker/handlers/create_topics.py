@@ -48,7 +48,7 @@ from protocol.messages.create_topics import (
 
 @handles(CREATE_TOPICS, versions="0-7")
 async def handle_create_topics(ctx: RequestContext, request: CreateTopicsRequest) -> CreateTopicsResponse:
-    if _total_partitions(request, ctx.broker.config.get("num.partitions")) > MAX_PARTITIONS_PER_REQUEST:
+    if _total_partitions(request, ctx.components.config.get("num.partitions")) > MAX_PARTITIONS_PER_REQUEST:
         return CreateTopicsResponse(
             topics=[
                 CreatableTopicResult(
@@ -83,7 +83,7 @@ async def _duplicate(name: str) -> CreatableTopicResult:
 
 
 async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: bool) -> CreatableTopicResult:
-    controller = ctx.broker.controller
+    controller = ctx.components.controller
     try:
         controller.check_topic_name(topic.name)
         configs = _configs(topic)
@@ -102,7 +102,7 @@ async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: boo
             topic_id = await controller.create_topic(topic.name, replicas, configs)
     except ControllerError as exc:
         return CreatableTopicResult(name=topic.name, error_code=exc.code, error_message=exc.message)
-    broker_config = ctx.broker.config
+    broker_config = ctx.components.config
     return CreatableTopicResult(
         name=topic.name,
         topic_id=topic_id,

@@ -35,7 +35,7 @@ async def handle_delete_records(ctx: RequestContext, request: DeleteRecordsReque
             answer = DeleteRecordsPartitionResult(partition_index=wanted.partition_index, low_watermark=-1)
             result.partitions.append(answer)
             try:
-                partition = leader_partition(ctx.broker, topic.name, wanted.partition_index)
+                partition = leader_partition(ctx.components, topic.name, wanted.partition_index)
                 answer.low_watermark = partition.delete_records_on_leader(wanted.offset)
             except DATA_PATH_ERRORS as exc:
                 answer.error_code = error_code(exc)

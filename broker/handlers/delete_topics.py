@@ -45,7 +45,7 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
     else:
         wanted = [(name, ZERO_UUID) for name in request.topic_names]
     response = DeleteTopicsResponse()
-    if not ctx.broker.config.get("delete.topic.enable"):
+    if not ctx.components.config.get("delete.topic.enable"):
         code, message = (
             (ErrorCode.TOPIC_DELETION_DISABLED, None)
             if ctx.version >= 3
@@ -56,7 +56,7 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
                 DeletableTopicResult(name=name, topic_id=topic_id, error_code=code, error_message=message)
             )
         return response
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     names = Counter(name for name, topic_id in wanted if name is not None and topic_id == ZERO_UUID)
     ids = Counter(topic_id for name, topic_id in wanted if name is None and topic_id != ZERO_UUID)
     resolved: dict[bytes, str] = {}  # topic id -> name, of those to delete
@@ -95,7 +95,7 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
         elif result.error_code == ErrorCode.NONE and result.topic_id in resolved:
             name = resolved.pop(result.topic_id)
             try:
-                await ctx.broker.controller.delete_topic(name)
+                await ctx.components.controller.delete_topic(name)
             except ControllerError as exc:
                 _fail(result, exc.code, exc.message)
     return response

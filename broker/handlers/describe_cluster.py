@@ -38,7 +38,7 @@ async def handle_describe_cluster(ctx: RequestContext, request: DescribeClusterR
             error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type "
             + ENDPOINT_NAMES[wanted],
         )
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     response = DescribeClusterResponse(
         error_code=ErrorCode.NONE,
         cluster_id=cache.cluster_id,

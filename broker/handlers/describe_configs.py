@@ -85,7 +85,7 @@ async def handle_describe_configs(ctx: RequestContext, request: DescribeConfigsR
 def _describe(
     ctx: RequestContext, resource: DescribeConfigsResource, with_synonyms: bool, with_docs: bool
 ) -> list[DescribeConfigsResourceResult]:
-    broker = ctx.broker
+    broker = ctx.components
     name = resource.resource_name
     if resource.resource_type == TOPIC:
         try:

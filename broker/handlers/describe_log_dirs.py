@@ -32,9 +32,9 @@ from storage.log.log import Log
 @handles(DESCRIBE_LOG_DIRS, versions="0-4")
 async def handle_describe_log_dirs(ctx: RequestContext, request: DescribeLogDirsRequest) -> DescribeLogDirsResponse:
     wanted = None if request.topics is None else {(t.topic, p) for t in request.topics for p in t.partitions}
-    logs = ctx.broker.log_manager.logs
+    logs = ctx.components.log_manager.logs
     response = DescribeLogDirsResponse(error_code=ErrorCode.NONE)
-    for log_dir in ctx.broker.log_dirs:
+    for log_dir in ctx.components.log_dirs:
         try:
             stats = os.statvfs(log_dir)
         except OSError:

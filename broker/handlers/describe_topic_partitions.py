@@ -42,7 +42,7 @@ MAX_PARTITIONS = 2000  # max.request.partition.size.limit
 async def handle_describe_topic_partitions(
     ctx: RequestContext, request: DescribeTopicPartitionsRequest
 ) -> DescribeTopicPartitionsResponse:
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     everything = not request.topics
     cursor = request.cursor
     start_name = cursor.topic_name if cursor is not None else ""

@@ -33,14 +33,14 @@ async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest
     election = request.election_type if ctx.version >= 1 else PREFERRED
     if election not in (PREFERRED, UNCLEAN):
         return ElectLeadersResponse(error_code=ErrorCode.INVALID_REQUEST)
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     response = ElectLeadersResponse(error_code=ErrorCode.NONE)
     if request.topic_partitions is None:
         for name in sorted(cache.topics):
             response.replica_election_results.append(ReplicaElectionResult(topic=name, partition_result=[]))
         return response
     wanted = [(t.topic, index) for t in request.topic_partitions for index in t.partitions]
-    outcome = await ctx.broker.controller.elect_leaders(election == PREFERRED, wanted)
+    outcome = await ctx.components.controller.elect_leaders(election == PREFERRED, wanted)
     for topic in request.topic_partitions:
         result = ReplicaElectionResult(topic=topic.topic)
         response.replica_election_results.append(result)

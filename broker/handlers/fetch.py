@@ -69,7 +69,7 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     session = decide(request.session_id, request.session_epoch)
     if session.session_missing:
         return FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0)
-    broker = ctx.broker
+    broker = ctx.components
     params = FetchParams(
         replica_id=request.replica_state.replica_id if ctx.version >= 15 else request.replica_id,
         max_wait_ms=request.max_wait_ms,

@@ -49,8 +49,10 @@ async def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
         return error(ErrorCode.INVALID_REQUEST, f"Unknown coordinator type {key_type} in FindCoordinator request.")
     if not await offsets_topic_ready(ctx):
         return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
-    offsets_topic = ctx.broker.group_coordinator.offsets_topic
-    leader = ctx.broker.metadata_cache.leader_endpoint(OFFSETS_TOPIC, offsets_topic.partition_for(key), ctx.listener)
+    offsets_topic = ctx.components.group_coordinator.offsets_topic
+    leader = ctx.components.metadata_cache.leader_endpoint(
+        OFFSETS_TOPIC, offsets_topic.partition_for(key), ctx.listener
+    )
     if leader is None:
         return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
     node_id, endpoint = leader

@@ -83,7 +83,7 @@ async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_o
     elif resource.resource_type == BROKER:
         refuse_broker_change(ctx, resource.resource_name, [name for name, _, _ in ops])
     elif resource.resource_type == BROKER_LOGGER:
-        check_broker_id(ctx.broker.node_id, resource.resource_name, empty_ok=False)
+        check_broker_id(ctx.components.node_id, resource.resource_name, empty_ok=False)
         changes = [_logger_change(name, op, value) for name, op, value in ops]
         if not validate_only:
             for logger, level in changes:

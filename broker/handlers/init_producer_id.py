@@ -11,31 +11,15 @@
 Version notes: v1 same as v0; v2 flexible; v3 producer id and epoch in the request (KIP-360); v4
 PRODUCER_FENCED may be answered; v5 same as v4.
 
-The id manager belongs with the transaction coordinator once it exists; until then this handler
-keeps one per broker.
+The broker builds one id manager (``BrokerComponents.producer_ids``); the transaction coordinator
+will share it.
 """
 
 from __future__ import annotations
 
-import weakref
-from typing import TYPE_CHECKING
-
-from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFile, ProducerIdManager
 from broker.dispatcher import RequestContext, handles
 from protocol.errors import ErrorCode
 from protocol.messages.init_producer_id import INIT_PRODUCER_ID, InitProducerIdRequest, InitProducerIdResponse
-
-if TYPE_CHECKING:
-    from broker.server import Broker
-
-_MANAGERS: weakref.WeakKeyDictionary[Broker, ProducerIdManager] = weakref.WeakKeyDictionary()
-
-
-def producer_ids(broker: Broker) -> ProducerIdManager:
-    manager = _MANAGERS.get(broker)
-    if manager is None:
-        manager = _MANAGERS[broker] = BlockProducerIdManager(LocalBlockFile(broker.log_dirs[0]))
-    return manager
 
 
 @handles(INIT_PRODUCER_ID, versions="0-5")
@@ -44,7 +28,7 @@ async def handle_init_producer_id(ctx: RequestContext, request: InitProducerIdRe
         code = ErrorCode.INVALID_REQUEST if request.transactional_id == "" else ErrorCode.COORDINATOR_NOT_AVAILABLE
         return InitProducerIdResponse(error_code=code, producer_id=-1, producer_epoch=-1)
     try:
-        producer_id = await producer_ids(ctx.broker).generate_producer_id()
+        producer_id = await ctx.components.producer_ids.generate_producer_id()
     except OSError:
         return InitProducerIdResponse(error_code=ErrorCode.UNKNOWN_SERVER_ERROR, producer_id=-1, producer_epoch=-1)
     return InitProducerIdResponse(error_code=ErrorCode.NONE, producer_id=producer_id, producer_epoch=0)

@@ -59,7 +59,7 @@ async def handle_list_offsets(ctx: RequestContext, request: ListOffsetsRequest) 
                 answer.error_code = ErrorCode.INVALID_REQUEST
                 continue
             try:
-                partition = leader_partition(ctx.broker, topic.name, wanted.partition_index)
+                partition = leader_partition(ctx.components, topic.name, wanted.partition_index)
                 partition.check_leader_epoch(wanted.current_leader_epoch)
                 if ctx.version == 0:
                     answer.old_style_offsets = _old_style(partition, wanted)

@@ -43,7 +43,7 @@ LISTENER_ERRORS_VERSION = 6  # from v6 a leader without the request's listener i
 
 @handles(METADATA, versions="0-12")
 async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> MetadataResponse:
-    cache = ctx.broker.metadata_cache
+    cache = ctx.components.metadata_cache
     response = MetadataResponse(
         brokers=[
             MetadataResponseBroker(node_id=broker.id, host=endpoint.host, port=endpoint.port, rack=broker.rack)
@@ -75,7 +75,7 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
 
 
 async def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, with_ops: bool) -> MetadataResponseTopic:
-    broker = ctx.broker
+    broker = ctx.components
     topic = broker.metadata_cache.topic(name)
     if topic is not None:
         return describe(ctx, topic, with_ops)
@@ -100,12 +100,13 @@ async def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, w
 
 
 def describe(ctx: RequestContext, topic: TopicImage, with_ops: bool) -> MetadataResponseTopic:
+    cache = ctx.components.metadata_cache
     return MetadataResponseTopic(
         error_code=ErrorCode.NONE,
         name=topic.name,
         topic_id=topic.topic_id or ZERO_UUID,
         is_internal=topic.is_internal,
-        partitions=_partitions(ctx.broker.metadata_cache, topic, ctx.listener, ctx.version >= LISTENER_ERRORS_VERSION),
+        partitions=_partitions(cache, topic, ctx.listener, ctx.version >= LISTENER_ERRORS_VERSION),
         topic_authorized_operations=TOPIC_OPERATIONS if with_ops else NOT_REQUESTED,
     )
 

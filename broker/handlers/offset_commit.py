@@ -47,7 +47,7 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
     errors: dict[tuple[str, int], ErrorCode] = {}
     offsets: dict[tuple[str, int], OffsetAndMetadata] = {}
     for topic in request.topics:
-        count = ctx.broker.metadata_cache.num_partitions(topic.name)
+        count = ctx.components.metadata_cache.num_partitions(topic.name)
         for p in topic.partitions:
             tp = (topic.name, p.partition_index)
             if count is None or not 0 <= p.partition_index < count:

@@ -38,7 +38,7 @@ async def handle_offset_for_leader_epoch(
             answer = EpochEndOffset(partition=wanted.partition)
             result.partitions.append(answer)
             try:
-                partition = leader_partition(ctx.broker, topic.topic, wanted.partition)
+                partition = leader_partition(ctx.components, topic.topic, wanted.partition)
                 partition.check_leader_epoch(wanted.current_leader_epoch)
                 answer.leader_epoch, answer.end_offset = partition.end_offset_for_epoch(wanted.leader_epoch)
             except DATA_PATH_ERRORS as exc:

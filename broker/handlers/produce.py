@@ -67,7 +67,7 @@ async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> Produc
                 entries[key] = check_produce_records(data.records, ctx.version)
             except PartitionError as exc:
                 refused[key] = exc
-    results = await ctx.broker.replica_manager.append_records(
+    results = await ctx.components.replica_manager.append_records(
         {k: v for k, v in entries.items() if k not in refused} if refused else entries,
         required_acks=request.acks,
         timeout_ms=request.timeout_ms,

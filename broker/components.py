@@ -1,0 +1,35 @@
+"""What request handlers work with: the broker's components, typed, and nothing of the process around them.
+
+``Broker`` (the composition root, ``broker.server``) builds one ``BrokerComponents`` when it starts and
+hands it to the socket server, which gives it to every connection and through ``RequestContext`` to
+every handler. Handlers therefore never see the ``Broker`` itself (its life cycle, listeners and
+periodic work), and ``connection -> dispatcher -> server`` is no longer an import circle.
+
+Not thread-safe: the broker's event loop owns it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from broker.config import BrokerConfig
+from broker.controller.api import Controller
+from broker.coordinator.group.service import GroupService
+from broker.coordinator.producer_id import ProducerIdManager
+from broker.metadata_cache import MetadataCache
+from broker.replica_manager import ReplicaManager
+from storage.manager import LogManager
+
+
+@dataclass(slots=True, eq=False)
+class BrokerComponents:
+    node_id: int
+    config: BrokerConfig
+    log_dirs: list[str]
+    log_manager: LogManager
+    metadata_cache: MetadataCache  # what handlers read of the cluster
+    replica_manager: ReplicaManager  # the data path
+    controller: Controller  # what admin handlers change the cluster through
+    group_coordinator: GroupService
+    producer_ids: ProducerIdManager
+    stopping: bool = False  # set once shutdown begins: connections read no further requests
