@@ -111,6 +111,7 @@ Bytes = Annotated[bytes, BYTES]
 Records = Annotated[bytes | memoryview, RECORDS]  # decoded as a memoryview of the frame: no copy
 
 ZERO_UUID = bytes(16)
+MAX_STRING = 0x7FFF  # Kafka's limit for any string, compact or not: the int16 length of the classic form
 
 
 # --- field options -------------------------------------------------------------------------------
