@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ErrorCode", "clip_message"]
+__all__ = ["ErrorCode"]
 
 
 class ErrorCode(enum.IntEnum):
@@ -279,13 +279,3 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID_RECORD_STATE: "the record is not in a state that allows this",
     ErrorCode.FENCED_STATE_EPOCH: "the state epoch is fenced",
 }
-
-MAX_MESSAGE_BYTES = 0x7FFF  # what a string field can hold (protocol.schema.MAX_STRING)
-
-
-def clip_message(text: str | None) -> str | None:
-    """An error message cut to what a string field can hold: free text that quotes a client's name
-    (itself up to 32,767 bytes) can be longer, and must still be answered, not fail to encode."""
-    if text is None or len(text) <= MAX_MESSAGE_BYTES // 4:  # the common case: short, whatever its UTF-8
-        return text
-    return text.encode()[:MAX_MESSAGE_BYTES].decode(errors="ignore")

@@ -13,7 +13,7 @@ import struct as _struct
 from typing import Any
 
 from protocol.exceptions import DecodeError, EncodeError
-from protocol.schema import BOOL, MAX_STRING, RECORDS, STRING, UUID, FieldSpec, Struct, WireType
+from protocol.schema import BOOL, MAX_STRING, RECORDS, STRING, UUID, FieldSpec, Struct, WireType, clip_text
 from protocol.varint import encode_uvarint, read_uvarint
 
 _FIXED: dict[str, _struct.Struct] = {}
@@ -251,6 +251,8 @@ def _encode_single(
         _length(out, -1, compact, wide=wire is not STRING)
         return
     data: bytes | bytearray | memoryview = value.encode("utf-8") if wire is STRING else value
+    if spec.free_text:
+        data = clip_text(bytes(data))
     if wire is STRING and len(data) > MAX_STRING:
         raise EncodeError(f"{spec.name}: a string of {len(data)} bytes is too long")
     _length(out, len(data), compact, wide=wire is not STRING)

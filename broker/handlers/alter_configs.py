@@ -27,7 +27,7 @@ from broker.config import ConfigError, validate_topic_configs
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
 from broker.handlers.describe_configs import BROKER, TOPIC, ResourceError, check_broker_id
-from protocol.errors import ErrorCode, clip_message
+from protocol.errors import ErrorCode
 from protocol.messages.alter_configs import (
     ALTER_CONFIGS,
     AlterConfigsRequest,
@@ -64,7 +64,7 @@ def answer_each(resources: Sequence[Res], make_result: Callable[[Res], Out], alt
                 raise ResourceError(ErrorCode.INVALID_REQUEST, "Each resource must appear at most once.")
             alter(resource)
         except ResourceError as exc:
-            result.error_code, result.error_message = exc.code, clip_message(exc.message)
+            result.error_code, result.error_message = exc.code, exc.message
     return results
 
 

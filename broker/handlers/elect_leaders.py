@@ -16,7 +16,7 @@ leads every partition:
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
-from protocol.errors import ErrorCode, clip_message
+from protocol.errors import ErrorCode
 from protocol.messages.elect_leaders import (
     ELECT_LEADERS,
     ElectLeadersRequest,
@@ -51,7 +51,5 @@ async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest
             else:
                 # The first replica is the preferred leader, and on a single broker it is this one.
                 code, message = ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
-            result.partition_result.append(
-                PartitionResult(partition_id=index, error_code=code, error_message=clip_message(message))
-            )
+            result.partition_result.append(PartitionResult(partition_id=index, error_code=code, error_message=message))
     return response

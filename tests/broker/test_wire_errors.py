@@ -16,6 +16,8 @@ import pytest
 from protocol.errors import ErrorCode
 from protocol.headers import RequestHeader, encode_request
 from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
+from protocol.messages.elect_leaders import ElectLeadersRequest, ElectLeadersResponse, TopicPartitions
+from protocol.messages.join_group import JoinGroupRequest, JoinGroupRequestProtocol, JoinGroupResponse
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
 from protocol.messages.offset_commit import (
     OffsetCommitRequest,
@@ -31,13 +33,14 @@ from protocol.varint import encode_uvarint
 from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
 
-API_VERSIONS, METADATA, OFFSET_COMMIT, OFFSET_FETCH = 18, 3, 8, 9
+API_VERSIONS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, ELECT_LEADERS = 18, 3, 8, 9, 11, 43
 TOPIC = "wire-errors"
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    with BrokerProcess(tmp_path_factory.mktemp("wire-errors")) as process:
+    overrides = {"group.initial.rebalance.delay.ms": "0"}
+    with BrokerProcess(tmp_path_factory.mktemp("wire-errors"), overrides) as process:
         client = RawClient(process)
         client.create_topic(TOPIC)
         client.close()
@@ -145,3 +148,29 @@ def test_compact_string_over_32767_bytes_closes_with_one_line(broker: BrokerProc
         time.sleep(0.05)
     assert len(lines) == 1 and "string length 40000 is over the limit" in lines[0], lines
     assert "Traceback" not in broker.output[seen:]
+
+
+def test_join_group_naming_a_protocol_twice_completes(client: RawClient) -> None:
+    """A member's protocol named twice once counted as two members supporting it, so no protocol was
+    supported by "every" member: the rebalance failed in a timer and the join was never answered."""
+    twice = [JoinGroupRequestProtocol(name="range", metadata=b"1"), JoinGroupRequestProtocol(name="range")]
+    request = JoinGroupRequest(
+        group_id="protocol-twice", session_timeout_ms=10_000, rebalance_timeout_ms=10_000,
+        protocol_type="consumer", protocols=twice,
+    )  # fmt: skip
+    answer = client.request(JOIN_GROUP, 3, request)
+    assert isinstance(answer, JoinGroupResponse)
+    assert (answer.error_code, answer.protocol_name, answer.leader) == (ErrorCode.NONE, "range", answer.member_id)
+    assert [m.metadata for m in answer.members] == [b"1"]
+
+
+def test_an_error_message_quoting_a_32767_byte_name_is_cut_to_fit(client: RawClient) -> None:
+    name = "n" * MAX_STRING
+    request = ElectLeadersRequest(topic_partitions=[TopicPartitions(topic=name, partitions=[0])])
+    answer = client.request(ELECT_LEADERS, 0, request)
+    assert isinstance(answer, ElectLeadersResponse)
+    result = answer.replica_election_results[0]
+    assert result.topic == name
+    assert result.partition_result[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    message = result.partition_result[0].error_message
+    assert message is not None and message.startswith("No such topic as nnn") and len(message) == MAX_STRING

@@ -13,6 +13,7 @@ import pytest
 
 from protocol import codec, interpreter
 from protocol.exceptions import DecodeError, EncodeError
+from protocol.messages.create_topics import CreatableTopicResult, CreateTopicsResponse
 from protocol.messages.describe_groups import DescribeGroupsRequest
 from protocol.messages.fetch import FetchRequest
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic
@@ -59,8 +60,23 @@ def test_a_compact_string_over_32767_bytes_is_refused_by_both_decoders(
         assert str(compiled.value) == str(reference.value)  # the fast path refused it too: same error
 
 
-def test_no_string_over_32767_bytes_can_be_encoded() -> None:
+def test_no_string_over_32767_bytes_can_be_encoded_but_an_error_message() -> None:
     for version in (1, 9):  # non-compact and compact
         for encode in (codec.encode, interpreter.encode):
             with pytest.raises(EncodeError, match="too long"):
                 encode(MetadataRequest(topics=[MetadataRequestTopic(name=LONGEST + "x")]), version)
+
+
+@pytest.mark.parametrize("version", [4, 5])  # non-compact and compact
+def test_an_error_message_too_long_for_a_string_is_cut_to_fit(version: int) -> None:
+    """An error message may quote a client's 32,767-byte name: the answer still goes out, its message
+    cut on a character boundary, the same by both encoders."""
+    quoted = "é" * MAX_STRING  # two bytes each: the cut falls on a character boundary
+    result = CreatableTopicResult(name="t", error_code=37, error_message=f"Invalid topic {quoted}")
+    response = CreateTopicsResponse(topics=[result])
+    data = codec.encode(response, version)
+    assert interpreter.encode(response, version) == data
+    decoded, _ = codec.decode(CreateTopicsResponse, data, version)
+    message = decoded.topics[0].error_message
+    assert message is not None and message.startswith("Invalid topic éé")
+    assert len(message.encode()) == MAX_STRING - 1  # 14 ASCII bytes, then whole two-byte characters

@@ -70,7 +70,8 @@ class MemberMetadata:
 
     @property
     def protocol_names(self) -> list[str]:
-        return [name for name, _ in self.protocols]
+        """In preference order, each once: a name sent twice must not count as a second member."""
+        return list(dict.fromkeys(name for name, _ in self.protocols))
 
     def metadata(self, protocol: str) -> bytes:
         for name, data in self.protocols:
