@@ -24,6 +24,7 @@ import random
 import socket
 import struct
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,11 +67,39 @@ _BOUNDED = {
     "count": [-(2**31), -1, 0, 1, 2, 4],
     "replication_factor": [-(2**15), -2, -1, 0, 1, 3],
 }
+# Enums and special values: the valid ones, most of the time (the odd path gives invalid ones).
+_ENUMS = {
+    "acks": [-1, -1, 1, 0],
+    "isolation_level": [0, 1],
+    "key_type": [0, 1],
+    "resource_type": [2, 4, 8],
+    "config_operation": [0, 1, 2, 3],
+    "election_type": [0, 1],
+    "timestamp": [-1, -2, -3, -4, -5, 0, 1_700_000_000_000],
+    "fetch_offset": [0, 1, 2, 5, -1],
+}
 _PARTITION_FIELDS = {"partition", "partition_index", "index", "partitions", "partition_indexes", "partition_id"}
 TOPICS = ["fuzz-a", "fuzz-b"]
-_TOPIC_NAMES = [*TOPICS, *TOPICS, "fuzz-new", "__consumer_offsets", "", ".", "..", "bad/name", "x" * 250]
+_TOPIC_NAMES = [
+    *TOPICS,
+    *TOPICS,
+    *TOPICS,
+    *TOPICS,
+    "fuzz-new",
+    "__consumer_offsets",
+    "",
+    ".",
+    "..",
+    "bad/name",
+    "x" * 250,
+]
 _GROUPS = ["fuzz-g", "fuzz-g", "", "fuzz-h"]
 _TEXT = ["", "a", "ünïcødé", "x" * 300, "-1", "max.message.bytes", "retention.ms", "cleanup.policy", "compact"]
+# Values the broker hands out, kept from its answers and used again in later requests, so that
+# SyncGroup, Heartbeat, OffsetCommit, Produce... meet members and producers that exist.
+_LEARNED = {"member_id", "generation_id", "producer_id", "producer_epoch", "leader", "member_epoch"}
+_LEARNED_AS = {"generation_id_or_member_epoch": "generation_id", "leader": "member_id"}
+_LEARNED_MAX = 20
 HUGE_STRING = 40_000  # over Kafka's 32,767-byte limit: only a compact string can carry it
 
 
@@ -94,6 +123,7 @@ class Stats:
     answers: int = 0
     closes: int = 0
     by_api: dict[str, int] = field(default_factory=dict)
+    codes: Counter[tuple[str, int]] = field(default_factory=Counter)  # (API, error code) in answers
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -101,9 +131,12 @@ class Stats:
 class Values:
     """Field values for one request; ``odd`` is how often a value is a hostile one."""
 
-    def __init__(self, rng: random.Random, topic_ids: list[bytes], odd: float = 0.35) -> None:
+    def __init__(
+        self, rng: random.Random, topic_ids: list[bytes], learned: dict[str, list[Any]] | None = None, odd: float = 0.35
+    ) -> None:
         self.rng = rng
         self.topic_ids = topic_ids
+        self.learned = learned or {}
         self.odd = odd
 
     def message(self, cls: type[Struct], version: int, depth: int = 0) -> Any:
@@ -134,12 +167,17 @@ class Values:
         if wire is None:
             assert spec.struct is not None
             return self.message(spec.struct, version, depth + 1)
+        known = self.learned.get(_LEARNED_AS.get(name, name))
+        if known and rng.random() < 0.5:
+            return rng.choice(known)  # a member id, generation or producer id the broker handed out
         odd = rng.random() < self.odd
         if wire.name in _INT_RANGES:
             low, high = _INT_RANGES[wire.name]
             if name in _BOUNDED:
                 return rng.choice(_BOUNDED[name])
             if not odd:
+                if name in _ENUMS:
+                    return rng.choice(_ENUMS[name])
                 if name in _PARTITION_FIELDS or name.endswith("_epoch") or name.endswith("_id"):
                     return rng.choice([0, 0, 1, 2, -1])
                 return rng.choice([0, 1, -1, 2, 100]) if low < 0 else rng.choice([0, 1, 2])
@@ -293,8 +331,32 @@ class Case:
         return not (self.api.key == 0 and getattr(self.body, "acks", 1) == 0)
 
 
-def make_case(api: Api, version: int, rng: random.Random, topic_ids: list[bytes], correlation_id: int) -> Case:
-    body = Values(rng, topic_ids).message(api.request, version)
+def learn(message: Any, learned: dict[str, list[Any]], codes: set[int]) -> None:
+    """Keep the member ids, generations and producer ids of an answer (see ``_LEARNED``), and collect
+    the error codes in it."""
+    for spec in type(message).fields():
+        value = getattr(message, spec.name)
+        if spec.struct is not None:
+            for item in value if isinstance(value, list) else [value] if value is not None else []:
+                learn(item, learned, codes)
+        elif spec.name == "error_code":
+            codes.add(value)
+        elif spec.name in _LEARNED and value not in (None, "", -1):
+            pool = learned.setdefault(_LEARNED_AS.get(spec.name, spec.name), [])
+            if value not in pool:
+                pool.append(value)
+                del pool[:-_LEARNED_MAX]
+
+
+def make_case(
+    api: Api,
+    version: int,
+    rng: random.Random,
+    topic_ids: list[bytes],
+    learned: dict[str, list[Any]],
+    correlation_id: int,
+) -> Case:
+    body = Values(rng, topic_ids, learned).message(api.request, version)
     header = RequestHeader(
         request_api_key=api.key, request_api_version=version, correlation_id=correlation_id, client_id="fuzz"
     )
@@ -316,6 +378,7 @@ class Fuzzer:
         self.correlation_id = 0
         self.log_seen = 0
         self.topic_ids: list[bytes] = []
+        self.learned: dict[str, list[Any]] = {}
 
     def targets(self) -> list[tuple[Api, int]]:
         """Every (API, version) the broker advertises, from its own ApiVersions answer."""
@@ -372,7 +435,7 @@ class Fuzzer:
 
     def one(self, api: Api, version: int) -> None:
         self.correlation_id += 1
-        case = make_case(api, version, self.rng, self.topic_ids, self.correlation_id)
+        case = make_case(api, version, self.rng, self.topic_ids, self.learned, self.correlation_id)
         self.stats.requests += 1
         self.stats.by_api[api.name] = self.stats.by_api.get(api.name, 0) + 1
         sock = self.connect()
@@ -409,10 +472,14 @@ class Fuzzer:
 
     def expect_answer(self, case: Case, frame: bytes) -> None:
         try:
-            header, _ = decode_response(case.api, case.version, frame)
+            header, body = decode_response(case.api, case.version, frame)
         except Exception as exc:
             self.find(case, f"the answer does not decode: {exc}")
             return
+        codes: set[int] = set()
+        learn(body, self.learned, codes)
+        for code in codes:
+            self.stats.codes[(case.api.name, code)] += 1
         if header.correlation_id != case.correlation_id:
             self.find(case, f"answer to correlation id {header.correlation_id}, not {case.correlation_id}")
         self.stats.answers += 1
