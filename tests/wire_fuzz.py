@@ -33,6 +33,7 @@ from protocol import codec
 from protocol.api import APIS, Api
 from protocol.headers import RequestHeader, decode_response, encode_request
 from protocol.messages import load_all
+from protocol.messages._consumer_protocol import ConsumerProtocolAssignment, ConsumerProtocolSubscription
 from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from protocol.messages.create_topics import CREATE_TOPICS, CreatableTopic, CreateTopicsRequest
 from protocol.messages.metadata import METADATA, MetadataRequest, MetadataRequestTopic, MetadataResponse
@@ -197,18 +198,41 @@ class Values:
                 return rng.choice(_TOPIC_NAMES)
             if name in ("group_id", "groups", "group_ids", "key") and "Group" in cls.__name__ + name:
                 return rng.choice(_GROUPS)
+            if name == "protocol_type":
+                return rng.choice(["consumer", "consumer", "consumer", "connect", ""])
+            if name in ("protocol_name", "name") and "Protocol" in cls.__name__:
+                return rng.choice(["range", "range", "roundrobin", "cooperative-sticky", ""])
             if name in ("transactional_id", "transactional_ids"):
                 return rng.choice(["", "fuzz-t", "fuzz-t"])
             return rng.choice(_TEXT)
         if wire is RECORDS:
             return self.records()
+        if name in ("metadata", "assignment") and rng.random() < 0.7:
+            return self.consumer_protocol(name == "metadata")
         return rng.randbytes(rng.choice([0, 1, 16, 200]))
+
+    def consumer_protocol(self, subscription: bool) -> bytes:
+        """A "consumer" protocol subscription or assignment, version-prefixed, with odd values too."""
+        cls = ConsumerProtocolSubscription if subscription else ConsumerProtocolAssignment
+        version = self.rng.choice([0, 1, 2, 3, 3, 3, 9, -1])
+        body = self.message(cls, max(0, min(version, 3)), depth=2)
+        return struct.pack(">h", version) + Writer(self.rng, break_one=False).message(body, max(0, min(version, 3)))
 
     def records(self) -> bytes:
         """A record batch, often a broken one: bad codec bits, magic, CRC, lengths, or trailing junk."""
         rng = self.rng
         records = [Record(offset=i, timestamp=rng.choice([0, -1, 2**62]), key=b"k", value=b"v") for i in range(2)]
-        batch = bytearray(build_batch(records, compression=rng.choice([Compression.NONE, Compression.GZIP])))
+        producer: dict[str, Any] = {}
+        if rng.random() < 0.4:  # idempotent or transactional, often a producer id the broker handed out
+            producer_ids = self.learned.get("producer_id") or [rng.choice([0, 1, 2**62])]
+            producer = {
+                "producer_id": rng.choice(producer_ids),
+                "producer_epoch": rng.choice([0, 0, 1, -1, 2**15 - 1]),
+                "base_sequence": rng.choice([0, 0, 1, 2, 2**31 - 2, 2**31 - 1]),
+                "is_transactional": rng.random() < 0.3,
+            }
+        codec = rng.choice([Compression.NONE, Compression.NONE, Compression.GZIP, Compression.ZSTD])
+        batch = bytearray(build_batch(records, compression=codec, **producer))
         roll = rng.random()
         if roll < 0.3:
             return bytes(batch)
@@ -464,7 +488,7 @@ class Fuzzer:
         # The broker closed the connection: one log line, no traceback, and the broker still answers.
         self.stats.closes += 1
         self.drop()
-        self.wait_for_line(local)
+        self.wait_for_line(case, local)
         self.check_log(case)
         if self.api_versions(self.connect()) is None:
             self.find(case, "a fresh connection got no ApiVersions answer after the close")
@@ -503,11 +527,16 @@ class Fuzzer:
         assert isinstance(body, ApiVersionsResponse)
         return body
 
-    def wait_for_line(self, local: str) -> None:
+    def wait_for_line(self, case: Case, local: str) -> None:
+        """The one line the broker logs about a connection it closes (``local`` is our address)."""
         deadline = time.monotonic() + CLOSE_LINE_WAIT_S
         while time.monotonic() < deadline and local not in self.log()[self.log_seen :]:
             time.sleep(0.01)
-        time.sleep(0.02)  # a traceback follows its line at once, if there is one
+        time.sleep(0.02)  # a traceback or a second line follows at once, if there is one
+        new = self.log()[self.log_seen :]
+        lines = [line for line in new.splitlines() if f"{local} " in line or f"{local}:" in line]
+        if len(lines) != 1:
+            self.find(case, f"{len(lines)} log lines about the closed connection, not one", new)
 
     def check_log(self, case: Case | None, final: bool = False) -> None:
         text = self.log()
