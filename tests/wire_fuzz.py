@@ -381,11 +381,15 @@ def make_case(
     correlation_id: int,
 ) -> Case:
     body = Values(rng, topic_ids, learned).message(api.request, version)
+    client_id = rng.choice(["fuzz", "fuzz", "fuzz", None, "", "ünï", "c" * 0x7FFF])
     header = RequestHeader(
-        request_api_key=api.key, request_api_version=version, correlation_id=correlation_id, client_id="fuzz"
+        request_api_key=api.key, request_api_version=version, correlation_id=correlation_id, client_id=client_id
     )
-    head = codec.encode(header, api.request_header_version(version))
-    payload = head + Writer(rng, break_one=rng.random() < 0.08).message(body, version)
+    writer = Writer(rng, break_one=rng.random() < 0.08)
+    head = bytearray()  # the header too may carry an unknown tagged field (v2)
+    header_version = api.request_header_version(version)
+    writer.struct(head, header, header_version, RequestHeader.is_flexible(header_version))
+    payload = bytes(head) + writer.message(body, version)
     return Case(api, version, body, struct.pack(">i", len(payload)) + payload, correlation_id)
 
 
