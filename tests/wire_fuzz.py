@@ -35,7 +35,7 @@ from protocol.headers import RequestHeader, decode_response, encode_request
 from protocol.messages import load_all
 from protocol.messages._consumer_protocol import ConsumerProtocolAssignment, ConsumerProtocolSubscription
 from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
-from protocol.messages.create_topics import CREATE_TOPICS, CreatableTopic, CreateTopicsRequest
+from protocol.messages.create_topics import CREATE_TOPICS, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest
 from protocol.messages.metadata import METADATA, MetadataRequest, MetadataRequestTopic, MetadataResponse
 from protocol.records import Compression, Record, build_batch
 from protocol.records.header import write_crc
@@ -80,7 +80,9 @@ _ENUMS = {
     "fetch_offset": [0, 1, 2, 5, -1],
 }
 _PARTITION_FIELDS = {"partition", "partition_index", "index", "partitions", "partition_indexes", "partition_id"}
-TOPICS = ["fuzz-a", "fuzz-b"]
+TOPICS = ["fuzz-a", "fuzz-b", "fuzz-c"]
+# fuzz-c: compacted (every record needs a key), LogAppendTime, small batches only.
+SPECIAL_CONFIGS = {"cleanup.policy": "compact", "message.timestamp.type": "LogAppendTime", "max.message.bytes": "1000"}
 _TOPIC_NAMES = [
     *TOPICS,
     *TOPICS,
@@ -102,6 +104,7 @@ _LEARNED = {"member_id", "generation_id", "producer_id", "producer_epoch", "lead
 _LEARNED_AS = {"generation_id_or_member_epoch": "generation_id", "leader": "member_id"}
 _LEARNED_MAX = 20
 HUGE_STRING = 40_000  # over Kafka's 32,767-byte limit: only a compact string can carry it
+_PIPELINED = [1, 1, 1, 1, 1, 1, 2, 3, 5]  # how many requests go out before their answers are read
 
 
 @dataclass
@@ -221,7 +224,8 @@ class Values:
     def records(self) -> bytes:
         """A record batch, often a broken one: bad codec bits, magic, CRC, lengths, or trailing junk."""
         rng = self.rng
-        records = [Record(offset=i, timestamp=rng.choice([0, -1, 2**62]), key=b"k", value=b"v") for i in range(2)]
+        key = rng.choice([b"k", b"k", None, b""])
+        records = [Record(offset=i, timestamp=rng.choice([0, -1, 2**62]), key=key, value=b"v") for i in range(2)]
         producer: dict[str, Any] = {}
         if rng.random() < 0.4:  # idempotent or transactional, often a producer id the broker handed out
             producer_ids = self.learned.get("producer_id") or [rng.choice([0, 1, 2**62])]
@@ -430,8 +434,10 @@ class Fuzzer:
             self.sock = None
 
     def create_topics(self) -> None:
-        """The pool's topics with 3 partitions each, and their ids (for fields that take a topic id)."""
+        """The pool's topics with 3 partitions each, the last one with ``SPECIAL_CONFIGS``, and their ids
+        (for fields that take a topic id)."""
         topics = [CreatableTopic(name=name, num_partitions=3, replication_factor=1) for name in TOPICS]
+        topics[-1].configs = [CreatableTopicConfig(name=k, value=v) for k, v in SPECIAL_CONFIGS.items()]
         self.request(CREATE_TOPICS, 5, CreateTopicsRequest(topics=topics, timeout_ms=10_000))
         answer = self.request(METADATA, 12, MetadataRequest(topics=[MetadataRequestTopic(name=t) for t in TOPICS]))
         assert isinstance(answer, MetadataResponse)
@@ -451,40 +457,56 @@ class Fuzzer:
         return decode_response(api, version, frame)[1]
 
     def run(self, rounds: int, targets: list[tuple[Api, int]] | None = None) -> Stats:
-        """``rounds`` requests for each target, in a shuffled order."""
+        """``rounds`` requests for each target, in a shuffled order, some of them pipelined."""
         targets = targets if targets is not None else self.targets()
         order = [t for t in targets for _ in range(rounds)]
         self.rng.shuffle(order)
-        for api, version in order:
-            self.one(api, version)
+        i = 0
+        while i < len(order):
+            count = self.rng.choice(_PIPELINED)
+            self.send(order[i : i + count])
+            i += count
         self.check_log(None, final=True)
         self.drop()
         return self.stats
 
-    def one(self, api: Api, version: int) -> None:
-        self.correlation_id += 1
-        case = make_case(api, version, self.rng, self.topic_ids, self.learned, self.correlation_id)
-        self.stats.requests += 1
-        self.stats.by_api[api.name] = self.stats.by_api.get(api.name, 0) + 1
+    def send(self, targets: list[tuple[Api, int]]) -> None:
+        """One request for each target, all written before the answers are read (they must come back
+        in order); an ApiVersions request follows them when one of them gets no answer."""
+        cases = []
+        for api, version in targets:
+            self.correlation_id += 1
+            cases.append(make_case(api, version, self.rng, self.topic_ids, self.learned, self.correlation_id))
+            self.stats.requests += 1
+            self.stats.by_api[api.name] = self.stats.by_api.get(api.name, 0) + 1
         sock = self.connect()
         host, port = sock.getsockname()[:2]
         local = f"{host}:{port}"
+        waiting = [case for case in cases if case.expects_answer]
+        last = cases[-1]
         try:
-            sock.sendall(case.frame)
-            if not case.expects_answer:
-                self.correlation_id += 1  # an acks=0 produce gets no answer: ApiVersions behind it must
-                sock.sendall(_api_versions_frame(self.correlation_id))
+            frames = b"".join(case.frame for case in cases)
+            if len(waiting) < len(cases):  # an acks=0 produce gets no answer: ApiVersions behind it must
+                self.correlation_id += 1
+                frames += _api_versions_frame(self.correlation_id)
+            sock.sendall(frames)
+            unanswered = [case for case in cases if not case.expects_answer]
+            while waiting:
+                last = waiting[0]
                 frame = _read_frame(sock)
-                if frame is not None:
-                    self.expect_api_versions(case, frame)
+                if frame is None:
+                    break
+                self.expect_answer(waiting.pop(0), frame)
+            if not waiting:
+                if not unanswered:
                     return
-            else:
+                last = unanswered[0]
                 frame = _read_frame(sock)
                 if frame is not None:
-                    self.expect_answer(case, frame)
+                    self.expect_api_versions(last, frame)
                     return
         except TimeoutError:
-            self.find(case, f"no answer in {ANSWER_TIMEOUT_S}s")
+            self.find(last, f"no answer in {ANSWER_TIMEOUT_S}s")
             self.drop()
             return
         except (ConnectionResetError, BrokenPipeError):
@@ -492,10 +514,10 @@ class Fuzzer:
         # The broker closed the connection: one log line, no traceback, and the broker still answers.
         self.stats.closes += 1
         self.drop()
-        self.wait_for_line(case, local)
-        self.check_log(case)
+        self.wait_for_line(last, local, most=1 if len(cases) == 1 else 2)
+        self.check_log(last)
         if self.api_versions(self.connect()) is None:
-            self.find(case, "a fresh connection got no ApiVersions answer after the close")
+            self.find(last, "a fresh connection got no ApiVersions answer after the close")
             self.drop()
 
     def expect_answer(self, case: Case, frame: bytes) -> None:
@@ -531,15 +553,17 @@ class Fuzzer:
         assert isinstance(body, ApiVersionsResponse)
         return body
 
-    def wait_for_line(self, case: Case, local: str) -> None:
-        """The one line the broker logs about a connection it closes (``local`` is our address)."""
+    def wait_for_line(self, case: Case, local: str, most: int = 1) -> None:
+        """The one line the broker logs about a connection it closes (``local`` is our address). A
+        pipelined batch may leave up to ``most``: a failed acks=0 produce closes the connection with
+        a line, and a request read behind it that does not decode adds its own."""
         deadline = time.monotonic() + CLOSE_LINE_WAIT_S
         while time.monotonic() < deadline and local not in self.log()[self.log_seen :]:
             time.sleep(0.01)
         time.sleep(0.02)  # a traceback or a second line follows at once, if there is one
         new = self.log()[self.log_seen :]
         lines = [line for line in new.splitlines() if f"{local} " in line or f"{local}:" in line]
-        if len(lines) != 1:
+        if not 1 <= len(lines) <= most or any("closing" not in line for line in lines):
             self.find(case, f"{len(lines)} log lines about the closed connection, not one", new)
 
     def check_log(self, case: Case | None, final: bool = False) -> None:

@@ -174,3 +174,24 @@ def test_an_error_message_quoting_a_32767_byte_name_is_cut_to_fit(client: RawCli
     assert result.partition_result[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     message = result.partition_result[0].error_message
     assert message is not None and message.startswith("No such topic as nnn") and len(message) == MAX_STRING
+
+
+def test_a_member_id_made_from_a_32767_byte_client_id_fits(client: RawClient) -> None:
+    """Member ids are ``<client id>-<uuid>``: from the longest client id, the id is cut to fit a string."""
+    request = JoinGroupRequest(
+        group_id="long-client-id", session_timeout_ms=10_000, rebalance_timeout_ms=10_000,
+        protocol_type="consumer", protocols=[JoinGroupRequestProtocol(name="range")],
+    )  # fmt: skip
+    client.correlation_id += 1
+    header = RequestHeader(
+        request_api_key=JOIN_GROUP,
+        request_api_version=3,
+        correlation_id=client.correlation_id,
+        client_id="c" * MAX_STRING,
+    )
+    client.send_bytes(encode_request(header, request))
+    answer = client.receive(JOIN_GROUP, 3)
+    assert isinstance(answer, JoinGroupResponse)
+    assert answer.error_code == ErrorCode.NONE
+    assert answer.member_id.startswith("ccc") and len(answer.member_id) == MAX_STRING
+    assert answer.leader == answer.member_id
