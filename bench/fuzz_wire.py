@@ -21,6 +21,7 @@ from tests.harness import BrokerProcess
 from tests.wire_fuzz import Finding, Fuzzer
 
 OVERRIDES = {"group.initial.rebalance.delay.ms": "0", "group.min.session.timeout.ms": "0"}
+ODDS = [0.15, 0.35, 0.6]  # how often a value is a hostile one, by seed: few, some, most
 ROUNDS, SEEDS, FIRST_SEED = 20, 5, 1  # ~19,000 requests: a minute or two
 
 
@@ -32,7 +33,7 @@ def run(rounds: int, seeds: int, first_seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="fuzz-wire-") as tmp, BrokerProcess(Path(tmp), OVERRIDES) as broker:
         targets = 0
         for seed in range(first_seed, first_seed + seeds):
-            fuzzer = Fuzzer(broker.port, lambda: broker.output, seed)
+            fuzzer = Fuzzer(broker.port, lambda: broker.output, seed, odd=ODDS[seed % len(ODDS)])
             fuzzer.log_seen = len(broker.output)
             if seed == first_seed:
                 fuzzer.create_topics()

@@ -38,7 +38,7 @@ from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsRespon
 from protocol.messages.create_topics import CREATE_TOPICS, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest
 from protocol.messages.metadata import METADATA, MetadataRequest, MetadataRequestTopic, MetadataResponse
 from protocol.records import Compression, Record, build_batch
-from protocol.records.header import write_crc
+from protocol.records.header import HEADER_SIZE, write_crc
 from protocol.schema import BOOL, FLOAT64, RECORDS, STRING, UUID, FieldSpec, Struct
 from protocol.varint import encode_uvarint
 
@@ -252,8 +252,12 @@ class Values:
             batch[where : where + size] = rng.choice([b"\xff", b"\x7f", b"\x80"]) + b"\xff" * (size - 1)
             if where >= 21:
                 write_crc(batch)
-        elif roll < 0.75:
+        elif roll < 0.68:
             batch[rng.randrange(len(batch))] ^= 0xFF  # a flipped byte: a CRC mismatch, or a bad header
+        elif roll < 0.75:  # garbage records behind a sound header and a valid CRC
+            for _ in range(rng.choice([1, 3, 10])):
+                batch[rng.randrange(HEADER_SIZE, len(batch))] = rng.choice([0x00, 0x7F, 0x80, 0xFF, 0x01])
+            write_crc(batch)
         elif roll < 0.85:
             del batch[rng.randrange(len(batch)) :]
         elif roll < 0.9:
@@ -383,8 +387,9 @@ def make_case(
     topic_ids: list[bytes],
     learned: dict[str, list[Any]],
     correlation_id: int,
+    odd: float = 0.35,
 ) -> Case:
-    body = Values(rng, topic_ids, learned).message(api.request, version)
+    body = Values(rng, topic_ids, learned, odd).message(api.request, version)
     client_id = rng.choice(["fuzz", "fuzz", "fuzz", None, "", "ünï", "c" * 0x7FFF])
     header = RequestHeader(
         request_api_key=api.key, request_api_version=version, correlation_id=correlation_id, client_id=client_id
@@ -401,10 +406,11 @@ def make_case(
 class Fuzzer:
     """Sends cases to one broker at ``port``; ``log`` returns the broker's output so far."""
 
-    def __init__(self, port: int, log: Callable[[], str], seed: int) -> None:
+    def __init__(self, port: int, log: Callable[[], str], seed: int, odd: float = 0.35) -> None:
         self.port = port
         self.log = log
         self.rng = random.Random(seed)
+        self.odd = odd  # how often a field's value is a hostile one
         self.stats = Stats()
         self.sock: socket.socket | None = None
         self.correlation_id = 0
@@ -476,7 +482,7 @@ class Fuzzer:
         cases = []
         for api, version in targets:
             self.correlation_id += 1
-            cases.append(make_case(api, version, self.rng, self.topic_ids, self.learned, self.correlation_id))
+            cases.append(make_case(api, version, self.rng, self.topic_ids, self.learned, self.correlation_id, self.odd))
             self.stats.requests += 1
             self.stats.by_api[api.name] = self.stats.by_api.get(api.name, 0) + 1
         sock = self.connect()
