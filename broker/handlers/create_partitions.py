@@ -18,6 +18,7 @@ from collections import Counter
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers._batch_limit import refuse_create_partitions
 from protocol.errors import ErrorCode
 from protocol.messages.create_partitions import (
     CREATE_PARTITIONS,
@@ -29,6 +30,8 @@ from protocol.messages.create_partitions import (
 
 @handles(CREATE_PARTITIONS, versions="0-3")
 async def handle_create_partitions(ctx: RequestContext, request: CreatePartitionsRequest) -> CreatePartitionsResponse:
+    if (refused := refuse_create_partitions(ctx, request)) is not None:
+        return refused  # over 10,000 new partitions in all: POLICY_VIOLATION for every topic, as Kafka
     controller = ctx.broker.controller
     counts = Counter(topic.name for topic in request.topics)
     response = CreatePartitionsResponse()

@@ -28,6 +28,7 @@ from typing import Any
 from broker.config import ConfigError, validate_topic_configs
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers._batch_limit import refuse_create_topics
 from broker.topics import new_topic_id
 from protocol.errors import ErrorCode
 from protocol.messages.create_topics import (
@@ -42,6 +43,8 @@ from protocol.messages.create_topics import (
 
 @handles(CREATE_TOPICS, versions="0-7")
 async def handle_create_topics(ctx: RequestContext, request: CreateTopicsRequest) -> CreateTopicsResponse:
+    if (refused := refuse_create_topics(ctx, request)) is not None:
+        return refused  # over 10,000 partitions in all: POLICY_VIOLATION for every topic, as Kafka
     counts = Counter(topic.name for topic in request.topics)
     results = [
         _duplicate(topic.name) if counts[topic.name] > 1 else _create(ctx, topic, request.validate_only)

@@ -16,6 +16,8 @@ import pytest
 from protocol.errors import ErrorCode
 from protocol.headers import RequestHeader, encode_request
 from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
+from protocol.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsResponse, CreatePartitionsTopic
+from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest, CreateTopicsResponse
 from protocol.messages.elect_leaders import ElectLeadersRequest, ElectLeadersResponse, TopicPartitions
 from protocol.messages.join_group import JoinGroupRequest, JoinGroupRequestProtocol, JoinGroupResponse
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
@@ -34,6 +36,7 @@ from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
 
 API_VERSIONS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, ELECT_LEADERS = 18, 3, 8, 9, 11, 43
+CREATE_TOPICS, CREATE_PARTITIONS = 19, 37
 TOPIC = "wire-errors"
 
 
@@ -195,3 +198,33 @@ def test_a_member_id_made_from_a_32767_byte_client_id_fits(client: RawClient) ->
     assert answer.error_code == ErrorCode.NONE
     assert answer.member_id.startswith("ccc") and len(answer.member_id) == MAX_STRING
     assert answer.leader == answer.member_id
+
+
+@pytest.mark.parametrize("validate_only", [True, False])
+def test_create_topics_over_10000_partitions_is_a_policy_violation(client: RawClient, validate_only: bool) -> None:
+    """Kafka's controller bounds one request to 10,000 partitions; 2**31 - 1 once blocked the broker."""
+    topics = [
+        CreatableTopic(name="small", num_partitions=1, replication_factor=1),
+        CreatableTopic(name="huge", num_partitions=2**31 - 1, replication_factor=1),
+    ]
+    answer = client.request(CREATE_TOPICS, 5, CreateTopicsRequest(topics=topics, validate_only=validate_only))
+    assert isinstance(answer, CreateTopicsResponse)
+    assert [(t.name, t.error_code, t.error_message) for t in answer.topics] == [
+        (name, ErrorCode.POLICY_VIOLATION, "Excessively large number of partitions per request.")
+        for name in ("small", "huge")
+    ]
+
+
+def test_create_topics_of_10000_partitions_in_all_is_allowed(client: RawClient) -> None:
+    topics = [CreatableTopic(name=f"half-{i}", num_partitions=5_000, replication_factor=1) for i in range(2)]
+    answer = client.request(CREATE_TOPICS, 5, CreateTopicsRequest(topics=topics, validate_only=True))
+    assert [(t.error_code, t.num_partitions) for t in answer.topics] == [(ErrorCode.NONE, 5_000)] * 2
+
+
+def test_create_partitions_over_10000_new_partitions_is_a_policy_violation(client: RawClient) -> None:
+    topics = [CreatePartitionsTopic(name=TOPIC, count=2**31 - 1, assignments=None)]
+    answer = client.request(CREATE_PARTITIONS, 1, CreatePartitionsRequest(topics=topics, timeout_ms=1000))
+    assert isinstance(answer, CreatePartitionsResponse)
+    assert [(r.name, r.error_code, r.error_message) for r in answer.results] == [
+        (TOPIC, ErrorCode.POLICY_VIOLATION, "Unable to perform excessively large batch operation.")
+    ]

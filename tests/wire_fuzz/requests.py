@@ -33,14 +33,15 @@ _INT_RANGES = {
     "int64": (-(2**63), 2**63 - 1),
 }
 # Fields whose large values make the broker wait (long polls, rebalances) or do work in proportion to
-# them (partitions to create): legitimately, as Kafka would. They get small and negative values only.
+# them (partitions to create): legitimately, as Kafka would. They get small and negative values only,
+# and the partition counts also values over the 10,000 a request may create (refused before any work).
 _BOUNDED = {
     "max_wait_ms": [-(2**31), -1, 0, 1, 20],
     "timeout_ms": [-(2**31), -1, 0, 1, 100],
     "rebalance_timeout_ms": [-(2**31), -1, 0, 1, 50],
     "session_timeout_ms": [-(2**31), -1, 0, 1, 50, 6000],
-    "num_partitions": [-(2**31), -2, -1, 0, 1, 3],
-    "count": [-(2**31), -1, 0, 1, 2, 4],
+    "num_partitions": [-(2**31), -2, -1, 0, 1, 3, 10_001, 2**31 - 1],  # over 10,000: refused up front
+    "count": [-(2**31), -1, 0, 1, 2, 4, 2**31 - 1],
     "replication_factor": [-(2**15), -2, -1, 0, 1, 3],
 }
 # Enums and special values: the valid ones, most of the time (the odd path gives invalid ones).
