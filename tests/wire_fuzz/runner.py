@@ -1,6 +1,8 @@
 """The wire fuzzer's run: requests out over one socket, the invariant checked after each.
 
-See the package's docstring for the invariant. Not thread-safe: one ``Fuzzer`` per thread.
+See the package's docstring for the invariant; an answer's error codes must also be Kafka's, and
+never UNKNOWN_SERVER_ERROR (a handler that maps a bug to it hides a traceback).
+Not thread-safe: one ``Fuzzer`` per thread.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from protocol import codec
 from protocol.api import APIS, Api
+from protocol.errors import ErrorCode
 from protocol.headers import RequestHeader, decode_response, encode_request
 from protocol.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from protocol.messages.create_topics import CREATE_TOPICS, CreatableTopic, CreatableTopicConfig, CreateTopicsRequest
@@ -26,6 +29,7 @@ from tests.wire_fuzz.requests import SPECIAL_CONFIGS, TOPICS, Case, learn, make_
 API_VERSIONS = 18
 BAD_MARKERS = ("failed in its handler", "Traceback", "after a broker error")
 ANSWER_TIMEOUT_S = 15.0
+_KAFKA_CODES = {int(code) for code in ErrorCode}
 CLOSE_LINE_WAIT_S = 10.0  # the line is logged before the socket closes: it comes at once
 _PIPELINED = [1, 1, 1, 1, 1, 1, 2, 3, 5]  # how many requests go out before their answers are read
 
@@ -188,6 +192,8 @@ class Fuzzer:
         learn(body, self.learned, codes)
         for code in codes:
             self.stats.codes[(case.api.name, code)] += 1
+            if code not in _KAFKA_CODES or code == ErrorCode.UNKNOWN_SERVER_ERROR:
+                self.find(case, f"error code {code} in the answer: not a specific Kafka error code")
         if header.correlation_id != case.correlation_id:
             self.find(case, f"answer to correlation id {header.correlation_id}, not {case.correlation_id}")
         self.stats.answers += 1
