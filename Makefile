@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench system-deps js-deps spec-check clean
+.PHONY: run test lint typecheck imports unit bench fuzz system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ $(VENV)/.bench-installed: $(STAMP)
 
 bench: $(VENV)/.bench-installed system-deps
 	$(PY) -m bench
+
+# The wire fuzzer's long run alone (also a step of `make bench`): every API and version against one
+# broker, hostile field values. More: make fuzz ARGS="--rounds 100 --seeds 10 --verbose".
+fuzz: $(STAMP)
+	$(PY) -m bench.fuzz_wire $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

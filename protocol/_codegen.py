@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct as _struct
 from typing import Any
 
-from protocol.schema import UUID, FieldSpec, Struct
+from protocol.schema import UUID, FieldSpec, Struct, clip_text
 from protocol.varint import encode_uvarint, read_uvarint
 
 
@@ -58,6 +58,7 @@ class Gen:
             "_Bad": Bad,
             "_ruv": read_uvarint,
             "_euv": encode_uvarint,
+            "_clip": clip_text,
             "_new": object.__new__,
             "_mv": memoryview,
             "_arr": array_struct,

@@ -10,7 +10,9 @@ Speed comes from doing less per field, never from checking less:
 - nested structs are written inline, one local ``o<depth>`` per level, so an array of structs costs
   no call per element;
 - every length is checked against what is left of the buffer before anything is sliced, allocated or
-  looped over, and a negative length is rejected unless the field is nullable.
+  looped over, and a negative length is rejected unless the field is nullable;
+- a string is at most ``MAX_STRING`` (32,767) bytes, as in Kafka: a compact length that says more is
+  refused (a non-compact int16 length cannot say more).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from protocol._codegen import SMALL, Gen, default_expr, has_length, is_fixed, layout, run_fmt, runs
-from protocol.schema import RECORDS, STRING, UUID, FieldSpec, Struct
+from protocol.schema import MAX_STRING, RECORDS, STRING, UUID, FieldSpec, Struct
 from protocol.varint import read_uvarint
 
 
@@ -144,6 +146,8 @@ class _Writer:
         fixed_items = spec.is_array and _fixed_items(spec)
         size = spec.wire.size if fixed_items and spec.wire is not None else 1
         too_long = f"n * {size} > end - pos" if size > 1 else "n > end - pos"
+        if compact and spec.wire is STRING and not spec.is_array:
+            too_long += f" or n > {MAX_STRING}"  # a compact length can say more than a string may hold
         if nullable:
             lines += [
                 f"{ind}if n < 0:",
@@ -215,8 +219,10 @@ class _Writer:
         if wire.fmt is not None:
             packer = self.gen.packer(wire.fmt)
             return [f"{ind}{target}, = {packer}.unpack_from(raw, pos)", f"{ind}pos += {self.gen.size(packer)}"]
-        lines = self.length(self.flexible and spec.compact, wire is not STRING, ind)
-        lines += [f"{ind}if n < 0 or n > end - pos:", f"{ind}    raise _Bad"]
+        compact = self.flexible and spec.compact
+        lines = self.length(compact, wire is not STRING, ind)
+        too_long = f"n > end - pos or n > {MAX_STRING}" if compact and wire is STRING else "n > end - pos"
+        lines += [f"{ind}if n < 0 or {too_long}:", f"{ind}    raise _Bad"]
         return lines + self.blob(spec, ind, target)
 
 

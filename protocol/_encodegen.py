@@ -8,6 +8,7 @@
 
 Values the wire cannot hold (an int out of range, a 17-byte UUID, a 40,000-byte compact string) make
 the generated code raise; ``protocol.codec`` then asks the reference interpreter for the precise error.
+An error message too long for a string is cut to fit instead (``FieldSpec.free_text``).
 """
 
 from __future__ import annotations
@@ -150,10 +151,11 @@ class _Writer:
             return [f"{ind}{out} += {self.gen.packer(wire.fmt)}.pack({var})"]
         compact = self.flexible and spec.compact
         if wire is STRING:
+            text = f"_clip({var}.encode())" if spec.free_text else f"{var}.encode()"
             if not compact:  # the int16 length fails by itself past 32767
-                return [f"{ind}d = {var}.encode()", *self.length(False, False, ind, out, "len(d)"), f"{ind}{out} += d"]
+                return [f"{ind}d = {text}", *self.length(False, False, ind, out, "len(d)"), f"{ind}{out} += d"]
             return [
-                f"{ind}d = {var}.encode()",
+                f"{ind}d = {text}",
                 f"{ind}n = len(d) + 1",
                 f"{ind}if n < 128:",
                 f"{ind}    {out}.append(n)",

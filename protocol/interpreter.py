@@ -2,7 +2,9 @@
 
 It is the specification the compiled codec (``protocol.codec``) is tested against, and it is what
 produces the precise ``DecodeError`` (field path and byte offset) when the compiled decoder meets bad
-bytes. Every length is checked against the bytes actually present before anything is allocated.
+bytes. Every length is checked against the bytes actually present before anything is allocated, and
+a string may hold at most ``MAX_STRING`` bytes, compact or not, as in Kafka (which refuses a longer one
+when it parses a message, and cannot write one).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import struct as _struct
 from typing import Any
 
 from protocol.exceptions import DecodeError, EncodeError
-from protocol.schema import BOOL, RECORDS, STRING, UUID, FieldSpec, Struct, WireType
+from protocol.schema import BOOL, MAX_STRING, RECORDS, STRING, UUID, FieldSpec, Struct, WireType, clip_text
 from protocol.varint import encode_uvarint, read_uvarint
 
 _FIXED: dict[str, _struct.Struct] = {}
@@ -154,6 +156,8 @@ def _single(r: _Reader, spec: FieldSpec, version: int, flexible: bool, compact: 
         if n == -1 and nullable:
             return None
         raise r.fail(f"{wire.name} length {n} is invalid")
+    if wire is STRING and n > MAX_STRING:
+        raise r.fail(f"string length {n} is over the limit of {MAX_STRING} bytes")
     start = r.pos
     data = r.take(n)
     if wire is STRING:
@@ -247,7 +251,9 @@ def _encode_single(
         _length(out, -1, compact, wide=wire is not STRING)
         return
     data: bytes | bytearray | memoryview = value.encode("utf-8") if wire is STRING else value
-    if wire is STRING and len(data) > 0x7FFF:
+    if spec.free_text:
+        data = clip_text(bytes(data))
+    if wire is STRING and len(data) > MAX_STRING:
         raise EncodeError(f"{spec.name}: a string of {len(data)} bytes is too long")
     _length(out, len(data), compact, wide=wire is not STRING)
     out += data

@@ -20,6 +20,8 @@ whose annotations carry the wire type and, where it matters, the versions a fiel
   its tag if it is a tagged field (present only as a tagged field, in the versions given), and
   ``compact=False`` for the rare field that stays non-compact in flexible versions (the request
   header's client id).
+- A string holds at most 32,767 bytes (``MAX_STRING``); a longer one is refused both ways, except in
+  an error message (a field named ``*error_message``), which is cut to fit when written.
 - Every field has a default (a list default means a fresh empty list). A field absent from a version
   decodes to its default and is not written; a tagged field is written only when it differs from its
   default, as Kafka does.
@@ -111,6 +113,14 @@ Bytes = Annotated[bytes, BYTES]
 Records = Annotated[bytes | memoryview, RECORDS]  # decoded as a memoryview of the frame: no copy
 
 ZERO_UUID = bytes(16)
+MAX_STRING = 0x7FFF  # Kafka's limit for any string, compact or not: the int16 length of the classic form
+
+
+def clip_text(data: bytes) -> bytes:
+    """UTF-8 ``data`` cut to at most ``MAX_STRING`` bytes, on a character boundary."""
+    if len(data) <= MAX_STRING:
+        return data
+    return data[:MAX_STRING].decode("utf-8", errors="ignore").encode()
 
 
 # --- field options -------------------------------------------------------------------------------
@@ -156,6 +166,12 @@ class FieldSpec:
 
     def make_default(self) -> Any:
         return self.default_factory() if self.default_factory is not None else self.default
+
+    @property
+    def free_text(self) -> bool:
+        """An error message: free text, cut to ``MAX_STRING`` bytes when written rather than failing the
+        whole response (it may quote a name the client sent, itself up to that long)."""
+        return self.wire is STRING and self.name.endswith("error_message")
 
     @property
     def type_name(self) -> str:

@@ -1,7 +1,8 @@
 """Metadata (3), versions 0-12.
 
 - v0: an empty topic list means every topic; v1+: null means every topic, empty means none.
-- Topics asked for by id (v10+, name null) are found by id, else UNKNOWN_TOPIC_ID.
+- Topics asked for by id (v12+, name null) are found by id, else UNKNOWN_TOPIC_ID. v10-11 have the
+  fields but Kafka refuses them: a null name or a topic id there gets INVALID_REQUEST for every topic.
 - Auto-creation: an unknown, valid topic name is created with the broker's defaults when
   ``auto.create.topics.enable`` is on and the request allows it (always in v0-3, the flag in v4+).
   Kafka answers LEADER_NOT_AVAILABLE while a new topic's leaders are elected; a single broker leads
@@ -43,6 +44,8 @@ LISTENER_ERRORS_VERSION = 6  # from v6 a leader without the request's listener i
 
 @handles(METADATA, versions="0-12")
 async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> MetadataResponse:
+    if ctx.version < 12 and request.topics and any(t.name is None or t.topic_id != ZERO_UUID for t in request.topics):
+        return refuse_topic_ids(request)
     cache = ctx.components.metadata_cache
     response = MetadataResponse(
         brokers=[
@@ -151,3 +154,16 @@ def _partitions(
         del _described[next(iter(_described))]  # the oldest entry
     _described[topic.name] = (topic, listener, cache.generation, parts)
     return parts
+
+
+def refuse_topic_ids(request: MetadataRequest) -> MetadataResponse:
+    """v10-11 carry topic ids but may not use them: Kafka refuses the whole request, INVALID_REQUEST
+    for every topic (a null name answered as ""), and no brokers."""
+    return MetadataResponse(
+        topics=[
+            MetadataResponseTopic(
+                error_code=ErrorCode.INVALID_REQUEST, name=t.name or "", topic_id=t.topic_id, is_internal=False
+            )
+            for t in request.topics or ()
+        ]
+    )

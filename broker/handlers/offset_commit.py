@@ -5,7 +5,8 @@
   completes a rebalance, FENCED_INSTANCE_ID v7+). Generation -1 with an empty member id into a group
   with no members is a simple commit (standalone consumers), allowed as in Kafka.
 - Commit timestamp: the broker's clock, except v1's per-partition timestamp when given. v2-4: a
-  retention time other than -1 sets the offset's own expiry (commit time + retention); v5+ has none.
+  retention time other than -1 sets the offset's own expiry (commit time + retention, at most the
+  largest int64: a huge retention never expires instead of overflowing); v5+ has none.
 - v6+: the leader epoch is stored with the offset. v8+ flexible. The generation field carries a
   KIP-848 member's epoch for consumer groups (any version; v9 is the one clients send): an unknown
   member gets UNKNOWN_MEMBER_ID, another epoch than the member's STALE_MEMBER_EPOCH; epoch -1 is
@@ -37,6 +38,8 @@ from protocol.messages.offset_commit import (
     OffsetCommitResponseTopic,
 )
 
+MAX_TIMESTAMP = 2**63 - 1
+
 
 @handles(OFFSET_COMMIT, versions="0-9")
 async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest) -> OffsetCommitResponse:
@@ -59,7 +62,7 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
                 leader_epoch=p.committed_leader_epoch if ctx.version >= 6 else -1,
                 metadata=p.committed_metadata or "",
                 commit_timestamp=committed_at,
-                expire_timestamp=committed_at + retention if retention >= 0 else -1,
+                expire_timestamp=min(committed_at + retention, MAX_TIMESTAMP) if retention >= 0 else -1,
             )
     if offsets:
         done: Completion[dict[tuple[str, int], ErrorCode]] = Completion()

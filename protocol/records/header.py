@@ -61,6 +61,9 @@ class Compression(enum.IntEnum):
     ZSTD = 4
 
 
+MAX_CODEC = max(Compression)
+
+
 class TimestampType(enum.IntEnum):
     CREATE_TIME = 0
     LOG_APPEND_TIME = 1
@@ -130,7 +133,8 @@ class BatchHeader(NamedTuple):
 
 
 def read_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> BatchHeader:
-    """Parse the v2 header at ``pos``. Raises InvalidRecordBatch if it is short or not magic 2."""
+    """Parse the v2 header at ``pos``. Raises InvalidRecordBatch if it is short, not magic 2, or names a
+    compression codec that does not exist (5-7): so ``BatchHeader.compression`` never fails."""
     if len(buf) - pos < HEADER_SIZE:
         raise InvalidRecordBatch(f"record batch header needs {HEADER_SIZE} bytes, {len(buf) - pos} left")
     fields = _HEADER.unpack_from(buf, pos)
@@ -139,6 +143,8 @@ def read_header(buf: bytes | bytearray | memoryview, pos: int = 0) -> BatchHeade
         raise InvalidRecordBatch(f"record batch magic is {header.magic}, expected 2")
     if header.batch_length < HEADER_SIZE - LOG_OVERHEAD:
         raise InvalidRecordBatch(f"record batch length {header.batch_length} is shorter than its header")
+    if header.attributes & COMPRESSION_MASK > MAX_CODEC:
+        raise InvalidRecordBatch(f"record batch has unknown compression codec {header.attributes & COMPRESSION_MASK}")
     return header
 
 

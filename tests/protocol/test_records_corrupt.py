@@ -18,6 +18,7 @@ from protocol.records import (
     build_batch,
     iter_batches,
     iter_records,
+    read_header,
     validate_record_set,
 )
 from protocol.records.header import write_crc
@@ -102,11 +103,16 @@ def test_corrupt_compressed_section_is_a_compression_error() -> None:
             list(iter_records(batch, verify_crc=True))
 
 
-def test_unknown_codec_is_rejected() -> None:
+@pytest.mark.parametrize("codec", [5, 6, 7])
+def test_unknown_codec_is_rejected_with_the_header(codec: int) -> None:
+    """Codecs 5-7 do not exist: the header is refused, so no reader ever meets them (Produce answers
+    CORRUPT_MESSAGE), and ``BatchHeader.compression`` cannot fail."""
     batch = bytearray(BATCHES[Compression.NONE])
-    batch[22] |= 0x05
+    batch[22] |= codec
     write_crc(batch)
-    with pytest.raises(CompressionError, match="unknown compression codec 5"):
+    with pytest.raises(InvalidRecordBatch, match=f"unknown compression codec {codec}"):
+        read_header(batch)
+    with pytest.raises(InvalidRecordBatch, match=f"unknown compression codec {codec}"):
         list(iter_records(batch))
 
 

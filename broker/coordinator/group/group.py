@@ -15,8 +15,11 @@ from broker.coordinator.group.state import GroupState, check_transition
 from protocol.errors import ErrorCode
 from protocol.exceptions import ProtocolError
 from protocol.messages._consumer_protocol import decode_subscription
+from protocol.schema import MAX_STRING
 
 CONSUMER_PROTOCOL_TYPE = "consumer"
+
+_MAX_PREFIX = MAX_STRING - 37  # room for "-" and a UUID
 
 
 @dataclass(slots=True)
@@ -70,7 +73,8 @@ class MemberMetadata:
 
     @property
     def protocol_names(self) -> list[str]:
-        return [name for name, _ in self.protocols]
+        """In preference order, each once: a name sent twice must not count as a second member."""
+        return list(dict.fromkeys(name for name, _ in self.protocols))
 
     def metadata(self, protocol: str) -> bytes:
         for name, data in self.protocols:
@@ -191,7 +195,12 @@ class GroupMetadata:
         return current is not None and current != member_id
 
     def generate_member_id(self, client_id: str, instance_id: str | None) -> str:
-        return f"{instance_id if instance_id is not None else client_id}-{uuid.uuid4()}"
+        """``<client id or instance id>-<uuid>``, as Kafka makes them, the prefix cut so that the id
+        still fits in a string (a client id may itself be 32,767 bytes)."""
+        prefix = instance_id if instance_id is not None else client_id
+        if len(prefix) > _MAX_PREFIX // 4:
+            prefix = prefix.encode()[:_MAX_PREFIX].decode(errors="ignore")
+        return f"{prefix}-{uuid.uuid4()}"
 
     @property
     def awaiting_join_count(self) -> int:
