@@ -21,11 +21,13 @@ loop, or a worker thread it hands the log to) serialises every call on one log.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.records.header import (
@@ -57,6 +59,30 @@ from storage.log.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogS
 from storage.producer.state import AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class FlushWork:
+    """The blocking half of a flush (Kafka's flush of a rolled segment, in the background): fsync the
+    files in ``paths`` (the segments below ``upto``, and the producer snapshot of a roll) and their
+    directory. ``run`` may be called from any thread: it touches files only, by name, never the log
+    (a file renamed or deleted meanwhile was on its way out and needs no flush). Then the log's owner
+    calls ``Log.mark_flushed`` (or ``Log.flush_failed``) on its own thread."""
+
+    fs: FileSystem
+    directory: str
+    paths: tuple[str, ...]
+    upto: int
+    generation: int
+
+    def run(self) -> None:
+        for path in self.paths:
+            self.fs.fsync_path(path)
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.fsync_dir(self.directory)
+
+
+FlushScheduler = Callable[["Log", FlushWork], None]
 
 
 class Log:
@@ -95,6 +121,9 @@ class Log:
         self._unflushed_messages = 0
         self._last_flush_ms = time_ms()
         self._pending_deletes: list[tuple[int, LogSegment]] = []
+        self._flush_generation = 0  # moves on every truncation: a flush planned before it is void
+        # Who runs the flush of a rolled segment (the broker: in a worker thread); None: at once.
+        self.flush_scheduler: FlushScheduler | None = None
         self._roll_jitter_ms = random.randint(0, config.segment_jitter_ms) if config.segment_jitter_ms else 0
         if producer_state is None:
             producer_state = ProducerStateManager(Path(directory), time_ms=time_ms, fs=fs)
@@ -346,8 +375,21 @@ class Log:
                 self._roll_jitter_ms = random.randint(0, self._config.segment_jitter_ms)
             # The state of everything below the new segment, so a reload replays at most one segment.
             self._producer_state.update_map_end_offset(base)
-            self._producer_state.take_snapshot()
-            return seg
+            snapshot = self._producer_state.take_snapshot(sync=False)
+            # Flush what was rolled (and the snapshot), then move the recovery point to ``base``, so a
+            # recovery after a crash starts at the active segment.
+            work = self.flush_work(base, () if snapshot is None else (str(snapshot),))
+        if work is not None:
+            self._schedule_flush(work)
+        return seg
+
+    def _schedule_flush(self, work: FlushWork) -> None:
+        if self.flush_scheduler is not None:
+            self.flush_scheduler(self, work)
+            return
+        with self._disk_op("flush"):
+            work.run()
+        self.mark_flushed(work)
 
     # -- reads ------------------------------------------------------------------------------------
     def _segment_index(self, offset: int) -> int:
@@ -401,6 +443,7 @@ class Log:
             self.truncate_fully_and_start_at(offset)
             return True
         with self._disk_op("truncate"):
+            self._flush_generation += 1
             while len(self._segments) > 1 and self._bases[-1] > offset:
                 self._bases.pop()
                 self._segments.pop().delete_files()
@@ -414,6 +457,7 @@ class Log:
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Delete all data; the log restarts empty at ``offset`` (log start = log end = HW = offset)."""
         with self._disk_op("truncate fully"):
+            self._flush_generation += 1
             for seg in self._segments:
                 seg.delete_files()
             seg = LogSegment(self.directory, offset, self._config, self._fs, self._time_ms, new=True)
@@ -453,10 +497,11 @@ class Log:
             self._producer_state.delete_snapshots_before(self._log_start_offset)
 
     # -- retention --------------------------------------------------------------------------------
-    def delete_old_segments(self, now_ms: int | None = None) -> int:
+    def delete_old_segments(self, now_ms: int | None = None, *, purge: bool = True) -> int:
         """One retention pass: segments wholly below the log start offset, then (cleanup.policy delete)
         retention.ms and retention.bytes breaches. Never deletes data at or above the HW. Returns the
-        number of segments deleted."""
+        number of segments deleted. Deleted segments are renamed ``.deleted`` here; their files go
+        with ``purge`` now (if file.delete.delay.ms has passed), else with ``purge_work``."""
         self._check_online()
         now = self._time_ms() if now_ms is None else now_ms
         start = self._log_start_offset
@@ -475,7 +520,8 @@ class Log:
                 return False
 
             deleted += self._delete_segments(over_size, now)
-        self.purge_deleted_files(now)
+        if purge:
+            self.purge_deleted_files(now)
         return deleted
 
     def _delete_segments(self, predicate: Callable[[LogSegment, LogSegment | None], bool], now: int) -> int:
@@ -537,12 +583,25 @@ class Log:
     def purge_deleted_files(self, now_ms: int | None = None) -> None:
         """Delete ``.deleted`` files whose file.delete.delay.ms has passed (Kafka defers it so that
         reads in flight finish)."""
+        work = self.purge_work(now_ms)
+        if work is not None:
+            with self._disk_op("delete files"):
+                work()
+
+    def purge_work(self, now_ms: int | None = None) -> Callable[[], None] | None:
+        """Take the ``.deleted`` segments whose file.delete.delay.ms has passed; returns the blocking
+        deletion of their files, to run in any thread (the log no longer knows them), or None."""
         now = self._time_ms() if now_ms is None else now_ms
         due = [seg for when, seg in self._pending_deletes if when <= now]
+        if not due:
+            return None
         self._pending_deletes = [(w, s) for w, s in self._pending_deletes if w > now]
-        with self._disk_op("delete files"):
+
+        def delete() -> None:
             for seg in due:
                 seg.delete_files()
+
+        return delete
 
     # -- timestamps and epochs --------------------------------------------------------------------
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
@@ -580,25 +639,58 @@ class Log:
 
     # -- durability and lifecycle -----------------------------------------------------------------
     def flush(self, offset: int | None = None, now_ms: int | None = None) -> None:
-        """fsync every segment holding data in [recovery point, ``offset``) and move the recovery point."""
-        target = self._log_end_offset if offset is None else min(offset, self._log_end_offset)
-        if target <= self._recovery_point:
+        """fsync every segment holding data in [recovery point, ``offset``) and move the recovery point
+        (blocking: ``flush_work`` splits it in two for a caller on an event loop)."""
+        work = self.flush_work(offset)
+        if work is None:
             return
         with self._disk_op("flush"):
-            for i, seg in enumerate(self._segments):
-                if self._segment_end(i) > self._recovery_point and seg.base_offset < target:
-                    seg.flush()
-        self._recovery_point = target
-        self._unflushed_messages = 0
-        self._last_flush_ms = self._time_ms() if now_ms is None else now_ms
+            work.run()
+        self.mark_flushed(work, now_ms)
+
+    def flush_work(self, offset: int | None = None, extra_paths: tuple[str, ...] = ()) -> FlushWork | None:
+        """What a flush up to ``offset`` (default: the log end) must fsync, or None if nothing. Writes
+        the index entries still in memory to their files first (page cache, not blocking)."""
+        self._check_online()
+        target = self._log_end_offset if offset is None else min(offset, self._log_end_offset)
+        paths: list[str] = []
+        if target > self._recovery_point:
+            with self._disk_op("flush"):
+                for i, seg in enumerate(self._segments):
+                    if self._segment_end(i) > self._recovery_point and seg.base_offset < target:
+                        seg.offset_index.flush(fsync=False)
+                        seg.time_index.flush(fsync=False)
+                        paths += [seg.log_path, seg.offset_index.path, seg.time_index.path]
+        if not paths and not extra_paths:
+            return None
+        return FlushWork(self._fs, self.directory, (*paths, *extra_paths), target, self._flush_generation)
+
+    def mark_flushed(self, work: FlushWork, now_ms: int | None = None) -> None:
+        """``work`` has run: move the recovery point to its offset (unless the log was truncated, or
+        went offline, since it was planned)."""
+        if work.generation != self._flush_generation or self._offline_reason is not None:
+            return
+        if work.upto > self._recovery_point:
+            self._recovery_point = min(work.upto, self._log_end_offset)
+        if work.upto >= self._log_end_offset:
+            self._unflushed_messages = 0
+            self._last_flush_ms = self._time_ms() if now_ms is None else now_ms
+
+    def flush_failed(self, work: FlushWork, error: OSError) -> LogOffline:
+        """``work`` failed (an fsync error: what the disk holds is unknown): the log goes offline."""
+        return self._gone_offline("flush", error)
 
     def maybe_flush(self, now_ms: int | None = None) -> bool:
         """Flush if flush.ms has passed since the last flush; True if it did."""
         now = self._time_ms() if now_ms is None else now_ms
-        if self._log_end_offset > self._recovery_point and now - self._last_flush_ms >= self._config.flush_ms:
+        if self.needs_flush(now):
             self.flush(now_ms=now)
             return True
         return False
+
+    def needs_flush(self, now_ms: int) -> bool:
+        """flush.ms has passed since the last flush and there is unflushed data."""
+        return self._log_end_offset > self._recovery_point and now_ms - self._last_flush_ms >= self._config.flush_ms
 
     def close(self, *, snapshot: bool = True) -> None:
         """Take a producer snapshot at the log end (so the next load replays nothing), write index

@@ -287,17 +287,17 @@ class ProducerStateManager:
     def oldest_snapshot_offset(self) -> int | None:
         return min(self._snapshots, default=None)
 
-    def take_snapshot(self) -> Path | None:
+    def take_snapshot(self, *, sync: bool = True) -> Path | None:
         """Write ``<map_end_offset>.snapshot`` unless it exists; returns the path written, if any.
 
-        The Log calls it at every segment roll and at a clean shutdown. Blocking (fsync): run it off
-        the event loop.
+        The Log calls it at every segment roll (``sync=False``: the roll's background flush fsyncs the
+        file, as Kafka's does) and at a clean shutdown. With ``sync`` it blocks on fsyncs.
         """
         offset = self._map_end_offset
         if offset in self._snapshots:
             return None
         path = snapshot_path(self.partition_dir, offset)
-        write_snapshot(self._fs, path, self._producers.values())
+        write_snapshot(self._fs, path, self._producers.values(), sync=sync)
         self._snapshots[offset] = path
         return path
 

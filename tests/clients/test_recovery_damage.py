@@ -75,6 +75,17 @@ def read_partition(broker: BrokerProcess, topic: str) -> dict[int, bytes]:
         consumer.close()
 
 
+def recovery_point(broker: BrokerProcess, topic: str) -> int | None:
+    path = broker.log_dir / "recovery-point-offset-checkpoint"
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines()[2:]:
+        name, partition, offset = line.split()
+        if (name, partition) == (topic, "0"):
+            return int(offset)
+    return None
+
+
 def batches(path: Path) -> list[tuple[int, int, int, int]]:
     """(position, size, base offset, last offset) of every batch of a segment file."""
     data = path.read_bytes()
@@ -94,6 +105,13 @@ def test_flipped_byte_in_an_old_segment_then_sigkill_loses_only_that_batch(broke
     part = broker.log_dir / f"{topic}-0"
     segments = sorted(part.glob("*.log"))
     assert len(segments) >= 5, segments
+    # Each rolled segment is flushed in the background and the recovery point checkpointed right after:
+    # a recovery will start at the active segment.
+    active_base = int(segments[-1].name.split(".")[0])
+    deadline = time.monotonic() + TIMEOUT_S
+    while recovery_point(broker, topic) != active_base and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert recovery_point(broker, topic) == active_base
     second = segments[1]
     found = batches(second)
     pos, size, first, last = found[len(found) // 2]
