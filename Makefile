@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench system-deps js-deps spec-check clean
+.PHONY: run test lint typecheck imports unit bench killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ $(VENV)/.bench-installed: $(STAMP)
 
 bench: $(VENV)/.bench-installed system-deps
 	$(PY) -m bench
+
+# N SIGKILL cycles under an idempotent acks=all producer; checks loss, duplication, order (minutes).
+CYCLES ?= 20
+killloop: $(STAMP)
+	$(PY) -m bench.killloop --cycles $(CYCLES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
