@@ -36,7 +36,8 @@ from broker.topics import TopicStore
 from storage.checkpoints import MetaProperties, read_meta_properties
 from storage.config import LogConfig
 from storage.errors import StorageError
-from storage.log.log import FlushWork, Log
+from storage.log.local_log import FlushWork
+from storage.log.log import Log
 from storage.manager import LogManager
 
 log = logging.getLogger(__name__)

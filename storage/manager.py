@@ -40,7 +40,8 @@ from storage.config import LogConfig
 from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
 from storage.log._records import Decompress
-from storage.log.log import FlushScheduler, FlushWork, Log, parse_partition_dir, partition_dir_name
+from storage.log.local_log import FlushWork
+from storage.log.log import FlushScheduler, Log, parse_partition_dir, partition_dir_name
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
 from storage.recovery.loader import LogLoader
 

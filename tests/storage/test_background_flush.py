@@ -16,7 +16,8 @@ from storage.checkpoints import MetaProperties, read_offset_checkpoint, write_of
 from storage.config import LogConfig
 from storage.errors import LogOffline
 from storage.fs import REAL_FS, FileSystem
-from storage.log.log import FlushWork, Log
+from storage.log.local_log import FlushWork
+from storage.log.log import Log
 from storage.manager import LogManager
 from tests.storage.batches import make_batch
 from tests.storage.conftest import Clock, OpenLog
