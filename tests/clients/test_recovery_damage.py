@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
@@ -99,7 +100,13 @@ def batches(path: Path) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def test_flipped_byte_in_an_old_segment_then_sigkill_loses_only_that_batch(broker: BrokerProcess, topic: str) -> None:
+@pytest.mark.parametrize("stale_checkpoint", [False, True], ids=["checkpointed", "stale-checkpoint"])
+def test_flipped_byte_in_an_old_segment_then_sigkill_loses_only_that_batch(
+    broker: BrokerProcess, topic: str, stale_checkpoint: bool
+) -> None:
+    """With the recovery point checkpointed at the active segment, recovery never reads the old one;
+    with a stale checkpoint (a crash before it was written) it re-validates it and drops that batch
+    alone, with a WARN line."""
     create_topic(broker, topic, {"segment.bytes": "250000"})
     acked = produce_acked(broker, topic, 20_000, "r")
     part = broker.log_dir / f"{topic}-0"
@@ -121,8 +128,15 @@ def test_flipped_byte_in_an_old_segment_then_sigkill_loses_only_that_batch(broke
         f.seek(-1, 1)
         f.write(bytes([byte[0] ^ 0xFF]))
 
-    broker.restart(clean=False)  # SIGKILL
+    broker.kill()
+    if stale_checkpoint:
+        checkpoint = broker.log_dir / "recovery-point-offset-checkpoint"
+        checkpoint.write_text(checkpoint.read_text().replace(f"{topic} 0 {active_base}", f"{topic} 0 0"))
+        assert recovery_point(broker, topic) == 0
+    broker.restart(clean=False)
 
+    if stale_checkpoint:
+        assert f"offsets {first}..{last}; the batches from offset {last + 1} on are kept" in broker.output
     stored = read_partition(broker, topic)
     outside = {o: v for o, v in acked.items() if not first <= o <= last}
     lost = [o for o, v in outside.items() if stored.get(o) != v]
