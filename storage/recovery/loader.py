@@ -235,16 +235,30 @@ def _open_segments(fs: FileSystem, directory: str, config: LogConfig, time_ms: C
     return [LogSegment(directory, b, config, fs, time_ms) for b in bases]
 
 
-def _repair(name: str, seg: LogSegment, result: ScanResult, fs: FileSystem, time_ms: Callable[[], int]) -> LogSegment:
-    """Drop the damaged ranges of ``seg`` (logging each at WARN) and its indexes (rebuilt on use)."""
+def _repair(
+    name: str,
+    seg: LogSegment,
+    result: ScanResult,
+    fs: FileSystem,
+    time_ms: Callable[[], int],
+    recovery_point: int | None,
+) -> LogSegment:
+    """Drop the damaged ranges of ``seg`` (logging each at WARN) and its indexes (rebuilt on use).
+    ``recovery_point``: None after a clean shutdown (everything had been flushed)."""
     for d in result.damage:
         if d.resumes_at is None:
             what = f"offsets from {d.first_missing} to the end of the segment"
         else:
             what = f"offsets {d.first_missing}..{d.resumes_at - 1}; the batches from offset {d.resumes_at} on are kept"
+        if recovery_point is None:
+            cause = "found after a clean shutdown"
+        elif d.first_missing < recovery_point:
+            cause = f"below the recovery point {recovery_point}: fsynced data was damaged on disk"
+        else:
+            cause = f"above the recovery point {recovery_point}: not fsynced before the stop"
         log.warning(
-            "%s: segment %s: dropping %d damaged bytes at position %d of %d (%s): %s",
-            name, os.path.basename(seg.log_path), d.length, d.position, result.size, what, d.reason,
+            "%s: segment %s: dropping %d damaged bytes at position %d of %d (%s; %s): %s",
+            name, os.path.basename(seg.log_path), d.length, d.position, result.size, what, cause, d.reason,
         )  # fmt: skip
     seg.close()
     repair(fs, seg.log_path, result)
@@ -257,7 +271,7 @@ def _check_tail(name: str, seg: LogSegment, fs: FileSystem, time_ms: Callable[[]
     """After a clean shutdown: check the active segment from its last index entry to its end."""
     _, position = seg.offset_index.last_entry()
     result = scan_segment(fs, seg.log_path, seg.base_offset, start=position, index_path=seg.offset_index.path)
-    return _repair(name, seg, result, fs, time_ms) if result.damage else seg
+    return _repair(name, seg, result, fs, time_ms, None) if result.damage else seg
 
 
 def _recover(
@@ -288,7 +302,7 @@ def _recover(
         seg = segments[i]
         result = scan_segment(fs, seg.log_path, seg.base_offset, index_path=seg.offset_index.path)
         if result.damage:
-            seg = segments[i] = _repair(name, seg, result, fs, time_ms)
+            seg = segments[i] = _repair(name, seg, result, fs, time_ms, recovery_point)
         cut = seg.recover(on_batch)  # rebuilds the indexes; the scan left nothing to cut
         if cut:
             log.warning("%s: segment %s: cut %d more bytes", name, os.path.basename(seg.log_path), cut)

@@ -119,3 +119,19 @@ def test_a_crash_while_repairing_leaves_the_segment_as_it_was(open_log: OpenLog,
     again = LogLoader.load(log.directory, "topic", 0, CONFIG, REAL_FS, clock, clean_shutdown=False)
     assert all_batches(again) == [(o, b) for o, b in written if o != victim.base_offset]
     assert not [n for n in os.listdir(log.directory) if n.endswith(".tmp")]
+
+
+def test_damage_below_the_recovery_point_is_reported_as_such(
+    open_log: OpenLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = open_log(CONFIG)
+    written = write_log(log, [2] * 30)
+    log.close()
+    second = log.segments[1]
+    first_batch, *_, last_batch = list(second.batches(0))
+    flip(second.log_path, first_batch.position + 61 + 3)
+    recovery_point = last_batch.base_offset  # inside the segment, after the damaged batch
+    with caplog.at_level(logging.WARNING):
+        again = open_log(CONFIG, clean=False, recovery_point=recovery_point)
+    assert all_batches(again) == [(o, b) for o, b in written if o != first_batch.base_offset]
+    assert f"below the recovery point {recovery_point}: fsynced data was damaged on disk" in caplog.text
