@@ -300,16 +300,18 @@ def _recover(
         )  # fmt: skip
     for i in range(first, len(segments)):
         seg = segments[i]
-        result = scan_segment(fs, seg.log_path, seg.base_offset, index_path=seg.offset_index.path)
+        result = scan_segment(fs, seg.log_path, seg.base_offset, index_path=seg.offset_index.path, on_batch=on_batch)
         if result.damage:
-            seg = segments[i] = _repair(name, seg, result, fs, time_ms, recovery_point)
-        cut = seg.recover(on_batch)  # rebuilds the indexes; the scan left nothing to cut
-        if cut:
-            log.warning("%s: segment %s: cut %d more bytes", name, os.path.basename(seg.log_path), cut)
+            segments[i] = _repair(name, seg, result, fs, time_ms, recovery_point)
+        else:  # indexes written after the last flush may be torn: rebuilt (from headers) on first use
+            seg.close()
+            fs.delete(seg.offset_index.path)
+            fs.delete(seg.time_index.path)
+            segments[i] = LogSegment(seg.directory, seg.base_offset, seg.config, fs, time_ms)
         # Without compaction offsets run on from one segment to the next; a gap means lost data. The
         # segments after it hold good batches that were acknowledged: keep them, and say so.
         if not compacted and i + 1 < len(segments):
-            end, following = seg.read_next_offset(), segments[i + 1].base_offset
+            end, following = result.next_offset, segments[i + 1].base_offset
             if end != following:
                 log.warning(
                     "%s: offsets %d..%d are missing between segment %s and the next one (kept)",

@@ -20,13 +20,15 @@ from __future__ import annotations
 import io
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from protocol.records.header import HEADER_SIZE, InvalidRecordBatch, compute_crc, read_header
+from protocol.records.header import HEADER_SIZE, BatchHeader, InvalidRecordBatch, compute_crc, read_header
 from storage.fs import FileSystem
 
 INT_MAX = 0x7FFFFFFF
 _COPY_CHUNK = 1 << 20
+_CHUNK = 1 << 20  # the scan reads the file in pieces this large
 _INDEX_ENTRY = struct.Struct(">ii")
 
 
@@ -58,23 +60,41 @@ class ScanResult:
         return len(self.damage) == 1 and self.damage[0].end == self.size
 
 
-def _check_batch(fs: FileSystem, f: io.FileIO, pos: int, size: int, base_offset: int, expected: int) -> str | None:
-    """Why the batch at ``pos`` is not good, or None if it is."""
-    head = fs.pread(f, HEADER_SIZE, pos)
+class _Reader:
+    """Reads of a file served from one cached chunk of at least ``_CHUNK`` bytes."""
+
+    def __init__(self, fs: FileSystem, f: io.FileIO, size: int) -> None:
+        self._fs, self._f, self.size = fs, f, size
+        self._buf = b""
+        self._at = 0
+
+    def read(self, pos: int, n: int) -> memoryview:
+        """Up to ``n`` bytes at ``pos`` (fewer only at the end of the file)."""
+        n = min(n, self.size - pos)
+        if pos < self._at or pos + n > self._at + len(self._buf):
+            self._buf = self._fs.pread(self._f, max(n, _CHUNK), pos)
+            self._at = pos
+        off = pos - self._at
+        return memoryview(self._buf)[off : off + n]
+
+
+def _check_batch(reader: _Reader, pos: int, base_offset: int, expected: int) -> BatchHeader | str:
+    """The header of the batch at ``pos`` if it is good, else why it is not."""
+    left = reader.size - pos
     try:
-        header = read_header(head)
+        header = read_header(reader.read(pos, HEADER_SIZE))
     except InvalidRecordBatch as e:
         return f"bad header: {e}"
-    if header.size < HEADER_SIZE or header.size > size - pos:
-        return f"batch length {header.size} does not fit in the {size - pos} bytes left"
+    if header.size < HEADER_SIZE or header.size > left:
+        return f"batch length {header.size} does not fit in the {left} bytes left"
     if header.base_offset < expected or header.last_offset_delta < 0:
         return f"offsets {header.base_offset}..{header.last_offset} go back (expected >= {expected})"
     if not 0 <= header.last_offset - base_offset <= INT_MAX or header.base_offset < base_offset:
         return f"offsets {header.base_offset}..{header.last_offset} do not belong to the segment"
-    data = fs.pread(f, header.size, pos)
+    data = reader.read(pos, header.size)
     if len(data) < header.size or compute_crc(data, 0, header.size) != header.crc:
         return f"CRC mismatch in the batch of offsets {header.base_offset}..{header.last_offset}"
-    return None
+    return header
 
 
 def _index_positions(index_path: str | None, after: int) -> list[int]:
@@ -99,25 +119,30 @@ def scan_segment(
     start: int = 0,
     expected: int | None = None,
     index_path: str | None = None,
+    on_batch: Callable[[BatchHeader], None] | None = None,
 ) -> ScanResult:
-    """Check every batch from byte ``start`` (a batch start; bytes before it are trusted) to the end."""
+    """Check every batch from byte ``start`` (a batch start; bytes before it are trusted) to the end,
+    calling ``on_batch`` with the header of each good one."""
     with fs.open(log_path, "rb") as f:
         size = fs.size(f)
         pos = start
         expected_offset = base_offset if expected is None else expected
         result = ScanResult(size, expected_offset)
         index_candidates: list[int] | None = None
+        reader = _Reader(fs, f, size)
         while pos < size:
-            reason = _check_batch(fs, f, pos, size, base_offset, expected_offset)
-            if reason is None:
-                header = read_header(fs.pread(f, HEADER_SIZE, pos))
+            checked = _check_batch(reader, pos, base_offset, expected_offset)
+            if not isinstance(checked, str):
+                header = checked
+                if on_batch is not None:
+                    on_batch(header)
                 expected_offset = header.next_offset
                 result.next_offset = expected_offset
                 pos += header.size
                 continue
             # Where could the next good batch start? Its own length first, then the index's entries.
             candidates: list[int] = []
-            head = fs.pread(f, HEADER_SIZE, pos)
+            head = reader.read(pos, HEADER_SIZE)
             if len(head) >= 12:
                 length = struct.unpack_from(">i", head, 8)[0]
                 if length > 0 and pos + 12 + length < size:
@@ -126,11 +151,12 @@ def scan_segment(
                 index_candidates = _index_positions(index_path, start)
             candidates += [p for p in index_candidates if p > pos]
             resume = next(
-                (c for c in candidates if _check_batch(fs, f, c, size, base_offset, expected_offset) is None), None
+                (c for c in candidates if not isinstance(_check_batch(reader, c, base_offset, expected_offset), str)),
+                None,
             )
             end = size if resume is None else resume
-            resumes_at = None if resume is None else read_header(fs.pread(f, HEADER_SIZE, resume)).base_offset
-            result.damage.append(Damage(pos, end - pos, expected_offset, resumes_at, reason))
+            resumes_at = None if resume is None else read_header(reader.read(resume, HEADER_SIZE)).base_offset
+            result.damage.append(Damage(pos, end - pos, expected_offset, resumes_at, checked))
             pos = end
         return result
 
