@@ -163,3 +163,30 @@ def test_checkpoint_work_captures_the_offsets_when_it_is_made(tmp_path: Path, cl
     log.set_high_watermark(4)
     write()
     assert read_offset_checkpoint(str(tmp_path / "replication-offset-checkpoint")) == {("t", 0): 2}
+
+
+def test_the_manager_hands_every_log_its_scheduler_and_flush_ms_work(tmp_path: Path, clock: Clock) -> None:
+    planned: list[tuple[Log, FlushWork]] = []
+    config = LogConfig(segment_bytes=300, flush_ms=1000)
+    meta = MetaProperties("c", 1)
+    m = LogManager([str(tmp_path)], config, meta=meta, time_ms=clock, flush_scheduler=lambda *a: planned.append(a))
+    m.startup()
+    created = m.get_or_create_log("t", 0)
+    fill(created, 6)
+    assert planned and all(owner is created for owner, _ in planned)  # rolls: planned, not run
+    m.shutdown()
+    again = LogManager([str(tmp_path)], config, meta=meta, time_ms=clock, flush_scheduler=lambda *a: planned.append(a))
+    again.startup()
+    loaded = again.get_log("t", 0)
+    assert loaded is not None
+    planned.clear()
+    fill(loaded, 6)
+    assert planned and all(owner is loaded for owner, _ in planned)
+    assert again.dirty_flush_work(clock.now) == []  # flush.ms has not passed
+    clock.advance(1000)
+    ((owner, work),) = again.dirty_flush_work(clock.now)
+    worker = threading.Thread(target=work.run)
+    worker.start()
+    worker.join()
+    owner.mark_flushed(work)
+    assert loaded.recovery_point == loaded.log_end_offset
