@@ -82,6 +82,7 @@ class LocalLog:
         self._unflushed_messages = 0
         self._last_flush_ms = time_ms()
         self._pending_deletes: list[tuple[int, LogSegment]] = []
+        self._pending_files: list[tuple[int, str]] = []  # other files that go with deleted segments
         self._flush_generation = 0  # moves on every truncation: a flush planned before it is void
 
     # -- state ------------------------------------------------------------------------------------
@@ -268,17 +269,27 @@ class LocalLog:
             with self.disk_op("delete files"):
                 work()
 
+    def delete_files_later(self, paths: list[str], now: int) -> None:
+        """Delete ``paths`` (files the log no longer uses) with the next due ``purge_work``."""
+        self._pending_files += [(now + self.config.file_delete_delay_ms, path) for path in paths]
+
     def purge_work(self, now: int) -> Callable[[], None] | None:
-        """Take the ``.deleted`` segments whose file.delete.delay.ms has passed; returns the blocking
-        deletion of their files, to run in any thread (the log no longer knows them), or None."""
+        """Take the ``.deleted`` segments (and other files) whose file.delete.delay.ms has passed;
+        returns the blocking deletion of their files, to run in any thread (the log no longer knows
+        them), or None."""
         due = [seg for when, seg in self._pending_deletes if when <= now]
-        if not due:
+        files = [path for when, path in self._pending_files if when <= now]
+        if not due and not files:
             return None
         self._pending_deletes = [(w, s) for w, s in self._pending_deletes if w > now]
+        self._pending_files = [(w, p) for w, p in self._pending_files if w > now]
+        fs = self._fs
 
         def delete() -> None:
             for seg in due:
                 seg.delete_files()
+            for path in files:
+                fs.delete(path)
 
         return delete
 

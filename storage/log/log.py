@@ -396,10 +396,12 @@ class Log:
             self._on_log_start_moved()
         return self._log_start_offset
 
-    def _on_log_start_moved(self) -> None:
-        with self._local.disk_op("delete producer snapshots"):
-            self._producer_state.on_log_start_offset_incremented(self._log_start_offset)
-            self._producer_state.delete_snapshots_before(self._log_start_offset)
+    def _on_log_start_moved(self, now: int | None = None) -> None:
+        """Producer snapshots below the new log start go with the segments (``purge_work``)."""
+        self._producer_state.on_log_start_offset_incremented(self._log_start_offset)
+        doomed = self._producer_state.remove_snapshots_before(self._log_start_offset)
+        if doomed:
+            self._local.delete_files_later([str(p) for p in doomed], self._time_ms() if now is None else now)
 
     # -- retention --------------------------------------------------------------------------------
     def delete_old_segments(self, now_ms: int | None = None, *, purge: bool = True) -> int:
@@ -448,7 +450,7 @@ class Log:
         if first_base > self._log_start_offset:
             self._log_start_offset = first_base
             self.epoch_cache.truncate_from_start(self._log_start_offset)
-        self._on_log_start_moved()
+        self._on_log_start_moved(now)
         self._high_watermark = max(self._high_watermark, self._log_start_offset)
         self._local.raise_recovery_point(self._log_start_offset)
         return len(doomed)

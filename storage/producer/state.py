@@ -306,6 +306,12 @@ class ProducerStateManager:
         for snap in [o for o in self._snapshots if o < offset]:
             self._delete_snapshot(snap)
 
+    def remove_snapshots_before(self, offset: int) -> list[Path]:
+        """Forget the snapshots below ``offset`` and return their files, for the caller to delete
+        later and off the event loop, with the segments they stood beside (as Kafka does). A file left
+        behind by a crash is deleted at the next load (it lies below the log start)."""
+        return [self._snapshots.pop(o) for o in sorted(self._snapshots) if o < offset]
+
     # ----------------------------------------------------------------------------------- rebuild
 
     def load(

@@ -129,12 +129,15 @@ def test_retention_renames_at_once_and_deletes_in_the_returned_callable(tmp_path
     assert m.cleanup_logs(purge=False) > 0
     directory = Path(log.directory)
     assert list(directory.glob("*.deleted"))  # renamed, not yet deleted
+    old_snapshots = [p for p in directory.glob("*.snapshot") if int(p.name[:20]) < log.log_start_offset]
+    assert old_snapshots  # they go with the segments
     purge = m.purge_work()
     assert purge is not None
     worker = threading.Thread(target=purge)
     worker.start()
     worker.join()
     assert not list(directory.glob("*.deleted"))
+    assert not any(p.exists() for p in old_snapshots)
     assert m.purge_work() is None
 
 
