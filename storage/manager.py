@@ -7,7 +7,10 @@ without it, each log is recovered from its checkpointed recovery point.
 
 A partition that cannot be loaded, or that fails on disk later, is offline on its own
 (``offline_partitions``); every other partition keeps working. Not thread-safe: the broker calls it
-from its event loop only, except ``create_new_logs`` (any thread; see there). Compaction, the slow
+from its event loop only, except ``create_new_logs`` (any thread; see there). The blocking parts of the
+periodic work come as callables that captured what they need on the owner's thread and may run in any
+thread: checkpoint writes (``*_checkpoint_work``), retention's deletions (``purge_work``), flush.ms
+flushes (``dirty_flush_work``) and each roll's flush (handed to ``flush_scheduler``). Compaction, the slow
 pass, is a generator of bounded steps (``clean_logs_steps``) that the loop runs in time slices.
 """
 
