@@ -58,7 +58,7 @@ from storage.log._validate import check_keys_for_compaction, check_timestamps, v
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.local_log import FlushWork, LocalLog
 from storage.log.results import FetchDataInfo, LogAppendInfo
-from storage.log.segment import AppendedBatch, LogSegment
+from storage.log.segment import AppendedBatch, LogSegment, SegmentBroken
 from storage.producer.state import AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
@@ -281,7 +281,10 @@ class Log:
 
     def _append(self, buf: Records, batches: list[AppendedBatch], first_offset: int, max_ts: int, now: int) -> None:
         self._check_online()
-        self._maybe_roll(len(buf), first_offset, batches[-1].last_offset, max_ts, now)
+        try:  # ``disk_op`` written out: this is the hot path
+            self._maybe_roll(len(buf), first_offset, batches[-1].last_offset, max_ts, now)
+        except (SegmentBroken, OSError) as e:
+            raise self._local.gone_offline("roll", e) from e
         self._local.append(buf, batches)
 
     def _after_append(self, count: int, now: int) -> None:
