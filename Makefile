@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench fuzz system-deps js-deps spec-check clean
+.PHONY: run test lint typecheck imports unit bench fuzz killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ bench: $(VENV)/.bench-installed system-deps
 # broker, hostile field values. More: make fuzz ARGS="--rounds 100 --seeds 10 --verbose".
 fuzz: $(STAMP)
 	$(PY) -m bench.fuzz_wire $(ARGS)
+
+# N SIGKILL cycles under an idempotent acks=all producer; checks loss, duplication, order (minutes).
+CYCLES ?= 20
+killloop: $(STAMP)
+	$(PY) -m bench.killloop --cycles $(CYCLES)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,11 +1,15 @@
 """The broker process: listeners, connections, and the components every handler reaches through it.
 
-Start-up: read (or create) the cluster id in ``meta.properties``, open every partition log (recovering
-after an unclean stop), load topic metadata, lead every partition, then listen. Shutdown (SIGTERM,
-SIGINT): stop accepting, let in-flight requests finish for a few seconds, close connections, then
-flush logs and write the checkpoints and the clean-shutdown marker.
+Start-up: read (or create) the cluster id in ``meta.properties``, load topic metadata, open every
+partition log with its topic's configs (recovering after an unclean stop), lead every partition, then
+listen. Shutdown (SIGTERM, SIGINT): stop accepting, let in-flight requests finish for a few seconds,
+close connections, then flush logs and write the checkpoints and the clean-shutdown marker.
 
-One event loop owns all broker state; nothing here is thread-safe, and nothing needs to be.
+One event loop owns all broker state; nothing here is thread-safe, and nothing needs to be. Blocking
+disk work runs in worker threads (``_off_loop``): the flush each segment roll asks for (then the
+recovery point moves, and its checkpoint is written), the periodic checkpoints (one write at a time:
+``_checkpoint_lock``), retention's file deletions and flush.ms flushes. Storage hands over that work as
+callables whose state it captured on the loop, so no state change straddles an ``await``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
 from storage.checkpoints import MetaProperties, read_meta_properties
+from storage.config import LogConfig
+from storage.errors import StorageError
+from storage.log.local_log import FlushWork
+from storage.log.log import Log
 from storage.manager import LogManager
 
 log = logging.getLogger(__name__)
@@ -61,6 +69,10 @@ class Broker:
         self.socket_server = SocketServer(config, self.listeners)
         self.components: BrokerComponents
         self._background: list[asyncio.Task[None]] = []
+        self._flushes: set[asyncio.Task[None]] = set()  # roll flushes under way
+        self._checkpoint_lock = asyncio.Lock()
+        self._recovery_checkpoint: asyncio.Task[None] | None = None
+        self._recovery_checkpoint_again = False
         self.log_manager: LogManager
         self.replica_manager: ReplicaManager
         self.metadata_cache: MetadataCache  # what handlers read of the cluster
@@ -70,18 +82,21 @@ class Broker:
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self) -> None:
         self.cluster_id = self._cluster_id()
+        self.topics = TopicStore(self.log_dirs[0])
+        self.topics.load()  # first: logs recover with their topics' configs
         self.log_manager = LogManager(
             self.log_dirs,
+            LogConfig.from_props(self.config.topic_values({})),
             meta=MetaProperties(self.cluster_id, self.node_id),
+            topic_configs=self._topic_log_config,
             producer_id_expiration_ms=self.config.get("producer.id.expiration.ms"),
+            flush_scheduler=self._schedule_flush,
         )
         self.log_manager.startup()
-        topics = TopicStore(self.log_dirs[0])
-        topics.load()
         self.metadata_cache = MetadataCache(self.node_id, self.cluster_id)
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         self.controller = EmbeddedController(
-            self.node_id, self.config, topics, self.replica_manager, self.metadata_cache
+            self.node_id, self.config, self.topics, self.replica_manager, self.metadata_cache
         )
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
@@ -144,6 +159,7 @@ class Broker:
             task.cancel()
         # Let them finish (a cleaner pass cut short removes its .cleaned files) before the logs close.
         await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*self._flushes, return_exceptions=True)
         # Stop reading new requests, wake long-polling fetches so they answer now with what they have,
         # and give the requests already read a few seconds to be answered.
         self.socket_server.stop_reading()
@@ -151,6 +167,9 @@ class Broker:
         self.replica_manager.produce_purgatory.notify_all()
         await self.socket_server.close_connections(SHUTDOWN_GRACE_S)
         self.group_coordinator.shutdown()
+        await asyncio.gather(*self._flushes, return_exceptions=True)  # rolls while the last requests ran
+        if self._recovery_checkpoint is not None:
+            await asyncio.gather(self._recovery_checkpoint, return_exceptions=True)
         self.log_manager.shutdown()
         log.info("shut down cleanly")
 
@@ -166,20 +185,83 @@ class Broker:
             except Exception:
                 log.exception("periodic %s failed", getattr(work, "__name__", work))
 
-    def _checkpoint_hw(self) -> None:
-        self.log_manager.checkpoint_high_watermarks()
+    def _topic_log_config(self, topic: str) -> LogConfig | None:
+        metadata = self.topics.get(topic)
+        return None if metadata is None else LogConfig.from_props(self.config.topic_values(metadata.configs))
 
-    def _checkpoint_offsets(self) -> None:
-        self.log_manager.checkpoint_recovery_points()
-        self.log_manager.checkpoint_log_start_offsets()
+    @staticmethod
+    async def _off_loop(work: Callable[[], None]) -> None:
+        """Run ``work`` in a worker thread. Cancelled, it still waits for the thread to finish (its
+        files may be written again right after, e.g. by the shutdown's checkpoints) and re-raises."""
+        future = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])
+            raise
 
-    def _retention(self) -> None:
-        deleted = self.log_manager.cleanup_logs()
+    def _schedule_flush(self, partition_log: Log, work: FlushWork) -> None:
+        """``Log.flush_scheduler``: called on the loop when a segment rolls."""
+        task = asyncio.get_running_loop().create_task(self._flush_rolled(partition_log, work))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush_rolled(self, partition_log: Log, work: FlushWork) -> None:
+        try:
+            await self._off_loop(work.run)
+        except OSError as e:
+            log.error("%s", partition_log.flush_failed(work, e))
+            return
+        partition_log.mark_flushed(work)
+        self._checkpoint_recovery_points_soon()
+
+    def _checkpoint_recovery_points_soon(self) -> None:
+        """Write the recovery points after a roll's flush moved one: so a crash soon after recovers
+        from the active segment, not from the last periodic checkpoint. Writes coalesce."""
+        if self._recovery_checkpoint is not None and not self._recovery_checkpoint.done():
+            self._recovery_checkpoint_again = True
+            return
+        self._recovery_checkpoint = asyncio.get_running_loop().create_task(self._write_recovery_points())
+
+    async def _write_recovery_points(self) -> None:
+        try:
+            while True:
+                self._recovery_checkpoint_again = False
+                await self._write_checkpoint(self.log_manager.recovery_point_checkpoint_work)
+                if not self._recovery_checkpoint_again:
+                    return
+        except StorageError as e:
+            log.error("%s", e)
+
+    async def _write_checkpoint(self, make_work: Callable[[], Callable[[], None]]) -> None:
+        """Capture a checkpoint's offsets on the loop and write it in a worker thread, one at a time."""
+        async with self._checkpoint_lock:
+            await self._off_loop(make_work())
+
+    async def _checkpoint_hw(self) -> None:
+        await self._write_checkpoint(self.log_manager.high_watermark_checkpoint_work)
+
+    async def _checkpoint_offsets(self) -> None:
+        await self._write_checkpoint(self.log_manager.recovery_point_checkpoint_work)
+        await self._write_checkpoint(self.log_manager.log_start_offset_checkpoint_work)
+
+    async def _retention(self) -> None:
+        deleted = self.log_manager.cleanup_logs(purge=False)  # renames to .deleted: metadata only
         if deleted:
             log.info("retention deleted %d segment(s)", deleted)
+        purge = self.log_manager.purge_work()
+        if purge is not None:
+            await self._off_loop(purge)
 
-    def _flush(self) -> None:
-        self.log_manager.flush_dirty_logs()
+    async def _flush(self) -> None:
+        """flush.ms: each due log's flush in a worker thread, then its recovery point moves."""
+        for partition_log, work in self.log_manager.dirty_flush_work():
+            try:
+                await self._off_loop(work.run)
+            except OSError as e:
+                log.error("%s", partition_log.flush_failed(work, e))
+                continue
+            partition_log.mark_flushed(work)
 
     def _expire_producers(self) -> None:
         self.log_manager.remove_expired_producers()

@@ -56,14 +56,28 @@ class FileSystem:
         finally:
             os.close(fd)
 
-    def write_file_atomically(self, path: str, data: bytes) -> None:
-        """Write-temp-then-rename with fsyncs, so a crash leaves either the old or the new file."""
+    def write_file_atomically(self, path: str, data: bytes, *, sync: bool = True) -> None:
+        """Write-temp-then-rename with fsyncs, so a crash leaves either the old or the new file.
+        ``sync=False`` leaves out the fsyncs (the caller fsyncs ``path`` and its directory later, off
+        the event loop): a process crash still leaves the old file or the new one."""
         tmp = path + ".tmp"
         with self.open(tmp, "wb") as f:
             self.write(f, data)
-            self.fsync(f)
+            if sync:
+                self.fsync(f)
         self.rename(tmp, path)
-        self.fsync_dir(os.path.dirname(path) or ".")
+        if sync:
+            self.fsync_dir(os.path.dirname(path) or ".")
+
+    def fsync_path(self, path: str) -> bool:
+        """fsync the file at ``path`` (its dirty pages, whoever wrote them); False if it is gone."""
+        try:
+            f = self.open(path, "rb")
+        except FileNotFoundError:
+            return False
+        with f:
+            self.fsync(f)
+        return True
 
 
 REAL_FS = FileSystem()

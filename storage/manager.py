@@ -7,7 +7,10 @@ without it, each log is recovered from its checkpointed recovery point.
 
 A partition that cannot be loaded, or that fails on disk later, is offline on its own
 (``offline_partitions``); every other partition keeps working. Not thread-safe: the broker calls it
-from its event loop only, except ``create_new_logs`` (any thread; see there). Compaction, the slow
+from its event loop only, except ``create_new_logs`` (any thread; see there). The blocking parts of the
+periodic work come as callables that captured what they need on the owner's thread and may run in any
+thread: checkpoint writes (``*_checkpoint_work``), retention's deletions (``purge_work``), flush.ms
+flushes (``dirty_flush_work``) and each roll's flush (handed to ``flush_scheduler``). Compaction, the slow
 pass, is a generator of bounded steps (``clean_logs_steps``) that the loop runs in time slices.
 """
 
@@ -40,7 +43,8 @@ from storage.config import LogConfig
 from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
 from storage.log._records import Decompress
-from storage.log.log import Log, parse_partition_dir, partition_dir_name
+from storage.log.local_log import FlushWork
+from storage.log.log import FlushScheduler, Log, parse_partition_dir, partition_dir_name
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
 from storage.recovery.loader import LogLoader
 
@@ -97,9 +101,11 @@ class LogManager:
         time_ms: Callable[[], int] = _wall_clock_ms,
         decompress: Decompress | None = None,
         producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+        flush_scheduler: FlushScheduler | None = None,
     ) -> None:
         """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``).
-        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms."""
+        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms. ``flush_scheduler``
+        runs the flush each roll asks for (``Log.flush_scheduler``); None: at once."""
         if not log_dirs:
             raise StorageError("log.dirs is empty")
         self.log_dirs = [os.path.abspath(d) for d in log_dirs]
@@ -110,6 +116,7 @@ class LogManager:
         self._time_ms = time_ms
         self._decompress = decompress
         self._producer_id_expiration_ms = producer_id_expiration_ms
+        self._flush_scheduler = flush_scheduler
         self.cleaner = LogCleaner(fs, time_ms)
         self.uncleanable_partitions: set[TopicPartition] = set()
         self._logs: dict[TopicPartition, Log] = {}
@@ -119,11 +126,17 @@ class LogManager:
 
     # -- startup ----------------------------------------------------------------------------------
     def startup(self) -> None:
-        """Check meta.properties and load every partition of every log dir."""
+        """Check meta.properties and load every partition of every log dir, then write the recovery
+        points and log start offsets recovery settled on (a recovery may have cut a log below its old
+        recovery point; the next one must not trust the old value)."""
         for log_dir in self.log_dirs:
             os.makedirs(log_dir, exist_ok=True)
             self._check_meta(log_dir)
             self._load_dir(log_dir)
+        for log in self._logs.values():
+            log.flush_scheduler = self._flush_scheduler
+        self.checkpoint_recovery_points()
+        self.checkpoint_log_start_offsets()
 
     def _check_meta(self, log_dir: str) -> None:
         stored = read_meta_properties(log_dir)
@@ -281,6 +294,7 @@ class LogManager:
         """Make created logs the manager's. Call on the owner's thread."""
         for plan, log in zip(plans, logs, strict=True):
             tp = (plan.new.topic, plan.new.partition)
+            log.flush_scheduler = self._flush_scheduler
             self._logs[tp] = log
             self._log_dir_of[tp] = plan.log_dir
 
@@ -332,16 +346,31 @@ class LogManager:
         return set(self._load_failures) | {tp for tp, log in self._logs.items() if log.offline}
 
     # -- periodic work ----------------------------------------------------------------------------
-    def cleanup_logs(self, now_ms: int | None = None) -> int:
-        """A retention pass over every online log; returns the number of segments deleted."""
+    def cleanup_logs(self, now_ms: int | None = None, *, purge: bool = True) -> int:
+        """A retention pass over every online log; returns the number of segments deleted. Their files
+        are deleted now with ``purge``, else by the callable ``purge_work`` returns."""
         now = self._time_ms() if now_ms is None else now_ms
         deleted = 0
         for log in self._online_logs():
             try:
-                deleted += log.delete_old_segments(now)
+                deleted += log.delete_old_segments(now, purge=purge)
             except StorageError:
                 continue  # that log is offline now; the others go on
         return deleted
+
+    def purge_work(self, now_ms: int | None = None) -> Callable[[], None] | None:
+        """The deletion of every log's ``.deleted`` files that are due, to run in a worker thread."""
+        now = self._time_ms() if now_ms is None else now_ms
+        works = [w for log in self._logs.values() if (w := log.purge_work(now)) is not None]
+        if not works:
+            return None
+
+        def purge() -> None:
+            for work in works:
+                with contextlib.suppress(OSError):  # left behind as .deleted: the next start removes it
+                    work()
+
+        return purge
 
     def flush_dirty_logs(self, now_ms: int | None = None) -> None:
         """Flush the logs whose flush.ms has passed."""
@@ -351,6 +380,20 @@ class LogManager:
                 log.maybe_flush(now)
             except StorageError:
                 continue
+
+    def dirty_flush_work(self, now_ms: int | None = None) -> list[tuple[Log, FlushWork]]:
+        """``flush_dirty_logs`` in two halves: the flushes due, each to run (``FlushWork.run``) in a
+        worker thread, then to mark (``Log.mark_flushed``) on the owner's thread."""
+        now = self._time_ms() if now_ms is None else now_ms
+        out = []
+        for log in self._online_logs():
+            try:
+                work = log.flush_work() if log.needs_flush(now) else None
+            except StorageError:
+                continue
+            if work is not None:
+                out.append((log, work))
+        return out
 
     def clean_logs(self, now_ms: int | None = None) -> int:
         """``clean_logs_steps`` run at once. Returns the number of logs cleaned."""
@@ -449,21 +492,38 @@ class LogManager:
                 out[self._log_dir_of[tp]][tp] = value(log)
         return out
 
-    def _write(self, filename: str, value: Callable[[Log], int]) -> None:
-        for log_dir, offsets in self._by_dir(value).items():
-            try:
-                write_offset_checkpoint(self._fs, os.path.join(log_dir, filename), offsets)
-            except OSError as e:
-                raise StorageError(f"cannot write {log_dir}/{filename}: {e}") from e
+    def _write_work(self, filename: str, value: Callable[[Log], int]) -> Callable[[], None]:
+        """The offsets now, and the blocking write of them (to run in any thread; one at a time per
+        file, as they share a temp file). Raises StorageError."""
+        by_dir = self._by_dir(value)
+        fs = self._fs
+
+        def write() -> None:
+            for log_dir, offsets in by_dir.items():
+                try:
+                    write_offset_checkpoint(fs, os.path.join(log_dir, filename), offsets)
+                except OSError as e:
+                    raise StorageError(f"cannot write {log_dir}/{filename}: {e}") from e
+
+        return write
+
+    def recovery_point_checkpoint_work(self) -> Callable[[], None]:
+        return self._write_work(RECOVERY_POINT_CHECKPOINT, lambda log: log.recovery_point)
+
+    def log_start_offset_checkpoint_work(self) -> Callable[[], None]:
+        return self._write_work(LOG_START_OFFSET_CHECKPOINT, lambda log: log.log_start_offset)
+
+    def high_watermark_checkpoint_work(self) -> Callable[[], None]:
+        return self._write_work(REPLICATION_OFFSET_CHECKPOINT, lambda log: log.high_watermark)
 
     def checkpoint_recovery_points(self) -> None:
-        self._write(RECOVERY_POINT_CHECKPOINT, lambda log: log.recovery_point)
+        self.recovery_point_checkpoint_work()()
 
     def checkpoint_log_start_offsets(self) -> None:
-        self._write(LOG_START_OFFSET_CHECKPOINT, lambda log: log.log_start_offset)
+        self.log_start_offset_checkpoint_work()()
 
     def checkpoint_high_watermarks(self) -> None:
-        self._write(REPLICATION_OFFSET_CHECKPOINT, lambda log: log.high_watermark)
+        self.high_watermark_checkpoint_work()()
 
     # -- shutdown ---------------------------------------------------------------------------------
     def shutdown(self) -> None:

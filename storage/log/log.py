@@ -1,31 +1,35 @@
-"""``Log``: one partition's log (``<log.dir>/<topic>-<partition>/``), a list of ``LogSegment``s.
+"""``Log``: one partition's log (``<log.dir>/<topic>-<partition>/``), as Kafka's UnifiedLog on top of a
+``LocalLog`` (``storage.log.local_log``: the segments, rolls, reads, truncation, flushes and the recovery
+point).
 
 Offsets: ``log_start_offset`` <= ``high_watermark`` <= ``log_end_offset``. The last segment is the
-active one; only it is appended to. ``recovery_point`` is the offset below which everything was fsynced.
+active one; only it is appended to. ``recovery_point`` is the offset below which everything was fsynced:
+each roll flushes what it rolled (through ``flush_scheduler``, in the broker a worker thread) and then
+moves it, so a recovery after a crash starts at the active segment.
+
+This class holds what the segments do not: the high watermark and the log start offset, the last
+stable offset, producer state, leader epochs, validating appends, and the decisions of when to roll
+and which segments retention deletes.
 
 Invariants:
-- segment base offsets strictly increase; each segment's offsets lie in [base, next segment's base);
-- the active segment always exists (an empty one after a full truncation or deletion);
 - an append is all or nothing: validation happens before any byte is written, and a failed write is
   rolled back; if it cannot be, the log goes offline (``LogOffline``) and refuses further work.
 
 Producer state (idempotence, transactions) is kept as Kafka's UnifiedLog keeps it: every append runs
 through the log's ``ProducerStateManager`` (see ``storage.log._producers``), a snapshot is taken at
-every roll (at the new segment's base offset) and at ``close``, snapshots below the log start go with
-the segments, and a truncation reloads the state from the newest snapshot plus a replay of the log.
-``last_stable_offset`` is min(first unstable offset, high watermark).
+every roll (at the new segment's base offset, fsynced by the roll's flush) and at ``close``, snapshots
+below the log start go with the segments, and a truncation reloads the state from the newest snapshot
+plus a replay of the log. ``last_stable_offset`` is min(first unstable offset, high watermark).
 
-Open logs with ``LogLoader.load`` (``storage.recovery.loader``). Not thread-safe: the caller (the broker's event
-loop, or a worker thread it hands the log to) serialises every call on one log.
+Open logs with ``LogLoader.load`` (``storage.recovery.loader``). Not thread-safe: the caller (the broker's
+event loop, or a worker thread it hands the log to) serialises every call on one log.
 """
 
 from __future__ import annotations
 
 import random
 import shutil
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from protocol.records.header import (
@@ -52,11 +56,15 @@ from storage.log._producers import (
 from storage.log._records import Decompress
 from storage.log._validate import check_keys_for_compaction, check_timestamps, validate_batches
 from storage.log.epoch_cache import LeaderEpochCache
-from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
-from storage.log.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
+from storage.log.local_log import FlushWork, LocalLog
+from storage.log.results import FetchDataInfo, LogAppendInfo
+from storage.log.segment import AppendedBatch, LogSegment, SegmentBroken
 from storage.producer.state import AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
+
+
+FlushScheduler = Callable[["Log", FlushWork], None]
 
 
 class Log:
@@ -83,18 +91,13 @@ class Log:
         self._config = config
         self._fs = fs
         self._time_ms = time_ms
-        self._segments = segments
-        self._bases = [s.base_offset for s in segments]
-        self._log_end_offset = segments[-1].read_next_offset()
+        self._local = LocalLog(directory, f"{topic}-{partition}", config, fs, time_ms, segments, recovery_point)
         self._log_start_offset = log_start_offset
         self._high_watermark = log_start_offset
-        self._recovery_point = min(recovery_point, self._log_end_offset)
         self.epoch_cache = epoch_cache
         self._decompress = decompress
-        self._offline_reason: str | None = None
-        self._unflushed_messages = 0
-        self._last_flush_ms = time_ms()
-        self._pending_deletes: list[tuple[int, LogSegment]] = []
+        # Who runs the flush of a rolled segment (the broker: in a worker thread); None: at once.
+        self.flush_scheduler: FlushScheduler | None = None
         self._roll_jitter_ms = random.randint(0, config.segment_jitter_ms) if config.segment_jitter_ms else 0
         if producer_state is None:
             producer_state = ProducerStateManager(Path(directory), time_ms=time_ms, fs=fs)
@@ -112,7 +115,8 @@ class Log:
     def update_config(self, config: LogConfig) -> None:
         """New topic configs apply to the next append, roll and retention pass."""
         self._config = config
-        for seg in self._segments:
+        self._local.config = config
+        for seg in self._local.segments:
             seg.config = config
 
     @property
@@ -121,7 +125,7 @@ class Log:
 
     @property
     def log_end_offset(self) -> int:
-        return self._log_end_offset
+        return self._local.log_end_offset
 
     @property
     def high_watermark(self) -> int:
@@ -129,7 +133,7 @@ class Log:
 
     def set_high_watermark(self, offset: int) -> int:
         """Set the HW (the caller's replication decides it), clamped to [log start, log end]."""
-        self._high_watermark = max(self._log_start_offset, min(offset, self._log_end_offset))
+        self._high_watermark = max(self._log_start_offset, min(offset, self._local.log_end_offset))
         self._producer_state.on_high_watermark_updated(self._high_watermark)
         return self._high_watermark
 
@@ -149,45 +153,30 @@ class Log:
 
     @property
     def recovery_point(self) -> int:
-        return self._recovery_point
+        return self._local.recovery_point
 
     @property
     def segments(self) -> tuple[LogSegment, ...]:
-        return tuple(self._segments)
+        return tuple(self._local.segments)
 
     @property
     def active_segment(self) -> LogSegment:
-        return self._segments[-1]
+        return self._local.active_segment
 
     @property
     def size(self) -> int:
-        return sum(s.size for s in self._segments)
+        return self._local.size
 
     @property
     def offline(self) -> bool:
-        return self._offline_reason is not None
+        return self._local.offline_reason is not None
 
     @property
     def latest_epoch(self) -> int:
         return self.epoch_cache.latest_epoch
 
     def _check_online(self) -> None:
-        if self._offline_reason is not None:
-            raise LogOffline(self.name, self._offline_reason)
-
-    @contextmanager
-    def _disk_op(self, what: str) -> Iterator[None]:
-        """Turn OS errors into StorageError; a half-done change that cannot be undone takes us offline."""
-        self._check_online()
-        try:
-            yield
-        except (SegmentBroken, OSError) as e:
-            raise self._gone_offline(what, e) from e
-
-    def _gone_offline(self, what: str, e: SegmentBroken | OSError) -> LogOffline:
-        """Record why the log is offline after ``e``; the LogOffline to raise."""
-        self._offline_reason = str(e) if isinstance(e, SegmentBroken) else f"{what} failed: {e}"
-        return LogOffline(self.name, self._offline_reason)
+        self._local.check_online()
 
     # -- appends ----------------------------------------------------------------------------------
     def append_as_leader(
@@ -224,7 +213,7 @@ class Log:
             check_timestamps(self.name, config, batches, now)
         if config.compact_enabled:
             check_keys_for_compaction(self.name, records, batches)
-        next_offset = self._log_end_offset
+        next_offset = self._local.log_end_offset
         appended: list[AppendedBatch] = []
         max_ts, offset_of_max_ts, count = -1, -1, 0
         for pos, header in batches:
@@ -241,7 +230,7 @@ class Log:
             appended.append(AppendedBatch(pos, header.size, last, batch_max_ts))
             count += header.records_count
             next_offset = last + 1
-        first_offset = self._log_end_offset
+        first_offset = self._local.log_end_offset
         producer_append, duplicates = check_append(self._producer_state, buf, batches, origin)
         if duplicates:
             return duplicate_append_info(duplicates, config.log_append_time, self._log_start_offset)
@@ -261,7 +250,7 @@ class Log:
         batches = validate_batches(records, 2**31 - 1, from_leader_append=False)
         if not batches:
             return self._empty_info()
-        expected = self._log_end_offset
+        expected = self._local.log_end_offset
         appended: list[AppendedBatch] = []
         max_ts, offset_of_max_ts, count = -1, -1, 0
         for pos, header in batches:
@@ -291,19 +280,15 @@ class Log:
         return LogAppendInfo(-1, -1, -1, self._log_start_offset, -1, -1, 0, 0)
 
     def _append(self, buf: Records, batches: list[AppendedBatch], first_offset: int, max_ts: int, now: int) -> None:
-        last_offset = batches[-1].last_offset
         self._check_online()
-        try:  # ``_disk_op`` written out: this is the hot path
-            self._maybe_roll(len(buf), first_offset, last_offset, max_ts, now)
-            # A StorageError from here was rolled back: the log still serves all it acknowledged.
-            self.active_segment.append(buf, batches)
+        try:  # ``disk_op`` written out: this is the hot path
+            self._maybe_roll(len(buf), first_offset, batches[-1].last_offset, max_ts, now)
         except (SegmentBroken, OSError) as e:
-            raise self._gone_offline("append", e) from e
-        self._log_end_offset = last_offset + 1
+            raise self._local.gone_offline("roll", e) from e
+        self._local.append(buf, batches)
 
     def _after_append(self, count: int, now: int) -> None:
-        self._unflushed_messages += count
-        if self._unflushed_messages >= self._config.flush_messages:
+        if self._local.count_unflushed(count):
             self.flush()
 
     # -- rolling ----------------------------------------------------------------------------------
@@ -328,34 +313,32 @@ class Log:
 
     def roll(self, now_ms: int | None = None, expected_next_offset: int | None = None) -> LogSegment:
         """Start a new active segment at the log end offset (or ``expected_next_offset`` if larger)."""
-        with self._disk_op("roll"):
-            base = max(self._log_end_offset, expected_next_offset or 0)
-            active = self.active_segment
-            if active.size == 0:
-                if active.base_offset == base:
-                    return active
-                self._segments.pop()
-                self._bases.pop()
-                active.delete_files()
-            else:
-                active.on_become_inactive()
-            seg = LogSegment(self.directory, base, self._config, self._fs, self._time_ms, new=True)
-            self._segments.append(seg)
-            self._bases.append(base)
-            if self._config.segment_jitter_ms:
-                self._roll_jitter_ms = random.randint(0, self._config.segment_jitter_ms)
+        base = max(self._local.log_end_offset, expected_next_offset or 0)
+        seg = self._local.roll(base)
+        if seg is None:
+            return self.active_segment
+        if self._config.segment_jitter_ms:
+            self._roll_jitter_ms = random.randint(0, self._config.segment_jitter_ms)
+        with self._local.disk_op("roll"):
             # The state of everything below the new segment, so a reload replays at most one segment.
             self._producer_state.update_map_end_offset(base)
-            self._producer_state.take_snapshot()
-            return seg
+            snapshot = self._producer_state.take_snapshot(sync=False)
+            # Flush what was rolled (and the snapshot), then move the recovery point to ``base``, so a
+            # recovery after a crash starts at the active segment.
+            work = self._local.flush_work(base, () if snapshot is None else (str(snapshot),))
+        if work is not None:
+            self._schedule_flush(work)
+        return seg
+
+    def _schedule_flush(self, work: FlushWork) -> None:
+        if self.flush_scheduler is not None:
+            self.flush_scheduler(self, work)
+            return
+        with self._local.disk_op("flush"):
+            work.run()
+        self._local.mark_flushed(work)
 
     # -- reads ------------------------------------------------------------------------------------
-    def _segment_index(self, offset: int) -> int:
-        return max(0, bisect_right(self._bases, offset) - 1)
-
-    def _segment_end(self, i: int) -> int:
-        return self._bases[i + 1] if i + 1 < len(self._bases) else self._log_end_offset
-
     def read(
         self, start_offset: int, max_bytes: int, max_offset: int | None = None, min_one_message: bool = True
     ) -> FetchDataInfo:
@@ -364,75 +347,44 @@ class Log:
         ``min_one_message``. Reading at the log end (or at ``max_offset``) returns no data; below the
         log start offset or above the log end offset raises OffsetOutOfRange."""
         self._check_online()
-        if start_offset < self._log_start_offset or start_offset > self._log_end_offset:
-            raise OffsetOutOfRange(start_offset, self._log_start_offset, self._log_end_offset)
-        bound = self._log_end_offset if max_offset is None else min(max_offset, self._log_end_offset)
-        empty = FetchDataInfo(LogOffsetMetadata(start_offset))
-        if start_offset >= bound:
-            return empty
-        with self._disk_op("read"):
-            i = self._segment_index(start_offset)
-            while i < len(self._segments):
-                seg = self._segments[i]
-                if bound >= self._segment_end(i):
-                    max_position = seg.size
-                else:
-                    limit = seg.translate_offset(bound)
-                    max_position = seg.size if limit is None else limit.position
-                found = seg.read(start_offset, max_bytes, max_position, min_one_message)
-                if found is None:
-                    i += 1
-                    continue
-                position, length = found
-                meta = LogOffsetMetadata(start_offset, seg.base_offset, position)
-                if length == 0:
-                    return FetchDataInfo(meta)
-                return FetchDataInfo(meta, (FileRegion(seg.file, seg.log_path, position, length),))
-        return empty
+        end = self._local.log_end_offset
+        if start_offset < self._log_start_offset or start_offset > end:
+            raise OffsetOutOfRange(start_offset, self._log_start_offset, end)
+        bound = end if max_offset is None else min(max_offset, end)
+        return self._local.read(start_offset, max_bytes, bound, min_one_message)
 
     # -- truncation -------------------------------------------------------------------------------
     def truncate_to(self, offset: int) -> bool:
         """Remove every batch holding an offset >= ``offset`` (follower truncation). True if anything
         was removed. Below the log start offset the whole log is replaced by an empty one at ``offset``."""
         self._check_online()
-        if offset >= self._log_end_offset:
+        if offset >= self._local.log_end_offset:
             return False
         if offset < self._log_start_offset:
             self.truncate_fully_and_start_at(offset)
             return True
-        with self._disk_op("truncate"):
-            while len(self._segments) > 1 and self._bases[-1] > offset:
-                self._bases.pop()
-                self._segments.pop().delete_files()
-            self.active_segment.truncate_to(offset)
-            self._log_end_offset = self.active_segment.read_next_offset()
+        self._local.truncate_to(offset)
         self._after_truncation()
-        with self._disk_op("reload producer state"):
-            self._producer_state.truncate_and_reload(self._log_start_offset, self._log_end_offset, self._replay)
+        with self._local.disk_op("reload producer state"):
+            self._producer_state.truncate_and_reload(self._log_start_offset, self.log_end_offset, self._replay)
         return True
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
         """Delete all data; the log restarts empty at ``offset`` (log start = log end = HW = offset)."""
-        with self._disk_op("truncate fully"):
-            for seg in self._segments:
-                seg.delete_files()
-            seg = LogSegment(self.directory, offset, self._config, self._fs, self._time_ms, new=True)
-            self._segments = [seg]
-            self._bases = [offset]
-            self._log_end_offset = offset
+        self._local.truncate_fully_and_start_at(offset)
+        with self._local.disk_op("truncate fully"):
             self._log_start_offset = offset
             self._high_watermark = offset
-            self._recovery_point = offset
             self.epoch_cache.clear()
             self._producer_state.truncate_fully_and_start_at(offset)
 
     def _after_truncation(self) -> None:
         # Truncating the batch that holds a mid-batch log start offset leaves the end below the start:
         # the log start follows the end down (the log is then empty), so start <= end always holds.
-        self._log_start_offset = min(self._log_start_offset, self._log_end_offset)
-        self._high_watermark = min(self._high_watermark, self._log_end_offset)
-        self._recovery_point = min(self._recovery_point, self._log_end_offset)
-        self.epoch_cache.truncate_from_end(self._log_end_offset)
+        end = self._local.log_end_offset
+        self._log_start_offset = min(self._log_start_offset, end)
+        self._high_watermark = min(self._high_watermark, end)
+        self.epoch_cache.truncate_from_end(end)
 
     def delete_records_before(self, offset: int) -> int:
         """DeleteRecords: move the log start offset up to ``offset`` (at most the HW). Returns the new
@@ -447,16 +399,19 @@ class Log:
             self._on_log_start_moved()
         return self._log_start_offset
 
-    def _on_log_start_moved(self) -> None:
-        with self._disk_op("delete producer snapshots"):
-            self._producer_state.on_log_start_offset_incremented(self._log_start_offset)
-            self._producer_state.delete_snapshots_before(self._log_start_offset)
+    def _on_log_start_moved(self, now: int | None = None) -> None:
+        """Producer snapshots below the new log start go with the segments (``purge_work``)."""
+        self._producer_state.on_log_start_offset_incremented(self._log_start_offset)
+        doomed = self._producer_state.remove_snapshots_before(self._log_start_offset)
+        if doomed:
+            self._local.delete_files_later([str(p) for p in doomed], self._time_ms() if now is None else now)
 
     # -- retention --------------------------------------------------------------------------------
-    def delete_old_segments(self, now_ms: int | None = None) -> int:
+    def delete_old_segments(self, now_ms: int | None = None, *, purge: bool = True) -> int:
         """One retention pass: segments wholly below the log start offset, then (cleanup.policy delete)
         retention.ms and retention.bytes breaches. Never deletes data at or above the HW. Returns the
-        number of segments deleted."""
+        number of segments deleted. Deleted segments are renamed ``.deleted`` here; their files go
+        with ``purge`` now (if file.delete.delay.ms has passed), else with ``purge_work``."""
         self._check_online()
         now = self._time_ms() if now_ms is None else now_ms
         start = self._log_start_offset
@@ -475,41 +430,33 @@ class Log:
                 return False
 
             deleted += self._delete_segments(over_size, now)
-        self.purge_deleted_files(now)
+        if purge:
+            self.purge_deleted_files(now)
         return deleted
 
     def _delete_segments(self, predicate: Callable[[LogSegment, LogSegment | None], bool], now: int) -> int:
+        segments = self._local.segments
         doomed: list[LogSegment] = []
-        for i, seg in enumerate(self._segments):
-            nxt = self._segments[i + 1] if i + 1 < len(self._segments) else None
+        for i, seg in enumerate(segments):
+            nxt = segments[i + 1] if i + 1 < len(segments) else None
             if nxt is None and seg.size == 0:
                 break
-            if self._segment_end(i) > self._high_watermark or not predicate(seg, nxt):
+            if self._local.segment_end(i) > self._high_watermark or not predicate(seg, nxt):
                 break
             doomed.append(seg)
         if not doomed:
             return 0
-        with self._disk_op("delete segments"):
-            if len(doomed) == len(self._segments):
-                self.roll(now)
-            for seg in doomed:
-                self._segments.remove(seg)
-            self._retire(doomed, now)
-        if self._bases[0] > self._log_start_offset:
-            self._log_start_offset = self._bases[0]
+        if len(doomed) == len(segments):
+            self.roll(now)
+        self._local.remove_segments(doomed, now)
+        first_base = self._local.segments[0].base_offset
+        if first_base > self._log_start_offset:
+            self._log_start_offset = first_base
             self.epoch_cache.truncate_from_start(self._log_start_offset)
-        self._on_log_start_moved()
+        self._on_log_start_moved(now)
         self._high_watermark = max(self._high_watermark, self._log_start_offset)
-        self._recovery_point = max(self._recovery_point, self._log_start_offset)
+        self._local.raise_recovery_point(self._log_start_offset)
         return len(doomed)
-
-    def _retire(self, removed: list[LogSegment], now: int) -> None:
-        """Segments just taken out of the list: rename them ``.deleted`` (readers in flight keep their
-        open files) and delete them after file.delete.delay.ms."""
-        self._bases = [s.base_offset for s in self._segments]
-        for seg in removed:
-            seg.change_suffix(DELETED_SUFFIX)
-            self._pending_deletes.append((now + self._config.file_delete_delay_ms, seg))
 
     def replace_segments(self, old: list[LogSegment], new: LogSegment, now_ms: int | None = None) -> bool:
         """Swap in ``new`` (a cleaned segment written with the ``.cleaned`` suffix, flushed) for the
@@ -517,60 +464,47 @@ class Log:
         done) if ``old`` are no longer consecutive segments of this log. The steps (Kafka's) leave a
         crash recoverable at every point (``LogLoader``): rename ``new`` to ``.swap``; take ``old`` out
         and rename them ``.deleted``; drop the ``.swap`` suffix."""
-        now = self._time_ms() if now_ms is None else now_ms
-        self._check_online()
-        if not old or old[0] not in self._segments or new.base_offset != old[0].base_offset:
-            return False
-        i = self._segments.index(old[0])
-        if self._segments[i : i + len(old)] != old or i + len(old) >= len(self._segments):
-            return False
-        with self._disk_op("replace segments"):
-            new.config = self._config
-            new.change_suffix(SWAP_SUFFIX)
-            self._fs.fsync_dir(self.directory)
-            self._segments[i : i + len(old)] = [new]
-            self._retire(old, now)
-            new.change_suffix("")
-            self._fs.fsync_dir(self.directory)
-        return True
+        return self._local.replace_segments(old, new, self._time_ms() if now_ms is None else now_ms)
 
     def purge_deleted_files(self, now_ms: int | None = None) -> None:
         """Delete ``.deleted`` files whose file.delete.delay.ms has passed (Kafka defers it so that
         reads in flight finish)."""
-        now = self._time_ms() if now_ms is None else now_ms
-        due = [seg for when, seg in self._pending_deletes if when <= now]
-        self._pending_deletes = [(w, s) for w, s in self._pending_deletes if w > now]
-        with self._disk_op("delete files"):
-            for seg in due:
-                seg.delete_files()
+        self._local.purge_deleted_files(self._time_ms() if now_ms is None else now_ms)
+
+    def purge_work(self, now_ms: int | None = None) -> Callable[[], None] | None:
+        """Take the ``.deleted`` segments whose file.delete.delay.ms has passed; returns the blocking
+        deletion of their files, to run in any thread, or None."""
+        return self._local.purge_work(self._time_ms() if now_ms is None else now_ms)
 
     # -- timestamps and epochs --------------------------------------------------------------------
     def offset_for_timestamp(self, timestamp: int) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record at or after the log start with a timestamp >=
         ``timestamp`` (ListOffsets), or None if there is none."""
         self._check_online()
-        with self._disk_op("timestamp lookup"):
-            return first_offset_at_or_after(self._segments, timestamp, self._log_start_offset, self._decompress)
+        with self._local.disk_op("timestamp lookup"):
+            return first_offset_at_or_after(self._local.segments, timestamp, self._log_start_offset, self._decompress)
 
     def offset_of_max_timestamp(self) -> tuple[int, int] | None:
         """(offset, timestamp) of the first record holding the largest timestamp (ListOffsets -3)."""
         self._check_online()
-        with self._disk_op("max timestamp lookup"):
-            return offset_of_max_timestamp(self._segments, self._decompress)
+        with self._local.disk_op("max timestamp lookup"):
+            return offset_of_max_timestamp(self._local.segments, self._decompress)
 
     def end_offset_for_epoch(self, epoch: int) -> tuple[int, int]:
         """OffsetForLeaderEpoch: (largest epoch <= ``epoch``, its end offset), or (-1, -1)."""
-        return self.epoch_cache.end_offset_for_epoch(epoch, self._log_end_offset)
+        return self.epoch_cache.end_offset_for_epoch(epoch, self._local.log_end_offset)
 
     # -- producer state ---------------------------------------------------------------------------
     def _replay(self, start_offset: int) -> Iterator[ReplayedBatch]:
-        return replay_segments(self._segments[self._segment_index(start_offset) :], start_offset)
+        segments = self._local.segments
+        return replay_segments(segments[self._local.segment_index(start_offset) :], start_offset)
 
     def load_producer_state(self, clean_shutdown: bool, now_ms: int | None = None) -> None:
         """Rebuild the producer state at load (``LogLoader`` calls it); see ``load_producer_state``
         of ``storage.log._producers``."""
         load_producer_state(
-            self._producer_state, self._bases, self.size > 0, self._log_start_offset, self._log_end_offset,
+            self._producer_state, [s.base_offset for s in self._local.segments], self.size > 0,
+            self._log_start_offset, self._local.log_end_offset,
             self._replay, clean_shutdown=clean_shutdown, now_ms=now_ms,
         )  # fmt: skip
 
@@ -580,51 +514,57 @@ class Log:
 
     # -- durability and lifecycle -----------------------------------------------------------------
     def flush(self, offset: int | None = None, now_ms: int | None = None) -> None:
-        """fsync every segment holding data in [recovery point, ``offset``) and move the recovery point."""
-        target = self._log_end_offset if offset is None else min(offset, self._log_end_offset)
-        if target <= self._recovery_point:
-            return
-        with self._disk_op("flush"):
-            for i, seg in enumerate(self._segments):
-                if self._segment_end(i) > self._recovery_point and seg.base_offset < target:
-                    seg.flush()
-        self._recovery_point = target
-        self._unflushed_messages = 0
-        self._last_flush_ms = self._time_ms() if now_ms is None else now_ms
+        """fsync every segment holding data in [recovery point, ``offset``) and move the recovery point
+        (blocking: ``flush_work`` splits it in two for a caller on an event loop)."""
+        self._local.flush(offset, now_ms)
+
+    def flush_work(self, offset: int | None = None) -> FlushWork | None:
+        """What a flush up to ``offset`` (default: the log end) must fsync (``FlushWork.run``, any
+        thread), or None; then call ``mark_flushed`` on the owner's thread."""
+        return self._local.flush_work(offset)
+
+    def mark_flushed(self, work: FlushWork, now_ms: int | None = None) -> None:
+        """``work`` has run: move the recovery point (unless a truncation or going offline voided it)."""
+        self._local.mark_flushed(work, now_ms)
+
+    def flush_failed(self, work: FlushWork, error: OSError) -> LogOffline:
+        """``work`` failed (an fsync error: what the disk holds is unknown): the log goes offline."""
+        return self._local.gone_offline("flush", error)
 
     def maybe_flush(self, now_ms: int | None = None) -> bool:
         """Flush if flush.ms has passed since the last flush; True if it did."""
         now = self._time_ms() if now_ms is None else now_ms
-        if self._log_end_offset > self._recovery_point and now - self._last_flush_ms >= self._config.flush_ms:
+        if self._local.needs_flush(now):
             self.flush(now_ms=now)
             return True
         return False
+
+    def needs_flush(self, now_ms: int) -> bool:
+        """flush.ms has passed since the last flush and there is unflushed data."""
+        return self._local.needs_flush(now_ms)
 
     def close(self, *, snapshot: bool = True) -> None:
         """Take a producer snapshot at the log end (so the next load replays nothing), write index
         tails and close the files (the caller flushes first for a clean shutdown). A failed snapshot
         takes the log offline, so its log dir is not marked cleanly shut down."""
-        if snapshot and self._offline_reason is None:
+        if snapshot and not self.offline:
             try:
-                self._producer_state.update_map_end_offset(self._log_end_offset)
+                self._producer_state.update_map_end_offset(self._local.log_end_offset)
                 self._producer_state.take_snapshot()
             except OSError as e:
-                self._offline_reason = f"producer snapshot at close failed: {e}"
-        for seg in self._segments:
-            seg.close()
-        for _, seg in self._pending_deletes:
-            seg.close()
+                self._local.go_offline(f"producer snapshot at close failed: {e}")
+        self._local.close()
 
     def delete(self) -> None:
         """Remove the partition directory and everything in it (the topic was deleted)."""
         self.close(snapshot=False)
-        self._offline_reason = "log was deleted"
+        self._local.go_offline("log was deleted")
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __repr__(self) -> str:
         return (
             f"Log({self.name}, start={self._log_start_offset}, hw={self._high_watermark}, "
-            f"end={self._log_end_offset}, segments={len(self._segments)})"
+            f"end={self._local.log_end_offset}, segments={len(self._local.segments)})"
         )
 
 

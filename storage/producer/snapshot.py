@@ -118,9 +118,10 @@ def decode_snapshot(data: bytes, name: str = "snapshot") -> list[ProducerStateEn
     return entries
 
 
-def write_snapshot(fs: FileSystem, path: Path, entries: Iterable[ProducerStateEntry]) -> None:
-    """Write a snapshot durably: temp file, fsync, rename over ``path``, fsync the directory."""
-    fs.write_file_atomically(str(path), encode_snapshot(entries))
+def write_snapshot(fs: FileSystem, path: Path, entries: Iterable[ProducerStateEntry], *, sync: bool = True) -> None:
+    """Write a snapshot durably: temp file, fsync, rename over ``path``, fsync the directory (with
+    ``sync=False`` the fsyncs are the caller's, later and off the event loop)."""
+    fs.write_file_atomically(str(path), encode_snapshot(entries), sync=sync)
 
 
 def read_snapshot(fs: FileSystem, path: Path) -> list[ProducerStateEntry]:

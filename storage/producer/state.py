@@ -287,17 +287,17 @@ class ProducerStateManager:
     def oldest_snapshot_offset(self) -> int | None:
         return min(self._snapshots, default=None)
 
-    def take_snapshot(self) -> Path | None:
+    def take_snapshot(self, *, sync: bool = True) -> Path | None:
         """Write ``<map_end_offset>.snapshot`` unless it exists; returns the path written, if any.
 
-        The Log calls it at every segment roll and at a clean shutdown. Blocking (fsync): run it off
-        the event loop.
+        The Log calls it at every segment roll (``sync=False``: the roll's background flush fsyncs the
+        file, as Kafka's does) and at a clean shutdown. With ``sync`` it blocks on fsyncs.
         """
         offset = self._map_end_offset
         if offset in self._snapshots:
             return None
         path = snapshot_path(self.partition_dir, offset)
-        write_snapshot(self._fs, path, self._producers.values())
+        write_snapshot(self._fs, path, self._producers.values(), sync=sync)
         self._snapshots[offset] = path
         return path
 
@@ -305,6 +305,12 @@ class ProducerStateManager:
         """Delete snapshots below ``offset`` (the segments they stood beside are gone)."""
         for snap in [o for o in self._snapshots if o < offset]:
             self._delete_snapshot(snap)
+
+    def remove_snapshots_before(self, offset: int) -> list[Path]:
+        """Forget the snapshots below ``offset`` and return their files, for the caller to delete
+        later and off the event loop, with the segments they stood beside (as Kafka does). A file left
+        behind by a crash is deleted at the next load (it lies below the log start)."""
+        return [self._snapshots.pop(o) for o in sorted(self._snapshots) if o < offset]
 
     # ----------------------------------------------------------------------------------- rebuild
 

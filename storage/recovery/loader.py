@@ -5,18 +5,24 @@ Steps, in order (Kafka's):
    (a compaction that had replaced its segments: the swap becomes the segment, the segments it covers go);
 2. delete index files whose ``.log`` is gone;
 3. open the segments (lazily: no index is read, no batch is scanned yet);
-4. after a clean shutdown trust everything up to the log end; otherwise re-validate every segment from
-   the one holding the recovery point on, cut the first torn or corrupt batch and delete the segments
-   after it, and rebuild the leader epoch cache from what survived;
-5. an index that fails its sanity check (or is missing) is rebuilt when it is first used;
-6. rebuild the producer state: the newest producer snapshot plus a replay of the batch headers after
-   it (nothing to replay after a clean shutdown, which left a snapshot at the log end).
+4. after an unclean stop re-validate every segment from the one holding the recovery point on (below
+   it everything was fsynced: the log flushes each segment when it rolls and moves the recovery point);
+   after a clean shutdown check only the active segment's tail (from its last index entry: cheap), as
+   a torn or junk tail would otherwise hide every later append from consumers;
+5. damage is repaired by dropping only what is damaged (``storage.recovery.scan``): a bad batch in the
+   middle of a segment is cut out, a torn tail is cut, and the segments after either are kept (their
+   own batches are checked like any other). Every cut is logged at WARN with its offsets and bytes;
+6. an index that fails its sanity check (or is missing) is rebuilt when it is first used;
+7. rebuild the leader epoch cache from what survived and the producer state: the newest producer
+   snapshot plus a replay of the batch headers after it (nothing to replay after a clean shutdown,
+   which left a snapshot at the log end).
 
 Any I/O or format failure raises ``LogOffline`` for this partition only.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -51,6 +57,9 @@ from storage.log.segment import (
     LogSegment,
 )
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager
+from storage.recovery.scan import ScanResult, repair, scan_segment
+
+log = logging.getLogger(__name__)
 
 TEMP_SUFFIXES = (".tmp", CLEANED_SUFFIX, DELETED_SUFFIX)
 
@@ -85,8 +94,10 @@ class LogLoader:
             if not segments:
                 start = max(log_start_offset, recovery_point) if not clean_shutdown else log_start_offset
                 segments = [LogSegment(directory, start, config, fs, time_ms, new=True)]
-            elif not clean_shutdown:
-                segments = _recover(segments, recovery_point, epoch_cache, config.compact_enabled)
+            elif clean_shutdown:
+                segments[-1] = _check_tail(name, segments[-1], fs, time_ms)
+            else:
+                segments = _recover(name, segments, recovery_point, epoch_cache, config.compact_enabled, fs, time_ms)
             log_start = max(log_start_offset, segments[0].base_offset)
             producer_state = ProducerStateManager(Path(directory), producer_id_expiration_ms, time_ms, fs)
             log = Log(
@@ -224,10 +235,55 @@ def _open_segments(fs: FileSystem, directory: str, config: LogConfig, time_ms: C
     return [LogSegment(directory, b, config, fs, time_ms) for b in bases]
 
 
+def _repair(
+    name: str,
+    seg: LogSegment,
+    result: ScanResult,
+    fs: FileSystem,
+    time_ms: Callable[[], int],
+    recovery_point: int | None,
+) -> LogSegment:
+    """Drop the damaged ranges of ``seg`` (logging each at WARN) and its indexes (rebuilt on use).
+    ``recovery_point``: None after a clean shutdown (everything had been flushed)."""
+    for d in result.damage:
+        if d.resumes_at is None:
+            what = f"offsets from {d.first_missing} to the end of the segment"
+        else:
+            what = f"offsets {d.first_missing}..{d.resumes_at - 1}; the batches from offset {d.resumes_at} on are kept"
+        if recovery_point is None:
+            cause = "found after a clean shutdown"
+        elif d.first_missing < recovery_point:
+            cause = f"below the recovery point {recovery_point}: fsynced data was damaged on disk"
+        else:
+            cause = f"above the recovery point {recovery_point}: not fsynced before the stop"
+        log.warning(
+            "%s: segment %s: dropping %d damaged bytes at position %d of %d (%s; %s): %s",
+            name, os.path.basename(seg.log_path), d.length, d.position, result.size, what, cause, d.reason,
+        )  # fmt: skip
+    seg.close()
+    repair(fs, seg.log_path, result)
+    fs.delete(seg.offset_index.path)
+    fs.delete(seg.time_index.path)
+    return LogSegment(seg.directory, seg.base_offset, seg.config, fs, time_ms)
+
+
+def _check_tail(name: str, seg: LogSegment, fs: FileSystem, time_ms: Callable[[], int]) -> LogSegment:
+    """After a clean shutdown: check the active segment from its last index entry to its end."""
+    _, position = seg.offset_index.last_entry()
+    result = scan_segment(fs, seg.log_path, seg.base_offset, start=position, index_path=seg.offset_index.path)
+    return _repair(name, seg, result, fs, time_ms, None) if result.damage else seg
+
+
 def _recover(
-    segments: list[LogSegment], recovery_point: int, epoch_cache: LeaderEpochCache, compacted: bool
+    name: str,
+    segments: list[LogSegment],
+    recovery_point: int,
+    epoch_cache: LeaderEpochCache,
+    compacted: bool,
+    fs: FileSystem,
+    time_ms: Callable[[], int],
 ) -> list[LogSegment]:
-    """Re-validate from the segment holding ``recovery_point``; drop everything after a cut."""
+    """Re-validate from the segment holding ``recovery_point``, dropping only damaged bytes."""
     first = 0
     for i, seg in enumerate(segments):
         if seg.base_offset <= recovery_point:
@@ -237,14 +293,28 @@ def _recover(
     def on_batch(header: BatchHeader) -> None:
         epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
 
+    if first + 1 < len(segments):
+        log.info(
+            "%s: recovering %d segment(s) from offset %d (the recovery point is %d)",
+            name, len(segments) - first, segments[first].base_offset, recovery_point,
+        )  # fmt: skip
     for i in range(first, len(segments)):
-        cut = segments[i].recover(on_batch)
-        # Without compaction, offsets run on from one segment to the next: a gap means lost data
-        # (a file cut at a batch boundary), and nothing after it can be trusted.
-        gap = not compacted and i + 1 < len(segments) and segments[i].read_next_offset() != segments[i + 1].base_offset
-        if cut or gap:
-            for later in segments[i + 1 :]:
-                later.delete_files()
-            segments = segments[: i + 1]
-            break
+        seg = segments[i]
+        result = scan_segment(fs, seg.log_path, seg.base_offset, index_path=seg.offset_index.path, on_batch=on_batch)
+        if result.damage:
+            segments[i] = _repair(name, seg, result, fs, time_ms, recovery_point)
+        else:  # indexes written after the last flush may be torn: rebuilt (from headers) on first use
+            seg.close()
+            fs.delete(seg.offset_index.path)
+            fs.delete(seg.time_index.path)
+            segments[i] = LogSegment(seg.directory, seg.base_offset, seg.config, fs, time_ms)
+        # Without compaction offsets run on from one segment to the next; a gap means lost data. The
+        # segments after it hold good batches that were acknowledged: keep them, and say so.
+        if not compacted and i + 1 < len(segments):
+            end, following = result.next_offset, segments[i + 1].base_offset
+            if end != following:
+                log.warning(
+                    "%s: offsets %d..%d are missing between segment %s and the next one (kept)",
+                    name, end, following - 1, os.path.basename(seg.log_path),
+                )  # fmt: skip
     return segments

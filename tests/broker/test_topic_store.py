@@ -29,11 +29,11 @@ class RecordingFs(FileSystem):
         self.writes: list[tuple[str, str]] = []
         self.failing = False
 
-    def write_file_atomically(self, path: str, data: bytes) -> None:
+    def write_file_atomically(self, path: str, data: bytes, *, sync: bool = True) -> None:
         if self.failing:
             raise OSError(28, "No space left on device")
         self.writes.append((path, threading.current_thread().name))
-        super().write_file_atomically(path, data)
+        super().write_file_atomically(path, data, sync=sync)
 
 
 def topic(name: str, partitions: int = 1) -> TopicMetadata:

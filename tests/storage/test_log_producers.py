@@ -117,17 +117,19 @@ def test_a_follower_tracks_producers_so_it_recognises_retries_as_leader(
 
 
 def test_producer_state_survives_a_clean_restart_without_a_replay(open_log: OpenLog) -> None:
-    config = LogConfig(segment_bytes=300)
+    config = LogConfig(segment_bytes=340, index_interval_bytes=0)  # 4 batches a segment, all but 1 indexed
     log = open_log(config)
     for seq in range(0, 20, 2):
         log.append_as_leader(idem(7, 0, seq, 2), 0)
     assert len(log.segments) > 2
+    assert log.active_segment.offset_index.last_entry()[1] > 0  # the tail check starts after batch 1
     log.flush()
     log.close()
     end = log.log_end_offset
     assert snapshots(log)[-1] == end
-    # Spoil the magic byte of the active segment's first batch (the CRC does not cover it): a replay
-    # would fail on it, so a load that succeeds did not replay.
+    # Spoil the magic byte of the active segment's first batch (the CRC does not cover it; the tail
+    # check after a clean shutdown starts at the last index entry): a replay would fail on it, so a
+    # load that succeeds did not replay.
     with open(log.active_segment.log_path, "r+b") as f:
         f.seek(16)
         f.write(b"\x07")
@@ -189,8 +191,8 @@ def test_snapshots_below_the_log_start_go_with_the_segments(open_log: OpenLog) -
     log.set_high_watermark(log.log_end_offset)
     bases = [s.base_offset for s in log.segments]
     log.delete_records_before(bases[2])
+    log.delete_old_segments()  # the snapshots go with the segments (file.delete.delay.ms is 0)
     assert snapshots(log) == bases[2:]
-    log.delete_old_segments()
     assert [s.base_offset for s in log.segments] == bases[2:]
     assert log.append_as_leader(idem(7, 0, 9), 0).duplicate  # the state of the deleted data stays
 
