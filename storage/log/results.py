@@ -33,7 +33,10 @@ class LogAppendInfo(NamedTuple):
 
 @dataclass(slots=True, frozen=True)
 class FileRegion:
-    """``length`` bytes at ``position`` of ``file`` (an open, unbuffered segment file)."""
+    """``length`` bytes at ``position`` of the segment file ``path``. ``file`` is the segment's file as
+    it was open at the read; the pool of open segment files (``storage.log.open_files``) may close it
+    as idle afterwards, so readers on the owner's thread read through it while it is open and by
+    ``path`` once it is closed (``broker.zerocopy`` opens ``path`` for a descriptor of its own)."""
 
     file: io.FileIO
     path: str
@@ -42,7 +45,11 @@ class FileRegion:
 
     def read(self) -> bytes:
         """The region's bytes (for tests and for callers that cannot ``sendfile``)."""
-        data = os.pread(self.file.fileno(), self.length, self.position)
+        try:
+            data = os.pread(self.file.fileno(), self.length, self.position)
+        except ValueError:  # closed as idle since the read
+            with open(self.path, "rb", buffering=0) as f:
+                data = os.pread(f.fileno(), self.length, self.position)
         if len(data) != self.length:
             raise OSError(f"{self.path}: region [{self.position}, +{self.length}) was cut short")
         return data
