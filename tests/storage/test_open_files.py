@@ -1,0 +1,146 @@
+"""Descriptors do not grow with partitions: segment files are opened on use through a bounded pool
+that closes idle ones, indexes open their files only to write, and everything still reads, appends,
+flushes and restarts correctly after its file was closed as idle."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.checkpoints import MetaProperties
+from storage.config import LogConfig
+from storage.log.open_files import SEGMENT_FILES, OpenFiles, PooledFile
+from storage.manager import LogManager, NewLog
+from tests.storage.batches import make_batch
+from tests.storage.conftest import Clock
+
+CAPACITY = 40
+PARTITIONS = 300
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def small_pool() -> Iterator[OpenFiles]:
+    old = SEGMENT_FILES.capacity
+    SEGMENT_FILES.set_capacity(CAPACITY)
+    try:
+        yield SEGMENT_FILES
+    finally:
+        SEGMENT_FILES.set_capacity(old)
+
+
+def manager(tmp_path: Path, clock: Clock) -> LogManager:
+    m = LogManager([str(tmp_path / "logs")], meta=MetaProperties("c", 1), time_ms=clock)
+    m.startup()
+    return m
+
+
+def create(m: LogManager, topic: str, partitions: int) -> None:
+    plans = m.plan_new_logs([NewLog(topic, p, LogConfig(), leader_epoch=0) for p in range(partitions)])
+    m.add_new_logs(plans, m.create_new_logs(plans))
+
+
+def test_many_partitions_hold_at_most_the_pools_capacity_of_descriptors(
+    tmp_path: Path, clock: Clock, small_pool: OpenFiles
+) -> None:
+    before = open_descriptors()
+    m = manager(tmp_path, clock)
+    create(m, "t", PARTITIONS)
+    assert open_descriptors() - before <= 2, "creating logs leaves no file open"
+    for p in range(PARTITIONS):
+        log = m.get_log("t", p)
+        assert log is not None
+        log.append_as_leader(make_batch([f"a{p}".encode()]), 0)
+    assert open_descriptors() - before <= CAPACITY + 2
+    assert small_pool.closed_idle >= PARTITIONS - CAPACITY
+    # Every partition appends and reads again, though most of their files were closed as idle.
+    for p in range(PARTITIONS):
+        log = m.get_log("t", p)
+        assert log is not None
+        log.append_as_leader(make_batch([f"b{p}".encode()]), 0)
+        log.set_high_watermark(log.log_end_offset)
+        data = log.read(0, 1 << 20).read_bytes()
+        assert f"a{p}".encode() in data and f"b{p}".encode() in data
+    assert open_descriptors() - before <= CAPACITY + 2
+    m.shutdown()
+    assert open_descriptors() - before <= 2, "a shut-down manager holds no file"
+    again = manager(tmp_path, clock)
+    assert open_descriptors() - before <= CAPACITY + 2, "loading opens no more than the pool holds"
+    for p in range(PARTITIONS):
+        log = again.get_log("t", p)
+        assert log is not None and log.log_end_offset == 2
+        assert f"b{p}".encode() in log.read(1, 1 << 20).read_bytes()
+    again.shutdown()
+
+
+def test_a_region_stays_readable_after_its_file_was_closed_as_idle(
+    tmp_path: Path, clock: Clock, small_pool: OpenFiles
+) -> None:
+    m = manager(tmp_path, clock)
+    create(m, "t", CAPACITY + 5)
+    first = m.get_log("t", 0)
+    assert first is not None
+    first.append_as_leader(make_batch([b"kept"]), 0)
+    first.set_high_watermark(1)
+    info = first.read(0, 1 << 20)
+    (region,) = info.regions
+    for p in range(1, CAPACITY + 5):  # every other partition's use pushes partition 0's file out
+        log = m.get_log("t", p)
+        assert log is not None
+        log.append_as_leader(make_batch([b"x"]), 0)
+    assert region.file.closed
+    assert b"kept" in info.read_bytes()
+    m.shutdown()
+
+
+def test_a_flush_syncs_a_segment_whose_file_was_closed_as_idle(
+    tmp_path: Path, clock: Clock, small_pool: OpenFiles
+) -> None:
+    m = manager(tmp_path, clock)
+    create(m, "t", CAPACITY + 5)
+    logs = [m.get_log("t", p) for p in range(CAPACITY + 5)]
+    for log in logs:
+        assert log is not None
+        log.append_as_leader(make_batch([b"x"]), 0)
+    first = logs[0]
+    assert first is not None and first.recovery_point == 0
+    first.flush()
+    assert first.recovery_point == 1
+    m.shutdown()
+
+
+def test_a_pinned_file_is_never_closed_by_another_threads_miss(tmp_path: Path) -> None:
+    pool = OpenFiles(capacity=2)
+    paths = [tmp_path / f"f{i}" for i in range(6)]
+    for p in paths:
+        p.write_bytes(p.name.encode())
+    entries = [PooledFile(functools.partial(io.FileIO, str(p), "rb")) for p in paths]
+    held = pool.acquire(entries[0])
+
+    def others() -> None:
+        for e in entries[1:]:
+            pool.acquire(e)
+            pool.release(e)
+
+    worker = threading.Thread(target=others)
+    worker.start()
+    worker.join()
+    assert not held.closed and os.pread(held.fileno(), 2, 0) == b"f0"
+    assert len(pool) == 2
+    pool.release(entries[0])
+    pool.acquire(entries[1])
+    pool.release(entries[1])
+    pool.acquire(entries[2])
+    pool.release(entries[2])
+    assert held.closed, "released, it is closed like any idle file"
+    for e in entries:
+        pool.close(e)
