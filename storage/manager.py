@@ -255,18 +255,39 @@ class LogManager:
 
     def _create(self, plan: PlannedLog) -> Log:
         new = plan.new
-        return LogLoader.create(
-            plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
-            topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
-            producer_id_expiration_ms=self._producer_id_expiration_ms,
-        )  # fmt: skip
+        existed = os.path.lexists(plan.path)  # not ours to remove if the creation fails
+        try:
+            return LogLoader.create(
+                plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
+                topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
+                producer_id_expiration_ms=self._producer_id_expiration_ms,
+            )  # fmt: skip
+        except BaseException:
+            if not existed:
+                self._remove_new_dir(plan.path)
+            raise
 
     def discard_new_logs(self, logs: list[Log]) -> None:
         """Close and remove logs made by ``create_new_logs`` that will not be added. Any thread."""
         for log in logs:
             with contextlib.suppress(OSError, StorageError):  # the directory goes anyway
                 log.close(snapshot=False)
-            shutil.rmtree(log.directory, ignore_errors=True)
+            self._remove_new_dir(log.directory)
+
+    def _remove_new_dir(self, path: str) -> None:
+        """Remove the directory of a log that was made but will not be kept. If that fails (removing a
+        tree needs descriptors: under EMFILE, the usual reason a creation failed, it does), rename it
+        ``...-delete`` instead, a rename needing none: no later start loads it as a partition, and the
+        next start deletes it."""
+        try:
+            self._fs.remove_tree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            self._fs.rename(path, f"{path}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}")
 
     def add_new_logs(self, plans: list[PlannedLog], logs: list[Log]) -> None:
         """Make created logs the manager's. Call on the owner's thread."""

@@ -4,6 +4,7 @@ flushes and restarts correctly after its file was closed as idle."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import os
@@ -15,6 +16,9 @@ import pytest
 
 from storage.checkpoints import MetaProperties
 from storage.config import LogConfig
+from storage.errors import LogOffline
+from storage.fs import FileSystem
+from storage.log.log import parse_partition_dir
 from storage.log.open_files import SEGMENT_FILES, OpenFiles, PooledFile
 from storage.manager import LogManager, NewLog
 from tests.storage.batches import make_batch
@@ -144,3 +148,33 @@ def test_a_pinned_file_is_never_closed_by_another_threads_miss(tmp_path: Path) -
     assert held.closed, "released, it is closed like any idle file"
     for e in entries:
         pool.close(e)
+
+
+class OutOfDescriptors(FileSystem):
+    """Opening files of partition ``doomed`` fails with EMFILE, and so does removing any tree (shutil's
+    rmtree needs descriptors: it fails too when a process has none left)."""
+
+    def __init__(self, doomed: str) -> None:
+        self.doomed = doomed
+
+    def open(self, path: str, mode: str) -> io.FileIO:
+        if f"{os.sep}{self.doomed}{os.sep}" in path:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return super().open(path, mode)
+
+    def remove_tree(self, path: str) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+
+def test_a_creation_failing_for_want_of_descriptors_leaves_no_partition_to_load(tmp_path: Path, clock: Clock) -> None:
+    m = LogManager([str(tmp_path / "logs")], meta=MetaProperties("c", 1), time_ms=clock, fs=OutOfDescriptors("t-3"))
+    m.startup()
+    plans = m.plan_new_logs([NewLog("t", p, LogConfig()) for p in range(6)])
+    with pytest.raises(LogOffline):
+        m.create_new_logs(plans)
+    left = os.listdir(tmp_path / "logs")
+    assert not [name for name in left if parse_partition_dir(name) is not None], left
+    assert any(name.endswith("-delete") for name in left), "the logs made were set aside for deletion"
+    again = manager(tmp_path, clock)
+    assert again.logs == {}
+    assert not [name for name in os.listdir(tmp_path / "logs") if name.startswith("t-")]
