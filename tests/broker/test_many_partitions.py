@@ -51,7 +51,9 @@ def consume_all(bootstrap: str, topic: str, partitions: int, expected: int) -> d
         for _ in range(TIMEOUT_S * 10):
             for message in consumer.consume(1000, 0.1):
                 assert message.error() is None, message.error()
-                got.setdefault(message.partition(), []).append(message.value())
+                partition, value = message.partition(), message.value()
+                assert partition is not None and value is not None
+                got.setdefault(partition, []).append(value)
             if sum(map(len, got.values())) >= expected:
                 break
     finally:
