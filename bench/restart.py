@@ -9,7 +9,9 @@ partition so every log has data, indexes and a producer snapshot), stopped clean
 started ``--runs`` times; each start is timed from process launch to the broker's "listening on" line,
 and each stop is clean. ``--code`` starts the timed brokers from another checkout (to compare the
 start-up of an older version on the same data); ``--keep`` keeps the data in DIR (reused if present).
-``--recovery-threads`` sets num.recovery.threads.per.data.dir for the timed starts. Not part of
+``--recovery-threads`` sets num.recovery.threads.per.data.dir for the timed starts; ``--cold`` drops the
+log dir's files from the page cache before each start (``posix_fadvise(DONTNEED)``, these files only),
+as after a reboot: then the start waits for the disk. Not part of
 ``make test``: it takes minutes at these sizes.
 """
 
@@ -90,6 +92,18 @@ class Broker:
         return time.monotonic() - started
 
 
+def evict_from_page_cache(directory: Path) -> None:
+    """Drop the files under ``directory`` from the page cache (they were fsynced at the clean stop)."""
+    for root, _, files in os.walk(directory):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fdatasync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
 def fill(broker: Broker, topics: int, partitions: int) -> None:
     bootstrap = f"127.0.0.1:{broker.port}"
     admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3})
@@ -115,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose broker is timed")
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the data in this directory")
     parser.add_argument("--recovery-threads", type=int, help="num.recovery.threads.per.data.dir")
+    parser.add_argument("--cold", action="store_true", help="start with the log dir out of the page cache")
     args = parser.parse_args(argv)
     base = args.keep or Path(tempfile.mkdtemp(prefix="kafkish-restart-"))
     log_dir = base / "kafka-logs"
@@ -131,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"filled {args.topics} topic(s) x {args.partitions} partition(s) in {took:.1f}s")
             print(f"clean stop: {filler.stop():.1f}s")
         for run in range(args.runs):
+            if args.cold:
+                evict_from_page_cache(log_dir)
             broker = Broker(args.code, log_dir, _free_port(), overrides)
             start_s = broker.start()
             stop_s = broker.stop()

@@ -125,6 +125,7 @@ class Broker:
             self.log_dirs,
             meta=MetaProperties(self.cluster_id, self.node_id),
             producer_id_expiration_ms=self.config.get("producer.id.expiration.ms"),
+            recovery_threads_per_data_dir=self.config.get("num.recovery.threads.per.data.dir"),
         )
         self.log_manager.startup()
         self.topics = TopicStore(self.log_dirs[0])

@@ -14,6 +14,7 @@ pass, is a generator of bounded steps (``clean_logs_steps``) that the loop runs 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time
@@ -72,6 +73,13 @@ class PlannedLog:
     path: str
 
 
+def _run_load(load: Callable[[], Log]) -> Log | LogOffline:
+    try:
+        return load()
+    except LogOffline as e:
+        return e
+
+
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -88,9 +96,11 @@ class LogManager:
         time_ms: Callable[[], int] = _wall_clock_ms,
         decompress: Decompress | None = None,
         producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+        recovery_threads_per_data_dir: int = 1,
     ) -> None:
         """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``).
-        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms."""
+        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms;
+        ``recovery_threads_per_data_dir`` its num.recovery.threads.per.data.dir (see ``startup``)."""
         if not log_dirs:
             raise StorageError("log.dirs is empty")
         self.log_dirs = [os.path.abspath(d) for d in log_dirs]
@@ -101,6 +111,7 @@ class LogManager:
         self._time_ms = time_ms
         self._decompress = decompress
         self._producer_id_expiration_ms = producer_id_expiration_ms
+        self.recovery_threads = max(1, recovery_threads_per_data_dir)
         self.cleaner = LogCleaner(fs, time_ms)
         self.uncleanable_partitions: set[TopicPartition] = set()
         self._logs: dict[TopicPartition, Log] = {}
@@ -110,11 +121,33 @@ class LogManager:
 
     # -- startup ----------------------------------------------------------------------------------
     def startup(self) -> None:
-        """Check meta.properties and load every partition of every log dir."""
+        """Check meta.properties and load every partition of every log dir, each dir's logs in up to
+        ``recovery_threads`` threads (Kafka's num.recovery.threads.per.data.dir), all dirs at once.
+        Loading one log touches only its own directory, so logs load side by side; the manager's
+        state is changed afterwards, on this thread, in the order of the partition directories."""
+        loads: list[tuple[str, list[tuple[TopicPartition, Callable[[], Log]]]]] = []
         for log_dir in self.log_dirs:
             os.makedirs(log_dir, exist_ok=True)
             self._check_meta(log_dir)
-            self._load_dir(log_dir)
+            loads.append(self._plan_loads(log_dir))
+        jobs = [job for _, dir_jobs in loads for job in dir_jobs]
+        threads = min(self.recovery_threads * len(self.log_dirs), len(jobs))
+        if threads > 1:
+            with ThreadPoolExecutor(threads, thread_name_prefix="load-log") as pool:
+                results = list(pool.map(_run_load, (load for _, load in jobs)))
+        else:
+            results = [_run_load(load) for _, load in jobs]
+        outcomes = iter(results)
+        for log_dir, dir_jobs in loads:
+            for tp, _ in dir_jobs:
+                outcome = next(outcomes)
+                self._log_dir_of[tp] = log_dir
+                if isinstance(outcome, LogOffline):
+                    self._load_failures[tp] = outcome
+                else:
+                    self._logs[tp] = outcome
+            # Later crashes must be seen as unclean: the marker lives only between shutdown and load.
+            self._fs.delete(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE))
 
     def _check_meta(self, log_dir: str) -> None:
         stored = read_meta_properties(log_dir)
@@ -129,39 +162,44 @@ class LogManager:
                 f"not cluster {self.meta.cluster_id} node {self.meta.node_id}"
             )
 
-    def _load_dir(self, log_dir: str) -> None:
-        marker = os.path.join(log_dir, CLEAN_SHUTDOWN_FILE)
-        clean = os.path.exists(marker)
+    def _plan_loads(self, log_dir: str) -> tuple[str, list[tuple[TopicPartition, Callable[[], Log]]]]:
+        """What loading ``log_dir`` takes: one job per partition directory (in name order), each
+        loading its log and setting its high watermark. Removes ``-delete`` directories."""
+        clean = os.path.exists(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE))
         self.had_clean_shutdown[log_dir] = clean
         recovery_points = read_offset_checkpoint(os.path.join(log_dir, RECOVERY_POINT_CHECKPOINT))
         start_offsets = read_offset_checkpoint(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT))
         high_watermarks = read_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT))
-        for name in sorted(os.listdir(log_dir)):
+        jobs: list[tuple[TopicPartition, Callable[[], Log]]] = []
+        with os.scandir(log_dir) as entries:
+            dirs = sorted(e.name for e in entries if e.is_dir())
+        for name in dirs:
             path = os.path.join(log_dir, name)
-            if not os.path.isdir(path):
-                continue
             if name.endswith(DELETE_DIR_SUFFIX):
                 shutil.rmtree(path, ignore_errors=True)
                 continue
             tp = parse_partition_dir(name)
             if tp is None:
                 continue
-            try:
-                log = LogLoader.load(
-                    path, tp[0], tp[1], self._config_for(tp[0]), self._fs, self._time_ms,
-                    clean_shutdown=clean, recovery_point=recovery_points.get(tp, 0),
-                    log_start_offset=start_offsets.get(tp, 0), decompress=self._decompress,
-                    producer_id_expiration_ms=self._producer_id_expiration_ms,
-                )  # fmt: skip
-            except LogOffline as e:
-                self._load_failures[tp] = e
-                self._log_dir_of[tp] = log_dir
-                continue
-            log.set_high_watermark(high_watermarks.get(tp, 0))
-            self._logs[tp] = log
-            self._log_dir_of[tp] = log_dir
-        # Later crashes must be seen as unclean: the marker lives only between shutdown and load.
-        self._fs.delete(marker)
+            load = functools.partial(
+                self._load_log, path, tp, self._config_for(tp[0]), clean, recovery_points.get(tp, 0),
+                start_offsets.get(tp, 0), high_watermarks.get(tp, 0),
+            )  # fmt: skip
+            jobs.append((tp, load))
+        return log_dir, jobs
+
+    def _load_log(
+        self, path: str, tp: TopicPartition, config: LogConfig, clean: bool, recovery_point: int,
+        log_start_offset: int, high_watermark: int,
+    ) -> Log:  # fmt: skip
+        """Load one log (any thread: it touches nothing but the log's directory). Raises LogOffline."""
+        log = LogLoader.load(
+            path, tp[0], tp[1], config, self._fs, self._time_ms, clean_shutdown=clean,
+            recovery_point=recovery_point, log_start_offset=log_start_offset, decompress=self._decompress,
+            producer_id_expiration_ms=self._producer_id_expiration_ms,
+        )  # fmt: skip
+        log.set_high_watermark(high_watermark)
+        return log
 
     def _config_for(self, topic: str) -> LogConfig:
         if self._topic_configs is not None:
