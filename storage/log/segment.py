@@ -113,7 +113,9 @@ class LogSegment:
         self._next_offset: int | None = None
         self._max_ts = -1
         self._offset_of_max_ts = base_offset
-        self._tail_loaded = False
+        self._tail_loaded = False  # _next_offset and _tail_max are known
+        self._tail_max = (-1, base_offset)  # max timestamp (and its offset) of the batches after the last index entry
+        self._ts_loaded = False  # _max_ts and _offset_of_max_ts are known (they need the time index)
         self._rolling_ts: int | None = None
         self._bytes_since_index = 0
         if new:
@@ -122,7 +124,7 @@ class LogSegment:
             self.offset_index.reset()
             self.time_index.reset()
             self._next_offset = base_offset
-            self._tail_loaded = True
+            self._tail_loaded = self._ts_loaded = True
 
     # -- files ---------------------------------------------------------------------------------
     def _open_file(self) -> io.FileIO:
@@ -173,19 +175,34 @@ class LogSegment:
 
     # -- state derived from the files ------------------------------------------------------------
     def _load_tail(self) -> None:
-        """Find the next offset and the max timestamp from the last index entries plus a short scan."""
+        """Find the next offset from the last offset index entry plus a short scan (the time index is
+        read only when the max timestamp is first needed: ``_load_max_timestamp``)."""
         if self._tail_loaded:
             return
-        ts, ts_offset = self.time_index.last_entry()
-        self._max_ts, self._offset_of_max_ts = ts, ts_offset
         last_offset, position = self.offset_index.last_entry()
         next_offset = self.base_offset if position == 0 else last_offset + 1
+        max_ts, offset_of_max_ts = -1, self.base_offset
         for batch in self.batches(position):
             next_offset = batch.last_offset + 1
-            if batch.max_timestamp > self._max_ts:
-                self._max_ts, self._offset_of_max_ts = batch.max_timestamp, batch.last_offset
+            if batch.max_timestamp > max_ts:
+                max_ts, offset_of_max_ts = batch.max_timestamp, batch.last_offset
         self._next_offset = next_offset
+        self._tail_max = (max_ts, offset_of_max_ts)
         self._tail_loaded = True
+
+    def _load_max_timestamp(self) -> None:
+        """The max timestamp: the time index's last entry, or a later batch's if larger."""
+        if self._ts_loaded:
+            return
+        self._load_tail()
+        ts, ts_offset = self.time_index.last_entry()
+        if self._ts_loaded:  # reading the time index rebuilt both indexes, and the max with them
+            return
+        tail_ts, tail_offset = self._tail_max
+        if tail_ts > ts:
+            ts, ts_offset = tail_ts, tail_offset
+        self._max_ts, self._offset_of_max_ts = ts, ts_offset
+        self._ts_loaded = True
 
     def read_next_offset(self) -> int:
         """The offset after the last batch (the base offset if the segment is empty)."""
@@ -196,13 +213,13 @@ class LogSegment:
     @property
     def max_timestamp(self) -> int:
         """The largest batch max timestamp in the segment, -1 if none."""
-        self._load_tail()
+        self._load_max_timestamp()
         return self._max_ts
 
     @property
     def offset_of_max_timestamp(self) -> int:
         """Last offset of the (first) batch holding ``max_timestamp``."""
-        self._load_tail()
+        self._load_max_timestamp()
         return self._offset_of_max_ts
 
     def largest_timestamp(self) -> int:
@@ -280,7 +297,7 @@ class LogSegment:
 
     def append(self, records: bytes | bytearray | memoryview, batches: list[AppendedBatch]) -> None:
         """Append whole batches (offsets assigned). On an I/O error the segment is left as before."""
-        self._load_tail()
+        self._load_max_timestamp()
         old_size = self.size
         old_state = (self._max_ts, self._offset_of_max_ts, self._bytes_since_index, self._next_offset)
         files, pooled = self._files, self._pooled
@@ -330,11 +347,11 @@ class LogSegment:
         self.offset_index.truncate_to(offset)
         self.time_index.truncate_to(offset)
         self._truncate_file(batch.position)
-        self._tail_loaded = False
+        self._tail_loaded = self._ts_loaded = False
         self._bytes_since_index = 0
         if batch.position == 0:
             self._rolling_ts = None
-        self._load_tail()
+        self._load_max_timestamp()
         return removed
 
     def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> int:
@@ -369,7 +386,7 @@ class LogSegment:
         if cut:
             self._truncate_file(pos)
         self._next_offset = expected
-        self._tail_loaded = True
+        self._tail_loaded = self._ts_loaded = True
         return cut
 
     def _rebuild(self, cause: CorruptIndex) -> None:
@@ -384,12 +401,12 @@ class LogSegment:
             self._index_batch(batch.position, batch.size, batch.last_offset, batch.max_timestamp)
             next_offset = batch.last_offset + 1
         self._next_offset = next_offset
-        self._tail_loaded = True
+        self._tail_loaded = self._ts_loaded = True
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_become_inactive(self) -> None:
         """At roll: make the time index end with the segment's max timestamp, write index tails."""
-        self._load_tail()
+        self._load_max_timestamp()
         if self._max_ts >= 0:
             self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
         self.offset_index.flush(fsync=False)
@@ -409,7 +426,7 @@ class LogSegment:
 
     def close(self) -> None:
         try:
-            if self._tail_loaded and self._max_ts >= 0:
+            if self._ts_loaded and self._max_ts >= 0:
                 self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
             self.offset_index.close()
             self.time_index.close()
