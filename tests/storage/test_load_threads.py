@@ -3,6 +3,7 @@ partitions as loading them one by one, from every log dir."""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from storage.checkpoints import MetaProperties
 from storage.config import LogConfig
+from storage.fs import FileSystem
 from storage.manager import LogManager, NewLog
 from tests.storage.batches import make_batch
 from tests.storage.conftest import Clock
@@ -54,3 +56,38 @@ def test_logs_loaded_in_threads_match_logs_loaded_one_by_one(tmp_path: Path, clo
             assert log is not None
             assert (log.log_end_offset, log.high_watermark) == ((p % 4) * (p + 1), (p % 4) * (p + 1))
         again.shutdown()
+
+
+class FailingFsync(FileSystem):
+    """fsync fails for the files of partition ``doomed`` (once set)."""
+
+    doomed: str | None = None
+
+    def fsync(self, f: io.FileIO) -> None:
+        if self.doomed is not None and f"{os.sep}{self.doomed}{os.sep}" in str(f.name):
+            raise OSError(5, "Input/output error")
+        super().fsync(f)
+
+
+def test_a_shutdown_in_threads_marks_clean_only_the_dirs_whose_logs_all_flushed(tmp_path: Path, clock: Clock) -> None:
+    dirs = [str(tmp_path / "d1"), str(tmp_path / "d2")]
+    fs = FailingFsync()
+    m = LogManager(dirs, meta=MetaProperties("c", 1), time_ms=clock, fs=fs, recovery_threads_per_data_dir=4)
+    m.startup()
+    plans = m.plan_new_logs([NewLog("t", p, LogConfig(), leader_epoch=0) for p in range(20)])
+    m.add_new_logs(plans, m.create_new_logs(plans))
+    for p in range(20):
+        log = m.get_log("t", p)
+        assert log is not None
+        log.append_as_leader(make_batch([b"v"]), 0)
+    doomed_dir = next(plan.log_dir for plan in plans if plan.new.partition == 5)
+    fs.doomed = "t-5"
+    m.shutdown()
+    marked = {d for d in dirs if os.path.exists(os.path.join(d, ".kafka_cleanshutdown"))}
+    assert marked == set(dirs) - {doomed_dir}
+    again = manager(tmp_path, clock, 4)
+    assert again.had_clean_shutdown == {d: d != doomed_dir for d in dirs}
+    for p in range(20):
+        log = again.get_log("t", p)
+        assert log is not None and log.log_end_offset == 1
+    again.shutdown()
