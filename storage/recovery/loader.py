@@ -184,6 +184,13 @@ def _base_offset(filename: str) -> int | None:
 
 def _remove_leftovers(fs: FileSystem, directory: str, config: LogConfig, time_ms: Callable[[], int]) -> None:
     names = sorted(os.listdir(directory))
+    logs = {n[: -len(LOG_SUFFIX)] for n in names if n.endswith(LOG_SUFFIX)}
+    index_suffixes = (INDEX_SUFFIX, TIME_INDEX_SUFFIX, ".txnindex")
+    if not any(
+        n.endswith((*TEMP_SUFFIXES, SWAP_SUFFIX)) or (n.endswith(index_suffixes) and n.rsplit(".", 1)[0] not in logs)
+        for n in names
+    ):
+        return  # nothing left behind (the usual case): one listing of the directory, not four
     for name in names:
         if name.endswith(TEMP_SUFFIXES):
             fs.delete(os.path.join(directory, name))
