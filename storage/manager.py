@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from protocol.records import InvalidRecordBatch
 from storage.checkpoints import (
@@ -51,6 +51,7 @@ DELETE_DIR_SUFFIX = "-delete"
 
 TopicPartition = tuple[str, int]
 T = TypeVar("T")
+A = TypeVar("A")
 
 CREATE_WORKERS = 8
 
@@ -73,6 +74,25 @@ class PlannedLog:
     new: NewLog
     log_dir: str
     path: str
+
+
+def in_threads(work: Callable[[A], T], items: list[A], threads: int, name: str) -> list[T]:
+    """``[work(item) for item in items]``, in up to ``threads`` threads: each thread takes every
+    ``threads``-th item (one task per thread, not one per item: with 10,000 logs the futures alone
+    cost more than the work they would spread). The first exception raised is raised here."""
+    threads = min(threads, len(items))
+    if threads <= 1:
+        return [work(item) for item in items]
+    results: list[T | None] = [None] * len(items)
+
+    def run(first: int) -> None:
+        for i in range(first, len(items), threads):
+            results[i] = work(items[i])
+
+    with ThreadPoolExecutor(threads, thread_name_prefix=name) as pool:
+        for future in [pool.submit(run, first) for first in range(threads)]:
+            future.result()
+    return cast(list[T], results)
 
 
 def _run_load(load: Callable[[], Log]) -> Log | LogOffline:
@@ -132,14 +152,8 @@ class LogManager:
             os.makedirs(log_dir, exist_ok=True)
             self._check_meta(log_dir)
             loads.append(self._plan_loads(log_dir))
-        jobs = [job for _, dir_jobs in loads for job in dir_jobs]
-        threads = min(self.recovery_threads * len(self.log_dirs), len(jobs))
-        if threads > 1:
-            with ThreadPoolExecutor(threads, thread_name_prefix="load-log") as pool:
-                results = list(pool.map(_run_load, (load for _, load in jobs)))
-        else:
-            results = [_run_load(load) for _, load in jobs]
-        outcomes = iter(results)
+        jobs = [load for _, dir_jobs in loads for _, load in dir_jobs]
+        outcomes = iter(in_threads(_run_load, jobs, self.recovery_threads * len(self.log_dirs), "load-log"))
         for log_dir, dir_jobs in loads:
             for tp, _ in dir_jobs:
                 outcome = next(outcomes)
@@ -498,11 +512,8 @@ class LogManager:
         self, work: Callable[[TopicPartition, Log], T], items: list[tuple[TopicPartition, Log]]
     ) -> list[T]:
         """``work`` on every (partition, log), in up to ``recovery_threads`` threads per log dir."""
-        threads = min(self.recovery_threads * len(self.log_dirs), len(items))
-        if threads <= 1:
-            return [work(tp, log) for tp, log in items]
-        with ThreadPoolExecutor(threads, thread_name_prefix="log-shutdown") as pool:
-            return list(pool.map(lambda item: work(*item), items))
+        threads = self.recovery_threads * len(self.log_dirs)
+        return in_threads(lambda item: work(*item), items, threads, "log-shutdown")
 
     def shutdown(self) -> None:
         """Flush every log, write the checkpoints, close the files (each log takes a producer snapshot
