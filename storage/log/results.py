@@ -35,8 +35,10 @@ class LogAppendInfo(NamedTuple):
 class FileRegion:
     """``length`` bytes at ``position`` of the segment file ``path``. ``file`` is the segment's file as
     it was open at the read; the pool of open segment files (``storage.log.open_files``) may close it
-    as idle afterwards, so readers on the owner's thread read through it while it is open and by
-    ``path`` once it is closed (``broker.zerocopy`` opens ``path`` for a descriptor of its own)."""
+    as idle afterwards (e.g. while a Fetch reads its other partitions), so ``read`` goes through it
+    while it is open and by ``path`` once it is closed. Use a region on the owner's thread in the same
+    step as the log read, before anything renames the segment (``broker.zerocopy`` opens ``path`` then
+    for a descriptor of its own, which stays valid while the bytes are sent)."""
 
     file: io.FileIO
     path: str
