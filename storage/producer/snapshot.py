@@ -55,10 +55,12 @@ def offset_of(path: Path) -> int | None:
     return int(stem) if stem.isdigit() else None
 
 
-def list_snapshots(directory: Path) -> dict[int, Path]:
-    """Snapshot files of ``directory`` by offset (empty when the directory does not exist). One
-    ``scandir``: every partition lists its directory at load, so no ``stat`` per entry."""
+def list_snapshots(directory: Path, remove_temp_files_with: FileSystem | None = None) -> dict[int, Path]:
+    """Snapshot files of ``directory`` by offset (empty when the directory does not exist); with a
+    ``FileSystem``, half-written temp files are deleted on the way. One ``scandir``: every partition
+    lists its directory at load, so no ``stat`` per entry and no second listing."""
     found: dict[int, Path] = {}
+    temp_suffix = SNAPSHOT_SUFFIX + TEMP_SUFFIX
     try:
         entries = os.scandir(directory)
     except (FileNotFoundError, NotADirectoryError):
@@ -70,19 +72,9 @@ def list_snapshots(directory: Path) -> dict[int, Path]:
                 stem = name[: -len(SNAPSHOT_SUFFIX)]
                 if stem.isdigit() and entry.is_file():
                     found[int(stem)] = directory / name
+            elif remove_temp_files_with is not None and name.endswith(temp_suffix):
+                remove_temp_files_with.delete(entry.path)
     return found
-
-
-def remove_temp_files(fs: FileSystem, directory: Path) -> None:
-    """Delete snapshot files a crash left half written."""
-    suffix = SNAPSHOT_SUFFIX + TEMP_SUFFIX
-    try:
-        names = os.listdir(directory)
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for name in names:
-        if name.endswith(suffix):
-            fs.delete(os.path.join(directory, name))
 
 
 def encode_snapshot(entries: Iterable[ProducerStateEntry]) -> bytes:
