@@ -107,3 +107,23 @@ def test_a_failed_creation_leaves_no_partition_directory(tmp_path: Path) -> None
         assert len(list(broker.log_dir.glob("doomed-*"))) == 50
     finally:
         broker.stop()
+
+
+def test_records_sent_with_sendfile_from_more_partitions_than_open_files(tmp_path: Path) -> None:
+    """Records of 40 KiB go out with sendfile (a descriptor of the response's own, opened by path)
+    while the broker closes the partitions' segment files as idle to stay within its pool."""
+    partitions, size = 200, 40 * 1024
+    broker = BrokerProcess(tmp_path)
+    start(broker)
+    try:
+        create_topic(broker.bootstrap, "large", partitions)
+        producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 20})
+        values = {p: bytes([p % 251]) * size for p in range(partitions)}
+        for p, value in values.items():
+            producer.produce("large", value, partition=p)
+        assert producer.flush(TIMEOUT_S) == 0
+        got = consume_all(broker.bootstrap, "large", partitions, partitions)
+        assert got == {p: [value] for p, value in values.items()}
+        assert "Too many open files" not in broker.output
+    finally:
+        broker.stop()
