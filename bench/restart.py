@@ -11,7 +11,8 @@ and each stop is clean. ``--code`` starts the timed brokers from another checkou
 start-up of an older version on the same data); ``--keep`` keeps the data in DIR (reused if present).
 ``--recovery-threads`` sets num.recovery.threads.per.data.dir for the timed starts; ``--cold`` drops the
 log dir's files from the page cache before each start (``posix_fadvise(DONTNEED)``, these files only),
-as after a reboot: then the start waits for the disk. Not part of
+as after a reboot: then the start waits for the disk. ``--unclean`` times starts after SIGKILL instead
+(every log is recovered from its recovery point). Not part of
 ``make test``: it takes minutes at these sizes.
 """
 
@@ -90,6 +91,11 @@ class Broker:
         stream = self.process.stderr
         threading.Thread(target=lambda: [None for _ in stream], daemon=True).start()
 
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(60)
+
     def stop(self) -> float:
         assert self.process is not None
         started = time.monotonic()
@@ -138,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep (and reuse) the data in this directory")
     parser.add_argument("--recovery-threads", type=int, help="num.recovery.threads.per.data.dir")
     parser.add_argument("--cold", action="store_true", help="start with the log dir out of the page cache")
+    parser.add_argument("--unclean", action="store_true", help="time starts after SIGKILL (recovery)")
     args = parser.parse_args(argv)
     base = args.keep or Path(tempfile.mkdtemp(prefix="kafkish-restart-"))
     log_dir = base / "kafka-logs"
@@ -153,12 +160,20 @@ def main(argv: list[str] | None = None) -> int:
             took = time.monotonic() - started
             print(f"filled {args.topics} topic(s) x {args.partitions} partition(s) in {took:.1f}s")
             print(f"clean stop: {filler.stop():.1f}s")
+        if args.unclean:  # leave the log dir as a crash does
+            crashed = Broker(args.code, log_dir, _free_port(), overrides)
+            crashed.start()
+            crashed.kill()
         for run in range(args.runs):
             if args.cold:
                 evict_from_page_cache(log_dir)
             broker = Broker(args.code, log_dir, _free_port(), overrides)
             start_s = broker.start()
             cpu_s = broker.cpu_s()
+            if args.unclean:
+                broker.kill()
+                print(f"run {run + 1}: restart after SIGKILL {start_s:.2f}s, {cpu_s:.2f} CPU s", flush=True)
+                continue
             stop_s = broker.stop()
             print(f"run {run + 1}: clean restart {start_s:.2f}s, {cpu_s:.2f} CPU s (stop {stop_s:.2f}s)", flush=True)
     finally:

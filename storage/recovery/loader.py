@@ -86,7 +86,8 @@ class LogLoader:
                 start = max(log_start_offset, recovery_point) if not clean_shutdown else log_start_offset
                 segments = [LogSegment(directory, start, config, fs, time_ms, new=True)]
             elif not clean_shutdown:
-                segments = _recover(segments, recovery_point, epoch_cache, config.compact_enabled)
+                with epoch_cache.batched_writes():  # one checkpoint write at the end, if it changed
+                    segments = _recover(segments, recovery_point, epoch_cache, config.compact_enabled)
             log_start = max(log_start_offset, segments[0].base_offset)
             producer_state = ProducerStateManager(Path(directory), producer_id_expiration_ms, time_ms, fs)
             log = Log(
