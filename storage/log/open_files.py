@@ -13,6 +13,8 @@ Invariants:
   while another thread touches the pool (appends, reads, truncations, fsyncs) pins it first
   (``acquire`` ... ``release``), so a worker thread never sees its descriptor closed (or reused) under it;
 - the pool may hold more than ``capacity`` files for a moment when all of them are pinned;
+- ``close`` of a pinned file (a segment closed or deleted while a worker thread fsyncs it) waits for
+  the last ``release``;
 - ``capacity`` defaults to half the soft ``RLIMIT_NOFILE`` (at least 16): the other half is for
   sockets, the descriptors of regions being sent with ``sendfile``, checkpoints and snapshots.
 
@@ -42,12 +44,13 @@ class PooledFile:
     """One file opened on demand through an ``OpenFiles`` pool. ``opener`` opens it (by its current
     path) and may run again after the pool closed the file as idle."""
 
-    __slots__ = ("_opener", "file", "pins")
+    __slots__ = ("_opener", "close_when_released", "file", "pins")
 
     def __init__(self, opener: Callable[[], io.FileIO]) -> None:
         self._opener = opener
         self.file: io.FileIO | None = None
         self.pins = 0
+        self.close_when_released = False
 
 
 class OpenFiles:
@@ -68,6 +71,7 @@ class OpenFiles:
             if f is not None:
                 self._open.move_to_end(entry)
                 entry.pins += 1
+                entry.close_when_released = False
                 return f
             f = entry._opener()
             entry.file = f
@@ -81,6 +85,11 @@ class OpenFiles:
     def release(self, entry: PooledFile) -> None:
         with self._lock:
             entry.pins -= 1
+            if entry.pins or not entry.close_when_released:
+                return
+            f = self._forget(entry)
+        if f is not None:
+            f.close()
 
     def peek(self, entry: PooledFile) -> io.FileIO:
         """The entry's open file, not pinned: valid until the next miss of the pool (any thread). For
@@ -98,17 +107,26 @@ class OpenFiles:
             if not entry.pins:
                 victims.append(entry)
         for entry in victims:
-            del self._open[entry]
-            f, entry.file = entry.file, None
+            f = self._forget(entry)
             if f is not None:
                 f.close()
             self.closed_idle += 1
 
+    def _forget(self, entry: PooledFile) -> io.FileIO | None:
+        """Take the entry out of the pool (under the lock); its file, for the caller to close."""
+        self._open.pop(entry, None)
+        entry.close_when_released = False
+        f, entry.file = entry.file, None
+        return f
+
     def close(self, entry: PooledFile) -> None:
-        """Close the entry's file now (it may be opened again by a later ``acquire``)."""
+        """Close the entry's file (it may be opened again by a later ``acquire``): now, or when its
+        last user releases it if it is pinned (by a worker thread's fsync, say)."""
         with self._lock:
-            self._open.pop(entry, None)
-            f, entry.file = entry.file, None
+            if entry.pins:
+                entry.close_when_released = True
+                return
+            f = self._forget(entry)
         if f is not None:
             f.close()
 

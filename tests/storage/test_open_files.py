@@ -178,3 +178,20 @@ def test_a_creation_failing_for_want_of_descriptors_leaves_no_partition_to_load(
     again = manager(tmp_path, clock)
     assert again.logs == {}
     assert not [name for name in os.listdir(tmp_path / "logs") if name.startswith("t-")]
+
+
+def test_closing_a_pinned_file_waits_for_its_last_user(tmp_path: Path) -> None:
+    pool = OpenFiles(capacity=4)
+    path = tmp_path / "f"
+    path.write_bytes(b"data")
+    entry = PooledFile(functools.partial(io.FileIO, str(path), "rb"))
+    held = pool.acquire(entry)  # e.g. a worker thread's fsync under way
+    pool.close(entry)  # the segment is closed (its log deleted) meanwhile
+    assert not held.closed and os.pread(held.fileno(), 4, 0) == b"data"
+    pool.release(entry)
+    assert held.closed and len(pool) == 0
+    again = pool.acquire(entry)  # a later use opens it anew
+    assert again is not held and os.pread(again.fileno(), 4, 0) == b"data"
+    pool.release(entry)
+    pool.close(entry)
+    assert again.closed
