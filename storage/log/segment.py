@@ -405,12 +405,15 @@ class LogSegment:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_become_inactive(self) -> None:
-        """At roll: make the time index end with the segment's max timestamp, write index tails."""
+        """At roll: make the time index end with the segment's max timestamp, write index tails, and
+        let the ``.log`` file go (as Kafka unmaps the indexes of inactive segments): only readers
+        of old data open it again, through the pool."""
         self._load_max_timestamp()
         if self._max_ts >= 0:
             self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
         self.offset_index.flush(fsync=False)
         self.time_index.flush(fsync=False)
+        self._files.close(self._pooled)
 
     def flush(self) -> None:
         """fsync the ``.log`` file (reopened if the pool closed it: closing does not sync) and the

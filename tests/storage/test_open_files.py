@@ -195,3 +195,20 @@ def test_closing_a_pinned_file_waits_for_its_last_user(tmp_path: Path) -> None:
     pool.release(entry)
     pool.close(entry)
     assert again.closed
+
+
+def test_a_rolled_segment_lets_its_file_go_and_still_reads(tmp_path: Path, clock: Clock) -> None:
+    m = manager(tmp_path, clock)
+    create(m, "t", 1)
+    log = m.get_log("t", 0)
+    assert log is not None
+    before = open_descriptors()
+    for i in range(5):
+        log.append_as_leader(make_batch([f"r{i}".encode()]), 0)
+        log.roll()
+    assert open_descriptors() <= before + 1, "only the active segment's file may stay open"
+    log.set_high_watermark(log.log_end_offset)
+    assert b"r0" in log.read(0, 1 << 20).read_bytes()
+    log.flush()
+    assert log.recovery_point == 5
+    m.shutdown()
