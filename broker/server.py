@@ -91,6 +91,7 @@ class Broker:
             topic_configs=self._topic_log_config,
             producer_id_expiration_ms=self.config.get("producer.id.expiration.ms"),
             flush_scheduler=self._schedule_flush,
+            recovery_threads_per_data_dir=self.config.get("num.recovery.threads.per.data.dir"),
         )
         self.log_manager.startup()
         self.metadata_cache = MetadataCache(self.node_id, self.cluster_id)

@@ -8,6 +8,7 @@ Attribute names are the Kafka names with dots as underscores (``segment.bytes`` 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,20 @@ class LogConfig:
 
     @classmethod
     def from_props(cls, props: Mapping[str, PropValue], base: LogConfig | None = None) -> LogConfig:
-        """``base`` (default: Kafka's defaults) overridden by ``props``; unknown names are errors."""
+        """``base`` (default: Kafka's defaults) overridden by ``props``; unknown names are errors.
+
+        Without ``base`` the answer is remembered for the same props (configs are immutable): a broker
+        asks once per partition of a topic, 10,000 times for a 10,000-partition topic at start-up."""
+        if base is None and cls is LogConfig:
+            key = tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in props.items()))
+            try:
+                return _from_props_cached(key)
+            except TypeError:  # a value that cannot be a key: parse it every time
+                pass
+        return cls._parse_props(props, base)
+
+    @classmethod
+    def _parse_props(cls, props: Mapping[str, PropValue], base: LogConfig | None) -> LogConfig:
         changes: dict[str, Any] = {}
         for name, raw in props.items():
             spec = _SPECS.get(name)
@@ -80,6 +94,11 @@ class LogConfig:
         for name, spec in _SPECS.items():
             out[name] = spec.render(getattr(self, name.replace(".", "_")))
         return out
+
+
+@functools.lru_cache(maxsize=256)
+def _from_props_cached(items: tuple[tuple[str, str | int | float | bool | tuple[str, ...]], ...]) -> LogConfig:
+    return LogConfig._parse_props(dict(items), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 
 
 class FileSystem:
@@ -48,6 +49,11 @@ class FileSystem:
         """Delete a file; a file already gone is not an error."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+    def remove_tree(self, path: str) -> None:
+        """Delete a directory and everything in it. Raises OSError (it needs descriptors of its own:
+        under EMFILE it fails)."""
+        shutil.rmtree(path)
 
     def fsync_dir(self, path: str) -> None:
         fd = os.open(path, os.O_RDONLY)

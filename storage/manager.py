@@ -17,6 +17,7 @@ pass, is a generator of bounded steps (``clean_logs_steps``) that the loop runs 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import time
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from protocol.records import InvalidRecordBatch
 from storage.checkpoints import (
@@ -62,6 +64,9 @@ def log_delete_dir_name(topic: str, partition: int) -> str:
     return topic[: max(0, MAX_DIR_NAME - len(suffix))] + suffix
 
 
+T = TypeVar("T")
+A = TypeVar("A")
+
 CREATE_WORKERS = 8
 
 
@@ -85,6 +90,32 @@ class PlannedLog:
     path: str
 
 
+def in_threads(work: Callable[[A], T], items: list[A], threads: int, name: str) -> list[T]:
+    """``[work(item) for item in items]``, in up to ``threads`` threads: each thread takes every
+    ``threads``-th item (one task per thread, not one per item: with 10,000 logs the futures alone
+    cost more than the work they would spread). The first exception raised is raised here."""
+    threads = min(threads, len(items))
+    if threads <= 1:
+        return [work(item) for item in items]
+    results: list[T | None] = [None] * len(items)
+
+    def run(first: int) -> None:
+        for i in range(first, len(items), threads):
+            results[i] = work(items[i])
+
+    with ThreadPoolExecutor(threads, thread_name_prefix=name) as pool:
+        for future in [pool.submit(run, first) for first in range(threads)]:
+            future.result()
+    return cast(list[T], results)
+
+
+def _run_load(load: Callable[[], Log]) -> Log | LogOffline:
+    try:
+        return load()
+    except LogOffline as e:
+        return e
+
+
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -102,10 +133,12 @@ class LogManager:
         decompress: Decompress | None = None,
         producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
         flush_scheduler: FlushScheduler | None = None,
+        recovery_threads_per_data_dir: int = 1,
     ) -> None:
         """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``).
-        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms. ``flush_scheduler``
-        runs the flush each roll asks for (``Log.flush_scheduler``); None: at once."""
+        ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms; ``flush_scheduler``
+        runs the flush each roll asks for (``Log.flush_scheduler``; None: at once);
+        ``recovery_threads_per_data_dir`` is num.recovery.threads.per.data.dir (see ``startup``)."""
         if not log_dirs:
             raise StorageError("log.dirs is empty")
         self.log_dirs = [os.path.abspath(d) for d in log_dirs]
@@ -117,6 +150,7 @@ class LogManager:
         self._decompress = decompress
         self._producer_id_expiration_ms = producer_id_expiration_ms
         self._flush_scheduler = flush_scheduler
+        self.recovery_threads = max(1, recovery_threads_per_data_dir)
         self.cleaner = LogCleaner(fs, time_ms)
         self.uncleanable_partitions: set[TopicPartition] = set()
         self._logs: dict[TopicPartition, Log] = {}
@@ -126,13 +160,29 @@ class LogManager:
 
     # -- startup ----------------------------------------------------------------------------------
     def startup(self) -> None:
-        """Check meta.properties and load every partition of every log dir, then write the recovery
-        points and log start offsets recovery settled on (a recovery may have cut a log below its old
-        recovery point; the next one must not trust the old value)."""
+        """Check meta.properties and load every partition of every log dir, each dir's logs in up to
+        ``recovery_threads`` threads (Kafka's num.recovery.threads.per.data.dir), all dirs at once;
+        then write the recovery points and log start offsets recovery settled on (a recovery may have
+        cut a log below its old recovery point; the next one must not trust the old value).
+        Loading one log touches only its own directory, so logs load side by side; the manager's
+        state is changed afterwards, on this thread, in the order of the partition directories."""
+        loads: list[tuple[str, list[tuple[TopicPartition, Callable[[], Log]]]]] = []
         for log_dir in self.log_dirs:
             os.makedirs(log_dir, exist_ok=True)
             self._check_meta(log_dir)
-            self._load_dir(log_dir)
+            loads.append(self._plan_loads(log_dir))
+        jobs = [load for _, dir_jobs in loads for _, load in dir_jobs]
+        outcomes = iter(in_threads(_run_load, jobs, self.recovery_threads * len(self.log_dirs), "load-log"))
+        for log_dir, dir_jobs in loads:
+            for tp, _ in dir_jobs:
+                outcome = next(outcomes)
+                self._log_dir_of[tp] = log_dir
+                if isinstance(outcome, LogOffline):
+                    self._load_failures[tp] = outcome
+                else:
+                    self._logs[tp] = outcome
+            # Later crashes must be seen as unclean: the marker lives only between shutdown and load.
+            self._fs.delete(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE))
         for log in self._logs.values():
             log.flush_scheduler = self._flush_scheduler
         self.checkpoint_recovery_points()
@@ -151,39 +201,44 @@ class LogManager:
                 f"not cluster {self.meta.cluster_id} node {self.meta.node_id}"
             )
 
-    def _load_dir(self, log_dir: str) -> None:
-        marker = os.path.join(log_dir, CLEAN_SHUTDOWN_FILE)
-        clean = os.path.exists(marker)
+    def _plan_loads(self, log_dir: str) -> tuple[str, list[tuple[TopicPartition, Callable[[], Log]]]]:
+        """What loading ``log_dir`` takes: one job per partition directory (in name order), each
+        loading its log and setting its high watermark. Removes ``-delete`` directories."""
+        clean = os.path.exists(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE))
         self.had_clean_shutdown[log_dir] = clean
         recovery_points = read_offset_checkpoint(os.path.join(log_dir, RECOVERY_POINT_CHECKPOINT))
         start_offsets = read_offset_checkpoint(os.path.join(log_dir, LOG_START_OFFSET_CHECKPOINT))
         high_watermarks = read_offset_checkpoint(os.path.join(log_dir, REPLICATION_OFFSET_CHECKPOINT))
-        for name in sorted(os.listdir(log_dir)):
+        jobs: list[tuple[TopicPartition, Callable[[], Log]]] = []
+        with os.scandir(log_dir) as entries:
+            dirs = sorted(e.name for e in entries if e.is_dir())
+        for name in dirs:
             path = os.path.join(log_dir, name)
-            if not os.path.isdir(path):
-                continue
             if name.endswith(DELETE_DIR_SUFFIX):
                 shutil.rmtree(path, ignore_errors=True)
                 continue
             tp = parse_partition_dir(name)
             if tp is None:
                 continue
-            try:
-                log = LogLoader.load(
-                    path, tp[0], tp[1], self._config_for(tp[0]), self._fs, self._time_ms,
-                    clean_shutdown=clean, recovery_point=recovery_points.get(tp, 0),
-                    log_start_offset=start_offsets.get(tp, 0), decompress=self._decompress,
-                    producer_id_expiration_ms=self._producer_id_expiration_ms,
-                )  # fmt: skip
-            except LogOffline as e:
-                self._load_failures[tp] = e
-                self._log_dir_of[tp] = log_dir
-                continue
-            log.set_high_watermark(high_watermarks.get(tp, 0))
-            self._logs[tp] = log
-            self._log_dir_of[tp] = log_dir
-        # Later crashes must be seen as unclean: the marker lives only between shutdown and load.
-        self._fs.delete(marker)
+            load = functools.partial(
+                self._load_log, path, tp, self._config_for(tp[0]), clean, recovery_points.get(tp, 0),
+                start_offsets.get(tp, 0), high_watermarks.get(tp, 0),
+            )  # fmt: skip
+            jobs.append((tp, load))
+        return log_dir, jobs
+
+    def _load_log(
+        self, path: str, tp: TopicPartition, config: LogConfig, clean: bool, recovery_point: int,
+        log_start_offset: int, high_watermark: int,
+    ) -> Log:  # fmt: skip
+        """Load one log (any thread: it touches nothing but the log's directory). Raises LogOffline."""
+        log = LogLoader.load(
+            path, tp[0], tp[1], config, self._fs, self._time_ms, clean_shutdown=clean,
+            recovery_point=recovery_point, log_start_offset=log_start_offset, decompress=self._decompress,
+            producer_id_expiration_ms=self._producer_id_expiration_ms,
+        )  # fmt: skip
+        log.set_high_watermark(high_watermark)
+        return log
 
     def _config_for(self, topic: str) -> LogConfig:
         if self._topic_configs is not None:
@@ -277,18 +332,39 @@ class LogManager:
 
     def _create(self, plan: PlannedLog) -> Log:
         new = plan.new
-        return LogLoader.create(
-            plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
-            topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
-            producer_id_expiration_ms=self._producer_id_expiration_ms,
-        )  # fmt: skip
+        existed = os.path.lexists(plan.path)  # not ours to remove if the creation fails
+        try:
+            return LogLoader.create(
+                plan.path, new.topic, new.partition, new.config, self._fs, self._time_ms,
+                topic_id=new.topic_id, leader_epoch=new.leader_epoch, decompress=self._decompress,
+                producer_id_expiration_ms=self._producer_id_expiration_ms,
+            )  # fmt: skip
+        except BaseException:
+            if not existed:
+                self._remove_new_dir(plan.path)
+            raise
 
     def discard_new_logs(self, logs: list[Log]) -> None:
         """Close and remove logs made by ``create_new_logs`` that will not be added. Any thread."""
         for log in logs:
             with contextlib.suppress(OSError, StorageError):  # the directory goes anyway
                 log.close(snapshot=False)
-            shutil.rmtree(log.directory, ignore_errors=True)
+            self._remove_new_dir(log.directory)
+
+    def _remove_new_dir(self, path: str) -> None:
+        """Remove the directory of a log that was made but will not be kept. If that fails (removing a
+        tree needs descriptors: under EMFILE, the usual reason a creation failed, it does), rename it
+        ``...-delete`` instead, a rename needing none: no later start loads it as a partition, and the
+        next start deletes it."""
+        try:
+            self._fs.remove_tree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            self._fs.rename(path, f"{path}.{uuid.uuid4().hex}{DELETE_DIR_SUFFIX}")
 
     def add_new_logs(self, plans: list[PlannedLog], logs: list[Log]) -> None:
         """Make created logs the manager's. Call on the owner's thread."""
@@ -318,7 +394,7 @@ class LogManager:
         done: list[tuple[str, str]] = []
         try:
             for path, doomed in moves:
-                self._fs.rename(path, doomed)  # open files move with their directory
+                self._fs.rename(path, doomed)
                 done.append((path, doomed))
         except OSError as e:
             for path, doomed in reversed(done):
@@ -332,7 +408,7 @@ class LogManager:
             self._load_failures.pop(tp, None)
             self._log_dir_of.pop(tp, None)
             if log is not None:
-                log.close(snapshot=False)
+                log.release()  # its files moved with the directory: nothing more is written to them
         return [doomed for _, doomed in moves]
 
     @staticmethod
@@ -526,22 +602,33 @@ class LogManager:
         self.high_watermark_checkpoint_work()()
 
     # -- shutdown ---------------------------------------------------------------------------------
+    def _side_by_side(
+        self, work: Callable[[TopicPartition, Log], T], items: list[tuple[TopicPartition, Log]]
+    ) -> list[T]:
+        """``work`` on every (partition, log), in up to ``recovery_threads`` threads per log dir."""
+        threads = self.recovery_threads * len(self.log_dirs)
+        return in_threads(lambda item: work(*item), items, threads, "log-shutdown")
+
     def shutdown(self) -> None:
         """Flush every log, write the checkpoints, close the files (each log takes a producer snapshot
         at its end), leave the clean-shutdown marker (only in log dirs whose logs all flushed and
-        snapshotted)."""
-        failed_dirs: set[str] = set()
-        for tp, log in self._logs.items():
+        snapshotted). Logs are flushed, then closed, side by side in ``recovery_threads`` threads per
+        log dir, as Kafka does with num.recovery.threads.per.data.dir: the fsyncs overlap."""
+
+        def flush(tp: TopicPartition, log: Log) -> str | None:
             try:
                 if not log.offline:
                     log.flush()
             except StorageError:
-                failed_dirs.add(self._log_dir_of[tp])
+                return self._log_dir_of[tp]
+            return None
+
+        items = list(self._logs.items())
+        failed_dirs = {d for d in self._side_by_side(flush, items) if d is not None}
         self.checkpoint_recovery_points()
         self.checkpoint_log_start_offsets()
         self.checkpoint_high_watermarks()
-        for log in self._logs.values():
-            log.close()
+        self._side_by_side(lambda tp, log: log.close(), items)
         for log_dir in self.log_dirs:
             if log_dir in failed_dirs or any(self._log_dir_of[tp] == log_dir for tp in self.offline_partitions):
                 continue

@@ -152,7 +152,7 @@ class _Watch:
     def __init__(self, log: Log, segments: list[LogSegment]) -> None:
         self.log = log
         self.directory = log.directory
-        self.segments = {id(seg): (seg, seg.file, seg.size) for seg in segments}
+        self.segments = {id(seg): (seg, seg.size) for seg in segments}
 
     def release(self, done: list[LogSegment]) -> None:
         """``done`` were swapped out by the cleaning itself: no longer its concern."""
@@ -165,7 +165,7 @@ class _Watch:
             return True
         live = {id(seg) for seg in log.segments[:-1]}
         return any(
-            f.closed or key not in live or seg.size != size for key, (seg, f, size) in self.segments.items()
+            seg.closed or key not in live or seg.size != size for key, (seg, size) in self.segments.items()
         )  # fmt: skip
 
     def check(self) -> None:

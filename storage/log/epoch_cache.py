@@ -2,13 +2,16 @@
 
 Used to answer OffsetForLeaderEpoch (``end_offset_for_epoch``) and to truncate followers correctly.
 Invariants: epochs and start offsets both strictly increase; every change is written to the checkpoint
-file at once (epochs change rarely). Not thread-safe: the owning ``Log`` serialises access.
+file at once (epochs change rarely), except inside ``batched_writes`` (recovery), which writes once at
+its end. Not thread-safe: the owning ``Log`` serialises access.
 """
 
 from __future__ import annotations
 
 import os
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from storage.checkpoints import LEADER_EPOCH_CHECKPOINT, read_epoch_checkpoint, write_epoch_checkpoint
 from storage.fs import FileSystem
@@ -22,6 +25,7 @@ class LeaderEpochCache:
         self.path = os.path.join(directory, LEADER_EPOCH_CHECKPOINT)
         self._fs = fs
         self._entries: list[tuple[int, int]] = read_epoch_checkpoint(self.path)
+        self._deferred = False
 
     @property
     def entries(self) -> list[tuple[int, int]]:
@@ -88,5 +92,24 @@ class LeaderEpochCache:
             self._entries = []
             self._write()
 
+    @contextmanager
+    def batched_writes(self) -> Iterator[None]:
+        """Changes made inside are written (and fsynced) once, when the block ends, and only if the
+        entries then differ from the file's. Recovery rebuilds the cache from the log it re-validates
+        (drop the epochs from the recovery point, re-assign them batch by batch): written at every step,
+        that was two checkpoint writes with three fsyncs per partition for an unchanged result. A crash
+        inside leaves the old file, and the next recovery derives the same entries again. On an
+        exception nothing is written (the log does not open)."""
+        before = list(self._entries)
+        self._deferred = True
+        try:
+            yield
+        finally:
+            self._deferred = False
+        if self._entries != before:
+            self._write()
+
     def _write(self) -> None:
+        if self._deferred:
+            return
         write_epoch_checkpoint(self._fs, self.path, self._entries)

@@ -13,6 +13,10 @@ file in batches (on flush, roll, close, or every 4 KiB). That is safe because an
 any prefix of a correct sparse index is a correct sparse index, and recovery rebuilds it after an
 unclean stop. The entries are loaded lazily, on first use, so opening a partition reads no index.
 
+An index holds no open descriptor: its file is opened for each batch of writes (or truncation, or
+fsync) and closed again, so descriptors do not grow with partitions (one write per 4 KiB of entries,
+i.e. per 2 MiB of log at the default index.interval.bytes: the open costs nothing measurable).
+
 Invariants: keys (offsets, timestamps) strictly increase; offsets are relative to ``base_offset`` and fit
 in an int32. Not thread-safe: the owning ``Log`` serialises access.
 """
@@ -58,7 +62,7 @@ class _Index:
         self._values: array[int] = array("q")
         self._loaded = False
         self._flushed_entries = 0  # entries already in the file
-        self._file: io.FileIO | None = None
+        self._unsynced = False  # the file changed since its last fsync
 
     # -- loading -------------------------------------------------------------------------------
     def _ensure_loaded(self) -> None:
@@ -67,7 +71,6 @@ class _Index:
         try:
             keys, values = self._read_file()
         except CorruptIndex as e:
-            self.close_without_write()
             self._fs.delete(self.path)
             self._loaded = True
             self._keys, self._values = array("q"), array("q")
@@ -139,57 +142,53 @@ class _Index:
         del self._keys[n:]
         del self._values[n:]
         if self._flushed_entries > n:
-            f = self._open()
-            self._fs.truncate(f, n * self.entry_size)
+            with self._open() as f:
+                self._fs.truncate(f, n * self.entry_size)
             self._flushed_entries = n
+            self._unsynced = True
 
     def reset(self) -> None:
         """Remove every entry (the file becomes empty)."""
         self._loaded = True
         self._keys = array("q")
         self._values = array("q")
-        f = self._open()
-        self._fs.truncate(f, 0)
+        self._fs.open(self.path, "w+b").close()  # created empty, or emptied
         self._flushed_entries = 0
+        self._unsynced = True
 
     def _open(self) -> io.FileIO:
-        if self._file is None:
-            mode = "r+b" if os.path.exists(self.path) else "w+b"
-            self._file = self._fs.open(self.path, mode)
-            self._file.seek(0, os.SEEK_END)
-        return self._file
+        """The file, opened for a write (created if missing); the caller closes it."""
+        try:
+            return self._fs.open(self.path, "r+b")
+        except FileNotFoundError:
+            return self._fs.open(self.path, "w+b")
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, fsync: bool = False) -> None:
         n = len(self._keys)
-        if n == self._flushed_entries:
+        fsync = fsync and (self._unsynced or n > self._flushed_entries)
+        if n == self._flushed_entries and not fsync:
             return
         data = b"".join(self._encode(self._keys[i], self._values[i]) for i in range(self._flushed_entries, n))
-        f = self._open()
-        f.seek(self._flushed_entries * self.entry_size)
-        self._fs.write(f, data)
+        with self._open() as f:
+            if data:
+                f.seek(self._flushed_entries * self.entry_size)
+                self._fs.write(f, data)
+                self._unsynced = True
+            if fsync:
+                self._fs.fsync(f)
+                self._unsynced = False
         self._flushed_entries = n
 
     def flush(self, fsync: bool = True) -> None:
+        """Write the pending entries; with ``fsync``, sync the file if it changed since the last sync."""
         if not self._loaded:
             return
-        self._write_pending()
-        if fsync and self._file is not None:
-            self._fs.fsync(self._file)
+        self._write_pending(fsync)
 
     def close(self) -> None:
-        """Write what is pending and release the file (entries stay readable from memory)."""
-        try:
-            if self._loaded:
-                self._write_pending()
-        finally:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
-
-    def close_without_write(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Write what is pending (entries stay readable from memory)."""
+        if self._loaded:
+            self._write_pending()
 
     def rename_to(self, path: str) -> None:
         self.close()
@@ -198,7 +197,6 @@ class _Index:
         self.path = path
 
     def delete_file(self) -> None:
-        self.close_without_write()
         self._fs.delete(self.path)
 
 

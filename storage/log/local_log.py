@@ -336,6 +336,13 @@ class LocalLog:
         return self._log_end_offset > self._recovery_point and now_ms - self._last_flush_ms >= self.config.flush_ms
 
     # -- lifecycle --------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Let go of every file without writing (the directory was renamed away for deletion)."""
+        for seg in self._segments:
+            seg.release()
+        for _, seg in self._pending_deletes:
+            seg.release()
+
     def close(self) -> None:
         for seg in self._segments:
             seg.close()

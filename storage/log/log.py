@@ -555,6 +555,12 @@ class Log:
                 self._local.go_offline(f"producer snapshot at close failed: {e}")
         self._local.close()
 
+    def release(self) -> None:
+        """Forget the log without writing anything: its directory was renamed for deletion (paths
+        the log knows no longer exist), so nothing may be written there. Takes it offline."""
+        self._local.release()
+        self._local.go_offline("log was deleted")
+
     def delete(self) -> None:
         """Remove the partition directory and everything in it (the topic was deleted)."""
         self.close(snapshot=False)

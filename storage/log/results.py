@@ -33,7 +33,12 @@ class LogAppendInfo(NamedTuple):
 
 @dataclass(slots=True, frozen=True)
 class FileRegion:
-    """``length`` bytes at ``position`` of ``file`` (an open, unbuffered segment file)."""
+    """``length`` bytes at ``position`` of the segment file ``path``. ``file`` is the segment's file as
+    it was open at the read; the pool of open segment files (``storage.log.open_files``) may close it
+    as idle afterwards (e.g. while a Fetch reads its other partitions), so ``read`` goes through it
+    while it is open and by ``path`` once it is closed. Use a region on the owner's thread in the same
+    step as the log read, before anything renames the segment (``broker.zerocopy`` opens ``path`` then
+    for a descriptor of its own, which stays valid while the bytes are sent)."""
 
     file: io.FileIO
     path: str
@@ -42,7 +47,11 @@ class FileRegion:
 
     def read(self) -> bytes:
         """The region's bytes (for tests and for callers that cannot ``sendfile``)."""
-        data = os.pread(self.file.fileno(), self.length, self.position)
+        try:
+            data = os.pread(self.file.fileno(), self.length, self.position)
+        except ValueError:  # closed as idle since the read
+            with open(self.path, "rb", buffering=0) as f:
+                data = os.pread(f.fileno(), self.length, self.position)
         if len(data) != self.length:
             raise OSError(f"{self.path}: region [{self.position}, +{self.length}) was cut short")
         return data

@@ -7,7 +7,11 @@ Invariants:
 - batches are whole and their offsets increase; every offset in the segment is >= ``base_offset`` and
   its distance from it fits an int32 (the indexes store relative offsets);
 - ``size`` is the file's length; appends go at its end; a failed append is rolled back to the old size;
-- index entries point at batch starts: (last offset of the batch, position of the batch).
+- index entries point at batch starts: (last offset of the batch, position of the batch);
+- the segment holds no descriptor of its own: the ``.log`` file is opened on first use through the
+  process's pool of open segment files (``storage.log.open_files``), which closes it again when it is
+  idle and the pool is full; every use of the descriptor pins it, so it stays open while in use (also
+  when the use runs in a worker thread, e.g. an fsync). The indexes open their files only to write.
 
 Not thread-safe: the owning ``Log`` serialises access.
 """
@@ -33,6 +37,7 @@ from storage.config import LogConfig
 from storage.errors import StorageError
 from storage.fs import FileSystem
 from storage.log.index import CorruptIndex, OffsetIndex, TimeIndex
+from storage.log.open_files import SEGMENT_FILES, OpenFiles, PooledFile
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
@@ -101,55 +106,103 @@ class LogSegment:
         self.offset_index.position_limit = lambda: self.size
         self.rebuilt_indexes = 0  # how often a damaged or missing index was rebuilt (for tests, metrics)
         self.created_ms = time_ms()
-        self._file: io.FileIO | None = None
+        self._files: OpenFiles = SEGMENT_FILES
+        self._pooled = PooledFile(self._open_file)
+        self._closed = False
         self._size = -1
         self._next_offset: int | None = None
         self._max_ts = -1
         self._offset_of_max_ts = base_offset
-        self._tail_loaded = False
+        self._tail_loaded = False  # _next_offset and _tail_max are known
+        self._tail_max = (-1, base_offset)  # max timestamp (and its offset) of the batches after the last index entry
+        self._ts_loaded = False  # _max_ts and _offset_of_max_ts are known (they need the time index)
         self._rolling_ts: int | None = None
         self._bytes_since_index = 0
         if new:
-            self._file = fs.open(self.log_path, "w+b")
+            fs.open(self.log_path, "w+b").close()  # opened again (through the pool) on first use
             self._size = 0
             self.offset_index.reset()
             self.time_index.reset()
             self._next_offset = base_offset
-            self._tail_loaded = True
+            self._tail_loaded = self._ts_loaded = True
 
     # -- files ---------------------------------------------------------------------------------
+    def _open_file(self) -> io.FileIO:
+        """Open the ``.log`` file by its current path, positioned at its end (the pool calls this)."""
+        f = self._fs.open(self.log_path, "r+b")
+        try:
+            end = f.seek(0, os.SEEK_END)
+        except BaseException:
+            f.close()
+            raise
+        if self._size < 0:
+            self._size = end
+        return f
+
     @property
     def file(self) -> io.FileIO:
-        if self._file is None:
-            self._file = self._fs.open(self.log_path, "r+b")
-            self._file.seek(0, os.SEEK_END)
-            self._size = self._file.tell()
-        return self._file
+        """The open ``.log`` file, not pinned: the pool may close it at the next miss of any thread,
+        and a reader that finds it closed reopens ``log_path`` (``FileRegion.read``)."""
+        return self._files.peek(self._pooled)
+
+    @property
+    def closed(self) -> bool:
+        """``close`` or ``delete_files`` was called (a file closed as idle does not count)."""
+        return self._closed
 
     @property
     def size(self) -> int:
         if self._size < 0:
-            _ = self.file
+            self._files.peek(self._pooled)
         return self._size
 
     def _pread(self, size: int, position: int) -> bytes:
-        return self._fs.pread(self.file, size, position)
+        files, pooled = self._files, self._pooled
+        f = files.acquire(pooled)
+        try:
+            return self._fs.pread(f, size, position)
+        finally:
+            files.release(pooled)
+
+    def _truncate_file(self, size: int) -> None:
+        files, pooled = self._files, self._pooled
+        f = files.acquire(pooled)
+        try:
+            self._fs.truncate(f, size)
+        finally:
+            files.release(pooled)
+        self._size = size
 
     # -- state derived from the files ------------------------------------------------------------
     def _load_tail(self) -> None:
-        """Find the next offset and the max timestamp from the last index entries plus a short scan."""
+        """Find the next offset from the last offset index entry plus a short scan (the time index is
+        read only when the max timestamp is first needed: ``_load_max_timestamp``)."""
         if self._tail_loaded:
             return
-        ts, ts_offset = self.time_index.last_entry()
-        self._max_ts, self._offset_of_max_ts = ts, ts_offset
         last_offset, position = self.offset_index.last_entry()
         next_offset = self.base_offset if position == 0 else last_offset + 1
+        max_ts, offset_of_max_ts = -1, self.base_offset
         for batch in self.batches(position):
             next_offset = batch.last_offset + 1
-            if batch.max_timestamp > self._max_ts:
-                self._max_ts, self._offset_of_max_ts = batch.max_timestamp, batch.last_offset
+            if batch.max_timestamp > max_ts:
+                max_ts, offset_of_max_ts = batch.max_timestamp, batch.last_offset
         self._next_offset = next_offset
+        self._tail_max = (max_ts, offset_of_max_ts)
         self._tail_loaded = True
+
+    def _load_max_timestamp(self) -> None:
+        """The max timestamp: the time index's last entry, or a later batch's if larger."""
+        if self._ts_loaded:
+            return
+        self._load_tail()
+        ts, ts_offset = self.time_index.last_entry()
+        if self._ts_loaded:  # reading the time index rebuilt both indexes, and the max with them
+            return
+        tail_ts, tail_offset = self._tail_max
+        if tail_ts > ts:
+            ts, ts_offset = tail_ts, tail_offset
+        self._max_ts, self._offset_of_max_ts = ts, ts_offset
+        self._ts_loaded = True
 
     def read_next_offset(self) -> int:
         """The offset after the last batch (the base offset if the segment is empty)."""
@@ -160,13 +213,13 @@ class LogSegment:
     @property
     def max_timestamp(self) -> int:
         """The largest batch max timestamp in the segment, -1 if none."""
-        self._load_tail()
+        self._load_max_timestamp()
         return self._max_ts
 
     @property
     def offset_of_max_timestamp(self) -> int:
         """Last offset of the (first) batch holding ``max_timestamp``."""
-        self._load_tail()
+        self._load_max_timestamp()
         return self._offset_of_max_ts
 
     def largest_timestamp(self) -> int:
@@ -244,12 +297,16 @@ class LogSegment:
 
     def append(self, records: bytes | bytearray | memoryview, batches: list[AppendedBatch]) -> None:
         """Append whole batches (offsets assigned). On an I/O error the segment is left as before."""
-        f = self.file
-        self._load_tail()
-        old_size = self._size
+        self._load_max_timestamp()
+        old_size = self.size
         old_state = (self._max_ts, self._offset_of_max_ts, self._bytes_since_index, self._next_offset)
+        files, pooled = self._files, self._pooled
         try:
-            self._fs.write(f, records)
+            f = files.acquire(pooled)
+            try:
+                self._fs.write(f, records)
+            finally:
+                files.release(pooled)
             self._size = old_size + len(records)
             for batch in batches:
                 self._index_batch(old_size + batch.position, batch.size, batch.last_offset, batch.max_timestamp)
@@ -273,9 +330,7 @@ class LogSegment:
 
     def _roll_back(self, old_size: int, cause: OSError) -> None:
         try:
-            f = self.file
-            self._fs.truncate(f, old_size)
-            self._size = old_size
+            self._truncate_file(old_size)
             first_new = self._next_offset if self._next_offset is not None else self.base_offset
             self.offset_index.truncate_to(first_new)
             self.time_index.truncate_to(first_new)
@@ -291,13 +346,12 @@ class LogSegment:
         removed = self.size - batch.position
         self.offset_index.truncate_to(offset)
         self.time_index.truncate_to(offset)
-        self._fs.truncate(self.file, batch.position)
-        self._size = batch.position
-        self._tail_loaded = False
+        self._truncate_file(batch.position)
+        self._tail_loaded = self._ts_loaded = False
         self._bytes_since_index = 0
         if batch.position == 0:
             self._rolling_ts = None
-        self._load_tail()
+        self._load_max_timestamp()
         return removed
 
     def recover(self, on_batch: Callable[[BatchHeader], None] | None = None) -> int:
@@ -330,10 +384,9 @@ class LogSegment:
             pos += header.size
         cut = size - pos
         if cut:
-            self._fs.truncate(self.file, pos)
-            self._size = pos
+            self._truncate_file(pos)
         self._next_offset = expected
-        self._tail_loaded = True
+        self._tail_loaded = self._ts_loaded = True
         return cut
 
     def _rebuild(self, cause: CorruptIndex) -> None:
@@ -348,33 +401,46 @@ class LogSegment:
             self._index_batch(batch.position, batch.size, batch.last_offset, batch.max_timestamp)
             next_offset = batch.last_offset + 1
         self._next_offset = next_offset
-        self._tail_loaded = True
+        self._tail_loaded = self._ts_loaded = True
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_become_inactive(self) -> None:
-        """At roll: make the time index end with the segment's max timestamp, write index tails."""
-        self._load_tail()
+        """At roll: make the time index end with the segment's max timestamp, write index tails, and
+        let the ``.log`` file go (as Kafka unmaps the indexes of inactive segments): only readers
+        of old data open it again, through the pool."""
+        self._load_max_timestamp()
         if self._max_ts >= 0:
             self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
         self.offset_index.flush(fsync=False)
         self.time_index.flush(fsync=False)
+        self._files.close(self._pooled)
 
     def flush(self) -> None:
-        if self._file is not None:
-            self._fs.fsync(self._file)
+        """fsync the ``.log`` file (reopened if the pool closed it: closing does not sync) and the
+        indexes."""
+        files, pooled = self._files, self._pooled
+        f = files.acquire(pooled)
+        try:
+            self._fs.fsync(f)
+        finally:
+            files.release(pooled)
         self.offset_index.flush()
         self.time_index.flush()
 
     def close(self) -> None:
         try:
-            if self._tail_loaded and self._max_ts >= 0:
+            if self._ts_loaded and self._max_ts >= 0:
                 self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
             self.offset_index.close()
             self.time_index.close()
         finally:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._closed = True
+            self._files.close(self._pooled)
+
+    def release(self) -> None:
+        """Let go of the file without writing anything (its directory was renamed for deletion)."""
+        self._closed = True
+        self._files.close(self._pooled)
 
     def change_suffix(self, suffix: str) -> None:
         """Rename the three files (e.g. to ``.deleted``); open descriptors stay valid for readers."""
@@ -387,9 +453,8 @@ class LogSegment:
         self.suffix = suffix
 
     def delete_files(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._closed = True
+        self._files.close(self._pooled)
         self._fs.delete(self.log_path)
         self.offset_index.delete_file()
         self.time_index.delete_file()

@@ -22,6 +22,7 @@ reader sees either no file or a whole one; the CRC catches what the disk does la
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,23 +55,26 @@ def offset_of(path: Path) -> int | None:
     return int(stem) if stem.isdigit() else None
 
 
-def list_snapshots(directory: Path) -> dict[int, Path]:
-    """Snapshot files of ``directory`` by offset (empty when the directory does not exist)."""
+def list_snapshots(directory: Path, remove_temp_files_with: FileSystem | None = None) -> dict[int, Path]:
+    """Snapshot files of ``directory`` by offset (empty when the directory does not exist); with a
+    ``FileSystem``, half-written temp files are deleted on the way. One ``scandir``: every partition
+    lists its directory at load, so no ``stat`` per entry and no second listing."""
     found: dict[int, Path] = {}
-    if not directory.is_dir():
+    temp_suffix = SNAPSHOT_SUFFIX + TEMP_SUFFIX
+    try:
+        entries = os.scandir(directory)
+    except (FileNotFoundError, NotADirectoryError):
         return found
-    for path in directory.iterdir():
-        offset = offset_of(path)
-        if offset is not None and path.is_file():
-            found[offset] = path
+    with entries:
+        for entry in entries:
+            name = entry.name
+            if name.endswith(SNAPSHOT_SUFFIX):
+                stem = name[: -len(SNAPSHOT_SUFFIX)]
+                if stem.isdigit() and entry.is_file():
+                    found[int(stem)] = directory / name
+            elif remove_temp_files_with is not None and name.endswith(temp_suffix):
+                remove_temp_files_with.delete(entry.path)
     return found
-
-
-def remove_temp_files(fs: FileSystem, directory: Path) -> None:
-    """Delete snapshot files a crash left half written."""
-    if directory.is_dir():
-        for path in directory.glob(f"*{SNAPSHOT_SUFFIX}{TEMP_SUFFIX}"):
-            fs.delete(str(path))
 
 
 def encode_snapshot(entries: Iterable[ProducerStateEntry]) -> bytes:

@@ -57,7 +57,6 @@ from storage.producer.errors import (
 from storage.producer.snapshot import (
     list_snapshots,
     read_snapshot,
-    remove_temp_files,
     snapshot_path,
     write_snapshot,
 )
@@ -335,8 +334,7 @@ class ProducerStateManager:
         itself breaks transaction rules.
         """
         now = self._time_ms() if now_ms is None else now_ms
-        remove_temp_files(self._fs, self.partition_dir)
-        self._snapshots = list_snapshots(self.partition_dir)
+        self._snapshots = list_snapshots(self.partition_dir, self._fs)  # and half-written ones removed
         self._delete_out_of_range_snapshots(log_start_offset, log_end_offset)
         self._clear()
         self._load_latest_snapshot(log_start_offset, now)

@@ -97,7 +97,10 @@ class LogLoader:
             elif clean_shutdown:
                 segments[-1] = _check_tail(name, segments[-1], fs, time_ms)
             else:
-                segments = _recover(name, segments, recovery_point, epoch_cache, config.compact_enabled, fs, time_ms)
+                with epoch_cache.batched_writes():  # one checkpoint write at the end, if it changed
+                    segments = _recover(
+                        name, segments, recovery_point, epoch_cache, config.compact_enabled, fs, time_ms
+                    )
             log_start = max(log_start_offset, segments[0].base_offset)
             producer_state = ProducerStateManager(Path(directory), producer_id_expiration_ms, time_ms, fs)
             log = Log(
@@ -195,6 +198,13 @@ def _base_offset(filename: str) -> int | None:
 
 def _remove_leftovers(fs: FileSystem, directory: str, config: LogConfig, time_ms: Callable[[], int]) -> None:
     names = sorted(os.listdir(directory))
+    logs = {n[: -len(LOG_SUFFIX)] for n in names if n.endswith(LOG_SUFFIX)}
+    index_suffixes = (INDEX_SUFFIX, TIME_INDEX_SUFFIX, ".txnindex")
+    if not any(
+        n.endswith((*TEMP_SUFFIXES, SWAP_SUFFIX)) or (n.endswith(index_suffixes) and n.rsplit(".", 1)[0] not in logs)
+        for n in names
+    ):
+        return  # nothing left behind (the usual case): one listing of the directory, not four
     for name in names:
         if name.endswith(TEMP_SUFFIXES):
             fs.delete(os.path.join(directory, name))
