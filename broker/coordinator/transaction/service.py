@@ -108,6 +108,9 @@ class TransactionService:
         """This broker now leads ``__transaction_state`` partition ``partition``: load its ids."""
         if not self.ownership.begin_load(partition, leader_epoch):
             return
+        if self.log.is_empty(partition):  # nothing to read: owned at once (a new topic's first clients)
+            self.ownership.finish_load(partition, leader_epoch)
+            return
         task = asyncio.get_running_loop().create_task(
             self._load(partition, leader_epoch), name=f"load {TRANSACTION_TOPIC}-{partition}"
         )

@@ -119,6 +119,10 @@ class TransactionLog:
         return ErrorCode.UNKNOWN_SERVER_ERROR if code is ErrorCode.MESSAGE_TOO_LARGE else code
 
     # -- loading -----------------------------------------------------------------------------------
+    def is_empty(self, index: int) -> bool:
+        partition = self.replicas.get_partition(TRANSACTION_TOPIC, index)
+        return partition is None or partition.log.log_end_offset <= partition.log.log_start_offset
+
     def read_slices(self, index: int) -> Iterator[list[records.TxnRecord]]:
         """The partition's records from its log start to its present end, in offset order, a slice of
         at most ``transaction.state.log.load.buffer.size`` bytes at a time."""
