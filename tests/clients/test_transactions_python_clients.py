@@ -118,7 +118,8 @@ def test_aiokafka_commits_aborts_and_sends_offsets(broker: BrokerProcess) -> Non
         consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=group)
         await consumer.start()
         try:
-            return await consumer.committed(AioTopicPartition(source, 0))
+            committed: int | None = await consumer.committed(AioTopicPartition(source, 0))
+            return committed
         finally:
             await consumer.stop()
 

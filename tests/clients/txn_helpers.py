@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from protocol.messages.describe_transactions import DescribeTransactionsRequest
 from tests.harness import BrokerProcess
@@ -48,7 +49,9 @@ def read(broker: BrokerProcess, topic: str, isolation: str, expect: int, partiti
         while time.monotonic() < deadline:
             message = consumer.poll(0.2)
             if message is not None and message.error() is None:
-                got.append((message.offset(), message.value()))
+                offset, value = message.offset(), message.value()
+                assert offset is not None and value is not None
+                got.append((offset, value))
             if len(got) >= expect:
                 quiet_until = quiet_until or time.monotonic() + 1.0
                 if time.monotonic() >= quiet_until:
