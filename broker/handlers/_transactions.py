@@ -52,17 +52,27 @@ def unverified_produce(
         return  # storage reports it
     if not header.is_transactional or header.is_control:
         return
-    error, per_partition = service.coordinator.verify_partitions(
-        transactional_id, header.producer_id, header.producer_epoch, [key]
-    )
-    if error in (ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS):
-        return
-    if error is ErrorCode.PRODUCER_FENCED:
-        error = ErrorCode.INVALID_PRODUCER_EPOCH
-    code = error if error is not ErrorCode.NONE else per_partition.get(key, ErrorCode.NONE)
+    code = verify_in_transaction(ctx, transactional_id, header.producer_id, header.producer_epoch, key)
     if code is ErrorCode.INVALID_TXN_STATE and ctx.version >= ABORTABLE_PRODUCE_VERSION:
         code = ErrorCode.TRANSACTION_ABORTABLE
     if code is not ErrorCode.NONE:
         raise PartitionError(
             code, f"transactional records for {key[0]}-{key[1]} of {transactional_id} failed verification"
         )
+
+
+def verify_in_transaction(
+    ctx: RequestContext, transactional_id: str, producer_id: int, epoch: int, key: tuple[str, int]
+) -> ErrorCode:
+    """NONE if ``key`` is in the producer's open transaction (or verification is off, or another
+    broker coordinates the id: not checked here yet); else INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH
+    or INVALID_PRODUCER_ID_MAPPING."""
+    service = ctx.components.transaction_coordinator
+    if not service.config.partition_verification:
+        return ErrorCode.NONE
+    error, per_partition = service.coordinator.verify_partitions(transactional_id, producer_id, epoch, [key])
+    if error in (ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS):
+        return ErrorCode.NONE
+    if error is ErrorCode.PRODUCER_FENCED:
+        return ErrorCode.INVALID_PRODUCER_EPOCH
+    return error if error is not ErrorCode.NONE else per_partition.get(key, ErrorCode.NONE)

@@ -7,6 +7,11 @@ offsets as the producer's transactional batch to the group's ``__consumer_offset
 answers once it is committed. The offsets stay pending (OffsetFetch does not show them) until the
 transaction's marker reaches that partition: COMMIT applies them, ABORT drops them.
 
+KIP-890 (``transaction.partition.verification.enable``): the group's ``__consumer_offsets`` partition
+must be in the producer's open transaction (AddOffsetsToTxn), else INVALID_TXN_STATE
+(TRANSACTION_ABORTABLE v4+) for every partition, so no offsets are left in a transaction that no
+marker would ever end.
+
 Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
 OFFSET_METADATA_TOO_LARGE; NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS /
 COORDINATOR_NOT_AVAILABLE for every partition as OffsetCommit.
@@ -21,8 +26,10 @@ import time
 from collections.abc import Callable
 
 from broker.coordinator.group.group import OffsetAndMetadata
+from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
+from broker.handlers._transactions import verify_in_transaction
 from protocol.errors import ErrorCode
 from protocol.messages.txn_offset_commit import (
     TXN_OFFSET_COMMIT,
@@ -33,6 +40,7 @@ from protocol.messages.txn_offset_commit import (
 )
 
 TopicPartition = tuple[str, int]
+ABORTABLE_VERSION = 4  # TRANSACTION_ABORTABLE (KIP-890)
 
 
 @handles(TXN_OFFSET_COMMIT, versions="0-4")
@@ -56,6 +64,16 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: TxnOffsetCommit
                 commit_timestamp=now,
                 expire_timestamp=-1,
             )
+    if offsets:
+        index = ctx.components.group_coordinator.offsets_topic.partition_for(request.group_id)
+        unverified = verify_in_transaction(
+            ctx, request.transactional_id, request.producer_id, request.producer_epoch, (OFFSETS_TOPIC, index)
+        )
+        if unverified is not ErrorCode.NONE:  # AddOffsetsToTxn first, or the offsets would hang
+            if unverified is ErrorCode.INVALID_TXN_STATE and ctx.version >= ABORTABLE_VERSION:
+                unverified = ErrorCode.TRANSACTION_ABORTABLE
+            errors.update(dict.fromkeys(offsets, unverified))
+            offsets = {}
     if offsets:
         done: Completion[dict[TopicPartition, ErrorCode]] = Completion()
         v3 = ctx.version >= 3

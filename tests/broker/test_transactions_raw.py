@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from protocol.errors import ErrorCode as E
+from protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
 from protocol.messages.add_partitions_to_txn import (
     AddPartitionsToTxnRequest,
     AddPartitionsToTxnTopic,
@@ -21,6 +22,11 @@ from protocol.messages.end_txn import EndTxnRequest
 from protocol.messages.init_producer_id import InitProducerIdRequest
 from protocol.messages.list_transactions import ListTransactionsRequest
 from protocol.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
+from protocol.messages.txn_offset_commit import (
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitRequestPartition,
+    TxnOffsetCommitRequestTopic,
+)
 from protocol.messages.write_txn_markers import WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest
 from protocol.records.control import build_control_batch
 from tests.clients.txn_helpers import OVERRIDES, describe
@@ -202,3 +208,20 @@ def test_api_versions_advertise_the_transaction_apis(client: RawClient) -> None:
     assert ranges[INIT] == (0, 5) and ranges[ADD] == (0, 5) and ranges[END] == (0, 4)
     assert ranges[25] == (0, 4) and ranges[28] == (0, 4) and ranges[MARKERS] == (0, 1)
     assert ranges[65] == (0, 0) and ranges[LIST] == (0, 1)
+
+
+def test_offsets_of_a_group_never_added_to_the_transaction_are_refused(client: RawClient) -> None:
+    client.create_topic("raw-offsets")
+    pid, epoch = init(client, "raw-offsets")
+    body = TxnOffsetCommitRequest(
+        transactional_id="raw-offsets", group_id="raw-offsets-group", producer_id=pid, producer_epoch=epoch,
+        topics=[TxnOffsetCommitRequestTopic(name="raw-offsets", partitions=[
+            TxnOffsetCommitRequestPartition(partition_index=0, committed_offset=1)])],
+    )  # fmt: skip
+    assert client.request(28, 3, body).topics[0].partitions[0].error_code == E.INVALID_TXN_STATE
+    assert client.request(28, 4, body).topics[0].partitions[0].error_code == E.TRANSACTION_ABORTABLE
+    add_offsets = AddOffsetsToTxnRequest(
+        transactional_id="raw-offsets", producer_id=pid, producer_epoch=epoch, group_id="raw-offsets-group"
+    )
+    assert client.request(25, 3, add_offsets).error_code == E.NONE
+    assert client.request(28, 3, body).topics[0].partitions[0].error_code == E.NONE
