@@ -181,3 +181,62 @@ def test_state_survives_sigkill_and_an_open_transaction_is_aborted_after_restart
         assert [v for _, v in got] == [b"committed", b"open", b"after"]
         assert [o for o, _ in got] == [0, 2, 4]  # markers at 1 and 3
         assert [v for _, v in read(broker, topic, "read_committed", 2)] == [b"committed", b"after"]
+
+
+def test_consume_transform_produce_is_exactly_once_across_a_sigkill(tmp_path: Path) -> None:
+    """An application reads ``in`` (read_committed), writes each record transformed to ``out`` and
+    sends its offsets in the same transaction, 10 records at a time. The broker is killed with a
+    transaction open; the application starts over (a new producer with the same transactional.id
+    fences the old one and its open transaction is aborted) and goes on from the committed offsets.
+    A read_committed reader of ``out`` then sees every input exactly once."""
+    source, sink, group, txn_id = "eos-in", "eos-out", "eos-group", "eos-app"
+    inputs = [b"%d" % i for i in range(50)]
+
+    def app(broker: BrokerProcess) -> tuple[Consumer, Producer]:
+        consumer = Consumer(
+            {"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False,
+             "auto.offset.reset": "earliest", "isolation.level": "read_committed"}
+        )  # fmt: skip
+        consumer.subscribe([source])
+        return consumer, producer(broker, txn_id, **{"transaction.timeout.ms": 10000})
+
+    def step(consumer: Consumer, p: Producer, commit: bool = True) -> int:
+        batch: list[Any] = []
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(batch) < 10 and time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                batch.append(message)
+        p.begin_transaction()
+        for message in batch:
+            p.produce(sink, value=b"out-" + message.value())
+        positions = consumer.position(consumer.assignment())
+        p.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), TIMEOUT_S)
+        if commit:
+            p.commit_transaction(TIMEOUT_S)
+        else:
+            assert p.flush(TIMEOUT_S) == 0  # written, never committed: the broker dies now
+        return len(batch)
+
+    with BrokerProcess(tmp_path, OVERRIDES) as broker:
+        make_topic(broker, source)
+        make_topic(broker, sink)
+        plain = Producer({"bootstrap.servers": broker.bootstrap})
+        for value in inputs:
+            plain.produce(source, value=value)
+        assert plain.flush(TIMEOUT_S) == 0
+        consumer, p = app(broker)
+        done = sum(step(consumer, p) for _ in range(2))
+        assert done == 20
+        step(consumer, p, commit=False)
+        broker.kill()
+        broker.restart()
+        consumer.close()
+        consumer, p = app(broker)  # starts over from the committed offsets
+        while done < len(inputs):
+            done += step(consumer, p)
+        committed = consumer.committed([TopicPartition(source, 0)], TIMEOUT_S)[0].offset
+        consumer.close()
+        assert (done, committed) == (len(inputs), len(inputs))
+        out = read(broker, sink, "read_committed", len(inputs))
+        assert sorted(value for _, value in out) == sorted(b"out-" + v for v in inputs)
