@@ -202,6 +202,9 @@ async def test_kip360_a_producer_naming_a_stale_epoch_is_fenced() -> None:
     assert (await c.init_producer_id("app", 60000, 999, 0))[0] is ErrorCode.PRODUCER_FENCED
     # A retry of the bump that happened (the previous epoch) gets the current one back.
     assert await c.init_producer_id("app", 60000, pid, epoch) == (ErrorCode.NONE, pid, epoch + 1)
+    # An id the coordinator does not know (expired): the producer recovering with its old ids gets a new one.
+    code, new_pid, new_epoch = await c.init_producer_id("expired", 60000, pid, epoch + 1)
+    assert (code, new_epoch) == (ErrorCode.NONE, 0) and new_pid != pid
 
 
 @in_loop

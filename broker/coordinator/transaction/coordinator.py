@@ -160,7 +160,7 @@ class TransactionCoordinator:
                 self.txns[transactional_id] = meta
         if meta.pending is not None or meta.state in PREPARING:
             return (ErrorCode.CONCURRENT_TRANSACTIONS, *fail[1:])
-        if producer_id >= 0:
+        if producer_id >= 0 and meta.producer_epoch != NO_PRODUCER_EPOCH:  # (a new id: any producer may take it)
             current = (meta.producer_id, meta.producer_epoch)
             last = (meta.last_producer_id if meta.last_producer_id >= 0 else meta.producer_id, meta.last_producer_epoch)
             if (producer_id, producer_epoch) == last and (producer_id, producer_epoch) != current:
