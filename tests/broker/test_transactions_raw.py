@@ -5,6 +5,7 @@ admin APIs (DescribeTransactions, ListTransactions)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from protocol.messages.api_versions import ApiVersionsRequest
 from protocol.messages.end_txn import EndTxnRequest
 from protocol.messages.init_producer_id import InitProducerIdRequest
 from protocol.messages.list_transactions import ListTransactionsRequest
+from protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestTopic
 from protocol.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
 from protocol.messages.txn_offset_commit import (
     TxnOffsetCommitRequest,
@@ -225,3 +227,21 @@ def test_offsets_of_a_group_never_added_to_the_transaction_are_refused(client: R
     )
     assert client.request(25, 3, add_offsets).error_code == E.NONE
     assert client.request(28, 3, body).topics[0].partitions[0].error_code == E.NONE
+
+    def fetched(require_stable: bool) -> tuple[int, int]:
+        request = OffsetFetchRequest(
+            group_id="raw-offsets-group",
+            topics=[OffsetFetchRequestTopic(name="raw-offsets", partition_indexes=[0])],
+            require_stable=require_stable,
+        )
+        p = client.request(9, 7, request).topics[0].partitions[0]
+        return int(p.committed_offset), int(p.error_code)
+
+    assert fetched(require_stable=True) == (-1, E.UNSTABLE_OFFSET_COMMIT)  # pending in the transaction
+    assert fetched(require_stable=False) == (-1, E.NONE)
+    end = EndTxnRequest(transactional_id="raw-offsets", producer_id=pid, producer_epoch=epoch, committed=True)
+    assert client.request(END, 3, end).error_code == E.NONE
+    deadline = time.monotonic() + 10
+    while fetched(require_stable=True) != (1, E.NONE) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the COMMIT marker is written after EndTxn is answered
+    assert fetched(require_stable=True) == (1, E.NONE)
