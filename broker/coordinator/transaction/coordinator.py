@@ -85,6 +85,10 @@ class TxnDescription:
     partitions: tuple[TopicPartition, ...] = ()
 
 
+def _failed(code: ErrorCode) -> tuple[ErrorCode, int, int]:
+    return code, -1, -1
+
+
 def _retriable(error: BaseException) -> bool:
     return isinstance(error, NotLeaderOrFollower | NotEnoughReplicas | RequestTimedOut | TimeoutError)
 
@@ -143,14 +147,13 @@ class TransactionCoordinator:
     ) -> tuple[ErrorCode, int, int]:
         """(error, producer id, epoch). ``producer_id``/``producer_epoch`` (v3+, KIP-360): the
         producer's current ones, -1 if it has none."""
-        fail = (ErrorCode.NONE, -1, -1)
         if not transactional_id:
-            return (ErrorCode.INVALID_REQUEST, *fail[1:])
+            return _failed(ErrorCode.INVALID_REQUEST)
         if timeout_ms <= 0 or timeout_ms > self.config.max_timeout_ms:
-            return (ErrorCode.INVALID_TRANSACTION_TIMEOUT, *fail[1:])
+            return _failed(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
         status = self.ownership.status(transactional_id)
         if status is not ErrorCode.NONE:
-            return (status, *fail[1:])
+            return _failed(status)
         meta = self.txns.get(transactional_id)
         if meta is None:
             new_id = await self.producer_ids.generate_producer_id()
@@ -159,7 +162,7 @@ class TransactionCoordinator:
                 meta = TransactionMetadata(transactional_id, new_id, NO_PRODUCER_EPOCH, timeout_ms)
                 self.txns[transactional_id] = meta
         if meta.pending is not None or meta.state in PREPARING:
-            return (ErrorCode.CONCURRENT_TRANSACTIONS, *fail[1:])
+            return _failed(ErrorCode.CONCURRENT_TRANSACTIONS)
         if producer_id >= 0 and meta.producer_epoch != NO_PRODUCER_EPOCH:  # (a new id: any producer may take it)
             current = (meta.producer_id, meta.producer_epoch)
             last = (meta.last_producer_id if meta.last_producer_id >= 0 else meta.producer_id, meta.last_producer_epoch)
@@ -167,18 +170,18 @@ class TransactionCoordinator:
                 if meta.state in COMPLETED:  # a retry of the bump that already happened
                     return ErrorCode.NONE, meta.producer_id, meta.producer_epoch
             elif (producer_id, producer_epoch) != current:
-                return (ErrorCode.PRODUCER_FENCED, *fail[1:])
+                return _failed(ErrorCode.PRODUCER_FENCED)
         if meta.state is TxnState.ONGOING:
             self._fence_and_abort(meta)
-            return (ErrorCode.CONCURRENT_TRANSACTIONS, *fail[1:])
+            return _failed(ErrorCode.CONCURRENT_TRANSACTIONS)
         new_producer_id = None
         if meta.epoch_exhausted():
             new_producer_id = await self.producer_ids.generate_producer_id()
             if self.txns.get(transactional_id) is not meta or meta.pending is not None or meta.state not in COMPLETED:
-                return (ErrorCode.CONCURRENT_TRANSACTIONS, *fail[1:])
+                return _failed(ErrorCode.CONCURRENT_TRANSACTIONS)
         code = await self._write(meta, meta.prepare_epoch_bump(timeout_ms, self.now(), new_producer_id))
         if code is not ErrorCode.NONE:
-            return (code, *fail[1:])
+            return _failed(code)
         return ErrorCode.NONE, meta.producer_id, meta.producer_epoch
 
     # -- AddPartitionsToTxn, AddOffsetsToTxn -------------------------------------------------------

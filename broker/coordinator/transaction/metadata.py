@@ -11,7 +11,8 @@ Not thread-safe: the event loop owns it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.state import TxnState, check_transition
@@ -71,20 +72,13 @@ class TransactionMetadata:
             start_ms=v.transaction_start_timestamp_ms, update_ms=v.transaction_last_update_timestamp_ms,
         )  # fmt: skip
 
-    def _transit(self, state: TxnState, now_ms: int, **changes: object) -> TxnTransit:
-        base: dict[str, object] = {
-            "producer_id": self.producer_id,
-            "last_producer_id": self.last_producer_id,
-            "producer_epoch": self.producer_epoch,
-            "last_producer_epoch": self.last_producer_epoch,
-            "timeout_ms": self.timeout_ms,
-            "state": state,
-            "partitions": frozenset(self.partitions),
-            "start_ms": self.start_ms,
-            "update_ms": now_ms,
-        }
-        base.update(changes)
-        return TxnTransit(**base)  # type: ignore[arg-type]
+    def _transit(self, state: TxnState, now_ms: int, **changes: Any) -> TxnTransit:
+        """The current state with ``state``, the update time ``now_ms`` and ``changes``."""
+        current = TxnTransit(
+            self.producer_id, self.last_producer_id, self.producer_epoch, self.last_producer_epoch,
+            self.timeout_ms, state, frozenset(self.partitions), self.start_ms, now_ms,
+        )  # fmt: skip
+        return replace(current, **changes)
 
     # -- preparing changes -------------------------------------------------------------------------
     def prepare_epoch_bump(self, timeout_ms: int, now_ms: int, new_producer_id: int | None) -> TxnTransit:
