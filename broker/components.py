@@ -16,6 +16,7 @@ from broker.config import BrokerConfig
 from broker.controller.api import Controller
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.producer_id import ProducerIdManager
+from broker.coordinator.transaction.service import TransactionService
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
 from storage.manager import LogManager
@@ -32,4 +33,5 @@ class BrokerComponents:
     controller: Controller  # what admin handlers change the cluster through
     group_coordinator: GroupService
     producer_ids: ProducerIdManager
+    transaction_coordinator: TransactionService
     stopping: bool = False  # set once shutdown begins: connections read no further requests

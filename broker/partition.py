@@ -26,6 +26,7 @@ from storage.config import LogConfig
 from storage.errors import OffsetOutOfRange
 from storage.log.log import Log
 from storage.log.results import FetchDataInfo, LogAppendInfo
+from storage.producer.state import AppendOrigin
 
 
 class ReplicaError(Exception):
@@ -273,14 +274,19 @@ class Partition:
         return True, None
 
     # -- appends and reads ----------------------------------------------------------------------
-    def append_as_leader(self, records: bytes | bytearray | memoryview, required_acks: int) -> LogAppendInfo:
+    def append_as_leader(
+        self,
+        records: bytes | bytearray | memoryview,
+        required_acks: int,
+        origin: AppendOrigin = AppendOrigin.CLIENT,
+    ) -> LogAppendInfo:
         """Append a client's (or a coordinator's) records; the HW moves if the ISR allows."""
         if self.leader_id != self.local_id:
             raise NotLeaderOrFollower(f"{self.topic}-{self.index}: broker {self.local_id} is not the leader")
         if required_acks == -1 and len(self.isr) < self.log.config.min_insync_replicas:
             min_isr = self.log.config.min_insync_replicas
             raise NotEnoughReplicas(f"{len(self.isr)} in-sync replicas, min.insync.replicas={min_isr}")
-        info = self.log.append_as_leader(records, self.leader_epoch)
+        info = self.log.append_as_leader(records, self.leader_epoch, origin=origin)
         self.maybe_advance_high_watermark()
         return info
 

@@ -51,6 +51,7 @@ from storage.log._validate import decoding_cost, validate_client_records
 from storage.log.log import Log
 from storage.log.results import LogAppendInfo
 from storage.manager import LogManager, NewLog, PlannedLog
+from storage.producer.state import AppendOrigin
 
 Buffer = bytes | bytearray | memoryview
 TopicPartition = tuple[str, int]
@@ -263,11 +264,14 @@ class ReplicaManager:
         required_acks: int,
         timeout_ms: int,
         internal: bool = False,
+        origin: AppendOrigin = AppendOrigin.CLIENT,
     ) -> dict[TopicPartition, AppendResult]:
         """Append each partition's records as its leader; per partition, the outcome (never raises for
         one partition's failure). acks 0 and 1 return once appended; acks -1 (all) once the high
         watermark passes every appended batch, or after ``timeout_ms`` (RequestTimedOut for those
-        still waiting). ``internal`` allows writes to internal topics (``__consumer_offsets``)."""
+        still waiting). ``internal`` allows writes to internal topics (``__consumer_offsets``).
+        ``origin`` is CLIENT for produce requests (control batches refused, sequences checked) and
+        COORDINATOR for the coordinators (transaction markers, transactional offset commits)."""
         if required_acks not in VALID_ACKS:
             error = InvalidRequiredAcks(f"acks must be -1, 0 or 1, not {required_acks}")
             return {key: AppendResult(None, error) for key in entries}
@@ -281,9 +285,11 @@ class ReplicaManager:
                 results[key] = AppendResult(None, exc)
                 continue
             if offload or key in self._append_tails:
-                in_turn.append(self._take_turn(key, partition, records, required_acks, internal, offload, results))
+                in_turn.append(
+                    self._take_turn(key, partition, records, required_acks, internal, offload, results, origin)
+                )
             else:
-                results[key] = self._append_now(partition, records, required_acks, validated=False)
+                results[key] = self._append_now(partition, records, required_acks, validated=False, origin=origin)
         if in_turn:
             await asyncio.gather(*in_turn)
             results = {key: results[key] for key in entries}
@@ -291,13 +297,20 @@ class ReplicaManager:
             await self._wait_for_acks(results, timeout_ms)
         return results
 
-    def _append_now(self, partition: Partition, records: Buffer, required_acks: int, validated: bool) -> AppendResult:
+    def _append_now(
+        self,
+        partition: Partition,
+        records: Buffer,
+        required_acks: int,
+        validated: bool,
+        origin: AppendOrigin = AppendOrigin.CLIENT,
+    ) -> AppendResult:
         """Validate (unless done already) and append, then wake whoever waits on the partition. No await."""
         try:
             if not validated:
                 records = validate_client_records(records, partition.config, partition.name)
             hw_before = partition.high_watermark
-            info = partition.append_as_leader(records, required_acks)
+            info = partition.append_as_leader(records, required_acks, origin)
         except APPEND_ERRORS as exc:
             return AppendResult(LogAppendInfo(-1, -1, -1, partition.log_start_offset, -1, -1, 0, 0), exc)
         self._after_append(partition, partition.high_watermark != hw_before)
@@ -312,6 +325,7 @@ class ReplicaManager:
         internal: bool,
         offload: bool,
         results: dict[TopicPartition, AppendResult],
+        origin: AppendOrigin,
     ) -> asyncio.Task[None]:
         """Queue an append behind the earlier ones to ``key``, now (before any other request runs),
         and start it; its turn passes on however its task ends."""
@@ -319,7 +333,7 @@ class ReplicaManager:
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._append_tails[key] = mine
         task = asyncio.ensure_future(
-            self._append_in_turn(key, partition, records, required_acks, internal, offload, results, before)
+            self._append_in_turn(key, partition, records, required_acks, internal, offload, results, before, origin)
         )
         task.add_done_callback(lambda _: self._release_turn(key, mine, before))
         return task
@@ -334,6 +348,7 @@ class ReplicaManager:
         offload: bool,
         results: dict[TopicPartition, AppendResult],
         before: asyncio.Future[None] | None,
+        origin: AppendOrigin,
     ) -> None:
         """Validate in a worker thread (if ``offload``), then append once the appends to ``key`` that
         arrived before this one are done."""
@@ -350,7 +365,7 @@ class ReplicaManager:
         except APPEND_ERRORS as exc:
             results[key] = AppendResult(None, exc)
             return
-        results[key] = self._append_now(partition, records, required_acks, validated=offload)
+        results[key] = self._append_now(partition, records, required_acks, validated=offload, origin=origin)
 
     def _release_turn(
         self, key: TopicPartition, mine: asyncio.Future[None], before: asyncio.Future[None] | None

@@ -28,6 +28,7 @@ from broker.config import BrokerConfig
 from broker.controller.embedded import EmbeddedController
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFile
+from broker.coordinator.transaction.service import TransactionService
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
@@ -78,6 +79,7 @@ class Broker:
         self.metadata_cache: MetadataCache  # what handlers read of the cluster
         self.controller: EmbeddedController  # what admin handlers change it through (api.Controller)
         self.group_coordinator: GroupService
+        self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
 
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -102,6 +104,16 @@ class Broker:
         self.controller.start()
         self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
         await self.group_coordinator.start()
+        producer_ids = BlockProducerIdManager(LocalBlockFile(self.log_dirs[0]))
+        self.transaction_coordinator = TransactionService(
+            self.config,
+            self.metadata_cache,
+            self.controller,
+            self.replica_manager,
+            producer_ids,
+            self.group_coordinator.coordinator,
+        )
+        await self.transaction_coordinator.start()
         self.components = BrokerComponents(
             node_id=self.node_id,
             config=self.config,
@@ -111,7 +123,8 @@ class Broker:
             replica_manager=self.replica_manager,
             controller=self.controller,
             group_coordinator=self.group_coordinator,
-            producer_ids=BlockProducerIdManager(LocalBlockFile(self.log_dirs[0])),
+            producer_ids=producer_ids,
+            transaction_coordinator=self.transaction_coordinator,
         )
         self.listeners = await self.socket_server.start(self.components)
         self.controller.register_endpoints(
@@ -168,6 +181,7 @@ class Broker:
         self.replica_manager.produce_purgatory.notify_all()
         await self.socket_server.close_connections(SHUTDOWN_GRACE_S)
         self.group_coordinator.shutdown()
+        self.transaction_coordinator.shutdown()
         await asyncio.gather(*self._flushes, return_exceptions=True)  # rolls while the last requests ran
         if self._recovery_checkpoint is not None:
             await asyncio.gather(self._recovery_checkpoint, return_exceptions=True)

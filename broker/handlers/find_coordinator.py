@@ -5,7 +5,8 @@
   is created on the first request, as Kafka does, without stalling other clients: the request that
   starts the creation waits for it and then answers; requests meanwhile get COORDINATOR_NOT_AVAILABLE
   (clients retry), as Kafka answers while its new offsets topic is being created and loaded.
-- Key type 1 (transaction): COORDINATOR_NOT_AVAILABLE until the transaction coordinator exists.
+- Key type 1 (transaction): the leader of the transactional id's ``__transaction_state`` partition,
+  the topic created on the first request in the same way (COORDINATOR_NOT_AVAILABLE meanwhile).
   Any other key type: INVALID_REQUEST.
 - v0: no key type (always a group). v1+: error message. v4+: many keys in one request, one
   coordinator (with its own error) per key; the top-level fields are gone.
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 from broker.coordinator.group.store import OFFSETS_TOPIC
+from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.dispatcher import RequestContext, handles
 from broker.handlers._groups import offsets_topic_ready
 from protocol.errors import ErrorCode
@@ -44,15 +46,21 @@ async def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
         return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
 
     if key_type == TRANSACTION:
-        return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The transaction coordinator is not available yet.")
-    if key_type != GROUP:
+        transactions = ctx.components.transaction_coordinator
+        if not await transactions.ensure_topic():
+            return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
+        leader = ctx.components.metadata_cache.leader_endpoint(
+            TRANSACTION_TOPIC, transactions.log.partition_for(key), ctx.listener
+        )
+    elif key_type != GROUP:
         return error(ErrorCode.INVALID_REQUEST, f"Unknown coordinator type {key_type} in FindCoordinator request.")
-    if not await offsets_topic_ready(ctx):
-        return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
-    offsets_topic = ctx.components.group_coordinator.offsets_topic
-    leader = ctx.components.metadata_cache.leader_endpoint(
-        OFFSETS_TOPIC, offsets_topic.partition_for(key), ctx.listener
-    )
+    else:
+        if not await offsets_topic_ready(ctx):
+            return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
+        offsets_topic = ctx.components.group_coordinator.offsets_topic
+        leader = ctx.components.metadata_cache.leader_endpoint(
+            OFFSETS_TOPIC, offsets_topic.partition_for(key), ctx.listener
+        )
     if leader is None:
         return error(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.")
     node_id, endpoint = leader

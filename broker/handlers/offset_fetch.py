@@ -3,8 +3,9 @@
 - v0-7: one group; v8+: many groups, each with its own error. Topics null (v2+; v8+ per group):
   every partition the group has an offset for.
 - A partition with no committed offset: offset -1, metadata "", error NONE (as Kafka).
-- v2+: a top-level error; v5+: the leader epoch of each offset. v7+: require_stable; with no
-  transactional commits pending (transactions are not yet supported) every offset is stable.
+- v2+: a top-level error; v5+: the leader epoch of each offset. v7+: require_stable: a partition
+  with offsets pending in an open transaction (TxnOffsetCommit, until its marker) gets
+  UNSTABLE_OFFSET_COMMIT and offset -1 (the consumer retries); without it, the committed offset.
 - v9: member id and epoch are checked for KIP-848 consumer groups (UNKNOWN_MEMBER_ID,
   STALE_MEMBER_EPOCH as the group's error; no member id with epoch -1 is an admin and always
   allowed); classic groups ignore them, as Kafka's do.
@@ -43,7 +44,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
                 groups.append(OffsetFetchResponseGroup(group_id=group.group_id, error_code=error))
                 continue
             wanted = None if group.topics is None else [(t.name, t.partition_indexes) for t in group.topics]
-            found = _fetch(ctx, group.group_id, wanted)
+            found = _fetch(ctx, group.group_id, wanted, request.require_stable)
             groups.append(
                 OffsetFetchResponseGroup(
                     group_id=group.group_id,
@@ -53,9 +54,13 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
                             name=name,
                             partitions=[
                                 OffsetFetchResponsePartitions(
-                                    partition_index=p, committed_offset=o, committed_leader_epoch=e, metadata=m
+                                    partition_index=p,
+                                    committed_offset=o,
+                                    committed_leader_epoch=e,
+                                    metadata=m,
+                                    error_code=c,
                                 )
-                                for p, o, e, m in parts
+                                for p, o, e, m, c in parts
                             ],
                         )
                         for name, parts in found
@@ -67,7 +72,7 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
     error = coordinator(ctx).check_offset_fetch(request.group_id, None, -1)
     if error is not ErrorCode.NONE:
         return _error_response(ctx.version, error, wanted)
-    found = _fetch(ctx, request.group_id, wanted)
+    found = _fetch(ctx, request.group_id, wanted, ctx.version >= 7 and request.require_stable)
     return OffsetFetchResponse(
         error_code=ErrorCode.NONE,
         topics=[
@@ -75,9 +80,9 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
                 name=name,
                 partitions=[
                     OffsetFetchResponsePartition(
-                        partition_index=p, committed_offset=o, committed_leader_epoch=e, metadata=m
+                        partition_index=p, committed_offset=o, committed_leader_epoch=e, metadata=m, error_code=c
                     )
-                    for p, o, e, m in parts
+                    for p, o, e, m, c in parts
                 ],
             )
             for name, parts in found
@@ -105,15 +110,22 @@ def _error_response(version: int, error: ErrorCode, wanted: Wanted) -> OffsetFet
     )
 
 
-def _fetch(ctx: RequestContext, group_id: str, wanted: Wanted) -> list[tuple[str, list[tuple[int, int, int, str]]]]:
-    """Per topic (in request order, or sorted for "all"), (partition, offset, leader epoch, metadata)."""
+Row = tuple[int, int, int, str, int]
+
+
+def _fetch(ctx: RequestContext, group_id: str, wanted: Wanted, require_stable: bool) -> list[tuple[str, list[Row]]]:
+    """Per topic (in request order, or sorted for "all"), (partition, offset, leader epoch, metadata,
+    error code)."""
     partitions = None if wanted is None else [(name, p) for name, ps in wanted for p in ps]
     committed = coordinator(ctx).fetch_offsets(group_id, partitions)
-    by_topic: dict[str, list[tuple[int, int, int, str]]] = {}
+    pending = coordinator(ctx).txn_offsets
+    by_topic: dict[str, list[Row]] = {}
     keys = sorted(committed) if wanted is None else partitions or []
     for topic, p in keys:
         om = committed.get((topic, p))
-        row = (p, -1, -1, "") if om is None else (p, om.offset, om.leader_epoch, om.metadata)
+        row: Row = (p, -1, -1, "", 0) if om is None else (p, om.offset, om.leader_epoch, om.metadata, 0)
+        if require_stable and pending.has_pending(group_id, (topic, p)):
+            row = (p, -1, -1, "", ErrorCode.UNSTABLE_OFFSET_COMMIT)
         by_topic.setdefault(topic, []).append(row)
     if wanted is not None:
         for name, _ in wanted:

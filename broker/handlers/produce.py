@@ -33,7 +33,9 @@ start offset; v7 zstd; v8 record errors and error message; v9 flexible; v10 curr
 endpoints (tagged, for NOT_LEADER_OR_FOLLOWER: never sent by a single broker); v11 same as v10.
 
 Not done yet: topic ``compression.type`` other than ``producer`` is not applied (no recompression).
-Transactional batches wait for the transaction coordinator.
+Transactional batches (v3+) are verified against the producer's open transaction first
+(KIP-890 part 1, ``transaction.partition.verification.enable``, ``handlers/_transactions.py``):
+a partition not added to it gets INVALID_TXN_STATE (TRANSACTION_ABORTABLE v11+).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from __future__ import annotations
 from broker.dispatcher import CloseConnection, RequestContext, handles
 from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code
 from broker.handlers._produce_checks import check_produce_records
+from broker.handlers._transactions import unverified_produce
 from broker.replica_manager import AppendResult
 from protocol.errors import ErrorCode
 from protocol.messages.produce import (
@@ -65,6 +68,7 @@ async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> Produc
             key = (topic_data.name, data.index)
             try:
                 entries[key] = check_produce_records(data.records, ctx.version)
+                unverified_produce(ctx, request.transactional_id, key, entries[key])
             except PartitionError as exc:
                 refused[key] = exc
     results = await ctx.components.replica_manager.append_records(

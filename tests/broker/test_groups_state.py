@@ -36,7 +36,11 @@ class LogWriter:
     )
 
     def append(
-        self, group_id: str, batch: list[tuple[bytes, bytes | None]], callback: Callable[[ErrorCode], None]
+        self,
+        group_id: str,
+        batch: list[tuple[bytes, bytes | None]],
+        callback: Callable[[ErrorCode], None],
+        producer: tuple[int, int] | None = None,
     ) -> None:
         if self.held:
             self.in_flight.append((group_id, batch, callback))

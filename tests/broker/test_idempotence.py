@@ -54,13 +54,19 @@ def test_producer_ids_are_new_every_time_and_after_a_restart(tmp_path: Path) -> 
     assert after.producer_id > max(ids)
 
 
-def test_transactional_ids_wait_for_the_transaction_coordinator(broker: BrokerProcess) -> None:
+def test_transactional_ids_get_a_producer_id_and_a_new_epoch_each_time(broker: BrokerProcess) -> None:
     client = RawClient(broker)
-    transactional = init_producer_id(client, "txn-1")
+    first = init_producer_id(client, "txn-1")
+    second = init_producer_id(client, "txn-1")
     empty = init_producer_id(client, "")
+    too_long = client.request(
+        22, 4, InitProducerIdRequest(transactional_id="txn-2", transaction_timeout_ms=900001)
+    )  # over transaction.max.timeout.ms
     client.close()
-    assert transactional.error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+    assert (first.error_code, first.producer_epoch) == (ErrorCode.NONE, 0)
+    assert (second.error_code, second.producer_id, second.producer_epoch) == (ErrorCode.NONE, first.producer_id, 1)
     assert empty.error_code == ErrorCode.INVALID_REQUEST
+    assert too_long.error_code == ErrorCode.INVALID_TRANSACTION_TIMEOUT
 
 
 def test_confluent_idempotent_producer_writes_each_message_once(broker: BrokerProcess) -> None:

@@ -48,6 +48,7 @@ from broker.coordinator.group.membership import Membership, Protocols
 from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.state import GroupState
 from broker.coordinator.group.timers import Scheduler
+from broker.coordinator.group.txn_offsets import PendingTxnOffsets
 from broker.coordinator.group.writes import RecordWriter
 from protocol.errors import ErrorCode
 
@@ -94,6 +95,7 @@ class GroupCoordinator(Membership):
     ) -> None:
         super().__init__(config, scheduler, writer, ownership)
         self.consumer = ConsumerGroups(config, scheduler, writer, self.groups, topics or dict, self.ownership)
+        self.txn_offsets = PendingTxnOffsets()
 
     # -- JoinGroup into a consumer group -----------------------------------------------------------
     def join_group(
@@ -149,8 +151,11 @@ class GroupCoordinator(Membership):
         generation_id: int,
         offsets: dict[TopicPartition, OffsetAndMetadata],
         callback: CommitCallback,
+        producer: tuple[int, int] | None = None,
     ) -> None:
-        """Answers ``callback`` with an error per partition once the commit's append completes."""
+        """Answers ``callback`` with an error per partition once the commit's append completes.
+        ``producer`` (id, epoch): TxnOffsetCommit, the offsets stay pending until the transaction's
+        marker (``complete_transaction``)."""
 
         def every(error: ErrorCode) -> None:
             callback(dict.fromkeys(offsets, error))
@@ -163,7 +168,7 @@ class GroupCoordinator(Membership):
             error = self.consumer.validate_commit(consumer_group, member_id, generation_id)
             if error is not ErrorCode.NONE:
                 return every(error)
-            return self._store_offsets(consumer_group, offsets, callback)
+            return self._store_offsets(consumer_group, offsets, callback, producer)
         group = self.groups.get(group_id)
         if group is None:
             if generation_id >= 0:  # a member of a generation this coordinator never saw
@@ -183,13 +188,14 @@ class GroupCoordinator(Membership):
             if group.is_(GroupState.COMPLETING_REBALANCE):
                 return every(ErrorCode.REBALANCE_IN_PROGRESS)
             self._schedule_heartbeat(group, member)
-        self._store_offsets(group, offsets, callback)
+        self._store_offsets(group, offsets, callback, producer)
 
     def _store_offsets(
         self,
         group: GroupMetadata | ConsumerGroup,
         offsets: dict[TopicPartition, OffsetAndMetadata],
         callback: CommitCallback,
+        producer: tuple[int, int] | None = None,
     ) -> None:
         limit = self.config.offset_metadata_max_bytes
         result: dict[TopicPartition, ErrorCode] = {}
@@ -225,11 +231,34 @@ class GroupCoordinator(Membership):
             if error in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.RECORD_LIST_TOO_LARGE):
                 error = ErrorCode.INVALID_COMMIT_OFFSET_SIZE
             if error is ErrorCode.NONE and not _dead(group):
-                group.offsets.update(valid)
+                if producer is None:
+                    group.offsets.update(valid)
+                else:
+                    self.txn_offsets.add(producer[0], group.group_id, valid)
             result.update(dict.fromkeys(valid, error))
             answer()
 
-        self.writer.append(group.group_id, batch, stored)
+        self.writer.append(group.group_id, batch, stored, producer)
+
+    def complete_transaction(self, producer_id: int, offsets_partitions: set[int], commit: bool) -> None:
+        """The producer's transaction marker is committed in these ``__consumer_offsets`` partitions:
+        its pending offsets of their groups are applied (commit) or dropped (abort)."""
+        partition_for = self.ownership.partition_for
+        ended = self.txn_offsets.take(
+            producer_id, lambda g: partition_for is None or partition_for(g) in offsets_partitions
+        )
+        if not commit:
+            return
+        for group_id, offsets in ended.items():
+            consumer_group = self.consumer.groups.get(group_id)
+            if consumer_group is not None:
+                consumer_group.offsets.update(offsets)
+                continue
+            group = self.groups.get(group_id)
+            if group is None:
+                group = self.groups[group_id] = GroupMetadata(group_id, GroupState.EMPTY, self.now())
+            if not group.is_(GroupState.DEAD):
+                group.offsets.update(offsets)
 
     # -- OffsetFetch -------------------------------------------------------------------------------
     def fetch_offsets(
@@ -454,6 +483,9 @@ class GroupCoordinator(Membership):
     def install(self, replay: Replay) -> None:
         """Add the groups a partition's replay rebuilt (one step: no await)."""
         self.consumer.load(replay.epochs, replay.offsets)
+        for producer_id, by_group in replay.pending_txn.items():
+            for group_id, pending in by_group.items():
+                self.txn_offsets.add(producer_id, group_id, pending)
         for group_id in replay.classic_group_ids():
             group = rebuild(group_id, replay.values.get(group_id), self.now())
             group.offsets = replay.offsets.get(group_id, {})
@@ -479,6 +511,7 @@ class GroupCoordinator(Membership):
             del self.groups[group.group_id]
             dropped += 1
         dropped += self.consumer.unload_partition(partition)
+        self.txn_offsets.drop_groups(lambda g: self.ownership.in_partition(g, partition))
         log.info("unloaded %d group(s) of __consumer_offsets-%d", dropped, partition)
         return dropped
 

@@ -2,8 +2,10 @@
 
 ``Replay`` folds records, in log order, into the latest state of each group: the last value of a
 key wins and a tombstone removes it. It keeps only that state, so a partition can be replayed a
-slice at a time. ``rebuild`` turns a stored GroupMetadataValue into a classic group: Stable with its
-members and assignments when it had members, else Empty (members must heartbeat again after a load).
+slice at a time. Offsets of a transactional batch wait in ``pending_txn`` for their producer's
+marker: COMMIT applies them (as if committed at the marker), ABORT drops them.
+``rebuild`` turns a stored GroupMetadataValue into a classic group: Stable with its members and
+assignments when it had members, else Empty (members must heartbeat again after a load).
 """
 
 from __future__ import annotations
@@ -20,8 +22,22 @@ class Replay:
         self.values: dict[str, records.GroupMetadataValue] = {}  # classic groups
         self.offsets: dict[str, dict[TopicPartition, OffsetAndMetadata]] = {}
         self.epochs: dict[str, int] = {}  # KIP-848 consumer groups
+        # Transactional offsets whose marker was not read yet: producer id -> group -> offsets.
+        self.pending_txn: dict[int, dict[str, dict[TopicPartition, OffsetAndMetadata]]] = {}
 
     def add(self, record: records.AnyRecord) -> None:
+        if isinstance(record, records.TxnOffsetRecord):
+            key, v = record.record.key, record.record.value
+            if v is not None:
+                pending = self.pending_txn.setdefault(record.producer_id, {}).setdefault(key.group, {})
+                pending[(key.topic, key.partition)] = _offset(v)
+            return
+        if isinstance(record, records.TxnMarker):
+            ended = self.pending_txn.pop(record.producer_id, {})
+            if record.commit:
+                for group_id, offsets in ended.items():
+                    self.offsets.setdefault(group_id, {}).update(offsets)
+            return
         if isinstance(record, records.ConsumerGroupRecord):
             if record.value is None:
                 self.epochs.pop(record.key.group, None)
@@ -34,10 +50,7 @@ class Replay:
             if record.value is None:
                 group_offsets.pop((key.topic, key.partition), None)
             else:
-                v = record.value
-                group_offsets[(key.topic, key.partition)] = OffsetAndMetadata(
-                    v.offset, v.leader_epoch, v.metadata, v.commit_timestamp, v.expire_timestamp
-                )
+                group_offsets[(key.topic, key.partition)] = _offset(record.value)
         elif record.value is None:
             self.values.pop(record.key.group, None)
         else:
@@ -47,6 +60,10 @@ class Replay:
     def classic_group_ids(self) -> set[str]:
         """Groups with classic metadata or offsets, and no consumer group record."""
         return (self.values.keys() | {g for g, o in self.offsets.items() if o}) - self.epochs.keys()
+
+
+def _offset(v: records.OffsetCommitValue) -> OffsetAndMetadata:
+    return OffsetAndMetadata(v.offset, v.leader_epoch, v.metadata, v.commit_timestamp, v.expire_timestamp)
 
 
 def rebuild(group_id: str, value: records.GroupMetadataValue | None, now_ms: int) -> GroupMetadata:

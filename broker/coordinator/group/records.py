@@ -158,7 +158,23 @@ class ConsumerGroupRecord:
     value: ConsumerGroupMetadataValue | None  # None: a tombstone
 
 
-AnyRecord = OffsetRecord | GroupRecord | ConsumerGroupRecord
+@dataclass(frozen=True, slots=True)
+class TxnOffsetRecord:
+    """An offset record of a producer's transactional batch: pending until its transaction ends."""
+
+    producer_id: int
+    record: OffsetRecord
+
+
+@dataclass(frozen=True, slots=True)
+class TxnMarker:
+    """A transaction marker read back from ``__consumer_offsets``."""
+
+    producer_id: int
+    commit: bool
+
+
+AnyRecord = OffsetRecord | GroupRecord | ConsumerGroupRecord | TxnOffsetRecord | TxnMarker
 
 
 def _read(cls: type[Struct], data: bytes, what: str) -> Struct:

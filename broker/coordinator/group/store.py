@@ -23,6 +23,8 @@
   offline log -> NOT_COORDINATOR; a batch over max.message.bytes -> MESSAGE_TOO_LARGE (the coordinator
   turns it into INVALID_COMMIT_OFFSET_SIZE for commits, UNKNOWN_SERVER_ERROR for group metadata, as
   Kafka does).
+- A transactional offset commit (``producer`` given) is that producer's transactional batch; loading
+  reads such batches and the transaction markers after them (``records.TxnOffsetRecord``, ``TxnMarker``).
 - Loading reads one partition from its log start in slices of ``offsets.load.buffer.size`` bytes,
   decoding every batch; the caller yields to the loop between slices. A record we cannot read is
   logged and skipped (it is the log's fault, not a client's).
@@ -53,9 +55,11 @@ from broker.partition import (
 from broker.replica_manager import ReplicaManager
 from protocol.errors import ErrorCode
 from protocol.records import Record, build_batch, iter_batches, iter_records
+from protocol.records.control import ControlRecordType, read_control_record
 from protocol.records.exceptions import CorruptRecordBatch
 from protocol.records.header import InvalidRecordBatch
 from storage.errors import LogOffline, RecordTooLarge, StorageError
+from storage.producer.state import AppendOrigin
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +181,13 @@ class OffsetsTopic:
             task.cancel()
 
     # -- appending ---------------------------------------------------------------------------------
-    def append(self, group_id: str, batch: list[tuple[bytes, bytes | None]], callback: AppendCallback) -> None:
+    def append(
+        self,
+        group_id: str,
+        batch: list[tuple[bytes, bytes | None]],
+        callback: AppendCallback,
+        producer: tuple[int, int] | None = None,
+    ) -> None:
         """Issue the append of ``batch`` (key, value; value None = tombstone) to the group's partition;
         ``callback`` runs later with NONE once it is committed, else the coordinator's error code."""
         loop = asyncio.get_running_loop()
@@ -189,7 +199,13 @@ class OffsetsTopic:
             loop.call_soon(self._complete, index, entry, ErrorCode.COORDINATOR_NOT_AVAILABLE)
             return
         now = int(time.time() * 1000)
-        data = build_batch([Record(i, now, key, value) for i, (key, value) in enumerate(batch)])
+        records_ = [Record(i, now, key, value) for i, (key, value) in enumerate(batch)]
+        if producer is None:
+            data = build_batch(records_)
+        else:  # a transactional offset commit: the producer's transactional batch
+            data = build_batch(
+                records_, producer_id=producer[0], producer_epoch=producer[1], base_sequence=0, is_transactional=True
+            )
         task = loop.create_task(self._append_and_complete(index, entry, group_id, data), name=f"append for {group_id}")
         self._appends.add(task)
         task.add_done_callback(self._appends.discard)
@@ -213,7 +229,11 @@ class OffsetsTopic:
         if not partition.is_leader(self.replicas.node_id):
             return ErrorCode.NOT_COORDINATOR
         results = await self.replicas.append_records(
-            {key: data}, required_acks=-1, timeout_ms=self.config.offsets_commit_timeout_ms, internal=True
+            {key: data},
+            required_acks=-1,
+            timeout_ms=self.config.offsets_commit_timeout_ms,
+            internal=True,
+            origin=AppendOrigin.COORDINATOR,
         )
         error = results[key].error
         if error is None:
@@ -258,18 +278,31 @@ class OffsetsTopic:
             out: list[records.AnyRecord] = []
             for header, batch in iter_batches(data):
                 offset = header.next_offset
-                if header.is_control:  # transaction markers: nothing for groups (yet)
-                    continue
                 try:
                     parsed = list(iter_records(batch, verify_crc=True))
                 except (InvalidRecordBatch, CorruptRecordBatch) as exc:
                     log.warning("%s: unreadable batch at %d: %s; skipped", log_.name, header.base_offset, exc)
                     continue
+                if header.is_control:  # a transaction marker: applies or drops the producer's offsets
+                    for record in parsed:
+                        try:
+                            control = read_control_record(record)
+                        except InvalidRecordBatch:
+                            continue
+                        if control.type in (ControlRecordType.COMMIT, ControlRecordType.ABORT):
+                            commit = control.type is ControlRecordType.COMMIT
+                            out.append(records.TxnMarker(header.producer_id, commit))
+                    continue
                 for record in parsed:
                     try:
-                        out.append(records.parse(record.key, record.value))
+                        parsed_record = records.parse(record.key, record.value)
                     except records.BadGroupRecord as exc:
                         log.warning("%s at offset %d: %s; skipped", log_.name, record.offset, exc)
+                        continue
+                    if header.is_transactional and isinstance(parsed_record, records.OffsetRecord):
+                        out.append(records.TxnOffsetRecord(header.producer_id, parsed_record))
+                    else:
+                        out.append(parsed_record)
             yield out
 
     def replay(self) -> Iterator[records.AnyRecord]:

@@ -25,7 +25,15 @@ class RecordWriter(Protocol):
     and finish it in the callback, never after ``append`` returns.
     """
 
-    def append(self, group_id: str, batch: list[tuple[bytes, bytes | None]], callback: AppendCallback) -> None: ...
+    def append(
+        self,
+        group_id: str,
+        batch: list[tuple[bytes, bytes | None]],
+        callback: AppendCallback,
+        producer: tuple[int, int] | None = None,
+    ) -> None:
+        """``producer`` (id, epoch): a transactional offset commit, written as that producer's
+        transactional batch."""
 
 
 def group_write_error(error: ErrorCode) -> ErrorCode:

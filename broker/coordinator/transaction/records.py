@@ -1,0 +1,117 @@
+"""The records of ``__transaction_state``, in Kafka's own key/value schemas.
+
+Every key and value starts with an int16 version:
+
+- key v0 ``TransactionLogKey`` (transactional id);
+- value v0 ``TransactionLogValue`` (producer id, producer epoch, transaction timeout, status byte
+  (``state.TxnState``), the partitions of the open transaction (nullable), last update and start
+  timestamps); v1 is the flexible form (its tagged fields are skipped when read).
+
+A null value is a tombstone: the transactional id expired. We write v0, as Kafka does without
+transaction version 2, and read both. Records we cannot read raise ``BadTxnRecord`` (the log's fault).
+The partition of a transactional id is Kafka's ``abs(hashCode(transactional id)) % partitions``.
+"""
+
+from __future__ import annotations
+
+import struct as _struct
+from dataclasses import dataclass
+
+from broker.coordinator.group.records import partition_for
+from protocol import codec
+from protocol.exceptions import ProtocolError
+from protocol.schema import Int8, Int16, Int32, Int64, String, Struct, VersionRange, struct
+
+__all__ = ["partition_for"]
+
+KEY_VERSION = 0
+VALUE_VERSION = 0
+
+
+class BadTxnRecord(ValueError):
+    """A record of ``__transaction_state`` that is not a valid transaction log record."""
+
+
+@struct
+class TransactionLogKey(Struct):
+    transactional_id: String = ""
+
+
+@struct
+class TxnPartitions(Struct):
+    topic: String = ""
+    partition_ids: list[Int32] = []
+
+
+@struct
+class TransactionLogValue(Struct):
+    producer_id: Int64 = -1
+    producer_epoch: Int16 = -1
+    transaction_timeout_ms: Int32 = 0
+    transaction_status: Int8 = 0
+    transaction_partitions: list[TxnPartitions] | None = None
+    transaction_last_update_timestamp_ms: Int64 = -1
+    transaction_start_timestamp_ms: Int64 = -1
+
+
+for _cls, _versions, _flexible in (
+    (TransactionLogKey, VersionRange(0, 0), None),
+    (TxnPartitions, VersionRange(0, 1), VersionRange(1, None)),
+    (TransactionLogValue, VersionRange(0, 1), VersionRange(1, None)),
+):
+    _cls.__kafka_versions__ = _versions
+    _cls.__kafka_flexible__ = _flexible
+    _cls.__kafka_name__ = _cls.__name__
+
+_VERSION = _struct.Struct(">h")
+
+
+@dataclass(frozen=True, slots=True)
+class TxnRecord:
+    transactional_id: str
+    value: TransactionLogValue | None  # None: a tombstone
+
+
+def _encode(message: Struct, version: int) -> bytes:
+    out = bytearray(_VERSION.pack(version))
+    codec.encode_into(out, message, version)
+    return bytes(out)
+
+
+def key(transactional_id: str) -> bytes:
+    return _encode(TransactionLogKey(transactional_id=transactional_id), KEY_VERSION)
+
+
+def value(v: TransactionLogValue) -> bytes:
+    return _encode(v, VALUE_VERSION)
+
+
+def partitions_value(partitions: set[tuple[str, int]]) -> list[TxnPartitions]:
+    by_topic: dict[str, list[int]] = {}
+    for topic, index in sorted(partitions):
+        by_topic.setdefault(topic, []).append(index)
+    return [TxnPartitions(topic=t, partition_ids=ids) for t, ids in by_topic.items()]
+
+
+def _read(cls: type[Struct], data: bytes, what: str) -> Struct:
+    if len(data) < 2:
+        raise BadTxnRecord(f"{what} of {len(data)} bytes has no version")
+    (version,) = _VERSION.unpack_from(data, 0)
+    try:
+        cls.check_version(version)
+        message, end = codec.decode(cls, data, version, 2)
+    except ProtocolError as exc:
+        raise BadTxnRecord(f"{what}: {exc}") from None
+    if end != len(data):
+        raise BadTxnRecord(f"{what}: {len(data) - end} bytes left over")
+    return message
+
+
+def parse(raw_key: bytes | None, raw_value: bytes | None) -> TxnRecord:
+    """One record of ``__transaction_state``; raises ``BadTxnRecord`` for anything else."""
+    if raw_key is None:
+        raise BadTxnRecord("record without a key")
+    k = _read(TransactionLogKey, raw_key, "transaction log key")
+    v = None if raw_value is None else _read(TransactionLogValue, raw_value, "transaction log value")
+    assert isinstance(k, TransactionLogKey) and (v is None or isinstance(v, TransactionLogValue))
+    return TxnRecord(k.transactional_id, v)

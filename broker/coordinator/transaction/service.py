@@ -1,0 +1,170 @@
+"""The transaction coordinator as the broker runs it: ``__transaction_state``, load and unload per
+partition on leadership, the periodic timeout and expiration checks.
+
+    service = TransactionService(config, metadata_cache, controller, replica_manager, producer_ids, groups)
+    await service.start()   # elects (and loads) every __transaction_state partition this broker leads
+    service.coordinator     # what the transaction handlers call
+    service.on_elected(partition, leader_epoch) / service.on_resigned(partition, leader_epoch)
+    service.shutdown()
+
+``on_elected`` is the one hook for leadership of a ``__transaction_state`` partition (the cluster's
+LeaderAndIsr handling calls it, as the group service's): it replays the partition's records a slice at
+a time (``transaction.state.log.load.buffer.size``), yielding to the loop between slices, and installs
+the ids in one step; meanwhile their requests get COORDINATOR_LOAD_IN_PROGRESS. Transactions found in
+PrepareCommit/PrepareAbort get their markers written again; open ones time out as usual. ``on_resigned``
+drops the partition's ids (NOT_COORDINATOR afterwards). Leader epochs order the two (``Ownership``).
+The leader epoch of a partition is the coordinator epoch its markers carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from broker.config import BrokerConfig
+from broker.controller.api import Controller
+from broker.coordinator.group.ownership import Ownership
+from broker.coordinator.producer_id import ProducerIdManager
+from broker.coordinator.transaction import records
+from broker.coordinator.transaction.config import TransactionConfig
+from broker.coordinator.transaction.coordinator import TransactionCoordinator
+from broker.coordinator.transaction.markers import TxnOffsetsSink, write_markers
+from broker.coordinator.transaction.store import TRANSACTION_TOPIC, TransactionLog
+from broker.metadata_cache import MetadataCache
+from broker.replica_manager import ReplicaManager
+from storage.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+TopicPartition = tuple[str, int]
+
+
+class TransactionService:
+    def __init__(
+        self,
+        config: BrokerConfig,
+        metadata: MetadataCache,
+        controller: Controller,
+        replicas: ReplicaManager,
+        producer_ids: ProducerIdManager,
+        groups: TxnOffsetsSink | None,
+    ) -> None:
+        self.config = TransactionConfig.from_broker(config)
+        self.log = TransactionLog(self.config, metadata, controller, replicas)
+        self.replicas = replicas
+        self.groups = groups
+        self.ownership = Ownership(self.log.partition_for, self.log.exists, self.elect_if_led)
+        self.coordinator = TransactionCoordinator(
+            self.config, self.log, producer_ids, self._send_markers, self.ownership, lambda: int(time.time() * 1000)
+        )
+        self._loads: dict[int, asyncio.Task[None]] = {}
+        self._periodic: list[asyncio.Task[None]] = []
+
+    async def _send_markers(
+        self,
+        producer_id: int,
+        producer_epoch: int,
+        coordinator_epoch: int,
+        commit: bool,
+        partitions: set[TopicPartition],
+    ) -> dict[TopicPartition, BaseException | None]:
+        return await write_markers(
+            self.replicas, self.groups, producer_id, producer_epoch, coordinator_epoch, commit, partitions
+        )
+
+    async def start(self) -> None:
+        self.elect_led_partitions()
+        while self._loads:
+            await asyncio.gather(*self._loads.values(), return_exceptions=True)
+        self._periodic = [
+            asyncio.create_task(self._every(self.config.abort_timed_out_interval_ms, self._abort_timed_out)),
+            asyncio.create_task(self._every(self.config.remove_expired_interval_ms, self._expire)),
+        ]
+
+    async def ensure_topic(self) -> bool:
+        """True once ``__transaction_state`` exists and its partitions here are elected."""
+        if self.log.exists():
+            return True
+        created = await self.log.ensure_created()
+        if created:
+            self.elect_led_partitions()
+        return created
+
+    def elect_led_partitions(self) -> None:
+        if not self.log.exists():
+            return
+        for index in range(self.log.partition_count()):
+            self.elect_if_led(index)
+
+    def elect_if_led(self, index: int) -> None:
+        partition = self.replicas.get_partition(TRANSACTION_TOPIC, index)
+        if partition is not None and partition.is_leader(self.replicas.node_id):
+            self.on_elected(index, partition.leader_epoch)
+
+    # -- leadership --------------------------------------------------------------------------------
+    def on_elected(self, partition: int, leader_epoch: int) -> None:
+        """This broker now leads ``__transaction_state`` partition ``partition``: load its ids."""
+        if not self.ownership.begin_load(partition, leader_epoch):
+            return
+        if self.log.is_empty(partition):  # nothing to read: owned at once (a new topic's first clients)
+            self.ownership.finish_load(partition, leader_epoch)
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._load(partition, leader_epoch), name=f"load {TRANSACTION_TOPIC}-{partition}"
+        )
+        self._loads[partition] = task
+        task.add_done_callback(lambda done: self._loaded(partition, done))
+
+    def on_resigned(self, partition: int, leader_epoch: int) -> None:
+        if not self.ownership.resign(partition, leader_epoch):
+            return
+        dropped = self.coordinator.unload_partition(partition)
+        log.info("unloaded %d transactional id(s) of %s-%d", dropped, TRANSACTION_TOPIC, partition)
+
+    async def _load(self, partition: int, epoch: int) -> None:
+        latest: dict[str, records.TransactionLogValue | None] = {}
+        try:
+            for chunk in self.log.read_slices(partition):
+                for record in chunk:
+                    latest[record.transactional_id] = record.value
+                await asyncio.sleep(0)
+                if not self.ownership.is_loading(partition, epoch):
+                    return
+        except StorageError as exc:
+            log.error("%s-%d: loading failed at epoch %d: %s", TRANSACTION_TOPIC, partition, epoch, exc)
+        if self.ownership.finish_load(partition, epoch):
+            self.coordinator.install({t: v for t, v in latest.items() if v is not None})
+            if latest:
+                log.info("%s-%d: loaded %d transactional id(s)", TRANSACTION_TOPIC, partition, len(latest))
+
+    def _loaded(self, partition: int, task: asyncio.Task[None]) -> None:
+        if self._loads.get(partition) is task:
+            del self._loads[partition]
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s-%d: loading failed", TRANSACTION_TOPIC, partition, exc_info=exc)
+
+    # -- periodic work -----------------------------------------------------------------------------
+    async def _every(self, interval_ms: int, work: Callable[[], Awaitable[None] | None]) -> None:
+        while True:
+            await asyncio.sleep(interval_ms / 1000)
+            try:
+                result = work()
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("transaction coordinator: periodic work failed")
+
+    def _abort_timed_out(self) -> None:
+        self.coordinator.abort_timed_out()
+
+    async def _expire(self) -> None:
+        removed = await self.coordinator.expire_ids()
+        if removed:
+            log.info("removed %d expired transactional id(s)", len(removed))
+
+    def shutdown(self) -> None:
+        for task in [*self._periodic, *self._loads.values()]:
+            task.cancel()
+        self.coordinator.shutdown()

@@ -1,0 +1,47 @@
+"""The transaction coordinator on a real in-process broker: its ids loaded from and written to
+``__transaction_state`` through the replica manager, and the leadership seam (``on_elected`` /
+``on_resigned`` per partition) that cluster mode calls."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from broker.coordinator.transaction.store import TRANSACTION_TOPIC
+from protocol.errors import ErrorCode
+from tests.broker.inprocess import create_topic, running_broker
+
+OVERRIDES = {"transaction.state.log.num.partitions": "3"}
+
+
+def test_resigning_drops_the_ids_and_a_new_election_replays_them(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running_broker(tmp_path, **OVERRIDES) as broker:
+            await create_topic(broker, "t")
+            service = broker.transaction_coordinator
+            assert await service.ensure_topic()
+            coordinator = service.coordinator
+            code, pid, epoch = await coordinator.init_producer_id("app", 60000)
+            assert code is ErrorCode.NONE
+            assert await coordinator.add_partitions("app", pid, epoch, {("t", 0)}) is ErrorCode.NONE
+            index = service.log.partition_for("app")
+            partition = broker.replica_manager.get_partition(TRANSACTION_TOPIC, index)
+            assert partition is not None and partition.log.log_end_offset == 2  # two records written
+            leader_epoch = partition.leader_epoch
+
+            service.on_resigned(index, leader_epoch + 1)
+            assert coordinator.describe("app").error is ErrorCode.NOT_COORDINATOR
+            service.on_resigned(index, leader_epoch)  # stale: ignored
+            service.on_elected(index, leader_epoch + 2)
+            assert coordinator.describe("app").error is ErrorCode.COORDINATOR_LOAD_IN_PROGRESS
+            for _ in range(200):
+                if coordinator.describe("app").error is not ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+                    break
+                await asyncio.sleep(0.01)
+            found = coordinator.describe("app")
+            assert (found.error, found.state, found.producer_id, found.partitions) == (
+                ErrorCode.NONE, "Ongoing", pid, (("t", 0),),
+            )  # fmt: skip
+            assert await coordinator.end_transaction("app", pid, epoch, commit=True) is ErrorCode.NONE
+
+    asyncio.run(body())
