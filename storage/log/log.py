@@ -54,7 +54,7 @@ from storage.log._validate import check_keys_for_compaction, check_timestamps, v
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
 from storage.log.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
-from storage.producer.state import AppendOrigin, ProducerStateManager, ReplayedBatch
+from storage.producer.state import AbortedTxn, AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
 
@@ -246,7 +246,9 @@ class Log:
         if duplicates:
             return duplicate_append_info(duplicates, config.log_append_time, self._log_start_offset)
         self._append(buf, appended, first_offset, max_ts, now)
-        commit_append(self._producer_state, producer_append, next_offset)
+        aborted = commit_append(self._producer_state, producer_append, next_offset)
+        if aborted:
+            self._index_aborted(aborted)
         self.epoch_cache.assign(leader_epoch, first_offset)
         self._after_append(count, now)
         return LogAppendInfo(
@@ -277,7 +279,9 @@ class Log:
         first_offset = batches[0][1].base_offset
         producer_append, _ = check_append(self._producer_state, records, batches, AppendOrigin.REPLICATION)
         self._append(records, appended, first_offset, max_ts, now)
-        commit_append(self._producer_state, producer_append, expected)
+        aborted = commit_append(self._producer_state, producer_append, expected)
+        if aborted:
+            self._index_aborted(aborted)
         for _, header in batches:
             self.epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
         self._after_append(count, now)
@@ -300,6 +304,12 @@ class Log:
         except (SegmentBroken, OSError) as e:
             raise self._gone_offline("append", e) from e
         self._log_end_offset = last_offset + 1
+
+    def _index_aborted(self, aborted: list[AbortedTxn]) -> None:
+        """Markers just appended aborted these transactions: the active segment's ``.txnindex``."""
+        with self._disk_op("transaction index append"):
+            for txn in aborted:
+                self.active_segment.txn_index.append(txn)
 
     def _after_append(self, count: int, now: int) -> None:
         self._unflushed_messages += count
@@ -357,17 +367,24 @@ class Log:
         return self._bases[i + 1] if i + 1 < len(self._bases) else self._log_end_offset
 
     def read(
-        self, start_offset: int, max_bytes: int, max_offset: int | None = None, min_one_message: bool = True
+        self,
+        start_offset: int,
+        max_bytes: int,
+        max_offset: int | None = None,
+        min_one_message: bool = True,
+        read_committed: bool = False,
     ) -> FetchDataInfo:
         """Whole batches from the one holding ``start_offset``, all below ``max_offset`` (the HW or the
         LSO; default the log end), at most ``max_bytes`` unless the first batch alone is larger and
         ``min_one_message``. Reading at the log end (or at ``max_offset``) returns no data; below the
-        log start offset or above the log end offset raises OffsetOutOfRange."""
+        log start offset or above the log end offset raises OffsetOutOfRange. ``read_committed``: the
+        answer also lists the aborted transactions with data in the batches read (``max_offset``
+        is then the LSO)."""
         self._check_online()
         if start_offset < self._log_start_offset or start_offset > self._log_end_offset:
             raise OffsetOutOfRange(start_offset, self._log_start_offset, self._log_end_offset)
         bound = self._log_end_offset if max_offset is None else min(max_offset, self._log_end_offset)
-        empty = FetchDataInfo(LogOffsetMetadata(start_offset))
+        empty = FetchDataInfo(LogOffsetMetadata(start_offset), (), () if read_committed else None)
         if start_offset >= bound:
             return empty
         with self._disk_op("read"):
@@ -386,9 +403,34 @@ class Log:
                 position, length = found
                 meta = LogOffsetMetadata(start_offset, seg.base_offset, position)
                 if length == 0:
-                    return FetchDataInfo(meta)
-                return FetchDataInfo(meta, (FileRegion(seg.file, seg.log_path, position, length),))
+                    return FetchDataInfo(meta, (), empty.aborted_transactions)
+                regions = (FileRegion(seg.file, seg.log_path, position, length),)
+                if not read_committed:
+                    return FetchDataInfo(meta, regions)
+                upper = self._offset_after(i, position + length)
+                return FetchDataInfo(meta, regions, tuple(self.collect_aborted_transactions(start_offset, upper)))
         return empty
+
+    def _offset_after(self, i: int, position: int) -> int:
+        """The offset of the batch at ``position`` of segment ``i`` (its base offset field), or the
+        segment's end when ``position`` is the segment's end."""
+        seg = self._segments[i]
+        if position >= seg.size:
+            return self._segment_end(i)
+        head = seg.read_bytes(position, 8)
+        return int.from_bytes(head, "big") if len(head) == 8 else self._segment_end(i)
+
+    def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """Aborted transactions with data in [start_offset, upper_bound_offset), from the transaction
+        indexes of the segment holding ``start_offset`` on (Kafka's collectAbortedTransactions)."""
+        found: list[AbortedTxn] = []
+        with self._disk_op("transaction index read"):
+            for seg in self._segments[self._segment_index(start_offset) :]:
+                txns, complete = seg.txn_index.collect(start_offset, upper_bound_offset)
+                found.extend(txns)
+                if complete:
+                    break
+        return found
 
     # -- truncation -------------------------------------------------------------------------------
     def truncate_to(self, offset: int) -> bool:
@@ -573,6 +615,20 @@ class Log:
             self._producer_state, self._bases, self.size > 0, self._log_start_offset, self._log_end_offset,
             self._replay, clean_shutdown=clean_shutdown, now_ms=now_ms,
         )  # fmt: skip
+
+    def rebuild_txn_indexes(self, from_offset: int) -> None:
+        """After an unclean stop: rebuild the ``.txnindex`` of the segment holding ``from_offset`` (the
+        recovery point) and of every later one from the log itself (``LogLoader`` calls it)."""
+        first = self._segment_index(from_offset)
+        with self._disk_op("rebuild transaction indexes"):
+            rebuilt = self._segments[first:]
+            for seg in rebuilt:
+                seg.txn_index.reset()
+            found = self._producer_state.aborted_between(
+                self._log_start_offset, rebuilt[0].base_offset, self._log_end_offset, self._replay
+            )
+            for txn in found:
+                self._segments[self._segment_index(txn.last_offset)].txn_index.append(txn)
 
     def remove_expired_producers(self, now_ms: int | None = None) -> int:
         """Forget producers idle for producer.id.expiration.ms; returns how many."""

@@ -10,7 +10,8 @@ Steps, in order (Kafka's):
    after it, and rebuild the leader epoch cache from what survived;
 5. an index that fails its sanity check (or is missing) is rebuilt when it is first used;
 6. rebuild the producer state: the newest producer snapshot plus a replay of the batch headers after
-   it (nothing to replay after a clean shutdown, which left a snapshot at the log end).
+   it (nothing to replay after a clean shutdown, which left a snapshot at the log end);
+7. after an unclean stop, rebuild the ``.txnindex`` of the re-validated segments from the log.
 
 Any I/O or format failure raises ``LogOffline`` for this partition only.
 """
@@ -96,6 +97,8 @@ class LogLoader:
             epoch_cache.truncate_from_end(log.log_end_offset)
             epoch_cache.truncate_from_start(log_start)
             log.load_producer_state(clean_shutdown)
+            if not clean_shutdown:
+                log.rebuild_txn_indexes(recovery_point)
             return log
         except (OSError, CheckpointError, CorruptIndex, StorageError, ValueError) as e:
             if isinstance(e, LogOffline):
