@@ -290,9 +290,13 @@ class Partition:
         max_bytes: int,
         max_offset: int,
         min_one_message: bool = True,
+        read_committed: bool = False,
     ) -> FetchDataInfo:
-        """Whole batches from ``offset`` below ``max_offset`` (see ``last_fetchable_offset``)."""
-        return self.log.read(offset, max_bytes, max_offset, min_one_message=min_one_message)
+        """Whole batches from ``offset`` below ``max_offset`` (see ``last_fetchable_offset``);
+        ``read_committed`` also lists the aborted transactions with data in them."""
+        return self.log.read(
+            offset, max_bytes, max_offset, min_one_message=min_one_message, read_committed=read_committed
+        )
 
     def diverging_epoch(self, fetch_offset: int, last_fetched_epoch: int) -> tuple[int, int] | None:
         """KIP-320: (epoch, end offset) where the log diverges from the epoch of the last batch the

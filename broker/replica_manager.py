@@ -42,7 +42,7 @@ from broker.delayed import (
     FetchPartitionSpec,
     fetch_is_complete,
 )
-from broker.partition import NotLeaderOrFollower, Partition, ReplicaError, UnknownTopicOrPartition
+from broker.partition import READ_COMMITTED, NotLeaderOrFollower, Partition, ReplicaError, UnknownTopicOrPartition
 from broker.purgatory import Purgatory
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, validate_topic_name
 from storage.config import LogConfig
@@ -464,6 +464,7 @@ class ReplicaManager:
                     min(max(spec.max_bytes, 0), limit),
                     partition.last_fetchable_offset(params.read_isolation),
                     min_one_message=min_one,
+                    read_committed=params.read_isolation == READ_COMMITTED,
                 )
         except (StorageError, ReplicaError) as exc:
             return FetchPartitionResult(exc)
