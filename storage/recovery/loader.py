@@ -51,6 +51,7 @@ from storage.log.segment import (
     TIME_INDEX_SUFFIX,
     LogSegment,
 )
+from storage.log.txn_index import TXN_INDEX_SUFFIX
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager
 
 TEMP_SUFFIXES = (".tmp", CLEANED_SUFFIX, DELETED_SUFFIX)
@@ -198,7 +199,7 @@ def _remove_leftovers(fs: FileSystem, directory: str, config: LogConfig, time_ms
             fs.rename(os.path.join(directory, name), os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
     logs = {n[: -len(LOG_SUFFIX)] for n in os.listdir(directory) if n.endswith(LOG_SUFFIX)}
     for name in os.listdir(directory):
-        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, ".txnindex"):
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
             if name.endswith(suffix) and name[: -len(suffix)] not in logs:
                 fs.delete(os.path.join(directory, name))
 
@@ -217,7 +218,7 @@ def _finish_swap(fs: FileSystem, directory: str, name: str, config: LogConfig, t
         other_base = _base_offset(other)
         if other.endswith(LOG_SUFFIX) and other_base is not None and base <= other_base < max(end, base + 1):
             prefix = os.path.join(directory, other[: -len(LOG_SUFFIX)])
-            for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+            for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
                 fs.delete(prefix + suffix)
     fs.rename(os.path.join(directory, name), os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
 
