@@ -13,7 +13,10 @@ Producer state (idempotence, transactions) is kept as Kafka's UnifiedLog keeps i
 through the log's ``ProducerStateManager`` (see ``storage.log._producers``), a snapshot is taken at
 every roll (at the new segment's base offset) and at ``close``, snapshots below the log start go with
 the segments, and a truncation reloads the state from the newest snapshot plus a replay of the log.
-``last_stable_offset`` is min(first unstable offset, high watermark).
+``last_stable_offset`` is min(first unstable offset, high watermark). A marker that aborts a
+transaction adds an entry to the active segment's ``.txnindex`` (``storage.log.txn_index``); reads
+with ``read_committed`` list the aborted transactions overlapping what they return; after an unclean
+stop the loader rebuilds the ``.txnindex`` of the re-validated segments (``rebuild_txn_indexes``).
 
 Open logs with ``LogLoader.load`` (``storage.recovery.loader``). Not thread-safe: the caller (the broker's event
 loop, or a worker thread it hands the log to) serialises every call on one log.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import struct
 
-from protocol.records import Record, build_batch, build_control_batch
+from protocol.records import Record, build_batch, build_control_batch, iter_batches
 from storage.config import LogConfig
 from storage.log.log import Log
 from storage.producer.state import AbortedTxn, AppendOrigin
@@ -157,3 +157,28 @@ def test_retention_deletes_the_index_with_its_segment(open_log: OpenLog) -> None
     log.purge_deleted_files(now_ms=10**13)
     assert "00000000000000000000.txnindex" not in txnindex_files(log)
     assert not any(n.startswith("00000000000000000000.") for n in os.listdir(log.directory))
+
+
+def test_delete_records_leaves_only_transactions_overlapping_what_remains(open_log: OpenLog) -> None:
+    config = LogConfig(segment_bytes=200, file_delete_delay_ms=0)
+    log = open_log(config)
+    log.append_as_leader(txn(7, 0), 0)  # 0
+    abort(log, 7)  # 1
+    for i in range(4):
+        log.append_as_leader(make_batch([b"filler %d" % i]), 0)
+    log.append_as_leader(txn(8, 0), 0)
+    abort_8 = abort(log, 8)
+    log.set_high_watermark(log.log_end_offset)
+    assert log.delete_records_before(3) == 3
+    listed: list[int] = []
+    offset = 3
+    while offset < log.last_stable_offset:  # as a consumer reads on (one segment per read)
+        found = log.read(offset, 1 << 20, log.last_stable_offset, read_committed=True)
+        listed += [t.producer_id for t in found.aborted_transactions or ()]
+        offset = list(iter_batches(found.read_bytes()))[-1][0].next_offset
+    assert listed == [8]
+    log.delete_old_segments()
+    log.purge_deleted_files()
+    assert log.segments[0].base_offset > 1 or len(log.segments) == 1
+    assert [t.producer_id for t in log.collect_aborted_transactions(log.log_start_offset, abort_8 + 1)] == [8]
+    assert log.last_stable_offset == log.high_watermark
