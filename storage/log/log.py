@@ -53,6 +53,7 @@ from storage.log._producers import (
     replay_segments,
 )
 from storage.log._records import Decompress
+from storage.log._txn import collect_aborted, offset_after, rebuild_txn_indexes
 from storage.log._validate import check_keys_for_compaction, check_timestamps, validate_batches
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
@@ -410,30 +411,16 @@ class Log:
                 regions = (FileRegion(seg.file, seg.log_path, position, length),)
                 if not read_committed:
                     return FetchDataInfo(meta, regions)
-                upper = self._offset_after(i, position + length)
-                return FetchDataInfo(meta, regions, tuple(self.collect_aborted_transactions(start_offset, upper)))
+                upper = offset_after(seg, position + length, self._segment_end(i))
+                return FetchDataInfo(meta, regions, tuple(collect_aborted(self._segments[i:], start_offset, upper)))
         return empty
 
-    def _offset_after(self, i: int, position: int) -> int:
-        """The offset of the batch at ``position`` of segment ``i`` (its base offset field), or the
-        segment's end when ``position`` is the segment's end."""
-        seg = self._segments[i]
-        if position >= seg.size:
-            return self._segment_end(i)
-        head = seg.read_bytes(position, 8)
-        return int.from_bytes(head, "big") if len(head) == 8 else self._segment_end(i)
-
     def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
-        """Aborted transactions with data in [start_offset, upper_bound_offset), from the transaction
-        indexes of the segment holding ``start_offset`` on (Kafka's collectAbortedTransactions)."""
-        found: list[AbortedTxn] = []
+        """Aborted transactions with data in [start_offset, upper_bound_offset) (``.txnindex`` files)."""
         with self._disk_op("transaction index read"):
-            for seg in self._segments[self._segment_index(start_offset) :]:
-                txns, complete = seg.txn_index.collect(start_offset, upper_bound_offset)
-                found.extend(txns)
-                if complete:
-                    break
-        return found
+            return collect_aborted(
+                self._segments[self._segment_index(start_offset) :], start_offset, upper_bound_offset
+            )
 
     # -- truncation -------------------------------------------------------------------------------
     def truncate_to(self, offset: int) -> bool:
@@ -622,16 +609,11 @@ class Log:
     def rebuild_txn_indexes(self, from_offset: int) -> None:
         """After an unclean stop: rebuild the ``.txnindex`` of the segment holding ``from_offset`` (the
         recovery point) and of every later one from the log itself (``LogLoader`` calls it)."""
-        first = self._segment_index(from_offset)
         with self._disk_op("rebuild transaction indexes"):
-            rebuilt = self._segments[first:]
-            for seg in rebuilt:
-                seg.txn_index.reset()
-            found = self._producer_state.aborted_between(
-                self._log_start_offset, rebuilt[0].base_offset, self._log_end_offset, self._replay
-            )
-            for txn in found:
-                self._segments[self._segment_index(txn.last_offset)].txn_index.append(txn)
+            rebuild_txn_indexes(
+                self._segments[self._segment_index(from_offset) :], self._producer_state, self._log_start_offset,
+                self._log_end_offset, self._replay, lambda offset: self._segments[self._segment_index(offset)],
+            )  # fmt: skip
 
     def remove_expired_producers(self, now_ms: int | None = None) -> int:
         """Forget producers idle for producer.id.expiration.ms; returns how many."""
