@@ -78,6 +78,16 @@ def test_aborted_data_goes_at_once_and_its_marker_after_delete_retention(open_lo
     assert cleaner.clean(log, 0) is not None  # no data of either transaction left: horizons set
     assert markers(log) == [(abort_at, True), (commit_at, True)]
     assert txnindex_entries(log) == []
+    assert log.producer_state.first_undecided_offset() is None
+    # A rewritten marker still closes its transaction when the state is rebuilt from the log.
+    log.close(snapshot=False)
+    for name in os.listdir(log.directory):
+        if name.endswith(".snapshot"):
+            os.remove(os.path.join(log.directory, name))
+    log = open_log(compacted(delete_retention_ms=RETENTION), clean=False)
+    log.set_high_watermark(log.log_end_offset)
+    assert log.producer_state.first_undecided_offset() is None
+    assert log.last_stable_offset == log.high_watermark
 
     clock.advance(RETENTION)
     assert cleaner.clean(log, 0) is not None  # past the horizon: the markers go
