@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from protocol.records import Record, build_batch, build_control_batch, iter_records
 from storage.cleaner.cleaner import LogCleaner
-from storage.fs import REAL_FS
+from storage.errors import StorageError
+from storage.fs import REAL_FS, FileSystem
 from storage.log.log import Log
 from storage.producer.state import AppendOrigin
 from tests.storage.cleaner_support import TS, batches, compacted, keyed, seal
@@ -127,3 +130,41 @@ def test_a_restart_after_compaction_keeps_the_lso_and_the_aborted_list(open_log:
     again.set_high_watermark(again.log_end_offset)
     assert again.last_stable_offset == again.log_end_offset  # the kept marker closes the transaction
     assert txnindex_entries(again) == [(7, 0, abort_at)]
+
+
+@pytest.mark.parametrize("crash_suffix", [".log.swap", ".txnindex.swap"])
+def test_a_crash_during_the_swap_keeps_the_txnindex_right(crash_suffix: str, open_log: OpenLog, clock: Clock) -> None:
+    """Recovery trusts the segments below the recovery point: their .txnindex must come through the
+    swap (a leftover old entry, or a lost new one, would be wrong)."""
+
+    class CrashingFs(FileSystem):
+        crashed = False
+
+        def rename(self, src: str, dst: str) -> None:
+            if not self.crashed and src.endswith(crash_suffix):
+                self.crashed = True
+                raise OSError(f"crash while renaming {src}")
+            super().rename(src, dst)
+
+    fs = CrashingFs()
+    config = compacted(segment_bytes=300)
+    log = open_log(config, fs=fs)
+    txn(log, 7, 0, [(b"a", b"aborted")])  # 0
+    log.append_as_leader(keyed([(b"b", b"x")]), 0)
+    txn(log, 8, 0, [(b"c", b"kept")])
+    abort_7 = end(log, 7, commit=False)
+    end(log, 8, commit=True)
+    for i in range(6):
+        log.append_as_leader(keyed([(b"b", b"y%d" % i)]), 0)
+    seal(log)
+    assert len(log.segments) > 2
+    log.flush()
+    with pytest.raises((StorageError, OSError)):
+        LogCleaner(fs, clock).clean(log, None)
+    assert fs.crashed
+    again = open_log(config, clean=False, recovery_point=log.log_end_offset)
+    again.set_high_watermark(again.log_end_offset)
+    assert txnindex_entries(again) == [(7, 0, abort_7)]
+    assert not [n for n in os.listdir(again.directory) if n.endswith((".cleaned", ".swap", ".deleted"))]
+    values = [v for _, _, v in data(again)]
+    assert b"kept" in values and b"y5" in values
