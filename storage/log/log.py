@@ -58,6 +58,7 @@ from storage.log._validate import check_keys_for_compaction, check_timestamps, v
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
 from storage.log.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
+from storage.log.txn_index import CorruptTxnIndex
 from storage.producer.state import AbortedTxn, AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
@@ -312,8 +313,11 @@ class Log:
     def _index_aborted(self, aborted: list[AbortedTxn]) -> None:
         """Markers just appended aborted these transactions: the active segment's ``.txnindex``."""
         with self._disk_op("transaction index append"):
-            for txn in aborted:
-                self.active_segment.txn_index.append(txn)
+            try:
+                for txn in aborted:
+                    self.active_segment.txn_index.append(txn)
+            except CorruptTxnIndex:  # found damaged: rebuilt from the log, which holds these markers now
+                self.rebuild_txn_indexes(self.active_segment.base_offset)
 
     def _after_append(self, count: int, now: int) -> None:
         self._unflushed_messages += count
@@ -412,15 +416,22 @@ class Log:
                 if not read_committed:
                     return FetchDataInfo(meta, regions)
                 upper = offset_after(seg, position + length, self._segment_end(i))
-                return FetchDataInfo(meta, regions, tuple(collect_aborted(self._segments[i:], start_offset, upper)))
+                return FetchDataInfo(meta, regions, tuple(self._collect_aborted(i, start_offset, upper)))
         return empty
 
     def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
         """Aborted transactions with data in [start_offset, upper_bound_offset) (``.txnindex`` files)."""
+        self._check_online()
+        return self._collect_aborted(self._segment_index(start_offset), start_offset, upper_bound_offset)
+
+    def _collect_aborted(self, i: int, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """From segment ``i`` on; a damaged ``.txnindex`` on the way is rebuilt from the log (once)."""
         with self._disk_op("transaction index read"):
-            return collect_aborted(
-                self._segments[self._segment_index(start_offset) :], start_offset, upper_bound_offset
-            )
+            try:
+                return collect_aborted(self._segments[i:], start_offset, upper_bound_offset)
+            except CorruptTxnIndex:
+                self.rebuild_txn_indexes(self._segments[i].base_offset)
+                return collect_aborted(self._segments[i:], start_offset, upper_bound_offset)
 
     # -- truncation -------------------------------------------------------------------------------
     def truncate_to(self, offset: int) -> bool:

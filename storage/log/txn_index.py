@@ -13,8 +13,9 @@ entries overlapping the fetched range; it may stop at the first entry whose LSO 
 Invariants:
 - entries' last offsets strictly increase (``append`` refuses otherwise: a caller's bug);
 - the file is created only when the first entry is written: most segments never have one;
-- the file is derived data: recovery rebuilds it from the log (``Log.rebuild_txn_indexes``); a torn
-  trailing partial entry is ignored on reading.
+- the file is derived data: recovery rebuilds it from the log (``Log.rebuild_txn_indexes``), and so
+  does the Log when a read finds it damaged (``CorruptTxnIndex``: a partial entry, an unknown
+  version, entries out of order).
 
 Not thread-safe: the owning segment's Log serialises access.
 """
@@ -61,8 +62,10 @@ class TransactionIndex:
                 data = f.readall()
         except FileNotFoundError:
             return []
+        if len(data) % ENTRY_SIZE:
+            raise CorruptTxnIndex(f"{self.path}: {len(data)} bytes is not a whole number of {ENTRY_SIZE}-byte entries")
         out: list[AbortedTxn] = []
-        for pos in range(0, len(data) - ENTRY_SIZE + 1, ENTRY_SIZE):
+        for pos in range(0, len(data), ENTRY_SIZE):
             version, pid, first, last, lso = ENTRY.unpack_from(data, pos)
             if version != VERSION:
                 raise CorruptTxnIndex(f"{self.path}: entry at byte {pos} has version {version}, expected {VERSION}")
@@ -99,8 +102,12 @@ class TransactionIndex:
         entries.append(txn)
 
     def truncate_to(self, offset: int) -> None:
-        """Drop the entries of markers at or above ``offset`` (the log was truncated there)."""
-        entries = self.entries
+        """Drop the entries of markers at or above ``offset`` (the log was truncated there). A damaged
+        file is left as it is: the next read rebuilds it from the (truncated) log."""
+        try:
+            entries = self.entries
+        except CorruptTxnIndex:
+            return
         keep = [t for t in entries if t.last_offset < offset]
         if len(keep) != len(entries):
             self._rewrite(keep)

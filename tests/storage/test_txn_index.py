@@ -182,3 +182,33 @@ def test_delete_records_leaves_only_transactions_overlapping_what_remains(open_l
     assert log.segments[0].base_offset > 1 or len(log.segments) == 1
     assert [t.producer_id for t in log.collect_aborted_transactions(log.log_start_offset, abort_8 + 1)] == [8]
     assert log.last_stable_offset == log.high_watermark
+
+
+def test_a_damaged_txnindex_found_by_a_read_or_an_append_is_rebuilt(open_log: OpenLog) -> None:
+    log = open_log()
+    log.append_as_leader(txn(7, 0), 0)
+    abort(log, 7)  # 1
+    log.append_as_leader(txn(8, 0), 0)
+    abort(log, 8)  # 3
+    log.set_high_watermark(log.log_end_offset)
+    expected = txnindex_files(log)
+    log.flush()
+    log.close()
+    path = os.path.join(log.directory, "00000000000000000000.txnindex")
+    with open(path, "r+b") as f:  # damage that a clean restart does not look at
+        f.truncate(50)
+    again = open_log(clean=True)
+    again.set_high_watermark(again.log_end_offset)
+    found = again.read(0, 1 << 20, again.last_stable_offset, read_committed=True)
+    assert [t.producer_id for t in found.aborted_transactions or ()] == [7, 8]
+    assert txnindex_files(again) == expected
+    again.close()
+    with open(path, "r+b") as f:
+        f.seek(0)
+        f.write(b"\x00\x05")  # an unknown version
+    third = open_log(clean=True)
+    third.append_as_leader(txn(9, 0), 0)
+    abort(third, 9)  # the append meets the damaged file: rebuilt, with this abort in it
+    assert [t.producer_id for t in third.collect_aborted_transactions(0, 10)] == [7, 8, 9]
+    third.truncate_to(4)
+    assert [t.producer_id for t in third.collect_aborted_transactions(0, 10)] == [7, 8]
