@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import struct
+from pathlib import Path
 
 from protocol.records import Record, build_batch, build_control_batch, iter_batches
 from storage.config import LogConfig
+from storage.fs import REAL_FS
 from storage.log.log import Log
 from storage.producer.state import AbortedTxn, AppendOrigin
+from storage.recovery.loader import LogLoader
 from tests.storage.batches import make_batch
-from tests.storage.conftest import OpenLog
+from tests.storage.conftest import Clock, OpenLog
 
 TS = 1_000_000
 COORD = AppendOrigin.COORDINATOR
@@ -212,3 +215,16 @@ def test_a_damaged_txnindex_found_by_a_read_or_an_append_is_rebuilt(open_log: Op
     assert [t.producer_id for t in third.collect_aborted_transactions(0, 10)] == [7, 8, 9]
     third.truncate_to(4)
     assert [t.producer_id for t in third.collect_aborted_transactions(0, 10)] == [7, 8]
+
+
+def test_a_follower_writes_the_same_txnindex_as_its_leader(tmp_path: Path, clock: Clock, open_log: OpenLog) -> None:
+    leader = open_log()
+    leader.append_as_leader(txn(7, 0, 2), 0)
+    leader.append_as_leader(txn(8, 0), 0)
+    abort(leader, 7)
+    commit(leader, 8)
+    follower = LogLoader.load(str(tmp_path / "f-0"), "f", 0, LogConfig(), REAL_FS, clock, clean_shutdown=True)
+    follower.append_as_follower(leader.read(0, 1 << 20).read_bytes())
+    assert txnindex_files(follower) == txnindex_files(leader) != {}
+    follower.set_high_watermark(follower.log_end_offset)
+    assert follower.last_stable_offset == follower.log_end_offset
