@@ -176,6 +176,7 @@ class ProducerStateManager:
         self._snapshots = list_snapshots(self.partition_dir)
         self._map_end_offset = 0
         self._generation = 0
+        self._last_replay: tuple[int, int, list[AbortedTxn]] | None = None  # generation, start, aborted
 
     # ----------------------------------------------------------------------------------- queries
 
@@ -340,7 +341,11 @@ class ProducerStateManager:
         """The transactions aborted by markers in [start, end), as transaction index entries, for
         rebuilding ``.txnindex`` files after an unclean stop. Side-effect free: it works on a fresh
         manager (the newest snapshot at or below ``start`` plus a replay), writes and deletes nothing,
-        and leaves this one as it was."""
+        and leaves this one as it was. Right after a ``load`` whose replay began at or below
+        ``start`` (the usual case after an unclean stop), that replay's findings answer at once."""
+        cached = self._last_replay
+        if cached is not None and cached[0] == self._generation and cached[1] <= start and end == self._map_end_offset:
+            return [t for t in cached[2] if start <= t.last_offset < end]
         scratch = ProducerStateManager(self.partition_dir, self.producer_id_expiration_ms, self._time_ms, self._fs)
         scratch._map_end_offset = log_start_offset
         for offset in sorted((o for o in scratch._snapshots if log_start_offset <= o <= start), reverse=True):
@@ -462,6 +467,7 @@ class ProducerStateManager:
             self._map_end_offset = log_end_offset
             self.take_snapshot()
         self._map_end_offset = log_end_offset
+        self._last_replay = (self._generation, start, aborted)
         return aborted
 
     def _snapshot_at(self, offset: int) -> None:
