@@ -1,7 +1,7 @@
 """The log side of transactions in a broker process, over real sockets: an open transaction (a
 transactional batch produced by a raw client) holds back read_committed Fetch and ListOffsets, also
-across a SIGKILL and restart (the producer state is rebuilt from the log), and a client may not
-produce a control batch."""
+across a SIGKILL and restart (the producer state is rebuilt from the log), DescribeProducers shows
+it to kafka-python's admin client, and a client may not produce a control batch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from protocol.errors import ErrorCode
 from protocol.messages.list_offsets import (
@@ -81,3 +81,12 @@ def test_an_open_transaction_holds_back_read_committed_across_a_sigkill(broker: 
     assert committed_view(client, topic) == (4, 1, [b"p0"])
     assert latest(client, topic, 1) == 1
     client.close()
+    # What kafka-transactions.sh find-hanging looks for: the producer and where its transaction began.
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    try:
+        state = admin.describe_producers([TopicPartition(topic, 0)])[TopicPartition(topic, 0)]
+        found = [(p.producer_id, p.producer_epoch, p.last_sequence, p.current_transaction_start_offset)
+                 for p in state.active_producers]  # fmt: skip
+        assert found == [(4000, 0, 1, 1)]
+    finally:
+        admin.close()
