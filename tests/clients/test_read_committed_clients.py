@@ -1,6 +1,6 @@
-"""Real consumers with isolation.level=read_committed: aiokafka, kafka-python and confluent-kafka skip
-aborted transactions (from the Fetch's aborted_transactions list) and wait for open ones; with
-read_uncommitted they see everything.
+"""Real consumers with isolation.level=read_committed: aiokafka, kafka-python, confluent-kafka and
+kafkajs skip aborted transactions (from the Fetch's aborted_transactions list) and wait for open ones;
+with read_uncommitted they see everything.
 
 The broker runs in-process (tests/broker/inprocess.py): transactional batches arrive by Produce over a
 socket; the commit and abort markers are appended as the transaction coordinator appends them (origin
@@ -11,11 +11,15 @@ the broker's event loop serves them.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from confluent_kafka import Consumer as ConfluentConsumer
 from confluent_kafka import TopicPartition as ConfluentTopicPartition
@@ -29,6 +33,8 @@ from storage.producer.state import AppendOrigin
 from tests.broker.inprocess import AsyncClient, create_topic, produce_answer, produce_request, running_broker
 
 TIMEOUT_S = 30.0
+JS = Path(__file__).resolve().parent / "js"
+NODE = shutil.which("node")
 COMMITTED = [b"p0", b"c1", b"c2", b"p1"]
 EVERYTHING = [b"p0", b"a1", b"c1", b"a2", b"c2", b"p1", b"open"]
 
@@ -113,6 +119,34 @@ def _confluent(bootstrap: str, topic: str, isolation: str) -> Callable[[], list[
         return out
 
     return collect
+
+
+async def _kafkajs(bootstrap: str, topic: str, count: int, *extra: str) -> list[bytes]:
+    """tests/clients/js/read_committed.js in a node process (while this loop serves the broker)."""
+    assert NODE is not None
+    proc = await asyncio.create_subprocess_exec(
+        NODE, str(JS / "read_committed.js"), bootstrap, topic, f"rc-{uuid.uuid4().hex[:6]}", str(count), *extra,
+        cwd=JS, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode == 0, err.decode()
+    return [v.encode() for v in json.loads(out.decode().strip().splitlines()[-1])["seen"]]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CI") and (NODE is None or not (JS / "node_modules" / "kafkajs").is_dir()),
+    reason="needs node and kafkajs: `npm ci --prefix tests/clients/js` (make unit does it)",
+)
+def test_kafkajs_skips_aborted_transactions(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running_broker(tmp_path, **{"group.initial.rebalance.delay.ms": "0"}) as broker:
+            bootstrap = f"127.0.0.1:{broker.listeners[0].port}"
+            await _write_transactions(broker, "txn-kafkajs")
+            assert await _kafkajs(bootstrap, "txn-kafkajs", len(COMMITTED)) == COMMITTED
+            everything = await _kafkajs(bootstrap, "txn-kafkajs", len(EVERYTHING), "uncommitted")
+            assert everything == EVERYTHING
+
+    asyncio.run(body())
 
 
 def test_every_client_skips_aborted_transactions_and_waits_for_open_ones(tmp_path: Path) -> None:
