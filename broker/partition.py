@@ -19,6 +19,7 @@ exceptions of this module are the replica-level refusals, which only handlers tu
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -294,9 +295,10 @@ class Partition:
     ) -> FetchDataInfo:
         """Whole batches from ``offset`` below ``max_offset`` (see ``last_fetchable_offset``);
         ``read_committed`` also lists the aborted transactions with data in them."""
-        return self.log.read(
-            offset, max_bytes, max_offset, min_one_message=min_one_message, read_committed=read_committed
-        )
+        info = self.log.read(offset, max_bytes, max_offset, min_one_message=min_one_message)
+        if read_committed:
+            info = dataclasses.replace(info, aborted_transactions=self.log.aborted_transactions(info))
+        return info
 
     def diverging_epoch(self, fetch_offset: int, last_fetched_epoch: int) -> tuple[int, int] | None:
         """KIP-320: (epoch, end offset) where the log diverges from the epoch of the last batch the

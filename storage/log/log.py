@@ -13,10 +13,7 @@ Producer state (idempotence, transactions) is kept as Kafka's UnifiedLog keeps i
 through the log's ``ProducerStateManager`` (see ``storage.log._producers``), a snapshot is taken at
 every roll (at the new segment's base offset) and at ``close``, snapshots below the log start go with
 the segments, and a truncation reloads the state from the newest snapshot plus a replay of the log.
-``last_stable_offset`` is min(first unstable offset, high watermark). A marker that aborts a
-transaction adds an entry to the active segment's ``.txnindex`` (``storage.log.txn_index``); reads
-with ``read_committed`` list the aborted transactions overlapping what they return; after an unclean
-stop the loader rebuilds the ``.txnindex`` of the re-validated segments (``rebuild_txn_indexes``).
+``last_stable_offset`` is min(first unstable offset, high watermark).
 
 Open logs with ``LogLoader.load`` (``storage.recovery.loader``). Not thread-safe: the caller (the broker's event
 loop, or a worker thread it hands the log to) serialises every call on one log.
@@ -53,13 +50,12 @@ from storage.log._producers import (
     replay_segments,
 )
 from storage.log._records import Decompress
-from storage.log._txn import collect_aborted, offset_after, rebuild_txn_indexes
+from storage.log._txn import AbortedTxn, CorruptTxnIndex, aborted_in_read, collect_aborted, rebuild_txn_indexes
 from storage.log._validate import check_keys_for_compaction, check_timestamps, validate_batches
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.results import FetchDataInfo, FileRegion, LogAppendInfo, LogOffsetMetadata
 from storage.log.segment import DELETED_SUFFIX, SWAP_SUFFIX, AppendedBatch, LogSegment, SegmentBroken
-from storage.log.txn_index import CorruptTxnIndex
-from storage.producer.state import AbortedTxn, AppendOrigin, ProducerStateManager, ReplayedBatch
+from storage.producer.state import AppendOrigin, ProducerStateManager, ReplayedBatch
 
 Records = bytes | bytearray | memoryview
 
@@ -375,24 +371,17 @@ class Log:
         return self._bases[i + 1] if i + 1 < len(self._bases) else self._log_end_offset
 
     def read(
-        self,
-        start_offset: int,
-        max_bytes: int,
-        max_offset: int | None = None,
-        min_one_message: bool = True,
-        read_committed: bool = False,
+        self, start_offset: int, max_bytes: int, max_offset: int | None = None, min_one_message: bool = True
     ) -> FetchDataInfo:
         """Whole batches from the one holding ``start_offset``, all below ``max_offset`` (the HW or the
         LSO; default the log end), at most ``max_bytes`` unless the first batch alone is larger and
         ``min_one_message``. Reading at the log end (or at ``max_offset``) returns no data; below the
-        log start offset or above the log end offset raises OffsetOutOfRange. ``read_committed``: the
-        answer also lists the aborted transactions with data in the batches read (``max_offset``
-        is then the LSO)."""
+        log start offset or above the log end offset raises OffsetOutOfRange."""
         self._check_online()
         if start_offset < self._log_start_offset or start_offset > self._log_end_offset:
             raise OffsetOutOfRange(start_offset, self._log_start_offset, self._log_end_offset)
         bound = self._log_end_offset if max_offset is None else min(max_offset, self._log_end_offset)
-        empty = FetchDataInfo(LogOffsetMetadata(start_offset), (), () if read_committed else None)
+        empty = FetchDataInfo(LogOffsetMetadata(start_offset))
         if start_offset >= bound:
             return empty
         with self._disk_op("read"):
@@ -411,27 +400,28 @@ class Log:
                 position, length = found
                 meta = LogOffsetMetadata(start_offset, seg.base_offset, position)
                 if length == 0:
-                    return FetchDataInfo(meta, (), empty.aborted_transactions)
-                regions = (FileRegion(seg.file, seg.log_path, position, length),)
-                if not read_committed:
-                    return FetchDataInfo(meta, regions)
-                upper = offset_after(seg, position + length, self._segment_end(i))
-                return FetchDataInfo(meta, regions, tuple(self._collect_aborted(i, start_offset, upper)))
+                    return FetchDataInfo(meta)
+                return FetchDataInfo(meta, (FileRegion(seg.file, seg.log_path, position, length),))
         return empty
+
+    def aborted_transactions(self, info: FetchDataInfo) -> tuple[AbortedTxn, ...]:
+        """read_committed: the aborted transactions with data in what ``info`` (a ``read`` of this
+        log) returned, for the Fetch answer; a damaged ``.txnindex`` on the way is rebuilt (once)."""
+        self._check_online()
+        try:
+            return aborted_in_read(self.segments, self.log_end_offset, info)
+        except CorruptTxnIndex:
+            self.rebuild_txn_indexes(info.fetch_offset_metadata.segment_base_offset)
+            return aborted_in_read(self.segments, self.log_end_offset, info)
 
     def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
         """Aborted transactions with data in [start_offset, upper_bound_offset) (``.txnindex`` files)."""
         self._check_online()
-        return self._collect_aborted(self._segment_index(start_offset), start_offset, upper_bound_offset)
-
-    def _collect_aborted(self, i: int, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
-        """From segment ``i`` on; a damaged ``.txnindex`` on the way is rebuilt from the log (once)."""
-        with self._disk_op("transaction index read"):
-            try:
-                return collect_aborted(self._segments[i:], start_offset, upper_bound_offset)
-            except CorruptTxnIndex:
-                self.rebuild_txn_indexes(self._segments[i].base_offset)
-                return collect_aborted(self._segments[i:], start_offset, upper_bound_offset)
+        try:
+            return collect_aborted(self.segments, start_offset, upper_bound_offset)
+        except CorruptTxnIndex:
+            self.rebuild_txn_indexes(start_offset)
+            return collect_aborted(self.segments, start_offset, upper_bound_offset)
 
     # -- truncation -------------------------------------------------------------------------------
     def truncate_to(self, offset: int) -> bool:
@@ -618,13 +608,11 @@ class Log:
         )  # fmt: skip
 
     def rebuild_txn_indexes(self, from_offset: int) -> None:
-        """After an unclean stop: rebuild the ``.txnindex`` of the segment holding ``from_offset`` (the
-        recovery point) and of every later one from the log itself (``LogLoader`` calls it)."""
-        with self._disk_op("rebuild transaction indexes"):
-            rebuild_txn_indexes(
-                self._segments[self._segment_index(from_offset) :], self._producer_state, self._log_start_offset,
-                self._log_end_offset, self._replay, lambda offset: self._segments[self._segment_index(offset)],
-            )  # fmt: skip
+        """Rebuild the ``.txnindex`` of the segment holding ``from_offset`` and of every later one from
+        the log itself: after an unclean stop (``LogLoader``), or when one is found damaged."""
+        self._check_online()
+        rebuild_txn_indexes(self.segments, from_offset, self._producer_state, self.log_start_offset,
+                            self.log_end_offset, self._replay)  # fmt: skip
 
     def remove_expired_producers(self, now_ms: int | None = None) -> int:
         """Forget producers idle for producer.id.expiration.ms; returns how many."""

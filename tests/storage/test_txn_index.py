@@ -3,6 +3,7 @@ rebuilt after an unclean stop, truncated and deleted with its segment."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from pathlib import Path
@@ -13,6 +14,7 @@ from protocol.records import Record, build_batch, build_control_batch, iter_batc
 from storage.config import LogConfig
 from storage.fs import REAL_FS
 from storage.log.log import Log
+from storage.log.results import FetchDataInfo
 from storage.producer.state import AbortedTxn, AppendOrigin
 from storage.recovery.loader import LogLoader
 from tests.storage.batches import make_batch
@@ -35,6 +37,12 @@ def abort(log: Log, pid: int, epoch: int = 0) -> int:
 
 def commit(log: Log, pid: int, epoch: int = 0) -> int:
     return log.append_as_leader(build_control_batch(True, pid, epoch, 5, timestamp=TS), 0, origin=COORD).first_offset
+
+
+def committed_read(log: Log, start: int, max_bytes: int, max_offset: int) -> FetchDataInfo:
+    """A read as a read_committed Fetch makes it: the batches and their aborted transactions."""
+    info = log.read(start, max_bytes, max_offset)
+    return dataclasses.replace(info, aborted_transactions=log.aborted_transactions(info))
 
 
 def txnindex_files(log: Log) -> dict[str, bytes]:
@@ -75,12 +83,12 @@ def test_read_committed_lists_the_aborted_transactions_overlapping_what_it_read(
     commit(log, 9)  # 6
     log.set_high_watermark(log.log_end_offset)
     assert log.read(0, 1 << 20, log.last_stable_offset).aborted_transactions is None
-    everything = log.read(0, 1 << 20, log.last_stable_offset, read_committed=True)
+    everything = committed_read(log, 0, 1 << 20, log.last_stable_offset)
     assert everything.aborted_transactions == (AbortedTxn(7, 0, 1, 2), AbortedTxn(8, 3, 5, 4))
-    later = log.read(2, 1 << 20, log.last_stable_offset, read_committed=True)
+    later = committed_read(log, 2, 1 << 20, log.last_stable_offset)
     assert [t.producer_id for t in later.aborted_transactions or ()] == [8]
     # A read that stops before producer 8's data does not list it.
-    first_two = log.read(0, 1, log.last_stable_offset, read_committed=True)  # one batch (KIP-74)
+    first_two = committed_read(log, 0, 1, log.last_stable_offset)  # one batch (KIP-74)
     assert [t.producer_id for t in first_two.aborted_transactions or ()] == [7]
 
 
@@ -94,7 +102,7 @@ def test_a_transaction_spanning_segments_is_found_from_the_segment_holding_its_d
     log.set_high_watermark(log.log_end_offset)
     assert log.segments[-1].base_offset <= marker
     assert "00000000000000000000.txnindex" not in txnindex_files(log)  # the marker's segment holds it
-    found = log.read(0, 100, log.last_stable_offset, read_committed=True)
+    found = committed_read(log, 0, 100, log.last_stable_offset)
     assert found.aborted_transactions == (AbortedTxn(7, 0, marker, marker + 1),)
 
 
@@ -124,7 +132,7 @@ def test_txnindex_is_rebuilt_after_an_unclean_stop(snapshots: str, open_log: Ope
     again = open_log(config, clean=False, recovery_point=0)
     assert txnindex_files(again) == expected
     again.set_high_watermark(again.log_end_offset)
-    found = again.read(0, 1 << 20, again.last_stable_offset, read_committed=True)
+    found = committed_read(again, 0, 1 << 20, again.last_stable_offset)
     assert [t.producer_id for t in found.aborted_transactions or ()] == [7]
     assert [t.producer_id for t in again.collect_aborted_transactions(0, again.log_end_offset)] == [7, 9]
 
@@ -183,7 +191,7 @@ def test_delete_records_leaves_only_transactions_overlapping_what_remains(open_l
     listed: list[int] = []
     offset = 3
     while offset < log.last_stable_offset:  # as a consumer reads on (one segment per read)
-        found = log.read(offset, 1 << 20, log.last_stable_offset, read_committed=True)
+        found = committed_read(log, offset, 1 << 20, log.last_stable_offset)
         listed += [t.producer_id for t in found.aborted_transactions or ()]
         offset = list(iter_batches(found.read_bytes()))[-1][0].next_offset
     assert listed == [8]
@@ -209,7 +217,7 @@ def test_a_damaged_txnindex_found_by_a_read_or_an_append_is_rebuilt(open_log: Op
         f.truncate(50)
     again = open_log(clean=True)
     again.set_high_watermark(again.log_end_offset)
-    found = again.read(0, 1 << 20, again.last_stable_offset, read_committed=True)
+    found = committed_read(again, 0, 1 << 20, again.last_stable_offset)
     assert [t.producer_id for t in found.aborted_transactions or ()] == [7, 8]
     assert txnindex_files(again) == expected
     again.close()
