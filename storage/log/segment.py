@@ -33,8 +33,8 @@ from protocol.records.header import (
 from storage.config import LogConfig
 from storage.errors import StorageError
 from storage.fs import FileSystem
+from storage.log import txn_index
 from storage.log.index import CorruptIndex, OffsetIndex, TimeIndex
-from storage.log.txn_index import TXN_INDEX_SUFFIX, TransactionIndex
 
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
@@ -101,7 +101,7 @@ class LogSegment:
         self.offset_index = OffsetIndex(prefix + INDEX_SUFFIX + suffix, base_offset, max_index, fs, self._rebuild)
         self.time_index = TimeIndex(prefix + TIME_INDEX_SUFFIX + suffix, base_offset, max_index, fs, self._rebuild)
         self.offset_index.position_limit = lambda: self.size
-        self.txn_index = TransactionIndex(prefix + TXN_INDEX_SUFFIX + suffix, base_offset, fs)
+        self.txn_index = txn_index.TransactionIndex(prefix + txn_index.TXN_INDEX_SUFFIX + suffix, base_offset, fs)
         self.rebuilt_indexes = 0  # how often a damaged or missing index was rebuilt (for tests, metrics)
         self.created_ms = time_ms()
         self._file: io.FileIO | None = None
@@ -293,8 +293,8 @@ class LogSegment:
             return 0
         removed = self.size - batch.position
         self.offset_index.truncate_to(offset)
-        self.time_index.truncate_to(offset)
         self.txn_index.truncate_to(offset)
+        self.time_index.truncate_to(offset)
         self._fs.truncate(self.file, batch.position)
         self._size = batch.position
         self._tail_loaded = False

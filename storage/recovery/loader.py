@@ -10,8 +10,7 @@ Steps, in order (Kafka's):
    after it, and rebuild the leader epoch cache from what survived;
 5. an index that fails its sanity check (or is missing) is rebuilt when it is first used;
 6. rebuild the producer state: the newest producer snapshot plus a replay of the batch headers after
-   it (nothing to replay after a clean shutdown, which left a snapshot at the log end);
-7. after an unclean stop, rebuild the ``.txnindex`` of the re-validated segments from the log.
+   it (nothing to replay after a clean shutdown, which left a snapshot at the log end).
 
 Any I/O or format failure raises ``LogOffline`` for this partition only.
 """
@@ -51,7 +50,6 @@ from storage.log.segment import (
     TIME_INDEX_SUFFIX,
     LogSegment,
 )
-from storage.log.txn_index import TXN_INDEX_SUFFIX
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager
 
 TEMP_SUFFIXES = (".tmp", CLEANED_SUFFIX, DELETED_SUFFIX)
@@ -98,7 +96,7 @@ class LogLoader:
             epoch_cache.truncate_from_end(log.log_end_offset)
             epoch_cache.truncate_from_start(log_start)
             log.load_producer_state(clean_shutdown)
-            if not clean_shutdown:
+            if not clean_shutdown:  # the .txnindex of re-validated segments is rebuilt from the log too
                 log.rebuild_txn_indexes(recovery_point)
             return log
         except (OSError, CheckpointError, CorruptIndex, StorageError, ValueError) as e:
@@ -199,7 +197,7 @@ def _remove_leftovers(fs: FileSystem, directory: str, config: LogConfig, time_ms
             fs.rename(os.path.join(directory, name), os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
     logs = {n[: -len(LOG_SUFFIX)] for n in os.listdir(directory) if n.endswith(LOG_SUFFIX)}
     for name in os.listdir(directory):
-        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
+        for suffix in (INDEX_SUFFIX, TIME_INDEX_SUFFIX, ".txnindex"):
             if name.endswith(suffix) and name[: -len(suffix)] not in logs:
                 fs.delete(os.path.join(directory, name))
 
@@ -218,7 +216,7 @@ def _finish_swap(fs: FileSystem, directory: str, name: str, config: LogConfig, t
         other_base = _base_offset(other)
         if other.endswith(LOG_SUFFIX) and other_base is not None and base <= other_base < max(end, base + 1):
             prefix = os.path.join(directory, other[: -len(LOG_SUFFIX)])
-            for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX):
+            for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, ".txnindex"):
                 fs.delete(prefix + suffix)
     fs.rename(os.path.join(directory, name), os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
 
