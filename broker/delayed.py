@@ -27,6 +27,7 @@ from broker.partition import READ_UNCOMMITTED, Partition, ReplicaError
 from broker.purgatory import DelayedOperation
 from storage.errors import StorageError
 from storage.log.results import FetchDataInfo
+from storage.producer.txn import AbortedTxn
 
 
 class RequestTimedOut(ReplicaError):
@@ -125,6 +126,7 @@ class FetchPartitionResult:
     log_start_offset: int = -1
     info: FetchDataInfo | None = None
     diverging_epoch: tuple[int, int] | None = None  # (epoch, end offset)
+    aborted_transactions: tuple[AbortedTxn, ...] | None = None  # read_committed reads only
 
     @property
     def size(self) -> int:

@@ -19,7 +19,6 @@ exceptions of this module are the replica-level refusals, which only handlers tu
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +26,7 @@ from storage.config import LogConfig
 from storage.errors import OffsetOutOfRange
 from storage.log.log import Log
 from storage.log.results import FetchDataInfo, LogAppendInfo
+from storage.producer.txn import AbortedTxn
 
 
 class ReplicaError(Exception):
@@ -161,6 +161,10 @@ class Partition:
         """Below the first offset of any open transaction, and never above the high watermark."""
         return self.log.last_stable_offset
 
+    def aborted_transactions(self, info: FetchDataInfo) -> tuple[AbortedTxn, ...]:
+        """read_committed: the aborted transactions with data in what ``info`` (a ``read``) returned."""
+        return self.log.aborted_transactions(info)
+
     def last_fetchable_offset(self, isolation_level: int | None) -> int:
         """Where a reader may read up to: the LSO (read_committed), the HW (read_uncommitted), or the
         log end offset (None: a follower or a debugging client)."""
@@ -291,14 +295,9 @@ class Partition:
         max_bytes: int,
         max_offset: int,
         min_one_message: bool = True,
-        read_committed: bool = False,
     ) -> FetchDataInfo:
-        """Whole batches from ``offset`` below ``max_offset`` (see ``last_fetchable_offset``);
-        ``read_committed`` also lists the aborted transactions with data in them."""
-        info = self.log.read(offset, max_bytes, max_offset, min_one_message=min_one_message)
-        if read_committed:
-            info = dataclasses.replace(info, aborted_transactions=self.log.aborted_transactions(info))
-        return info
+        """Whole batches from ``offset`` below ``max_offset`` (see ``last_fetchable_offset``)."""
+        return self.log.read(offset, max_bytes, max_offset, min_one_message=min_one_message)
 
     def diverging_epoch(self, fetch_offset: int, last_fetched_epoch: int) -> tuple[int, int] | None:
         """KIP-320: (epoch, end offset) where the log diverges from the epoch of the last batch the

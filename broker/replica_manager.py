@@ -464,8 +464,9 @@ class ReplicaManager:
                     min(max(spec.max_bytes, 0), limit),
                     partition.last_fetchable_offset(params.read_isolation),
                     min_one_message=min_one,
-                    read_committed=params.read_isolation == READ_COMMITTED,
                 )
+                if params.read_isolation == READ_COMMITTED:
+                    result.aborted_transactions = partition.aborted_transactions(result.info)
         except (StorageError, ReplicaError) as exc:
             return FetchPartitionResult(exc)
         return result

@@ -149,7 +149,7 @@ def _fill(answer: PartitionData, result: FetchPartitionResult) -> None:
     answer.high_watermark = result.high_watermark
     answer.last_stable_offset = result.last_stable_offset
     answer.log_start_offset = result.log_start_offset
-    aborted = None if result.info is None else result.info.aborted_transactions
+    aborted = result.aborted_transactions
     if aborted:
         answer.aborted_transactions = [
             AbortedTransaction(producer_id=t.producer_id, first_offset=t.first_offset) for t in aborted

@@ -7,8 +7,6 @@ import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from storage.producer.txn import AbortedTxn
-
 
 class LogAppendInfo(NamedTuple):
     """The outcome of an append (ProduceResponse fields come from here). A named tuple: one is made
@@ -65,8 +63,6 @@ class FetchDataInfo:
 
     fetch_offset_metadata: LogOffsetMetadata
     regions: tuple[FileRegion, ...] = ()
-    aborted_transactions: tuple[AbortedTxn, ...] | None = None
-    """read_committed reads only: the aborted transactions with data in the regions (else None)."""
 
     @property
     def size(self) -> int:

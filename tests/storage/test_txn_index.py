@@ -3,10 +3,10 @@ rebuilt after an unclean stop, truncated and deleted with its segment."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import struct
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -39,10 +39,18 @@ def commit(log: Log, pid: int, epoch: int = 0) -> int:
     return log.append_as_leader(build_control_batch(True, pid, epoch, 5, timestamp=TS), 0, origin=COORD).first_offset
 
 
-def committed_read(log: Log, start: int, max_bytes: int, max_offset: int) -> FetchDataInfo:
+class CommittedRead(NamedTuple):
+    info: FetchDataInfo
+    aborted_transactions: tuple[AbortedTxn, ...]
+
+    def read_bytes(self) -> bytes:
+        return self.info.read_bytes()
+
+
+def committed_read(log: Log, start: int, max_bytes: int, max_offset: int) -> CommittedRead:
     """A read as a read_committed Fetch makes it: the batches and their aborted transactions."""
     info = log.read(start, max_bytes, max_offset)
-    return dataclasses.replace(info, aborted_transactions=log.aborted_transactions(info))
+    return CommittedRead(info, log.aborted_transactions(info))
 
 
 def txnindex_files(log: Log) -> dict[str, bytes]:
@@ -82,7 +90,6 @@ def test_read_committed_lists_the_aborted_transactions_overlapping_what_it_read(
     abort(log, 8)  # 5
     commit(log, 9)  # 6
     log.set_high_watermark(log.log_end_offset)
-    assert log.read(0, 1 << 20, log.last_stable_offset).aborted_transactions is None
     everything = committed_read(log, 0, 1 << 20, log.last_stable_offset)
     assert everything.aborted_transactions == (AbortedTxn(7, 0, 1, 2), AbortedTxn(8, 3, 5, 4))
     later = committed_read(log, 2, 1 << 20, log.last_stable_offset)
