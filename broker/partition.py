@@ -26,7 +26,6 @@ from storage.config import LogConfig
 from storage.errors import OffsetOutOfRange
 from storage.log.log import Log
 from storage.log.results import FetchDataInfo, LogAppendInfo
-from storage.producer.txn import AbortedTxn
 
 
 class ReplicaError(Exception):
@@ -160,10 +159,6 @@ class Partition:
     def last_stable_offset(self) -> int:
         """Below the first offset of any open transaction, and never above the high watermark."""
         return self.log.last_stable_offset
-
-    def aborted_transactions(self, info: FetchDataInfo) -> tuple[AbortedTxn, ...]:
-        """read_committed: the aborted transactions with data in what ``info`` (a ``read``) returned."""
-        return self.log.aborted_transactions(info)
 
     def last_fetchable_offset(self, isolation_level: int | None) -> int:
         """Where a reader may read up to: the LSO (read_committed), the HW (read_uncommitted), or the

@@ -466,7 +466,7 @@ class ReplicaManager:
                     min_one_message=min_one,
                 )
                 if params.read_isolation == READ_COMMITTED:
-                    result.aborted_transactions = partition.aborted_transactions(result.info)
+                    result.aborted_transactions = partition.log.aborted_transactions(result.info)
         except (StorageError, ReplicaError) as exc:
             return FetchPartitionResult(exc)
         return result
