@@ -10,7 +10,9 @@ shapes of a fetch: its parameters, what it asks of each partition and what each 
   ``try_complete`` is cheap (offsets, and sizes only when ``min_bytes`` > 1); the replica manager
   reads for real once it completes, in the same step as the answer is built (file regions are
   opened while current, see ``broker.zerocopy``). It completes at once when a partition is gone,
-  changed leader or epoch, or its fetch offset fell out of the log.
+  changed leader or epoch, or its fetch offset fell out of the log. A read_committed fetch counts
+  only what lies below the last stable offset: a transaction marker (an append) or the high
+  watermark passing one wakes it.
 
 Both run their checks on the event loop, in the step of whoever woke them (an append, a follower's
 fetch that moved the high watermark).
@@ -25,6 +27,7 @@ from broker.partition import READ_UNCOMMITTED, Partition, ReplicaError
 from broker.purgatory import DelayedOperation
 from storage.errors import StorageError
 from storage.log.results import FetchDataInfo
+from storage.producer.txn import AbortedTxn
 
 
 class RequestTimedOut(ReplicaError):
@@ -123,6 +126,7 @@ class FetchPartitionResult:
     log_start_offset: int = -1
     info: FetchDataInfo | None = None
     diverging_epoch: tuple[int, int] | None = None  # (epoch, end offset)
+    aborted_transactions: tuple[AbortedTxn, ...] | None = None  # read_committed reads only
 
     @property
     def size(self) -> int:

@@ -42,7 +42,7 @@ from broker.delayed import (
     FetchPartitionSpec,
     fetch_is_complete,
 )
-from broker.partition import NotLeaderOrFollower, Partition, ReplicaError, UnknownTopicOrPartition
+from broker.partition import READ_COMMITTED, NotLeaderOrFollower, Partition, ReplicaError, UnknownTopicOrPartition
 from broker.purgatory import Purgatory
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, validate_topic_name
 from storage.config import LogConfig
@@ -480,6 +480,8 @@ class ReplicaManager:
                     partition.last_fetchable_offset(params.read_isolation),
                     min_one_message=min_one,
                 )
+                if params.read_isolation == READ_COMMITTED:
+                    result.aborted_transactions = partition.log.aborted_transactions(result.info)
         except (StorageError, ReplicaError) as exc:
             return FetchPartitionResult(exc)
         return result

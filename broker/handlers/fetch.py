@@ -1,8 +1,11 @@
 """Fetch (1), versions 0-17.
 
 - Consumers (replica id < 0) read up to the high watermark (read_uncommitted) or the last stable
-  offset (read_committed, v4+; equal to the HW until transactions exist; aborted_transactions is
-  then an empty list, and null for read_uncommitted, as Kafka sends them).
+  offset (read_committed, v4+: below the first open transaction). read_committed answers carry
+  aborted_transactions (producer id, first offset) of the aborted transactions with data in the
+  batches returned, from the segments' ``.txnindex``, so the client drops their records (an empty
+  list when there are none; null for read_uncommitted, as Kafka sends them). The long poll of a
+  read_committed fetch waits for the LSO to pass the fetch offset: markers and HW moves wake it.
 - Long polling: the answer waits up to ``max_wait_ms`` for ``min_bytes`` in the fetch purgatory,
   woken by appends (and HW moves) on any fetched partition; each wake re-reads. It goes out at once
   when a partition has an error or a diverging epoch, as in Kafka.
@@ -50,6 +53,7 @@ from broker.zerocopy import FileBackedResponse, RecordsSplicer
 from protocol.errors import ErrorCode
 from protocol.messages.fetch import (
     FETCH,
+    AbortedTransaction,
     EpochEndOffset,
     FetchableTopicResponse,
     FetchRequest,
@@ -145,6 +149,11 @@ def _fill(answer: PartitionData, result: FetchPartitionResult) -> None:
     answer.high_watermark = result.high_watermark
     answer.last_stable_offset = result.last_stable_offset
     answer.log_start_offset = result.log_start_offset
+    aborted = result.aborted_transactions
+    if aborted:
+        answer.aborted_transactions = [
+            AbortedTransaction(producer_id=t.producer_id, first_offset=t.first_offset) for t in aborted
+        ]
     if result.diverging_epoch is not None:
         answer.diverging_epoch = EpochEndOffset(epoch=result.diverging_epoch[0], end_offset=result.diverging_epoch[1])
 

@@ -19,8 +19,10 @@ a clean section (compacted before) and a dirty one. A cleaning:
    segments (``LogLoader`` deletes ``.cleaned`` files and completes ``.swap`` files);
 5. moves the checkpoint to the end of the mapped range.
 
-Record-level rules (tombstones and their delete horizon, producers' empty batches, transactions) are
-in ``storage.cleaner._records``. Offsets never change.
+Record-level rules (tombstones and their delete horizon, producers' empty batches, transactions: aborted
+data discarded using the ``.txnindex``, markers removed delete.retention.ms after their transaction's
+data is gone) are in ``storage.cleaner._records``. Offsets never change. A cleaned segment gets the
+``.txnindex`` entries of the ABORT markers it keeps.
 
 Stepwise: ``clean_steps`` is a generator that does the work in bounded steps (about ``step_bytes``
 or ``step_records`` read, or one write buffer written, each), so the log's owner (the broker's event
@@ -43,7 +45,15 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 from protocol.records.header import read_header
-from storage.cleaner._records import CleanerStats, OffsetMap, Retention, clean_batch, map_batch, segment_batches
+from storage.cleaner._records import (
+    CleanedTxns,
+    CleanerStats,
+    OffsetMap,
+    Retention,
+    clean_batch,
+    map_batch,
+    segment_batches,
+)
 from storage.config import LONG_MAX
 from storage.fs import FileSystem
 from storage.log.log import Log
@@ -276,11 +286,15 @@ class LogCleaner:
     ) -> Generator[Step, None, CleaningResult | None]:
         offset_map: OffsetMap = {}
         end = p.first_dirty_offset
+        dirty = [seg for seg, seg_end in cleanable if seg_end > p.first_dirty_offset]
+        txns = None
+        if dirty:
+            txns = CleanedTxns(log.collect_aborted_transactions(dirty[0].base_offset, p.first_uncleanable_offset))
         for seg, seg_end in cleanable:
             if seg_end <= p.first_dirty_offset:
                 continue
             seg_map: OffsetMap = {}
-            yield from self._map_segment(seg, seg_map, p.first_dirty_offset, seg_end, watch)
+            yield from self._map_segment(seg, seg_map, p.first_dirty_offset, seg_end, watch, txns)
             new_keys = sum(1 for key in seg_map if key not in offset_map)
             if offset_map and len(offset_map) + new_keys > self.max_map_entries:
                 break  # the map is full: clean up to the previous segment, the rest next time
@@ -309,7 +323,7 @@ class LogCleaner:
         watch.check()
 
     def _map_segment(
-        self, seg: LogSegment, offset_map: OffsetMap, start: int, stop: int, watch: _Watch
+        self, seg: LogSegment, offset_map: OffsetMap, start: int, stop: int, watch: _Watch, txns: CleanedTxns | None
     ) -> Generator[Step, None, None]:
         """Add the keys of the records of ``seg`` with offsets in [start, stop) to the map, pausing
         every step and at the end."""
@@ -319,7 +333,7 @@ class LogCleaner:
                 break
             read += header.size
             count += header.records_count
-            map_batch(header, data, offset_map, start, stop)
+            map_batch(header, data, offset_map, start, stop, txns)
             if read >= self.step_bytes or count >= self.step_records:
                 read = count = 0
                 yield from self._pause(watch)
@@ -337,12 +351,13 @@ class LogCleaner:
         try:
             buf = bytearray()
             appended: list[AppendedBatch] = []
+            txns = CleanedTxns(log.collect_aborted_transactions(group[0].base_offset, group[-1].read_next_offset()))
             for seg in group:
                 read = count = 0
                 for header, data in segment_batches(seg):
                     read += header.size
                     count += header.records_count
-                    out = clean_batch(header, data, retention, stats)
+                    out = clean_batch(header, data, retention, stats, txns)
                     if out is not None:
                         kept = header if out is data else read_header(out)
                         appended.append(AppendedBatch(len(buf), len(out), kept.last_offset, kept.max_timestamp))
@@ -359,6 +374,8 @@ class LogCleaner:
             if appended:
                 cleaned.append(buf, appended)
                 stats.bytes_written += len(buf)
+            for aborted in txns.kept_index:  # markers that stay keep their transaction index entries
+                cleaned.txn_index.append(aborted)
             cleaned.on_become_inactive()
             yield cleaned.flush  # an fsync of the whole new segment: the driver may run it off the loop
             watch.check()

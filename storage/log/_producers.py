@@ -30,7 +30,7 @@ from storage.producer.state import (
     Replay,
     ReplayedBatch,
 )
-from storage.producer.txn import read_end_txn_marker
+from storage.producer.txn import AbortedTxn, read_end_txn_marker
 
 Buffer = bytes | bytearray | memoryview
 
@@ -83,12 +83,13 @@ def check_append(
     return append, duplicates
 
 
-def commit_append(psm: ProducerStateManager, append: ProducerAppend | None, next_offset: int) -> None:
-    """After the write: apply the checked append, or just move the state's end past the batches."""
+def commit_append(psm: ProducerStateManager, append: ProducerAppend | None, next_offset: int) -> list[AbortedTxn]:
+    """After the write: apply the checked append, or just move the state's end past the batches.
+    Returns the transactions its markers aborted (for the active segment's transaction index)."""
     if append is None:
         psm.update_map_end_offset(next_offset)
-    else:
-        psm.commit(append)
+        return []
+    return psm.commit(append)
 
 
 def duplicate_append_info(

@@ -54,6 +54,7 @@ from storage.log._producers import (
     replay_segments,
 )
 from storage.log._records import Decompress
+from storage.log._txn import AbortedTxn, CorruptTxnIndex, aborted_in_read, collect_aborted, rebuild_txn_indexes
 from storage.log._validate import check_keys_for_compaction, check_timestamps, validate_batches
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.local_log import FlushWork, LocalLog
@@ -235,7 +236,9 @@ class Log:
         if duplicates:
             return duplicate_append_info(duplicates, config.log_append_time, self._log_start_offset)
         self._append(buf, appended, first_offset, max_ts, now)
-        commit_append(self._producer_state, producer_append, next_offset)
+        aborted = commit_append(self._producer_state, producer_append, next_offset)
+        if aborted:
+            self._index_aborted(aborted)
         self.epoch_cache.assign(leader_epoch, first_offset)
         self._after_append(count, now)
         return LogAppendInfo(
@@ -266,7 +269,9 @@ class Log:
         first_offset = batches[0][1].base_offset
         producer_append, _ = check_append(self._producer_state, records, batches, AppendOrigin.REPLICATION)
         self._append(records, appended, first_offset, max_ts, now)
-        commit_append(self._producer_state, producer_append, expected)
+        aborted = commit_append(self._producer_state, producer_append, expected)
+        if aborted:
+            self._index_aborted(aborted)
         for _, header in batches:
             self.epoch_cache.assign(header.partition_leader_epoch, header.base_offset)
         self._after_append(count, now)
@@ -286,6 +291,15 @@ class Log:
         except (SegmentBroken, OSError) as e:
             raise self._local.gone_offline("roll", e) from e
         self._local.append(buf, batches)
+
+    def _index_aborted(self, aborted: list[AbortedTxn]) -> None:
+        """Markers just appended aborted these transactions: the active segment's ``.txnindex``."""
+        with self._disk_op("transaction index append"):
+            try:
+                for txn in aborted:
+                    self.active_segment.txn_index.append(txn)
+            except CorruptTxnIndex:  # found damaged: rebuilt from the log, which holds these markers now
+                self.rebuild_txn_indexes(self.active_segment.base_offset)
 
     def _after_append(self, count: int, now: int) -> None:
         if self._local.count_unflushed(count):
@@ -352,6 +366,25 @@ class Log:
             raise OffsetOutOfRange(start_offset, self._log_start_offset, end)
         bound = end if max_offset is None else min(max_offset, end)
         return self._local.read(start_offset, max_bytes, bound, min_one_message)
+
+    def aborted_transactions(self, info: FetchDataInfo) -> tuple[AbortedTxn, ...]:
+        """read_committed: the aborted transactions with data in what ``info`` (a ``read`` of this
+        log) returned, for the Fetch answer; a damaged ``.txnindex`` on the way is rebuilt (once)."""
+        self._check_online()
+        try:
+            return aborted_in_read(self.segments, self.log_end_offset, info)
+        except CorruptTxnIndex:
+            self.rebuild_txn_indexes(info.fetch_offset_metadata.segment_base_offset)
+            return aborted_in_read(self.segments, self.log_end_offset, info)
+
+    def collect_aborted_transactions(self, start_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """Aborted transactions with data in [start_offset, upper_bound_offset) (``.txnindex`` files)."""
+        self._check_online()
+        try:
+            return collect_aborted(self.segments, start_offset, upper_bound_offset)
+        except CorruptTxnIndex:
+            self.rebuild_txn_indexes(start_offset)
+            return collect_aborted(self.segments, start_offset, upper_bound_offset)
 
     # -- truncation -------------------------------------------------------------------------------
     def truncate_to(self, offset: int) -> bool:
@@ -507,6 +540,13 @@ class Log:
             self._log_start_offset, self._local.log_end_offset,
             self._replay, clean_shutdown=clean_shutdown, now_ms=now_ms,
         )  # fmt: skip
+
+    def rebuild_txn_indexes(self, from_offset: int) -> None:
+        """Rebuild the ``.txnindex`` of the segment holding ``from_offset`` and of every later one from
+        the log itself: after an unclean stop (``LogLoader``), or when one is found damaged."""
+        self._check_online()
+        rebuild_txn_indexes(self.segments, from_offset, self._producer_state, self.log_start_offset,
+                            self.log_end_offset, self._replay)  # fmt: skip
 
     def remove_expired_producers(self, now_ms: int | None = None) -> int:
         """Forget producers idle for producer.id.expiration.ms; returns how many."""

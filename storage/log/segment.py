@@ -1,4 +1,5 @@
-"""``LogSegment``: one ``.log`` file of record batches with its ``.index`` and ``.timeindex``.
+"""``LogSegment``: one ``.log`` file of record batches with its ``.index`` and ``.timeindex`` (and
+a ``.txnindex`` once a transaction aborts in it, ``storage.log.txn_index``).
 
 Files are named by the segment's base offset in 20 digits (``00000000000000000000.log``), as in Kafka.
 The ``.log`` holds v2 record batches back to back, exactly as received (offsets already assigned).
@@ -36,6 +37,7 @@ from protocol.records.header import (
 from storage.config import LogConfig
 from storage.errors import StorageError
 from storage.fs import FileSystem
+from storage.log import txn_index
 from storage.log.index import CorruptIndex, OffsetIndex, TimeIndex
 from storage.log.open_files import SEGMENT_FILES, OpenFiles, PooledFile
 
@@ -104,6 +106,7 @@ class LogSegment:
         self.offset_index = OffsetIndex(prefix + INDEX_SUFFIX + suffix, base_offset, max_index, fs, self._rebuild)
         self.time_index = TimeIndex(prefix + TIME_INDEX_SUFFIX + suffix, base_offset, max_index, fs, self._rebuild)
         self.offset_index.position_limit = lambda: self.size
+        self.txn_index = txn_index.TransactionIndex(prefix + txn_index.TXN_INDEX_SUFFIX + suffix, base_offset, fs)
         self.rebuilt_indexes = 0  # how often a damaged or missing index was rebuilt (for tests, metrics)
         self.created_ms = time_ms()
         self._files: OpenFiles = SEGMENT_FILES
@@ -345,6 +348,7 @@ class LogSegment:
             return 0
         removed = self.size - batch.position
         self.offset_index.truncate_to(offset)
+        self.txn_index.truncate_to(offset)
         self.time_index.truncate_to(offset)
         self._truncate_file(batch.position)
         self._tail_loaded = self._ts_loaded = False
@@ -426,6 +430,7 @@ class LogSegment:
             files.release(pooled)
         self.offset_index.flush()
         self.time_index.flush()
+        self.txn_index.flush()
 
     def close(self) -> None:
         try:
@@ -433,6 +438,7 @@ class LogSegment:
                 self.time_index.maybe_append(self._max_ts, self._offset_of_max_ts)
             self.offset_index.close()
             self.time_index.close()
+            self.txn_index.close()
         finally:
             self._closed = True
             self._files.close(self._pooled)
@@ -448,7 +454,7 @@ class LogSegment:
         if os.path.exists(self.log_path):
             self._fs.rename(self.log_path, new_log)
         self.log_path = new_log
-        for index in (self.offset_index, self.time_index):
+        for index in (self.offset_index, self.time_index, self.txn_index):
             index.rename_to(index.path[: len(index.path) - len(self.suffix)] + suffix)
         self.suffix = suffix
 
@@ -458,6 +464,7 @@ class LogSegment:
         self._fs.delete(self.log_path)
         self.offset_index.delete_file()
         self.time_index.delete_file()
+        self.txn_index.delete_file()
 
     def __repr__(self) -> str:
         return f"LogSegment({self.log_path!r}, size={self._size})"

@@ -110,6 +110,8 @@ class LogLoader:
             epoch_cache.truncate_from_end(log.log_end_offset)
             epoch_cache.truncate_from_start(log_start)
             log.load_producer_state(clean_shutdown)
+            if not clean_shutdown:  # the .txnindex of re-validated segments is rebuilt from the log too
+                log.rebuild_txn_indexes(recovery_point)
             return log
         except (OSError, CheckpointError, CorruptIndex, StorageError, ValueError) as e:
             if isinstance(e, LogOffline):
@@ -235,7 +237,7 @@ def _finish_swap(fs: FileSystem, directory: str, name: str, config: LogConfig, t
         other_base = _base_offset(other)
         if other.endswith(LOG_SUFFIX) and other_base is not None and base <= other_base < max(end, base + 1):
             prefix = os.path.join(directory, other[: -len(LOG_SUFFIX)])
-            for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX):
+            for suffix in (LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, ".txnindex"):
                 fs.delete(prefix + suffix)
     fs.rename(os.path.join(directory, name), os.path.join(directory, name[: -len(SWAP_SUFFIX)]))
 
