@@ -294,7 +294,7 @@ class Log:
 
     def _index_aborted(self, aborted: list[AbortedTxn]) -> None:
         """Markers just appended aborted these transactions: the active segment's ``.txnindex``."""
-        with self._disk_op("transaction index append"):
+        with self._local.disk_op("transaction index append"):
             try:
                 for txn in aborted:
                     self.active_segment.txn_index.append(txn)
