@@ -421,6 +421,13 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("max.connections.per.ip.overrides", S, "", "Stored only."),
     ConfigDef("metric.reporters", LI, [], "Stored only: kafkish has no metric reporters."),
     ConfigDef("transaction.partition.verification.enable", B, True, "Stored only (no transactions yet)."),
+    ConfigDef(
+        "kafkish.api.version.profile",
+        S,
+        "3.9",
+        "kafkish only: the Kafka release whose ApiVersions maxima the broker advertises (broker.version_profiles).",
+        choices=("2.4", "2.8", "3.0", "3.9"),
+    ),
     ConfigDef("request.timeout.ms", INT, 30000, "The configuration controls the maximum time to wait for a reply."),
 ]
 

@@ -30,6 +30,7 @@ from broker.coordinator.group.service import GroupService
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
+from broker.version_profiles import apply_profile
 from storage.checkpoints import MetaProperties, read_meta_properties
 from storage.manager import LogManager
 
@@ -103,6 +104,7 @@ class Broker:
     def __init__(self, config: BrokerConfig, started_at: float | None = None) -> None:
         """``started_at``: when the process began starting the broker (``time.monotonic()``), for the log."""
         handlers.load()
+        apply_profile(config.get("kafkish.api.version.profile"))  # what ApiVersions advertises
         self.config = config
         self.node_id = config.node_id
         self.listeners = parse_listeners(config)
