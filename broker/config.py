@@ -79,6 +79,7 @@ class BrokerConfig:
             config.explicit[name] = definition.parse(raw)
         if config.get("log.retention.check.interval.ms") <= 0:
             raise ConfigError("log.retention.check.interval.ms must be positive")
+        config.check_topic_configs({})  # the log config topics inherit (e.g. min vs max compaction lag)
         return config
 
     def get(self, name: str) -> Any:

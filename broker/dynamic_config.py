@@ -81,6 +81,11 @@ class DynamicConfigStore:
             return
         config.dynamic_broker = _usable(broker, per_broker=True, where="this broker")
         config.dynamic_default = _usable(default, per_broker=False, where="the cluster default")
+        try:
+            config.check_topic_configs({})
+        except ConfigError as exc:  # together they make an invalid log config: keep the static one
+            log.error("ignoring the stored dynamic broker configs (%s): %s", self.path, exc)
+            config.dynamic_broker, config.dynamic_default = {}, {}
 
     async def save(self, config: BrokerConfig) -> None:
         """Write ``config``'s dynamic configs (in a worker thread). Raises OSError."""

@@ -262,3 +262,30 @@ def test_cluster_wide_defaults(broker: BrokerProcess, admin: AdminClient) -> Non
     bad = alter("log.retention.ms", "forever")
     assert bad.error_code == ErrorCode.INVALID_CONFIG
     raw.close()
+
+
+def test_stored_dynamic_configs_the_broker_cannot_apply_do_not_stop_it(
+    broker: BrokerProcess, admin: AdminClient
+) -> None:
+    incremental(
+        admin,
+        ResourceType.BROKER,
+        "0",
+        ConfigEntry("log.retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET),
+    )
+    assert broker.stop() == 0
+    path = broker.log_dir / "kafkish-broker-configs.json"
+    stored = json.loads(path.read_text())
+    assert stored["broker"] == {"log.retention.ms": "3600000"}
+    stored["broker"].update({"log.segment.bytes": "tiny", "broker.id": "7"})
+    stored["default"] = {"advertised.listeners": "PLAINTEXT://elsewhere:1"}  # per-broker only
+    path.write_text(json.dumps(stored))
+    broker.start()
+    assert "ignoring the stored dynamic config log.segment.bytes" in broker.output
+    configs = describe(AdminClient({"bootstrap.servers": broker.bootstrap}), ResourceType.BROKER, "0")
+    assert (configs["log.retention.ms"].value, configs["log.retention.ms"].source) == (
+        "3600000",
+        ConfigSource.DYNAMIC_BROKER_CONFIG.value,
+    )
+    assert (configs["broker.id"].value, configs["broker.id"].source) != ("7", ConfigSource.DYNAMIC_BROKER_CONFIG.value)
+    assert configs["log.segment.bytes"].source == ConfigSource.DEFAULT_CONFIG.value
