@@ -4,6 +4,12 @@ It parses ``server.properties`` and ``--override`` values, validates them, and a
 (values, sources, synonyms, types, docs). Topic configs name their broker-level synonyms in Kafka's
 order of precedence (``retention.ms`` <- ``log.retention.ms``, ``log.retention.minutes``,
 ``log.retention.hours``), so a topic without an override inherits what the broker was started with.
+
+A broker config's value comes, in Kafka's order, from this broker's dynamic configs, the cluster-wide
+dynamic defaults (both set by AlterConfigs: ``broker.dynamic_config``), the static properties, else
+Kafka's default; DescribeConfigs reports sources and synonyms by Kafka's ``ConfigHelper`` rules. A
+topic's overrides are checked as the whole log config they make (``check_topic_configs``) before
+anything is stored; ``ConfigError`` is the only exception a client's value can raise here.
 """
 
 from __future__ import annotations
