@@ -175,6 +175,40 @@ def _between(low: float, high: float) -> Callable[[Any], str | None]:
     return check
 
 
+def _gzip_level(v: Any) -> str | None:
+    """Kafka's GzipCompression level validator: 1..9, or -1 (zlib's default)."""
+    return None if v == -1 or 1 <= v <= 9 else "Value must be between 1 and 9 or equal to -1"
+
+
+def _check_throttled(v: Any) -> str | None:
+    """Kafka's ThrottledReplicaListValidator: ``*``, or ``partition:broker`` items."""
+    if v == ["*"] or all(re.fullmatch(r"[0-9]+:[0-9]+", item) for item in v):
+        return None
+    return (
+        "must be the literal '*' or a list of replicas in the following format: "
+        "[partitionId]:[brokerId],[partitionId]:[brokerId],..."
+    )
+
+
+# Kafka's MetadataVersion names (3.9): what message.format.version may be ("0.10.0", "2.8", "3.0-IV1" ...)
+_RELEASES = (
+    "0.8.0", "0.8.1", "0.8.2", "0.9.0", "0.10.0", "0.10.1", "0.10.2", "0.11.0", "1.0", "1.1",
+    *(f"2.{minor}" for minor in range(9)), *(f"3.{minor}" for minor in range(10)),
+)  # fmt: skip
+
+
+def _check_version(v: Any) -> str | None:
+    """Kafka's MetadataVersionValidator: a release (0.x with three parts, else two; more are cut), or a
+    release with an ``-IVn`` suffix."""
+    text = str(v)
+    base, _, iv = text.partition("-")
+    parts = base.split(".")
+    release = ".".join(parts[: 3 if text.startswith("0.") else 2])
+    if release in _RELEASES and (not iv or re.fullmatch(r"IV[0-9]+", iv)) and (not iv or release == base):
+        return None
+    return f"Version `{text}` is not a valid version"
+
+
 _BROKER: list[ConfigDef] = [
     ConfigDef("node.id", INT, -1, "The node ID of this broker (KRaft name; broker.id is its synonym).", _at_least(-1)),
     ConfigDef("broker.id", INT, -1, "The broker id for this server. -1 means: take node.id, else 0.", _at_least(-1)),
@@ -402,6 +436,67 @@ _BROKER: list[ConfigDef] = [
         _at_least(0),
     ),
     ConfigDef("controlled.shutdown.enable", B, True, "Enable controlled shutdown of the server."),
+    ConfigDef(
+        "log.message.format.version",
+        S,
+        "3.0-IV1",
+        "Deprecated (ignored since 3.0: every batch is written in format v2); stored and described only.",
+        check=lambda v: _check_version(v),
+    ),
+    ConfigDef(
+        "log.message.timestamp.difference.max.ms",
+        L,
+        LONG_MAX,
+        "Deprecated: the before/after limits' value where those are not set.",
+        _at_least(0),
+    ),
+    ConfigDef(
+        "compression.gzip.level", INT, -1, "Broker-side gzip level; stored only (no recompression).", _gzip_level
+    ),
+    ConfigDef(
+        "compression.lz4.level", INT, 9, "Broker-side lz4 level; stored only (no recompression).", _between(1, 17)
+    ),
+    ConfigDef(
+        "compression.zstd.level",
+        INT,
+        3,
+        "Broker-side zstd level; stored only (no recompression).",
+        _between(-131072, 22),
+    ),
+    ConfigDef("log.local.retention.ms", L, -2, "Tiered storage's local retention; stored only.", _at_least(-2)),
+    ConfigDef("log.local.retention.bytes", L, -2, "Tiered storage's local retention; stored only.", _at_least(-2)),
+    ConfigDef("remote.log.storage.system.enable", B, False, "Tiered storage; kafkish has none, so it must stay false."),
+    ConfigDef("sasl.kerberos.min.time.before.relogin", L, 60000, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.kerberos.ticket.renew.window.factor", D, 0.8, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.kerberos.ticket.renew.jitter", D, 0.05, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.kerberos.kinit.cmd", S, "/usr/bin/kinit", "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.kerberos.service.name", S, None, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.kerberos.principal.to.local.rules", LI, ["DEFAULT"], "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.enabled.mechanisms", LI, ["GSSAPI"], "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.mechanism.inter.broker.protocol", S, "GSSAPI", "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.jaas.config", ConfigType.PASSWORD, None, "Stored only: kafkish serves no SASL.", sensitive=True),
+    ConfigDef("sasl.login.refresh.window.factor", D, 0.8, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.login.refresh.window.jitter", D, 0.05, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.login.refresh.min.period.seconds", ConfigType.SHORT, 60, "Stored only: kafkish serves no SASL."),
+    ConfigDef("sasl.login.refresh.buffer.seconds", ConfigType.SHORT, 300, "Stored only: kafkish serves no SASL."),
+    ConfigDef("principal.builder.class", ConfigType.CLASS, None, "Stored only: kafkish has no authentication."),
+    ConfigDef("log.cleaner.dedupe.buffer.size", L, 134217728, "Stored only: kafkish's cleaner sizes its own map."),
+    ConfigDef("log.cleaner.io.buffer.size", INT, 524288, "Stored only.", _at_least(0)),
+    ConfigDef("log.cleaner.io.buffer.load.factor", D, 0.9, "Stored only."),
+    ConfigDef("log.cleaner.io.max.bytes.per.second", D, 1.7976931348623157e308, "Stored only."),
+    ConfigDef("num.replica.fetchers", INT, 1, "Stored only: one broker has no followers."),
+    ConfigDef("background.threads", INT, 10, "Stored only: one event loop does all.", _at_least(1)),
+    ConfigDef("max.connections.per.ip", INT, INT_MAX, "Stored only.", _at_least(0)),
+    ConfigDef("max.connections.per.ip.overrides", S, "", "Stored only."),
+    ConfigDef("metric.reporters", LI, [], "Stored only: kafkish has no metric reporters."),
+    ConfigDef("transaction.partition.verification.enable", B, True, "Stored only (no transactions yet)."),
+    ConfigDef(
+        "kafkish.api.version.profile",
+        S,
+        "3.9",
+        "kafkish only: the Kafka release whose ApiVersions maxima the broker advertises (broker.version_profiles).",
+        choices=("2.4", "2.8", "3.0", "3.9"),
+    ),
     ConfigDef("request.timeout.ms", INT, 30000, "The configuration controls the maximum time to wait for a reply."),
 ]
 
@@ -452,7 +547,7 @@ _TOPIC: list[ConfigDef] = [
         LONG_MAX,
         "Force an fsync after this much time.",
         _at_least(0),
-        synonyms=("log.flush.interval.ms",),
+        synonyms=("log.flush.interval.ms", "log.flush.scheduler.interval.ms"),
     ),
     ConfigDef(
         "index.interval.bytes",
@@ -591,6 +686,94 @@ _TOPIC: list[ConfigDef] = [
         scale=(1, 3600000),
     ),
     ConfigDef(
+        "compression.gzip.level",
+        INT,
+        -1,
+        "The gzip level the broker would recompress with; stored only (no recompression).",
+        _gzip_level,
+        synonyms=("compression.gzip.level",),
+    ),
+    ConfigDef(
+        "compression.lz4.level",
+        INT,
+        9,
+        "The lz4 level the broker would recompress with; stored only (no recompression).",
+        _between(1, 17),
+        synonyms=("compression.lz4.level",),
+    ),
+    ConfigDef(
+        "compression.zstd.level",
+        INT,
+        3,
+        "The zstd level the broker would recompress with; stored only (no recompression).",
+        _between(-131072, 22),
+        synonyms=("compression.zstd.level",),
+    ),
+    ConfigDef(
+        "follower.replication.throttled.replicas",
+        LI,
+        [],
+        "Replicas whose follower fetches are throttled; stored only (no replication quotas).",
+        _check_throttled,
+    ),
+    ConfigDef(
+        "leader.replication.throttled.replicas",
+        LI,
+        [],
+        "Replicas whose leader side is throttled; stored only (no replication quotas).",
+        _check_throttled,
+    ),
+    ConfigDef(
+        "local.retention.bytes",
+        L,
+        -2,
+        "Tiered storage's local retention (-2: retention.bytes); stored only.",
+        _at_least(-2),
+        synonyms=("log.local.retention.bytes",),
+    ),
+    ConfigDef(
+        "local.retention.ms",
+        L,
+        -2,
+        "Tiered storage's local retention (-2: retention.ms); stored only.",
+        _at_least(-2),
+        synonyms=("log.local.retention.ms",),
+    ),
+    ConfigDef(
+        "message.format.version",
+        S,
+        "3.0-IV1",
+        "Deprecated; ignored since 3.0 (every batch is written in format v2): stored and described only.",
+        check=lambda v: _check_version(v),
+        synonyms=("log.message.format.version",),
+    ),
+    ConfigDef(
+        "message.timestamp.difference.max.ms",
+        L,
+        LONG_MAX,
+        "Deprecated: the before/after limits' value where those are not set.",
+        _at_least(0),
+        synonyms=("log.message.timestamp.difference.max.ms",),
+    ),
+    ConfigDef(
+        "remote.log.copy.disable",
+        B,
+        False,
+        "Tiered storage: stop copying to remote storage; stored only.",
+    ),
+    ConfigDef(
+        "remote.log.delete.on.disable",
+        B,
+        False,
+        "Tiered storage: delete remote data when disabled; stored only.",
+    ),
+    ConfigDef(
+        "remote.storage.enable",
+        B,
+        False,
+        "Tiered storage for this topic; kafkish has none, so only false is accepted.",
+    ),
+    ConfigDef(
         "unclean.leader.election.enable",
         B,
         False,
@@ -600,4 +783,54 @@ _TOPIC: list[ConfigDef] = [
 ]
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER}
-TOPIC_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _TOPIC}
+TOPIC_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in sorted(_TOPIC, key=lambda c: c.name)}
+
+# -- dynamic broker configs (Kafka 3.9, ZooKeeper mode: DynamicBrokerConfig.AllDynamicConfigs) ----------
+# The log configs a topic inherits: each topic config's first broker synonym (DynamicLogConfig).
+_DYNAMIC_LOG = {c.synonyms[0] for c in _TOPIC if c.synonyms}
+_DYNAMIC_CLUSTER_WIDE = {
+    # LogCleaner.ReconfigurableConfigs
+    "log.cleaner.threads", "log.cleaner.dedupe.buffer.size", "log.cleaner.io.buffer.load.factor",
+    "log.cleaner.io.buffer.size", "message.max.bytes", "log.cleaner.io.max.bytes.per.second",
+    "log.cleaner.backoff.ms",
+    # DynamicThreadPool, metric reporters, SocketServer, the producer state manager
+    "num.io.threads", "num.replica.fetchers", "num.recovery.threads.per.data.dir", "background.threads",
+    "metric.reporters", "max.connections.per.ip", "max.connections.per.ip.overrides",
+    "producer.id.expiration.ms", "transaction.partition.verification.enable",
+    # DynamicListenerConfig's cluster-level ones
+    "max.connections", "max.connection.creation.rate", "num.network.threads",
+}  # fmt: skip
+_DYNAMIC_PER_BROKER = {
+    # DynamicListenerConfig: listeners and their security (Kafka refuses them at the cluster level)
+    "advertised.listeners", "listeners", "listener.security.protocol.map", "principal.builder.class",
+    "sasl.mechanism.inter.broker.protocol", "sasl.jaas.config", "sasl.enabled.mechanisms",
+    "sasl.kerberos.service.name", "sasl.kerberos.kinit.cmd", "sasl.kerberos.ticket.renew.window.factor",
+    "sasl.kerberos.ticket.renew.jitter", "sasl.kerberos.min.time.before.relogin",
+    "sasl.kerberos.principal.to.local.rules", "sasl.login.refresh.window.factor",
+    "sasl.login.refresh.window.jitter", "sasl.login.refresh.min.period.seconds",
+    "sasl.login.refresh.buffer.seconds",
+}  # fmt: skip
+PER_BROKER_CONFIGS: frozenset[str] = frozenset(_DYNAMIC_PER_BROKER & BROKER_CONFIGS.keys())
+"""Dynamic configs Kafka accepts only for one broker (``Cannot update these configs at default cluster
+level, broker id must be specified``)."""
+DYNAMIC_BROKER_CONFIGS: frozenset[str] = frozenset(
+    (_DYNAMIC_LOG | _DYNAMIC_CLUSTER_WIDE | _DYNAMIC_PER_BROKER) & BROKER_CONFIGS.keys()
+)
+"""Broker configs Kafka lets AlterConfigs change at run time (read_only false in DescribeConfigs)."""
+APPLIED_DYNAMIC_CONFIGS: frozenset[str] = frozenset(_DYNAMIC_LOG & BROKER_CONFIGS.keys())
+"""The dynamic configs that take effect here at once (every topic's inherited log config); the others
+are stored and described, and read at the next start where the broker reads them at all."""
+
+_SYNONYM_GROUPS: dict[str, tuple[str, ...]] = {
+    name: c.synonyms
+    for c in _TOPIC
+    if len(c.synonyms) > 1
+    for name in c.synonyms
+    if name != "log.flush.scheduler.interval.ms"  # Kafka: its own group; it is only flush.ms's fallback
+}
+
+
+def broker_synonyms(name: str) -> tuple[str, ...]:
+    """Kafka's ``DynamicBrokerConfig.brokerConfigSynonyms``: the broker configs that set the same value,
+    in order of precedence (``log.retention.ms``, ``.minutes``, ``.hours``), or just ``name``."""
+    return _SYNONYM_GROUPS.get(name, (name,))

@@ -33,6 +33,7 @@ from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.topics import TopicStore
+from broker.version_profiles import apply_profile
 from storage.checkpoints import MetaProperties, read_meta_properties
 from storage.config import LogConfig
 from storage.errors import StorageError
@@ -60,6 +61,7 @@ class Broker:
     def __init__(self, config: BrokerConfig, started_at: float | None = None) -> None:
         """``started_at``: when the process began starting the broker (``time.monotonic()``), for the log."""
         handlers.load()
+        apply_profile(config.get("kafkish.api.version.profile"))  # what ApiVersions advertises
         self.config = config
         self.node_id = config.node_id
         self.listeners = parse_listeners(config)
@@ -86,6 +88,8 @@ class Broker:
         self.cluster_id = self._cluster_id()
         self.topics = TopicStore(self.log_dirs[0])
         self.topics.load()  # first: logs recover with their topics' configs
+        for topic in self.topics.topics.values():  # a stored config it cannot apply never stops the broker
+            topic.configs = self.config.usable_topic_overrides(topic.name, topic.configs)
         self.log_manager = LogManager(
             self.log_dirs,
             LogConfig.from_props(self.config.topic_values({})),

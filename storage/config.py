@@ -3,6 +3,12 @@
 A ``LogConfig`` is immutable; ``LogConfig.from_props({"retention.ms": "1000"})`` parses Kafka-style
 string (or already typed) values, validates them and raises ``ConfigError`` naming the property.
 Attribute names are the Kafka names with dots as underscores (``segment.bytes`` -> ``segment_bytes``).
+
+Every topic config Kafka 3.9 accepts is here. Some are kept for what a client reads back and have no effect
+on this broker: ``message.format.version`` (ignored by Kafka too since 3.0), the broker-side
+``compression.*.level`` (no recompression), the replication throttles, and tiered storage's
+``local.retention.*`` and ``remote.*`` (``remote.storage.enable`` may only be false: there is no tiered
+storage, and the broker refuses true).
 """
 
 from __future__ import annotations
@@ -48,10 +54,35 @@ class LogConfig:
     compression_type: str = "producer"
     preallocate: bool = False
     message_downconversion_enable: bool = True
+    message_format_version: str = "3.0-IV1"
+    compression_gzip_level: int = -1
+    compression_lz4_level: int = 9
+    compression_zstd_level: int = 3
+    leader_replication_throttled_replicas: tuple[str, ...] = ()
+    follower_replication_throttled_replicas: tuple[str, ...] = ()
+    local_retention_ms: int = -2
+    local_retention_bytes: int = -2
+    remote_storage_enable: bool = False
+    remote_log_copy_disable: bool = False
+    remote_log_delete_on_disable: bool = False
 
     @property
     def log_append_time(self) -> bool:
         return self.message_timestamp_type == "LogAppendTime"
+
+    @property
+    def timestamp_before_max_ms(self) -> int:
+        """As Kafka 3.6-3.9: the deprecated ``message.timestamp.difference.max.ms`` where ``before`` is unset."""
+        if self.message_timestamp_before_max_ms != LONG_MAX:
+            return self.message_timestamp_before_max_ms
+        return self.message_timestamp_difference_max_ms
+
+    @property
+    def timestamp_after_max_ms(self) -> int:
+        """As ``timestamp_before_max_ms``, for timestamps ahead of the broker's clock."""
+        if self.message_timestamp_after_max_ms != LONG_MAX:
+            return self.message_timestamp_after_max_ms
+        return self.message_timestamp_difference_max_ms
 
     @property
     def delete_enabled(self) -> bool:
@@ -86,6 +117,11 @@ class LogConfig:
         config = dataclasses.replace(base or cls(), **changes)
         if config.segment_jitter_ms < 0:
             raise ConfigError("segment.jitter.ms must be >= 0")
+        if config.min_compaction_lag_ms > config.max_compaction_lag_ms:
+            raise ConfigError(
+                f"conflict topic config setting min.compaction.lag.ms ({config.min_compaction_lag_ms}) > "
+                f"max.compaction.lag.ms ({config.max_compaction_lag_ms})"
+            )
         return config
 
     def to_props(self) -> dict[str, str]:
@@ -116,7 +152,7 @@ class _Spec:
         if self.choices:
             items = value if isinstance(value, tuple) else (value,)
             bad = [v for v in items if v not in self.choices]
-            if bad or not items:
+            if bad:  # an empty list is fine: Kafka's ValidList accepts it (cleanup.policy= : neither)
                 raise ConfigError(f"invalid value {raw!r} for {name}: must be one of {self.choices}")
         if self.check is not None and not self.check(value):
             raise ConfigError(f"invalid value {raw!r} for {name}: must be {self.rule}")
@@ -188,6 +224,17 @@ _SPECS: dict[str, _Spec] = {
     "compression.type": _Spec(str, choices=("uncompressed", "zstd", "lz4", "snappy", "gzip", "producer")),
     "preallocate": _Spec(bool),
     "message.downconversion.enable": _Spec(bool),
+    "message.format.version": _Spec(str),
+    "compression.gzip.level": _Spec(int, lambda v: v == -1 or 1 <= v <= 9, "in [1, 9] or -1"),
+    "compression.lz4.level": _Spec(int, lambda v: 1 <= v <= 17, "in [1, 17]"),
+    "compression.zstd.level": _Spec(int, lambda v: -131072 <= v <= 22, "in [-131072, 22]"),
+    "leader.replication.throttled.replicas": _Spec(tuple),
+    "follower.replication.throttled.replicas": _Spec(tuple),
+    "local.retention.ms": _at_least(-2),
+    "local.retention.bytes": _at_least(-2),
+    "remote.storage.enable": _Spec(bool),
+    "remote.log.copy.disable": _Spec(bool),
+    "remote.log.delete.on.disable": _Spec(bool),
 }
 
 TOPIC_CONFIG_NAMES: tuple[str, ...] = tuple(_SPECS)

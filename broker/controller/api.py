@@ -58,6 +58,11 @@ class Controller(Protocol):
         """Make ``overrides`` the topic's whole set of config overrides, after validating all of them."""
         ...
 
+    async def alter_broker_configs(self, per_broker: bool, configs: Mapping[str, Any], validate_only: bool) -> None:
+        """Make ``configs`` the whole set of dynamic configs of this broker (``per_broker``) or of the
+        cluster default (DYNAMIC_DEFAULT_BROKER_CONFIG), after validating all of them."""
+        ...
+
     def check_reassignment(self, name: str, partition: int, replicas: Sequence[int]) -> None:
         """Validate a reassignment target (AlterPartitionReassignments)."""
         ...

@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from broker.config import BrokerConfig
+from broker.config import BrokerConfig, ConfigError
 from broker.controller.api import EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST
 from broker.controller.assignment import BrokerRack, assign_replicas, check_manual_assignment, check_replicas
 from broker.controller.errors import ControllerError
+from broker.dynamic_config import DynamicConfigStore
 from broker.metadata_cache import (
     LEADER_DURING_DELETE,
     Endpoint,
@@ -47,7 +49,6 @@ from broker.metadata_cache import (
 from broker.replica_manager import ReplicaManager
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, TopicStore, new_topic_id, validate_topic_name
 from protocol.errors import ErrorCode
-from storage.config import LogConfig
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,16 @@ class EmbeddedController:
         self._busy: dict[str, asyncio.Event] = {}  # topic names an async operation is working on
         self._creating: set[str] = set()  # new topics whose logs are being made (not yet published)
         self._retrying: asyncio.Task[None] | None = None  # saves again after a failed save
+        self.dynamic_configs = DynamicConfigStore(os.path.dirname(topics.path))
 
     # -- the cluster of one --------------------------------------------------------------------------
     def start(self) -> None:
-        """Host every partition the store names (this broker leads them all) and publish them."""
+        """Load the dynamic broker configs, host every partition the store names (this broker leads
+        them all) and publish them. A stored config this broker cannot apply is logged and left out
+        (its default applies), so that it never stops the broker from starting."""
+        self.dynamic_configs.load(self.config)
         for topic in list(self.topics.topics.values()):
+            topic.configs = self.config.usable_topic_overrides(topic.name, topic.configs)
             for index in range(topic.partitions):
                 self.replicas.become_leader(topic, index)
             self.cache.update_topic_configs(topic.name, topic.configs)
@@ -317,8 +323,8 @@ class EmbeddedController:
         if topic is None:
             raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"The topic '{name}' does not exist.")
         try:  # every value, and the log config they make together, before anything changes
-            LogConfig.from_props(self.config.topic_values(overrides))
-        except StorageError as exc:
+            self.config.check_topic_configs(overrides)
+        except ConfigError as exc:
             raise ControllerError(ErrorCode.INVALID_CONFIG, str(exc)) from None
         if validate_only:
             return
@@ -327,6 +333,36 @@ class EmbeddedController:
         self.replicas.update_config(topic)
         log.info("topic %s config overrides are now %s", name, topic.configs)
         await self._save(f"the new configs of topic {name}")
+
+    async def alter_broker_configs(self, per_broker: bool, configs: Mapping[str, Any], validate_only: bool) -> None:
+        """Make ``configs`` (parsed, names checked by ``broker.dynamic_config``) the whole set of dynamic
+        configs of this broker (``per_broker``) or of the cluster default, after checking that every
+        topic's log config stays valid with them; the topics' inherited configs change at once."""
+        trial = replace(self.config, **{"dynamic_broker" if per_broker else "dynamic_default": dict(configs)})
+        try:
+            trial.check_topic_configs({})
+            for topic in self.topics.topics.values():
+                trial.check_topic_configs(topic.configs)
+        except ConfigError as exc:
+            raise ControllerError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+        if validate_only:
+            return
+        if per_broker:
+            self.config.dynamic_broker = dict(configs)
+        else:
+            self.config.dynamic_default = dict(configs)
+        for topic in self.topics.topics.values():
+            self.replicas.update_config(topic)
+        log.info(
+            "dynamic configs of %s are now %s", "this broker" if per_broker else "the cluster default", dict(configs)
+        )
+        try:
+            await self.dynamic_configs.save(self.config)
+        except OSError as exc:
+            log.error("cannot save the dynamic broker configs: %s", exc)
+            raise ControllerError(
+                ErrorCode.KAFKA_STORAGE_ERROR, f"the new broker configs are in effect but could not be saved: {exc}"
+            ) from exc
 
     async def elect_leaders(
         self, preferred: bool, partitions: Sequence[tuple[str, int]]

@@ -9,9 +9,14 @@ Behaviour follows Kafka (ConfigAdminManager.preprocess, then the KRaft controlle
   bad values -> INVALID_CONFIG with Kafka's message (checked before the topic's existence, as Kafka
   does); an unknown topic -> UNKNOWN_TOPIC_OR_PARTITION "The topic 'x' does not exist.". Changes reach
   the live partition logs at once and are persisted with the topic metadata.
-- BROKER (4): dynamic broker configs are not supported yet: every config is static, so a change is
-  refused as Kafka refuses a static one: INVALID_REQUEST "Cannot update these configs dynamically:
-  Set(<names>)". An empty change succeeds (it changes nothing). Another broker id -> INVALID_REQUEST.
+- BROKER (4): our id (or the empty name: the cluster-wide defaults) -> the given configs become its
+  whole set of dynamic broker configs, as in Kafka's ZooKeeper mode. Only Kafka 3.9's dynamic configs
+  are accepted (others: INVALID_REQUEST "Cannot update these configs dynamically: Set(<names>)"; a
+  per-broker one such as ``advertised.listeners`` on the empty name: INVALID_REQUEST "Cannot update
+  these configs at default cluster level, broker id must be specified: Set(<names>)"); a bad value or
+  one that would make a topic's log config invalid -> INVALID_CONFIG. Log configs topics inherit
+  (``log.retention.ms``, ``message.max.bytes`` ...) apply at once; the rest are stored and described
+  (``broker.dynamic_config``). Another broker id -> INVALID_REQUEST.
 - BROKER_LOGGER and every other type -> INVALID_REQUEST "Unknown resource type N" (as Kafka: only
   IncrementalAlterConfigs changes loggers).
 - ``validate_only`` checks everything and changes nothing. v2: flexible.
@@ -26,6 +31,7 @@ from typing import Any, Protocol, TypeVar
 from broker.config import ConfigError, validate_topic_configs
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.dynamic_config import NotDynamic, parse_configs
 from broker.handlers.describe_configs import BROKER, TOPIC, ResourceError, check_broker_id
 from protocol.errors import ErrorCode
 from protocol.messages.alter_configs import (
@@ -89,7 +95,9 @@ async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_o
     if resource.resource_type == TOPIC:
         await alter_topic(ctx, resource.resource_name, lambda _: validate_topic_configs(changes), validate_only)
     elif resource.resource_type == BROKER:
-        refuse_broker_change(ctx, resource.resource_name, [name for name, _ in changes])
+        await alter_broker(
+            ctx, resource.resource_name, lambda _, per_broker: parse_configs(changes, per_broker), validate_only
+        )
     else:
         raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unknown resource type {resource.resource_type}")
 
@@ -120,11 +128,24 @@ async def alter_topic(
         raise ResourceError(exc.code, exc.message) from None
 
 
-def refuse_broker_change(ctx: RequestContext, name: str, config_names: list[str]) -> None:
-    """Every broker config is static here, so any change is refused as Kafka refuses static ones."""
+async def alter_broker(
+    ctx: RequestContext,
+    name: str,
+    new_configs: Callable[[dict[str, Any], bool], dict[str, Any]],
+    validate_only: bool,
+) -> None:
+    """Give this broker (``name`` its id) or the cluster default (``name`` empty) the dynamic configs
+    ``new_configs(current, per_broker)`` computes; raises ResourceError."""
     check_broker_id(ctx.components.node_id, name, empty_ok=True)
-    if config_names:
-        raise ResourceError(
-            ErrorCode.INVALID_REQUEST,
-            f"Cannot update these configs dynamically: Set({', '.join(config_names)})",
-        )
+    config = ctx.components.config
+    per_broker = bool(name)
+    try:
+        configs = new_configs(dict(config.dynamic_broker if per_broker else config.dynamic_default), per_broker)
+    except NotDynamic as exc:
+        raise ResourceError(ErrorCode.INVALID_REQUEST, str(exc)) from None
+    except ConfigError as exc:
+        raise ResourceError(ErrorCode.INVALID_CONFIG, str(exc)) from None
+    try:
+        await ctx.components.controller.alter_broker_configs(per_broker, configs, validate_only)
+    except ControllerError as exc:
+        raise ResourceError(exc.code, exc.message) from None

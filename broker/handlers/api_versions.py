@@ -1,6 +1,8 @@
 """ApiVersions (18), versions 0-4.
 
-- The answer lists exactly the registered handlers and their version ranges (``broker.dispatcher``).
+- The answer lists exactly the registered handlers and their version ranges (``broker.dispatcher``),
+  as narrowed at start-up to the release ``kafkish.api.version.profile`` names (``broker.version_profiles``;
+  Kafka 3.9 by default).
 - A request newer than v4 is answered by the connection with UNSUPPORTED_VERSION and the supported
   range of ApiVersions in a v0 body (KIP-511), so the client retries with a version we know.
 - v3+: client software name and version must match Kafka's pattern, else INVALID_REQUEST.

@@ -86,7 +86,7 @@ async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: boo
     controller = ctx.components.controller
     try:
         controller.check_topic_name(topic.name)
-        configs = _configs(topic)
+        configs = _configs(ctx, topic)
         assignment: dict[int, list[int]] = {}
         for item in topic.assignments:
             if item.partition_index in assignment:
@@ -123,8 +123,10 @@ async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: boo
     )
 
 
-def _configs(topic: CreatableTopic) -> dict[str, Any]:
+def _configs(ctx: RequestContext, topic: CreatableTopic) -> dict[str, Any]:
     try:
-        return validate_topic_configs((config.name, config.value) for config in topic.configs)
+        configs = validate_topic_configs((config.name, config.value) for config in topic.configs)
+        ctx.components.config.check_topic_configs(configs)  # the log config they make together
+        return configs
     except ConfigError as exc:
         raise ControllerError(ErrorCode.INVALID_CONFIG, str(exc)) from None

@@ -6,14 +6,20 @@ Behaviour follows Kafka's ConfigHelper:
   UNKNOWN_TOPIC_OR_PARTITION; otherwise every topic config with its effective value: the topic's
   override (source DYNAMIC_TOPIC_CONFIG), else the broker's value of its synonym (STATIC_BROKER_CONFIG,
   e.g. ``log.retention.hours`` for ``retention.ms``), else the default (DEFAULT_CONFIG). Never read-only.
-- BROKER (4): our id -> every broker config, all read-only (no dynamic broker configs yet); the empty
-  name (cluster-wide dynamic defaults) -> no entries, as there are none; another id -> INVALID_REQUEST
+- BROKER (4): our id -> every broker config, read-only unless Kafka 3.9 (ZooKeeper mode) may change it
+  at run time (``advertised.listeners``, ``log.retention.ms``, ...), sources DYNAMIC_BROKER_CONFIG,
+  DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG; the empty name (cluster-wide
+  dynamic defaults) -> those set, as DYNAMIC_DEFAULT_BROKER_CONFIG; another id -> INVALID_REQUEST
   "Unexpected broker id, expected N or empty string, but received M"; a non-number -> INVALID_REQUEST.
 - BROKER_LOGGER (8): our id -> each Python logger of the broker with its effective level in log4j's
   words (source DYNAMIC_BROKER_LOGGER_CONFIG); empty name or another id -> INVALID_REQUEST.
 - Other resource types (client metrics, groups) -> INVALID_REQUEST "Unsupported resource type: N".
-- ``configuration_keys`` null or empty means every config; unknown keys are silently left out.
-- include_synonyms (v1+): the config's sources in Kafka's order of precedence.
+- ``configuration_keys`` null or empty means every config; otherwise the configs named, in the order
+  asked for; unknown keys are silently left out.
+- include_synonyms (v1+): Kafka's ``ConfigHelper.configSynonyms``: the values of the config's broker
+  synonyms, source by source, from the first one of the config's own (first broker synonym's) name on:
+  topic ``retention.ms`` with only ``log.retention.hours`` set lists no broker synonym, and its source
+  is DEFAULT_CONFIG, as in Kafka.
 - v0: is_default (source is DEFAULT_CONFIG); v1: config_source, synonyms; v3: config_type and
   documentation (when include_documentation); v4: flexible. Sensitive values are null.
 """
@@ -76,10 +82,20 @@ async def handle_describe_configs(ctx: RequestContext, request: DescribeConfigsR
         except ResourceError as exc:
             result.error_code, result.error_message = exc.code, exc.message
         else:
-            wanted = set(resource.configuration_keys or ())
-            result.configs = [config for config in configs if not wanted or config.name in wanted]
+            result.configs = _select(configs, resource.configuration_keys)
         response.results.append(result)
     return response
+
+
+def _select(
+    configs: list[DescribeConfigsResourceResult], keys: list[str] | None
+) -> list[DescribeConfigsResourceResult]:
+    """All configs, or those named in ``keys`` in the order asked for (kafkajs reads the first entry as
+    the first name it asked for); unknown names are left out, a name asked twice comes once."""
+    if not keys:
+        return configs
+    by_name = {config.name: config for config in configs}
+    return [by_name[key] for key in dict.fromkeys(keys) if key in by_name]
 
 
 def _describe(
@@ -98,7 +114,7 @@ def _describe(
         return [_render(entry, with_docs) for entry in entries]
     if resource.resource_type == BROKER:
         check_broker_id(broker.node_id, name, empty_ok=True)
-        entries = broker.config.describe_broker(with_synonyms) if name else []
+        entries = broker.config.describe_broker(with_synonyms, per_broker=bool(name))
         return [_render(entry, with_docs) for entry in entries]
     if resource.resource_type == BROKER_LOGGER:
         check_broker_id(broker.node_id, name, empty_ok=False)

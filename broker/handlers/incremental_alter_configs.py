@@ -13,8 +13,10 @@ controller's ConfigurationControlManager):
   INVALID_CONFIG "Can't APPEND to key x because its type is not LIST."). The configs are checked
   before the topic's existence (UNKNOWN_TOPIC_OR_PARTITION "The topic 'x' does not exist."), as in
   Kafka. Changes reach the live partition logs at once and are persisted.
-- BROKER (4): no dynamic broker configs yet, so any change is refused as Kafka refuses a static
-  config: INVALID_REQUEST "Cannot update these configs dynamically: Set(...)".
+- BROKER (4): our id, or the empty name (cluster-wide defaults): the operations apply to its set of
+  dynamic broker configs (APPEND / SUBTRACT start from the set value, else the default), with the
+  checks of AlterConfigs (``alter_configs``): Kafka 3.9's dynamic configs only, per-broker ones not on
+  the empty name, values checked in full before anything changes.
 - BROKER_LOGGER (8): SET changes a logger's level (log4j words: TRACE DEBUG INFO WARN ERROR FATAL),
   DELETE makes it inherit again (not allowed for "root"); unknown logger or level -> INVALID_CONFIG;
   APPEND / SUBTRACT -> INVALID_REQUEST. Levels are not persisted, as in Kafka.
@@ -25,10 +27,12 @@ controller's ConfigurationControlManager):
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from broker.config import AlterOp, incremental_topic_configs
+from broker.config import BROKER_CONFIGS, AlterOp, incremental_configs, incremental_topic_configs
 from broker.dispatcher import RequestContext, handles
-from broker.handlers.alter_configs import alter_topic, answer_each, check_changes, refuse_broker_change
+from broker.dynamic_config import check_names
+from broker.handlers.alter_configs import alter_broker, alter_topic, answer_each, check_changes
 from broker.handlers.describe_configs import BROKER, BROKER_LOGGER, TOPIC, ResourceError, check_broker_id
 from protocol.errors import ErrorCode
 from protocol.messages.incremental_alter_configs import (
@@ -81,7 +85,12 @@ async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_o
             ctx, resource.resource_name, lambda current: incremental_topic_configs(current, ops), validate_only
         )
     elif resource.resource_type == BROKER:
-        refuse_broker_change(ctx, resource.resource_name, [name for name, _, _ in ops])
+        await alter_broker(
+            ctx,
+            resource.resource_name,
+            lambda current, per_broker: _broker_ops(current, ops, per_broker),
+            validate_only,
+        )
     elif resource.resource_type == BROKER_LOGGER:
         check_broker_id(ctx.components.node_id, resource.resource_name, empty_ok=False)
         changes = [_logger_change(name, op, value) for name, op, value in ops]
@@ -90,6 +99,13 @@ async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_o
                 logger.setLevel(level)
     else:
         raise ResourceError(ErrorCode.INVALID_REQUEST, f"Unknown resource type {resource.resource_type}")
+
+
+def _broker_ops(
+    current: dict[str, Any], ops: list[tuple[str, AlterOp, str | None]], per_broker: bool
+) -> dict[str, Any]:
+    check_names((name for name, op, _ in ops if op is not AlterOp.DELETE), per_broker)
+    return incremental_configs(current, ops, BROKER_CONFIGS, "broker")
 
 
 def _logger_change(name: str, op: AlterOp, value: str | None) -> tuple[logging.Logger, int]:

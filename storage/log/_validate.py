@@ -165,8 +165,8 @@ def _check_counts(header: BatchHeader, pos: int) -> None:
 
 def check_timestamps(name: str, config: LogConfig, batches: list[tuple[int, BatchHeader]], now: int) -> None:
     """CreateTime timestamps must lie within message.timestamp.before/after.max.ms of ``now``."""
-    before = min(config.message_timestamp_before_max_ms, config.message_timestamp_difference_max_ms)
-    after = min(config.message_timestamp_after_max_ms, config.message_timestamp_difference_max_ms)
+    before = config.timestamp_before_max_ms
+    after = config.timestamp_after_max_ms
     for _, header in batches:
         base_ts, max_ts = header.base_timestamp, header.max_timestamp
         if (base_ts >= 0 and now - base_ts > before) or (max_ts >= 0 and max_ts - now > after):

@@ -59,21 +59,31 @@ def test_config_given_at_creation_is_described_with_its_source_and_synonyms(
     assert entry.value == "60000"
     assert entry.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
     assert not entry.is_read_only and not entry.is_sensitive
-    # Kafka's order: the override, the broker synonyms set statically, then their defaults.
-    answer = kp.describe_configs([KpConfigResource(ConfigResourceType.TOPIC, "with-retention")], include_synonyms=True)
-    synonyms = answer["topic"]["with-retention"]["retention.ms"]["synonyms"]
+    # Kafka's ConfigHelper.configSynonyms: the broker synonyms' values source by source, from the first
+    # value of retention.ms's own server name (log.retention.ms) on. That has none (log.retention.hours
+    # gives the value), so no broker synonym is listed, as Kafka lists none.
+    answer = kp.describe_configs(
+        [KpConfigResource(ConfigResourceType.TOPIC, "with-retention")], include_synonyms=True, config_filter="all"
+    )
+    configs = answer["topic"]["with-retention"]
+    synonyms = configs["retention.ms"]["synonyms"]
     assert [(s["name"], s["value"], s["source"]) for s in synonyms] == [
         ("retention.ms", "60000", "DYNAMIC_TOPIC_CONFIG"),
-        ("log.retention.hours", "48", "STATIC_BROKER_CONFIG"),
-        ("log.retention.hours", "168", "DEFAULT_CONFIG"),
     ]
+    # max.message.bytes' server name is message.max.bytes, set statically: its sources in order.
+    assert [(s["name"], s["value"], s["source"]) for s in configs["max.message.bytes"]["synonyms"]] == [
+        ("message.max.bytes", "2000000", "STATIC_BROKER_CONFIG"),
+        ("message.max.bytes", "1048588", "DEFAULT_CONFIG"),
+    ]
+    assert configs["max.message.bytes"]["config_source"] == "STATIC_BROKER_CONFIG"
 
 
 def test_topic_inherits_the_brokers_static_configs(admin: AdminClient) -> None:
     new_topic(admin, "inheriting")
     configs = topic_configs(admin, "inheriting")
     assert configs["retention.ms"].value == str(48 * 3600 * 1000)
-    assert configs["retention.ms"].source == ConfigSource.STATIC_BROKER_CONFIG.value
+    # As Kafka: the source is that of log.retention.ms, the first synonym, which is unset.
+    assert configs["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
     assert configs["max.message.bytes"].value == "2000000"
     assert configs["cleanup.policy"].value == "delete"
     assert configs["cleanup.policy"].source == ConfigSource.DEFAULT_CONFIG.value
@@ -105,7 +115,11 @@ def test_describe_broker(kp: KafkaAdminClient) -> None:
     assert configs["log.retention.hours"]["config_source"] == "STATIC_BROKER_CONFIG"
     assert configs["num.partitions"]["value"] == "1"
     assert configs["num.partitions"]["config_source"] == "DEFAULT_CONFIG"
-    assert all(entry["read_only"] for entry in configs.values())
+    # As a Kafka 3.9 broker in ZooKeeper mode: read-only unless it may change at run time.
+    assert configs["log.retention.hours"]["read_only"]
+    assert not configs["log.retention.ms"]["read_only"]
+    assert not configs["advertised.listeners"]["read_only"]
+    assert configs["broker.id"]["read_only"]
 
 
 def test_describe_another_broker_is_refused(broker: BrokerProcess) -> None:
@@ -135,14 +149,14 @@ def test_alter_configs_replaces_every_override(admin: AdminClient) -> None:
     assert configs["segment.ms"].value == "3600000"
     assert configs["segment.ms"].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value
     assert configs["cleanup.policy"].value == "delete"  # no longer overridden
-    assert configs["retention.ms"].source == ConfigSource.STATIC_BROKER_CONFIG.value
+    assert configs["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
 
 
 def test_alter_validate_only_changes_nothing(admin: AdminClient) -> None:
     new_topic(admin, "validated")
     resource = ConfigResource(ResourceType.TOPIC, "validated", set_config={"retention.ms": "1"})
     admin.alter_configs([resource], validate_only=True)[resource].result(TIMEOUT_S)
-    assert topic_configs(admin, "validated")["retention.ms"].source == ConfigSource.STATIC_BROKER_CONFIG.value
+    assert topic_configs(admin, "validated")["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
 
 
 def test_incremental_set_delete_append_subtract(admin: AdminClient) -> None:
@@ -163,7 +177,7 @@ def test_incremental_set_delete_append_subtract(admin: AdminClient) -> None:
     alter(ConfigEntry("retention.ms", None, incremental_operation=AlterConfigOpType.DELETE))
     configs = topic_configs(admin, "incremental")
     assert configs["cleanup.policy"].value == "compact"
-    assert configs["retention.ms"].source == ConfigSource.STATIC_BROKER_CONFIG.value
+    assert configs["retention.ms"].source == ConfigSource.DEFAULT_CONFIG.value
 
 
 def test_incremental_errors(admin: AdminClient) -> None:
@@ -188,9 +202,9 @@ def test_incremental_errors(admin: AdminClient) -> None:
     assert (missing.code(), missing.str()) == (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "The topic 'gone' does not exist.")
 
 
-def test_broker_configs_are_static(kp: KafkaAdminClient) -> None:
+def test_static_broker_configs_are_refused(kp: KafkaAdminClient) -> None:
     answer = kp.alter_configs(
-        [KpConfigResource(ConfigResourceType.BROKER, "0", configs={"log.retention.ms": "1000"})],
+        [KpConfigResource(ConfigResourceType.BROKER, "0", configs={"log.retention.hours": "1"})],
         raise_on_unknown=False,
     )
     assert answer["broker"]["0"] != "OK"
