@@ -1,0 +1,244 @@
+"""Cluster mode end to end: a real ZooKeeper, three real broker processes, stock clients.
+
+Followers do not fetch yet (replication is the next step), so a partition of replication factor 3
+accepts writes on its leader but its high watermark waits for the followers: the topics that clients
+produce to and consume from here have replication factor 1, spread over the three brokers, and so has
+``__consumer_offsets`` (``offsets.topic.replication.factor=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.cimpl import NewPartitions, NewTopic
+from kafka import KafkaConsumer, KafkaProducer
+from kazoo.client import KazooClient
+
+from protocol.errors import ErrorCode
+from protocol.messages.update_metadata import UPDATE_METADATA, UpdateMetadataRequest
+from tests.cluster.brokers import Cluster, admin, metadata, view, wait_for
+from tests.harness import BrokerProcess, free_port
+from tests.raw_client import RawClient
+from tests.zookeeper import ZooKeeperServer
+
+KCAT = shutil.which("kcat") or "kcat"
+
+
+@pytest.fixture(scope="module")
+def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    chroot = f"{zookeeper.connect}/cluster-{uuid.uuid4().hex[:8]}"
+    running = Cluster(tmp_path_factory.mktemp("cluster"), chroot, overrides={"offsets.topic.replication.factor": "1"})
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def zk(cluster: Cluster) -> Iterator[KazooClient]:
+    client = KazooClient(hosts=cluster.zk_connect)
+    client.start(timeout=15)
+    try:
+        yield client
+    finally:
+        client.stop()
+        client.close()
+
+
+def create(cluster: Cluster, via: BrokerProcess, topic: str, partitions: int, factor: int) -> None:
+    client = admin(via)  # kept: the futures fail if their client is gone
+    for future in client.create_topics([NewTopic(topic, partitions, factor)], operation_timeout=30).values():
+        future.result(timeout=60)
+
+
+def test_brokers_register_and_one_controller_is_seen_by_all(cluster: Cluster, zk: KazooClient) -> None:
+    assert sorted(zk.get_children("/brokers/ids")) == ["0", "1", "2"]
+    controller = json.loads(zk.get("/controller")[0])["brokerid"]
+    ids = [(b.id) for b in metadata(cluster.brokers[0]).brokers.values()]
+    assert sorted(ids) == [0, 1, 2]
+    wait_for(lambda: all(view(b)["controller"] == controller for b in cluster.brokers), what="all to name it")
+    for broker in cluster.brokers:
+        assert [row[0] for row in view(broker)["brokers"]] == [0, 1, 2]
+
+
+def test_replication_factor_3_spreads_leaders_and_every_broker_agrees(cluster: Cluster, zk: KazooClient) -> None:
+    create(cluster, cluster.brokers[1], "spread", 6, 3)
+
+    def agreed() -> list[dict[str, Any]] | None:
+        views = [view(b, ["spread"]) for b in cluster.brokers]
+        return views if views[0] == views[1] == views[2] else None
+
+    views = wait_for(agreed, what="every broker to answer the same Metadata")
+    partitions = views[0]["topics"]["spread"]
+    assert len(partitions) == 6
+    assert {leader for leader, _, _ in partitions.values()} == {0, 1, 2}
+    for leader, replicas, isr in partitions.values():
+        assert sorted(replicas) == [0, 1, 2] and leader == replicas[0] and sorted(isr) == [0, 1, 2]
+    state = json.loads(zk.get("/brokers/topics/spread/partitions/0/state")[0])
+    assert state["leader"] == partitions[0][0] and state["leader_epoch"] == 0
+    for broker in cluster.brokers:  # every replica holds the partition's log
+        assert all((broker.log_dir / f"spread-{p}").is_dir() for p in range(6))
+
+
+def test_create_topic_errors(cluster: Cluster) -> None:
+    create(cluster, cluster.brokers[0], "twice", 1, 1)
+    client = admin(cluster.brokers[2])
+    futures = client.create_topics([NewTopic("twice", 1, 1), NewTopic("too-many", 1, 4)])
+    with pytest.raises(Exception) as exists:
+        futures["twice"].result(timeout=30)
+    assert exists.value.args[0].code() == ErrorCode.TOPIC_ALREADY_EXISTS
+    with pytest.raises(Exception) as factor:
+        futures["too-many"].result(timeout=30)
+    assert factor.value.args[0].code() == ErrorCode.INVALID_REPLICATION_FACTOR
+
+
+def test_stock_clients_produce_and_consume_through_any_broker(cluster: Cluster) -> None:
+    topic = "traffic"
+    create(cluster, cluster.brokers[2], topic, 6, 1)
+    leaders = {leader for leader, _, _ in view(cluster.brokers[0], [topic])["topics"][topic].values()}
+    assert leaders == {0, 1, 2}
+    producer = Producer({"bootstrap.servers": cluster.brokers[1].bootstrap})
+    for i in range(30):
+        producer.produce(topic, f"confluent-{i}".encode(), key=str(i).encode())
+    assert producer.flush(30) == 0
+    kp = KafkaProducer(bootstrap_servers=cluster.brokers[2].bootstrap)
+    for i in range(30):
+        kp.send(topic, f"kafka-python-{i}".encode(), key=str(i).encode())
+    kp.flush(30)
+    kp.close()
+    subprocess.run(
+        [KCAT, "-b", cluster.brokers[0].bootstrap, "-P", "-t", topic, "-K", ":"],
+        input="".join(f"{i}:kcat-{i}\n" for i in range(30)).encode(), check=True, timeout=60,
+    )  # fmt: skip
+    expected = {f"{who}-{i}" for who in ("confluent", "kafka-python", "kcat") for i in range(30)}
+
+    consumer = Consumer({
+        "bootstrap.servers": cluster.brokers[0].bootstrap, "group.id": "cluster-confluent",
+        "auto.offset.reset": "earliest",
+    })  # fmt: skip
+    consumer.subscribe([topic])
+    got: set[str] = set()
+    wait_for(lambda: _poll_into(consumer, got) >= len(expected), 60, "confluent-kafka to read every record")
+    consumer.close()
+    assert got == expected
+
+    kc = KafkaConsumer(
+        topic, bootstrap_servers=cluster.brokers[2].bootstrap, group_id="cluster-kafka-python",
+        auto_offset_reset="earliest", consumer_timeout_ms=20000,
+    )  # fmt: skip
+    seen = set()
+    for message in kc:
+        seen.add(message.value.decode())
+        if len(seen) == len(expected):
+            break
+    kc.close()
+    assert seen == expected
+
+    out = subprocess.run(
+        [KCAT, "-b", cluster.brokers[1].bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-q"],
+        capture_output=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert set(out.stdout.decode().split()) == expected
+
+
+def _poll_into(consumer: Consumer, got: set[str]) -> int:
+    message = consumer.poll(0.5)
+    if message is not None and message.error() is None:
+        got.add(bytes(message.value() or b"").decode())
+    return len(got)
+
+
+def test_config_changes_partitions_and_deletion_reach_every_broker(cluster: Cluster, zk: KazooClient) -> None:
+    topic = "lifecycle"
+    create(cluster, cluster.brokers[0], topic, 2, 2)
+    entry = ConfigEntry("retention.ms", "123456", incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
+    client = admin(cluster.brokers[1])
+    for future in client.incremental_alter_configs([resource]).values():
+        future.result(timeout=30)
+    assert json.loads(zk.get(f"/config/topics/{topic}")[0])["config"] == {"retention.ms": "123456"}
+
+    def retention(broker: BrokerProcess) -> str:
+        other = admin(broker)
+        described = other.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+        return str(next(iter(described.values())).result(timeout=30)["retention.ms"].value)
+
+    wait_for(lambda: all(retention(b) == "123456" for b in cluster.brokers), what="retention.ms everywhere")
+
+    for future in client.create_partitions([NewPartitions(topic, 4)]).values():
+        future.result(timeout=30)
+    wait_for(
+        lambda: all(len(view(b, [topic])["topics"].get(topic, {})) == 4 for b in cluster.brokers),
+        what="4 partitions everywhere",
+    )
+
+    holders = [b for b in cluster.brokers if any(b.log_dir.glob(f"{topic}-*"))]
+    assert holders
+    for future in client.delete_topics([topic], operation_timeout=30).values():
+        future.result(timeout=60)
+    wait_for(lambda: all(topic not in view(b)["topics"] for b in cluster.brokers), what="the topic to go everywhere")
+    wait_for(lambda: not any(p.is_dir() for b in holders for p in b.log_dir.glob(f"{topic}-*")), what="its directories")
+    assert not zk.exists(f"/brokers/topics/{topic}") and not zk.exists(f"/admin/delete_topics/{topic}")
+
+
+def test_controller_requests_from_anyone_else_are_refused(cluster: Cluster) -> None:
+    before = view(cluster.brokers[0])
+    client = RawClient(cluster.brokers[0])
+    forged = UpdateMetadataRequest(controller_id=99, controller_epoch=1000, broker_epoch=-1, live_brokers=[])
+    response = client.request(UPDATE_METADATA.key, 7, forged)
+    assert response.error_code == ErrorCode.STALE_CONTROLLER_EPOCH
+    assert view(cluster.brokers[0]) == before
+
+
+def test_controller_killed_another_takes_over_and_moves_leadership(zookeeper: ZooKeeperServer, tmp_path: Path) -> None:
+    chroot = f"{zookeeper.connect}/failover-{uuid.uuid4().hex[:8]}"
+    cluster = Cluster(tmp_path, chroot).start()
+    try:
+        create(cluster, cluster.brokers[0], "moving", 3, 3)
+        controller = view(cluster.brokers[0])["controller"]
+        before = view(cluster.brokers[0], ["moving"])["topics"]["moving"]
+        victim = cluster.brokers[controller]
+        victim.kill()
+        survivor = next(b for b in cluster.brokers if b is not victim)
+
+        def moved() -> bool:
+            now = view(survivor, ["moving"])
+            partitions = now["topics"]["moving"]
+            return (
+                now["controller"] not in (-1, controller)
+                and [row[0] for row in now["brokers"]] == sorted({0, 1, 2} - {controller})
+                and all(leader != controller and leader >= 0 for leader, _, _ in partitions.values())
+            )
+
+        wait_for(moved, 60, "a new controller and new leaders")
+        after = view(survivor, ["moving"])["topics"]["moving"]
+        for index, (leader, replicas, isr) in after.items():
+            assert replicas == before[index][1]
+            assert controller not in isr
+            if before[index][0] == controller:
+                assert leader == next(r for r in before[index][2] if r != controller)
+        assert view(survivor) == view(next(b for b in cluster.alive() if b is not survivor))
+    finally:
+        cluster.stop()
+
+
+def test_zookeeper_unreachable_at_start_exits_1_naming_the_address(tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    broker = BrokerProcess(
+        tmp_path, {"zookeeper.connect": address, "zookeeper.connection.timeout.ms": "1500"}, start_timeout_s=30
+    )
+    broker.start()  # returns once the process has ended without ever listening
+    assert broker.process is not None
+    assert broker.process.wait(30) == 1
+    assert f"Timed out waiting for connection to {address}" in broker.output
+    assert not os.path.exists(broker.log_dir / "meta.properties")
