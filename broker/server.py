@@ -30,6 +30,7 @@ from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
 from broker.controller.zk.admin import ZkAdmin
 from broker.controller.zk.node import ZkBrokerNode
+from broker.controller.zk.producer_ids import ZkProducerIdBlocks
 from broker.controller.zk.znodes import EndPoint
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.group.store import OFFSETS_TOPIC
@@ -125,7 +126,11 @@ class Broker:
             replica_manager=self.replica_manager,
             controller=self.controller,
             group_coordinator=self.group_coordinator,
-            producer_ids=BlockProducerIdManager(LocalBlockFile(self.log_dirs[0])),
+            producer_ids=BlockProducerIdManager(
+                LocalBlockFile(self.log_dirs[0])
+                if self.zk_node is None
+                else ZkProducerIdBlocks(self.zk_node.zk, self.node_id)
+            ),
             controller_commands=self.controller_commands,
         )
         self.listeners = await self.socket_server.start(self.components)

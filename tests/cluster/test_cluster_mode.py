@@ -25,6 +25,8 @@ from kafka import KafkaConsumer, KafkaProducer
 from kazoo.client import KazooClient
 
 from protocol.errors import ErrorCode
+from protocol.messages.find_coordinator import FIND_COORDINATOR, FindCoordinatorRequest, FindCoordinatorResponse
+from protocol.messages.init_producer_id import INIT_PRODUCER_ID, InitProducerIdRequest
 from protocol.messages.update_metadata import UPDATE_METADATA, UpdateMetadataRequest
 from tests.cluster.brokers import Cluster, admin, metadata, view, wait_for
 from tests.harness import BrokerProcess, free_port
@@ -242,3 +244,39 @@ def test_zookeeper_unreachable_at_start_exits_1_naming_the_address(tmp_path: Pat
     assert broker.process.wait(30) == 1
     assert f"Timed out waiting for connection to {address}" in broker.output
     assert not os.path.exists(broker.log_dir / "meta.properties")
+
+
+def test_offsets_topic_waits_for_enough_brokers_and_producer_ids_never_repeat(
+    zookeeper: ZooKeeperServer, tmp_path: Path
+) -> None:
+    """offsets.topic.replication.factor=3 (the default): FindCoordinator answers COORDINATOR_NOT_AVAILABLE
+    while two brokers are alive, and the coordinator once the third joins. Producer ids come in blocks
+    from /latest_producer_id_block, so two brokers never hand out the same one."""
+    chroot = f"{zookeeper.connect}/offsets-{uuid.uuid4().hex[:8]}"
+    cluster = Cluster(tmp_path, chroot)
+    try:
+        for broker in cluster.brokers[:2]:
+            broker.start()
+
+        def find(broker: BrokerProcess) -> FindCoordinatorResponse:
+            response: FindCoordinatorResponse = RawClient(broker).request(
+                FIND_COORDINATOR.key, 1, FindCoordinatorRequest(key="a-group", key_type=0)
+            )
+            return response
+
+        wait_for(lambda: len(view(cluster.brokers[0])["brokers"]) == 2, what="two live brokers")
+        assert find(cluster.brokers[0]).error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+        assert find(cluster.brokers[1]).error_code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+        cluster.brokers[2].start()
+        found = wait_for(lambda: (r := find(cluster.brokers[1])).error_code == ErrorCode.NONE and r, 60, "coordinator")
+        assert found.node_id in (0, 1, 2)
+        partitions = view(cluster.brokers[0], ["__consumer_offsets"])["topics"]["__consumer_offsets"]
+        assert len(partitions) == 50 and all(len(replicas) == 3 for _, replicas, _ in partitions.values())
+
+        ids = [
+            RawClient(broker).request(INIT_PRODUCER_ID.key, 1, InitProducerIdRequest(transactional_id=None)).producer_id
+            for broker in cluster.brokers
+        ]
+        assert len(set(ids)) == 3 and all(i >= 0 for i in ids)
+    finally:
+        cluster.stop()

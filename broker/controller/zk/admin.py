@@ -12,7 +12,10 @@ cache shows the result (as Kafka's CreateTopics waits in its purgatory for the p
 - create partitions: /brokers/topics/<t> rewritten with the new partitions, conditional on its version.
 - topic configs: /config/topics/<t>, then a /config/changes/config_change_ notification every broker
   follows (``node.ZkBrokerNode``); this broker applies them at once too.
-Names being created through this broker are taken meanwhile (``is_being_created``).
+Names being created through this broker are taken meanwhile (``is_being_created``). ``__consumer_offsets``
+gets ``offsets.topic.replication.factor`` replicas, never fewer: with fewer live brokers its creation
+fails (INVALID_REPLICATION_FACTOR, which the group coordinator answers as COORDINATOR_NOT_AVAILABLE),
+as in Kafka.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from broker.config_defs import TOPIC_CONFIGS
 from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
 from broker.controller.validation import new_partition_replicas, new_topic_replicas
+from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.metadata_cache import MetadataCache
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, new_topic_id, validate_topic_name
 from protocol.errors import ErrorCode
@@ -106,6 +110,8 @@ class ZkAdmin:
         self, name: str, num_partitions: int, replication_factor: int, assignment: Mapping[int, Sequence[int]] | None
     ) -> list[list[int]]:
         self.check_topic_name(name)
+        if name == OFFSETS_TOPIC:  # Kafka: no fewer replicas than configured; creation waits for enough brokers
+            replication_factor = max(replication_factor, self.config.get("offsets.topic.replication.factor"))
         return new_topic_replicas(self.config, self._brokers(), num_partitions, replication_factor, assignment)
 
     def check_new_partitions(
