@@ -30,8 +30,12 @@ class Cluster:
             self.brokers.append(BrokerProcess(directory, settings))
 
     def start(self) -> Cluster:
+        """Start every broker; return once each one's metadata lists them all (the controller's
+        UpdateMetadata reaches each broker a little after it registers, as in Kafka)."""
         for broker in self.brokers:
             broker.start()
+        size = len(self.brokers)
+        wait_for(lambda: all(len(metadata(b).brokers) == size for b in self.brokers), what="the cluster to form")
         return self
 
     def stop(self) -> None:

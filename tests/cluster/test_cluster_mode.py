@@ -190,7 +190,8 @@ def test_config_changes_partitions_and_deletion_reach_every_broker(cluster: Clus
         future.result(timeout=60)
     wait_for(lambda: all(topic not in view(b)["topics"] for b in cluster.brokers), what="the topic to go everywhere")
     wait_for(lambda: not any(p.is_dir() for b in holders for p in b.log_dir.glob(f"{topic}-*")), what="its directories")
-    assert not zk.exists(f"/brokers/topics/{topic}") and not zk.exists(f"/admin/delete_topics/{topic}")
+    znodes = (f"/brokers/topics/{topic}", f"/admin/delete_topics/{topic}", f"/config/topics/{topic}")
+    wait_for(lambda: not any(zk.exists(path) for path in znodes), what="the topic's znodes to go")
 
 
 def test_controller_requests_from_anyone_else_are_refused(cluster: Cluster) -> None:

@@ -171,8 +171,8 @@ class ZkController:
         for broker in self.live.values():
             self._channel.add_broker(broker.registration)
         self.topics, self.partitions = {}, {}
-        for topic in await self._zk.get_children(paths.TOPICS, watch=self._on_topics_event):
-            await self._load_topic(topic)
+        names = await self._zk.get_children(paths.TOPICS, watch=self._on_topics_event)
+        await asyncio.gather(*(self._load_topic(topic) for topic in names))
         await self._elect(list(self.partitions))
         self._send_leader_and_isr(self.live, list(self.partitions))
         self._send_update_metadata(list(self.partitions))
@@ -300,6 +300,7 @@ class ZkController:
         live = set(self.live)
         creates: dict[str, dict[int, PartitionState]] = {}
         changed: list[TopicPartition] = []
+        updates: list[tuple[TopicPartition, _Partition, PartitionState]] = []
         for key in keys:
             partition = self.partitions.get(key)
             if partition is None:
@@ -329,8 +330,9 @@ class ZkController:
                     target = PartitionState(NO_LEADER, state.leader_epoch + 1, state.isr[-1:], epoch.epoch)
                 else:
                     target = PartitionState(chosen[0], state.leader_epoch + 1, tuple(chosen[1]), epoch.epoch)
-            if await self._update(key, partition, target):
-                changed.append(key)
+            updates.append((key, partition, target))
+        written = await asyncio.gather(*(self._update(*update) for update in updates))  # pipelined
+        changed += [key for (key, _, _), ok in zip(updates, written, strict=True) if ok]
         for topic, states in creates.items():
             created = await create_partition_states(self._zk, epoch, topic, states)
             if len(created) < len(states):  # some existed already: read them
