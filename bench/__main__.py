@@ -1,7 +1,7 @@
 """``make bench``: every benchmark of the project, one after the other, figures printed as they come.
 
 First the component benchmarks (the protocol codec, record batches and CRC, the storage engine), then
-the side-by-side broker suite (``bench.broker``: kafkish against Tansu, the loopback ceiling). Arguments
+cluster mode (``bench.bench_cluster``), then the side-by-side broker suite (``bench.broker``: kafkish against Tansu, the loopback ceiling). Arguments
 go to the broker suite: ``python -m bench --runs 3``, ``python -m bench --brokers kafkish``.
 """
 
@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from bench import bench_protocol, bench_records, bench_storage
+from bench import bench_cluster, bench_protocol, bench_records, bench_storage
 from bench.broker import __main__ as broker_suite
 
 
@@ -26,6 +26,8 @@ def main() -> int:
     bench_records.main()
     print("\n== storage ==")
     bench_storage.main()
+    print("\n== cluster mode: ZooKeeper and 3 brokers ==")
+    results["cluster"] = bench_cluster.main()
     print("\n== broker, side by side with Tansu ==")
     broker = broker_suite.main(suite_args)
     results["broker"] = {"medians": broker["medians"], "loopback_mb_s": broker["loopback_mb_s"]}
