@@ -2,7 +2,8 @@
 
 First the component benchmarks (the protocol codec, record batches and CRC, the storage engine), then
 cluster mode (``bench.bench_cluster``), then the side-by-side broker suite (``bench.broker``: kafkish
-against Tansu, the loopback ceiling). Arguments go to the broker suite: ``python -m bench --runs 3``, ``python -m bench --brokers kafkish``.
+against Tansu, the loopback ceiling). Arguments go to the broker suite: ``python -m bench --runs 3``,
+``python -m bench --brokers kafkish``.
 """
 
 from __future__ import annotations
