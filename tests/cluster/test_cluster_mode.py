@@ -208,6 +208,10 @@ def test_controller_killed_another_takes_over_and_moves_leadership(zookeeper: Zo
     cluster = Cluster(tmp_path, chroot).start()
     try:
         create(cluster, cluster.brokers[0], "moving", 3, 3)
+        client = admin(cluster.brokers[1])
+        single = NewTopic("single", num_partitions=3, replica_assignment=[[0], [1], [2]])
+        for future in client.create_topics([single], operation_timeout=30).values():
+            future.result(timeout=60)
         controller = view(cluster.brokers[0])["controller"]
         before = view(cluster.brokers[0], ["moving"])["topics"]["moving"]
         victim = cluster.brokers[controller]
@@ -230,7 +234,17 @@ def test_controller_killed_another_takes_over_and_moves_leadership(zookeeper: Zo
             assert controller not in isr
             if before[index][0] == controller:
                 assert leader == next(r for r in before[index][2] if r != controller)
-        assert view(survivor) == view(next(b for b in cluster.alive() if b is not survivor))
+        other = next(b for b in cluster.alive() if b is not survivor)
+        wait_for(lambda: view(survivor) == view(other), what="the survivors to agree")
+        # its only replica is dead: offline (leader -1), never led by a broker outside the ISR
+        assert view(survivor, ["single"])["topics"]["single"][controller][0] == -1
+
+        victim.restart(clean=False)  # it comes back: it leads its partition again
+        wait_for(
+            lambda: view(survivor, ["single"])["topics"]["single"][controller][0] == controller,
+            60,
+            "the partition to come back online",
+        )
     finally:
         cluster.stop()
 
