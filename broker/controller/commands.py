@@ -14,7 +14,8 @@ As Kafka's ReplicaManager.becomeLeaderOrFollower / stopReplicas and the metadata
   internal topics (``__consumer_offsets``: the group coordinator; ``__transaction_state`` plugs in
   the same way) are told ``on_elected`` / ``on_resigned``. Followers hold their logs but do not fetch
   yet (replication is the next step of cluster mode).
-- UpdateMetadata: its content replaces the metadata cache's view (``MetadataUpdate``).
+- UpdateMetadata: its content replaces the metadata cache's view (``MetadataUpdate``); topics new to
+  this broker come with their config overrides, read from ZooKeeper first.
 - StopReplica: the partitions stop being served (a leader resigns), and with ``delete`` their
   directories are renamed for deletion at once and removed in a worker thread.
 
@@ -105,8 +106,17 @@ class ControllerCommands:
     async def update_metadata(self, request: UpdateMetadataRequest, version: int) -> None:
         async with self._turn:
             self.check(request.controller_id, request.controller_epoch, request.broker_epoch)
+            update = MetadataUpdate.from_request(request, version)
+            # Topics new to this broker come with their config overrides (DescribeConfigs answers the
+            # same everywhere, hosted here or not); read before the topics appear.
+            new = [t.topic_name for t in update.topic_states if self.cache.topic(t.topic_name) is None]
+            configs = await asyncio.gather(*(self._topic_configs(name) for name in new))
+            self.check(request.controller_id, request.controller_epoch, request.broker_epoch)
             self.controller_epoch = request.controller_epoch
-            self.cache.update_metadata(MetadataUpdate.from_request(request, version))
+            self.cache.update_metadata(update)
+            for name, overrides in zip(new, configs, strict=True):
+                if self.cache.topic(name) is not None:
+                    self.cache.update_topic_configs(name, overrides)
 
     # -- LeaderAndIsr --------------------------------------------------------------------------------
     async def leader_and_isr(self, request: LeaderAndIsrRequest, version: int) -> dict[TopicPartition, ErrorCode]:

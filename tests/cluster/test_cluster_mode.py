@@ -162,20 +162,29 @@ def _poll_into(consumer: Consumer, got: set[str]) -> int:
 
 def test_config_changes_partitions_and_deletion_reach_every_broker(cluster: Cluster, zk: KazooClient) -> None:
     topic = "lifecycle"
-    create(cluster, cluster.brokers[0], topic, 2, 2)
+    client = admin(cluster.brokers[0])
+    new = NewTopic(topic, 1, 1, config={"cleanup.policy": "compact"})
+    for future in client.create_topics([new], operation_timeout=30).values():
+        future.result(timeout=60)
+
+    def described(broker: BrokerProcess, name: str) -> str:
+        other = admin(broker)
+        result = other.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
+        return str(next(iter(result.values())).result(timeout=30)[name].value)
+
+    # one replica, yet every broker describes the topic's configs alike
+    wait_for(lambda: all(described(b, "cleanup.policy") == "compact" for b in cluster.brokers), what="configs")
     entry = ConfigEntry("retention.ms", "123456", incremental_operation=AlterConfigOpType.SET)
     resource = ConfigResource(ConfigResource.Type.TOPIC, topic, incremental_configs=[entry])
     client = admin(cluster.brokers[1])
     for future in client.incremental_alter_configs([resource]).values():
         future.result(timeout=30)
-    assert json.loads(zk.get(f"/config/topics/{topic}")[0])["config"] == {"retention.ms": "123456"}
+    assert json.loads(zk.get(f"/config/topics/{topic}")[0])["config"] == {
+        "cleanup.policy": "compact",
+        "retention.ms": "123456",
+    }
 
-    def retention(broker: BrokerProcess) -> str:
-        other = admin(broker)
-        described = other.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, topic)])
-        return str(next(iter(described.values())).result(timeout=30)["retention.ms"].value)
-
-    wait_for(lambda: all(retention(b) == "123456" for b in cluster.brokers), what="retention.ms everywhere")
+    wait_for(lambda: all(described(b, "retention.ms") == "123456" for b in cluster.brokers), what="retention.ms")
 
     for future in client.create_partitions([NewPartitions(topic, 4)]).values():
         future.result(timeout=30)
