@@ -30,7 +30,7 @@ from protocol.messages.init_producer_id import INIT_PRODUCER_ID, InitProducerIdR
 from protocol.messages.update_metadata import UPDATE_METADATA, UpdateMetadataRequest
 from tests.cluster.brokers import Cluster, admin, metadata, view, wait_for
 from tests.harness import BrokerProcess, free_port
-from tests.raw_client import RawClient
+from tests.raw_client import RawClient, batch
 from tests.zookeeper import ZooKeeperServer
 
 KCAT = shutil.which("kcat") or "kcat"
@@ -304,3 +304,18 @@ def test_offsets_topic_waits_for_enough_brokers_and_producer_ids_never_repeat(
         assert len(set(ids)) == 3 and all(i >= 0 for i in ids)
     finally:
         cluster.stop()
+
+
+def test_a_partition_led_elsewhere_answers_not_leader_or_follower(cluster: Cluster) -> None:
+    create(cluster, cluster.brokers[0], "elsewhere", 1, 3)
+    leader = wait_for(lambda: view(cluster.brokers[1], ["elsewhere"])["topics"].get("elsewhere"), what="it")[0][0]
+    for broker in cluster.brokers:
+        client = RawClient(broker)
+        produced = client.produce("elsewhere", batch(b"v"), acks=1).responses[0].partition_responses[0]
+        fetched = client.fetch("elsewhere", 0).responses[0].partitions[0]
+        if cluster.brokers.index(broker) == leader:
+            assert produced.error_code == ErrorCode.NONE and fetched.error_code == ErrorCode.NONE
+            assert fetched.high_watermark == 0  # followers do not fetch yet: nothing is committed
+        else:  # a follower (it holds the log) answers as Kafka's do, and clients go to the leader
+            assert produced.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER
+            assert fetched.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER
