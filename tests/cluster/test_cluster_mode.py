@@ -8,6 +8,7 @@ produce to and consume from here have replication factor 1, spread over the thre
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewPartitions, NewTopic
@@ -319,3 +321,44 @@ def test_a_partition_led_elsewhere_answers_not_leader_or_follower(cluster: Clust
         else:  # a follower (it holds the log) answers as Kafka's do, and clients go to the leader
             assert produced.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER
             assert fetched.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER
+
+
+def test_aiokafka_and_kafkajs_produce_and_consume_through_any_broker(cluster: Cluster) -> None:
+    topic = "more-clients"
+    create(cluster, cluster.brokers[1], topic, 3, 1)
+
+    async def aiokafka_round_trip() -> set[str]:
+        producer = AIOKafkaProducer(bootstrap_servers=cluster.brokers[0].bootstrap)
+        await producer.start()
+        try:
+            for i in range(12):
+                await producer.send_and_wait(topic, f"aiokafka-{i}".encode(), partition=i % 3)
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=cluster.brokers[2].bootstrap, group_id="cluster-aiokafka",
+            auto_offset_reset="earliest",
+        )  # fmt: skip
+        await consumer.start()
+        seen: set[str] = set()
+        try:
+            async with asyncio.timeout(60):
+                while len(seen) < 12:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        seen.update(bytes(r.value or b"").decode() for r in records)
+        finally:
+            await consumer.stop()
+        return seen
+
+    assert asyncio.run(aiokafka_round_trip()) == {f"aiokafka-{i}" for i in range(12)}
+
+    node = shutil.which("node")
+    script = Path(__file__).resolve().parent.parent / "clients" / "js" / "produce_consume.js"
+    assert node is not None and (script.parent / "node_modules" / "kafkajs").is_dir(), "kafkajs: make unit"
+    done = subprocess.run(
+        [node, str(script), cluster.brokers[1].bootstrap, topic, "cluster-kafkajs", "9", "100"],
+        capture_output=True, text=True, timeout=90, cwd=script.parent, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])["seen"]
+    assert {f"aiokafka-{i}" for i in range(12)} | {str(i) for i in range(100, 109)} == set(seen)
