@@ -219,6 +219,7 @@ def test_controller_killed_another_takes_over_and_moves_leadership(zookeeper: Zo
     cluster = Cluster(tmp_path, chroot).start()
     try:
         create(cluster, cluster.brokers[0], "moving", 3, 3)
+        create(cluster, cluster.brokers[0], "doomed", 3, 3)
         client = admin(cluster.brokers[1])
         single = NewTopic("single", num_partitions=3, replica_assignment=[[0], [1], [2]])
         for future in client.create_topics([single], operation_timeout=30).values():
@@ -250,12 +251,29 @@ def test_controller_killed_another_takes_over_and_moves_leadership(zookeeper: Zo
         # its only replica is dead: offline (leader -1), never led by a broker outside the ISR
         assert view(survivor, ["single"])["topics"]["single"][controller][0] == -1
 
-        victim.restart(clean=False)  # it comes back: it leads its partition again
-        wait_for(
-            lambda: view(survivor, ["single"])["topics"]["single"][controller][0] == controller,
-            60,
-            "the partition to come back online",
-        )
+        # deleted while one replica is down: gone from the metadata, its znodes wait for that replica
+        deleter = admin(survivor)
+        for future in deleter.delete_topics(["doomed"], operation_timeout=30).values():
+            future.result(timeout=60)
+        assert "doomed" not in view(survivor)["topics"]
+        zk = KazooClient(hosts=chroot)
+        zk.start(timeout=15)
+        try:
+            assert zk.exists("/brokers/topics/doomed") and zk.exists("/admin/delete_topics/doomed")
+            assert any(victim.log_dir.glob("doomed-*"))
+
+            victim.restart(clean=False)  # it comes back: it leads its partition again, and deletes
+            wait_for(
+                lambda: view(survivor, ["single"])["topics"]["single"][controller][0] == controller,
+                60,
+                "the partition to come back online",
+            )
+            wait_for(lambda: not any(p.is_dir() for p in victim.log_dir.glob("doomed-*")), 60, "its replicas deleted")
+            wait_for(lambda: not zk.exists("/brokers/topics/doomed"), what="the deletion to complete")
+            assert not zk.exists("/admin/delete_topics/doomed")
+        finally:
+            zk.stop()
+            zk.close()
     finally:
         cluster.stop()
 

@@ -17,8 +17,9 @@ states and their zkVersions) is rebuilt from ZooKeeper at each election.
   and it is told its partitions. Everyone gets the new metadata.
 - A topic or partitions appear: their first live replica leads, every live replica is in the ISR.
 - A topic marked for deletion: StopReplica(delete) to its live replicas, UpdateMetadata with leader -2
-  to every broker, then its znodes go (assignment, states, config, the mark). A replica that is down
-  keeps its files (Kafka would keep the deletion pending until it comes back; we do not, yet).
+  to every broker, then its znodes go (assignment, states, config, the mark). With a replica down,
+  the znodes stay until that broker comes back and is told to delete too (as Kafka keeps such a
+  deletion pending); a new controller resumes it from /admin/delete_topics.
 - ISRs stay as the controller set them: replication (followers fetching, AlterPartition) is next.
 
 Not thread-safe: the broker's event loop owns it.
@@ -104,6 +105,7 @@ class ZkController:
         self.live: dict[int, LiveBroker] = {}
         self.topics: dict[str, TopicAssignment] = {}
         self.partitions: dict[TopicPartition, _Partition] = {}
+        self.deleting: dict[str, dict[int, list[int]]] = {}  # topic -> dead replica -> its partitions
 
     # -- the event queue -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -145,7 +147,7 @@ class ZkController:
         self.epoch = None
         for broker_id in list(self.live):
             self._channel.remove_broker(broker_id)
-        self.live, self.topics, self.partitions = {}, {}, {}
+        self.live, self.topics, self.partitions, self.deleting = {}, {}, {}, {}
 
     def brokers_changed(self, change: BrokerChange) -> None:
         if self.epoch is not None:
@@ -174,9 +176,9 @@ class ZkController:
         names = await self._zk.get_children(paths.TOPICS, watch=self._on_topics_event)
         await asyncio.gather(*(self._load_topic(topic) for topic in names))
         await self._elect(list(self.partitions))
+        await self._on_deletions()  # topics marked for deletion are not handed out again
         self._send_leader_and_isr(self.live, list(self.partitions))
         self._send_update_metadata(list(self.partitions))
-        await self._on_deletions()
         log.info(
             "controller %d: %d live broker(s), %d topic(s), %d partition(s), %d offline",
             self.broker_id, len(self.live), len(self.topics), len(self.partitions),
@@ -221,6 +223,12 @@ class ZkController:
         self._send_leader_and_isr(arrived, list(self.partitions))
         others = {i: b for i, b in self.live.items() if i not in arrived}
         self._send_leader_and_isr(others, changed)
+        for topic, pending in list(self.deleting.items()):  # deletions that waited for these brokers
+            for broker_id in [b for b in pending if b in arrived]:
+                self._send_stop_replica(broker_id, topic, pending.pop(broker_id))
+            if not pending:
+                del self.deleting[topic]
+                await self._finish_deletion(topic)
 
     async def _on_topics_change(self) -> None:
         names = await self._zk.get_children(paths.TOPICS, watch=self._on_topics_event)
@@ -246,8 +254,9 @@ class ZkController:
         for topic in marked:
             if topic in self.topics:
                 await self._delete_topic(topic)
-            with contextlib.suppress(NoNodeError):
-                await self._zk.delete(paths.delete_topic_path(topic))
+            elif topic not in self.deleting:  # no such topic (or deleted already): drop the mark
+                with contextlib.suppress(NoNodeError):
+                    await self._zk.delete(paths.delete_topic_path(topic))
 
     async def _delete_topic(self, topic: str) -> None:
         keys = [key for key in self.partitions if key[0] == topic]
@@ -258,25 +267,40 @@ class ZkController:
         for _, index in keys:
             for replica in assignment.partitions[index].replicas:
                 stops.setdefault(replica, []).append(index)
-        assert self.epoch is not None
         for broker_id, indexes in stops.items():
             if broker_id in self.live:
-                request = StopReplicaRequest(
-                    controller_id=self.broker_id, controller_epoch=self.epoch.epoch,
-                    broker_epoch=self.live[broker_id].broker_epoch,
-                    topic_states=[StopReplicaTopicState(topic_name=topic, partition_states=[
-                        StopReplicaPartitionState(partition_index=i, leader_epoch=-2, delete_partition=True)
-                        for i in sorted(indexes)
-                    ])],
-                )  # fmt: skip
-                self._channel.send(broker_id, STOP_REPLICA, STOP_REPLICA_VERSION, request)
+                self._send_stop_replica(broker_id, topic, indexes)
         self._send_update_metadata(keys, deleted=True)
         for key in keys:
             del self.partitions[key]
+        pending = {b: indexes for b, indexes in stops.items() if b not in self.live}
+        if pending:  # as Kafka: the deletion completes once its dead replicas come back and delete too
+            self.deleting[topic] = pending
+            log.info(
+                "controller %d: deletion of topic %s waits for broker(s) %s", self.broker_id, topic, sorted(pending)
+            )
+            return
+        await self._finish_deletion(topic)
+
+    async def _finish_deletion(self, topic: str) -> None:
         await self._delete_recursive(paths.topic_path(topic))
         with contextlib.suppress(NoNodeError):
             await self._zk.delete(paths.topic_config_path(topic))
+        with contextlib.suppress(NoNodeError):
+            await self._zk.delete(paths.delete_topic_path(topic))
         log.info("controller %d: deleted topic %s", self.broker_id, topic)
+
+    def _send_stop_replica(self, broker_id: int, topic: str, indexes: list[int]) -> None:
+        assert self.epoch is not None
+        request = StopReplicaRequest(
+            controller_id=self.broker_id, controller_epoch=self.epoch.epoch,
+            broker_epoch=self.live[broker_id].broker_epoch,
+            topic_states=[StopReplicaTopicState(topic_name=topic, partition_states=[
+                StopReplicaPartitionState(partition_index=i, leader_epoch=-2, delete_partition=True)
+                for i in sorted(indexes)
+            ])],
+        )  # fmt: skip
+        self._channel.send(broker_id, STOP_REPLICA, STOP_REPLICA_VERSION, request)
 
     async def _delete_recursive(self, path: str) -> None:
         for _ in range(5):
