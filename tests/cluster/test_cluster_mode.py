@@ -384,3 +384,14 @@ def test_aiokafka_and_kafkajs_produce_and_consume_through_any_broker(cluster: Cl
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])["seen"]
     assert sorted(seen) == [str(i) for i in range(100, 109)]
+
+
+def test_a_malformed_topic_znode_is_skipped_and_the_cluster_goes_on(cluster: Cluster, zk: KazooClient) -> None:
+    zk.create("/brokers/topics/garbled", b"{not json")
+    create(cluster, cluster.brokers[2], "after-garbled", 2, 1)
+    for broker in cluster.brokers:
+        topics = view(broker)["topics"]
+        assert "garbled" not in topics
+        assert broker.process is not None and broker.process.poll() is None
+    wait_for(lambda: all("after-garbled" in view(b)["topics"] for b in cluster.brokers), what="the next topic")
+    assert any("malformed znode /brokers/topics/garbled" in b.output for b in cluster.brokers)
