@@ -395,3 +395,14 @@ def test_a_malformed_topic_znode_is_skipped_and_the_cluster_goes_on(cluster: Clu
         assert broker.process is not None and broker.process.poll() is None
     wait_for(lambda: all("after-garbled" in view(b)["topics"] for b in cluster.brokers), what="the next topic")
     assert any("malformed znode /brokers/topics/garbled" in b.output for b in cluster.brokers)
+
+
+def test_auto_created_topics_take_the_same_path(cluster: Cluster, zk: KazooClient) -> None:
+    RawClient(cluster.brokers[2]).create_topic("auto-made")  # Metadata with auto-creation
+    assert zk.exists("/brokers/topics/auto-made")
+    wait_for(
+        lambda: all(len(view(b, ["auto-made"])["topics"].get("auto-made", {})) == 1 for b in cluster.brokers),
+        what="the auto-created topic everywhere",
+    )
+    leader, replicas, _ = view(cluster.brokers[0], ["auto-made"])["topics"]["auto-made"][0]
+    assert leader in (0, 1, 2) and replicas == [leader]  # default.replication.factor=1
