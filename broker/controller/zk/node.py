@@ -69,6 +69,7 @@ class ZkBrokerNode:
         self._on_topic_configs: TopicConfigs | None = None
         self._last_change = -1
         self._changes_task: asyncio.Task[None] | None = None
+        self._listener = ""  # the inter-broker listener, checked by ``connect``
 
     @property
     def broker_epoch(self) -> int:
@@ -80,13 +81,29 @@ class ZkBrokerNode:
 
     @property
     def inter_broker_listener(self) -> str:
+        """``inter.broker.listener.name``, else the first listener whose security protocol is
+        ``security.inter.broker.protocol`` (Kafka's rule; setting both is a ConfigError)."""
         name = self.config.get("inter.broker.listener.name")
+        explicit_protocol = "security.inter.broker.protocol" in self.config.explicit
+        if name and explicit_protocol:
+            raise ConfigError(
+                "Only one of inter.broker.listener.name and security.inter.broker.protocol should be set."
+            )
         if name:
             return str(name).upper()
-        return str(self.config.get("listeners")[0]).partition("://")[0].upper()
+        protocol = str(self.config.get("security.inter.broker.protocol")).upper()
+        protocols = dict(
+            entry.upper().split(":", 1) for entry in self.config.get("listener.security.protocol.map") if ":" in entry
+        )
+        names = [str(uri).partition("://")[0].upper() for uri in self.config.get("listeners")]
+        for listener in names:
+            if protocols.get(listener, listener) == protocol:
+                return listener
+        raise ConfigError(f"No listener uses security.inter.broker.protocol {protocol}: listeners are {names}")
 
     # -- start-up ----------------------------------------------------------------------------------------
     async def connect(self, stored: MetaProperties | None) -> tuple[str, int]:
+        self._listener = self.inter_broker_listener  # a ConfigError stops the broker before anything starts
         try:
             await self.zk.start()
             await create_top_level_paths(self.zk)
@@ -114,7 +131,7 @@ class ZkBrokerNode:
         except BrokerIdInUse as exc:
             raise ClusterStartError(str(exc)) from exc
         await self._watch_config_changes(initial=True)
-        channel = ControllerChannel(NetworkClient(f"controller-{self.broker_id}"), self.inter_broker_listener)
+        channel = ControllerChannel(NetworkClient(f"controller-{self.broker_id}"), self._listener)
         self.controller = ZkController(self.zk, self.broker_id, self.config, channel, self._live_brokers)
         self.controller.start()
         self.live = ZkLiveBrokers(self.zk, on_change=self.controller.brokers_changed)
