@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -406,3 +407,44 @@ def test_auto_created_topics_take_the_same_path(cluster: Cluster, zk: KazooClien
     )
     leader, replicas, _ = view(cluster.brokers[0], ["auto-made"])["topics"]["auto-made"][0]
     assert leader in (0, 1, 2) and replicas == [leader]  # default.replication.factor=1
+
+
+def test_a_paused_controller_loses_its_session_resigns_and_rejoins(zookeeper: ZooKeeperServer, tmp_path: Path) -> None:
+    """SIGSTOP (a long pause) for longer than the session timeout: ZooKeeper expires the controller's
+    session, another broker takes over; on SIGCONT the old one finds its session gone, resigns,
+    registers again with a new broker epoch, and follows the new controller."""
+    chroot = f"{zookeeper.connect}/paused-{uuid.uuid4().hex[:8]}"
+    cluster = Cluster(tmp_path, chroot, overrides={"offsets.topic.replication.factor": "1"}).start()
+    zk = KazooClient(hosts=chroot)
+    zk.start(timeout=15)
+    try:
+        create(cluster, cluster.brokers[0], "paused", 3, 1)
+        controller = json.loads(zk.get("/controller")[0])["brokerid"]
+        epoch_before = zk.get(f"/brokers/ids/{controller}")[1].czxid
+        paused = cluster.brokers[controller]
+        assert paused.process is not None
+        paused.process.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: json.loads(zk.get("/controller")[0])["brokerid"] != controller, 60, "a new controller")
+        finally:
+            paused.process.send_signal(signal.SIGCONT)
+        new_controller = json.loads(zk.get("/controller")[0])["brokerid"]
+        wait_for(lambda: zk.exists(f"/brokers/ids/{controller}"), 60, "the paused broker to register again")
+        assert zk.get(f"/brokers/ids/{controller}")[1].czxid != epoch_before  # a new broker epoch
+        wait_for(
+            lambda: all(
+                view(b)["controller"] == new_controller and len(view(b)["brokers"]) == 3 for b in cluster.brokers
+            ),
+            60,
+            "every broker to follow the new controller",
+        )
+        assert "resigns as the controller" in paused.output
+        # its partition is served again, and clients reach it through any broker
+        producer = Producer({"bootstrap.servers": cluster.brokers[new_controller].bootstrap})
+        for partition in range(3):
+            producer.produce("paused", b"after", partition=partition)
+        assert producer.flush(30) == 0
+    finally:
+        zk.stop()
+        zk.close()
+        cluster.stop()

@@ -132,7 +132,10 @@ class ZkController:
             except ControllerMoved as exc:
                 log.info("controller %d: %s", self.broker_id, exc)
             except Exception:
-                log.exception("controller event %s failed", getattr(event, "__name__", event))
+                if reign != self._reign:  # resigned meanwhile (a lost session): that reign's work stops here
+                    log.info("controller %d: an event of a finished reign stopped", self.broker_id)
+                else:
+                    log.exception("controller event %s failed", getattr(event, "__name__", event))
 
     # -- what the election and the watches report ------------------------------------------------------
     def elected(self, epoch: ControllerEpoch) -> None:
