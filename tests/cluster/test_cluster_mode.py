@@ -448,3 +448,11 @@ def test_a_paused_controller_loses_its_session_resigns_and_rejoins(zookeeper: Zo
         zk.stop()
         zk.close()
         cluster.stop()
+
+
+def test_a_second_broker_with_a_live_brokers_id_exits_1(cluster: Cluster, tmp_path: Path) -> None:
+    twin = BrokerProcess(tmp_path, {"zookeeper.connect": cluster.zk_connect, "broker.id": "1"})
+    twin.start()  # returns once the process has ended without ever listening
+    assert twin.process is not None and twin.process.wait(30) == 1
+    assert "Error while creating ephemeral at /brokers/ids/1, node already exists" in twin.output
+    assert [row[0] for row in view(cluster.brokers[1])["brokers"]] == [0, 1, 2]
