@@ -444,6 +444,19 @@ def test_a_paused_controller_loses_its_session_resigns_and_rejoins(zookeeper: Zo
         for partition in range(3):
             producer.produce("paused", b"after", partition=partition)
         assert producer.flush(30) == 0
+        # config changes made after its new session still reach it (the lost watch was set again)
+        entry = ConfigEntry("retention.ms", "4242", incremental_operation=AlterConfigOpType.SET)
+        changer = admin(cluster.brokers[new_controller])
+        resource = ConfigResource(ConfigResource.Type.TOPIC, "paused", incremental_configs=[entry])
+        for future in changer.incremental_alter_configs([resource]).values():
+            future.result(timeout=30)
+
+        def retention() -> str:
+            asked = admin(paused)
+            result = asked.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, "paused")])
+            return str(next(iter(result.values())).result(timeout=30)["retention.ms"].value)
+
+        wait_for(lambda: retention() == "4242", what="the paused broker to see the config change")
     finally:
         zk.stop()
         zk.close()

@@ -34,7 +34,7 @@ from storage.checkpoints import MetaProperties
 
 from . import paths
 from .channel import ControllerChannel
-from .client import ZkClient, ZkConnectionTimeout, zk_client_for
+from .client import ZkClient, ZkConnectionTimeout, ZkSessionState, zk_client_for
 from .controller import ZkController
 from .election import ZkControllerElection
 from .live_brokers import ZkLiveBrokers
@@ -131,6 +131,7 @@ class ZkBrokerNode:
         except BrokerIdInUse as exc:
             raise ClusterStartError(str(exc)) from exc
         await self._watch_config_changes(initial=True)
+        self.zk.add_state_listener(self._on_session_state)  # a new session has lost the watch: read again
         channel = ControllerChannel(NetworkClient(f"controller-{self.broker_id}"), self._listener)
         self.controller = ZkController(self.zk, self.broker_id, self.config, channel, self._live_brokers)
         self.controller.start()
@@ -145,6 +146,7 @@ class ZkBrokerNode:
         return dict(self.live.live) if self.live is not None else {}
 
     async def close(self) -> None:
+        self.zk.remove_state_listener(self._on_session_state)
         if self._changes_task is not None:
             self._changes_task.cancel()
         for part in (self.election, self.live, self.registration):
@@ -170,7 +172,17 @@ class ZkBrokerNode:
 
     def _on_changes_event(self, event: WatchedEvent) -> None:
         if event.type != EventType.NONE and (self._changes_task is None or self._changes_task.done()):
-            self._changes_task = asyncio.get_running_loop().create_task(self._watch_config_changes(initial=False))
+            self._changes_task = asyncio.get_running_loop().create_task(self._follow_config_changes())
+
+    def _on_session_state(self, state: ZkSessionState) -> None:
+        if state is ZkSessionState.CONNECTED and (self._changes_task is None or self._changes_task.done()):
+            self._changes_task = asyncio.get_running_loop().create_task(self._follow_config_changes())
+
+    async def _follow_config_changes(self) -> None:
+        try:
+            await self._watch_config_changes(initial=False)
+        except Exception as exc:  # the session went: the next notification's watch reads again
+            log.warning("reading %s failed: %r", paths.CONFIG_CHANGES, exc)
 
     async def _watch_config_changes(self, initial: bool) -> None:
         """Follow /config/changes: each notification newer than the last seen names an entity whose
