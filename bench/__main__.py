@@ -2,9 +2,10 @@
 
 First the component benchmarks (the protocol codec, record batches and CRC, the storage engine), the
 long run of the wire fuzzer (``bench.fuzz_wire``: its requests per second and anything it found),
-transactions (transactional against idempotent produce, commit latency), then the side-by-side broker
-suite (``bench.broker``: kafkish against Tansu, the loopback ceiling). Arguments go to the broker
-suite: ``python -m bench --runs 3``, ``python -m bench --brokers kafkish``.
+transactions (transactional against idempotent produce, commit latency), cluster mode
+(``bench.bench_cluster``), then the side-by-side broker suite (``bench.broker``: kafkish against Tansu,
+the loopback ceiling). Arguments go to the broker suite: ``python -m bench --runs 3``,
+``python -m bench --brokers kafkish``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 import time
 
-from bench import bench_protocol, bench_records, bench_storage, bench_transactions, fuzz_wire
+from bench import bench_cluster, bench_protocol, bench_records, bench_storage, bench_transactions, fuzz_wire
 from bench.broker import __main__ as broker_suite
 
 
@@ -32,6 +33,8 @@ def main() -> int:
     results["fuzz_wire"] = fuzz_wire.bench()
     print("\n== transactions ==")
     results["transactions"] = bench_transactions.main([])
+    print("\n== cluster mode: ZooKeeper and 3 brokers ==")
+    results["cluster"] = bench_cluster.main()
     print("\n== broker, side by side with Tansu ==")
     broker = broker_suite.main(suite_args)
     results["broker"] = {"medians": broker["medians"], "loopback_mb_s": broker["loopback_mb_s"]}

@@ -15,6 +15,7 @@ import sys
 import time
 
 from broker.config import BrokerConfig, ConfigError, parse_properties
+from broker.controller.errors import ClusterStartError
 from storage.errors import StorageError
 
 log = logging.getLogger("broker")
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("invalid configuration: %s", exc)
         return 1
-    except (OSError, StorageError) as exc:  # e.g. a damaged metadata file, a log dir of another cluster
+    except (OSError, StorageError, ClusterStartError) as exc:  # e.g. a damaged metadata file, ZooKeeper unreachable
         log.error("cannot start: %s", exc)
         return 1
     return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from broker.config import BrokerConfig
 from broker.controller.api import Controller
+from broker.controller.commands import ControllerCommands
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction.service import TransactionService
@@ -34,4 +35,5 @@ class BrokerComponents:
     group_coordinator: GroupService
     producer_ids: ProducerIdManager
     transaction_coordinator: TransactionService
+    controller_commands: ControllerCommands | None = None  # cluster mode: LeaderAndIsr & co. (None: embedded)
     stopping: bool = False  # set once shutdown begins: connections read no further requests

@@ -222,6 +222,12 @@ _BROKER: list[ConfigDef] = [
         "Map between listener names and security protocols.",
     ),
     ConfigDef("inter.broker.listener.name", S, None, "Name of the listener used between brokers."),
+    ConfigDef(
+        "security.inter.broker.protocol",
+        S,
+        "PLAINTEXT",
+        "Security protocol used between brokers (when inter.broker.listener.name is not set).",
+    ),
     ConfigDef("log.dirs", LI, None, "The directories in which the log data is kept; log.dir if not set."),
     ConfigDef("log.dir", S, "/tmp/kafka-logs", "The directory in which the log data is kept."),
     ConfigDef("num.partitions", INT, 1, "The default number of log partitions per topic.", _at_least(1)),

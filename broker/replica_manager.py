@@ -149,7 +149,7 @@ class ReplicaManager:
         self.partitions[(topic.name, index)] = partition
         return partition
 
-    async def prepare_leaders(self, topic: TopicMetadata, indexes: range) -> PreparedLeaders:
+    async def prepare_leaders(self, topic: TopicMetadata, indexes: Sequence[int]) -> PreparedLeaders:
         """Create the logs of ``topic``'s partitions ``indexes`` in worker threads (the event loop goes
         on meanwhile); nothing is visible until ``lead``. Logs that exist already are reused, as
         ``become_leader`` does. All or nothing: raises StorageError (LogOffline) having removed the

@@ -2,8 +2,11 @@
 
 Start-up: read (or create) the cluster id in ``meta.properties``, load topic metadata, open every
 partition log with its topic's configs (recovering after an unclean stop), lead every partition, then
-listen. Shutdown (SIGTERM, SIGINT): stop accepting, let in-flight requests finish for a few seconds,
-close connections, then flush logs and write the checkpoints and the clean-shutdown marker.
+listen. In cluster mode (``zookeeper.connect`` set) the cluster id and broker id come from ZooKeeper
+first, partitions are hosted as the controller's LeaderAndIsr says, and once listening the broker
+registers and runs for controller (``broker.controller.zk.node``). Shutdown (SIGTERM, SIGINT): stop
+accepting, let in-flight requests finish for a few seconds, close connections, then flush logs and
+write the checkpoints and the clean-shutdown marker.
 
 One event loop owns all broker state; nothing here is thread-safe, and nothing needs to be. Blocking
 disk work runs in worker threads (``_off_loop``): the flush each segment roll asks for (then the
@@ -21,18 +24,27 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from broker import handlers
 from broker.components import BrokerComponents
 from broker.config import BrokerConfig
+from broker.controller.api import Controller
+from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
+from broker.controller.zk.admin import ZkAdmin
+from broker.controller.zk.node import ZkBrokerNode
+from broker.controller.zk.producer_ids import ZkProducerIdBlocks
+from broker.controller.zk.znodes import EndPoint
 from broker.coordinator.group.service import GroupService
+from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFile
 from broker.coordinator.transaction.service import TransactionService
+from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
-from broker.topics import TopicStore
+from broker.topics import TopicMetadata, TopicStore
 from broker.version_profiles import apply_profile
 from storage.checkpoints import MetaProperties, read_meta_properties
 from storage.config import LogConfig
@@ -79,17 +91,26 @@ class Broker:
         self.log_manager: LogManager
         self.replica_manager: ReplicaManager
         self.metadata_cache: MetadataCache  # what handlers read of the cluster
-        self.controller: EmbeddedController  # what admin handlers change it through (api.Controller)
+        self.controller: Controller  # what admin handlers change it through (embedded, or ZooKeeper's)
+        self.embedded: EmbeddedController | None = None  # no zookeeper.connect: the cluster of one
+        self.zk_node: ZkBrokerNode | None = None  # zookeeper.connect set: cluster mode
+        self.topics: TopicStore | None = None  # embedded mode: the topic metadata in the log dir
+        self.controller_commands: ControllerCommands | None = None
         self.group_coordinator: GroupService
         self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
 
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self) -> None:
-        self.cluster_id = self._cluster_id()
-        self.topics = TopicStore(self.log_dirs[0])
-        self.topics.load()  # first: logs recover with their topics' configs
-        for topic in self.topics.topics.values():  # a stored config it cannot apply never stops the broker
-            topic.configs = self.config.usable_topic_overrides(topic.name, topic.configs)
+        stored = self._stored_meta()
+        if self.config.get("zookeeper.connect"):
+            self.zk_node = ZkBrokerNode(self.config, new_cluster_id)
+            self.cluster_id, self.node_id = await self.zk_node.connect(stored)
+        else:
+            self.cluster_id = stored.cluster_id if stored is not None else new_cluster_id()
+            self.topics = TopicStore(self.log_dirs[0])
+            self.topics.load()  # first: logs recover with their topics' configs
+            for topic in self.topics.topics.values():  # a stored config it cannot apply never stops the broker
+                topic.configs = self.config.usable_topic_overrides(topic.name, topic.configs)
         self.log_manager = LogManager(
             self.log_dirs,
             LogConfig.from_props(self.config.topic_values({})),
@@ -102,13 +123,26 @@ class Broker:
         self.log_manager.startup()
         self.metadata_cache = MetadataCache(self.node_id, self.cluster_id)
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
-        self.controller = EmbeddedController(
-            self.node_id, self.config, self.topics, self.replica_manager, self.metadata_cache
-        )
-        self.controller.start()
+        if self.zk_node is not None:
+            zk_node = self.zk_node
+            self.controller = ZkAdmin(zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs)
+            self.controller_commands = ControllerCommands(
+                self.node_id, self.replica_manager, self.metadata_cache,
+                lambda: zk_node.broker_epoch, lambda: zk_node.active_controller, zk_node.topic_configs,
+            )  # fmt: skip
+        else:
+            assert self.topics is not None
+            self.controller = self.embedded = EmbeddedController(
+                self.node_id, self.config, self.topics, self.replica_manager, self.metadata_cache
+            )
+            self.embedded.start()
         self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
         await self.group_coordinator.start()
-        producer_ids = BlockProducerIdManager(LocalBlockFile(self.log_dirs[0]))
+        producer_ids = BlockProducerIdManager(
+            LocalBlockFile(self.log_dirs[0])
+            if self.zk_node is None
+            else ZkProducerIdBlocks(self.zk_node.zk, self.node_id)
+        )
         self.transaction_coordinator = TransactionService(
             self.config,
             self.metadata_cache,
@@ -118,6 +152,10 @@ class Broker:
             self.group_coordinator.coordinator,
         )
         await self.transaction_coordinator.start()
+        if self.controller_commands is not None:
+            # Coordinators of internal topics follow their partitions' leadership here.
+            self.controller_commands.leadership[OFFSETS_TOPIC] = self.group_coordinator
+            self.controller_commands.leadership[TRANSACTION_TOPIC] = self.transaction_coordinator
         self.components = BrokerComponents(
             node_id=self.node_id,
             config=self.config,
@@ -129,11 +167,18 @@ class Broker:
             group_coordinator=self.group_coordinator,
             producer_ids=producer_ids,
             transaction_coordinator=self.transaction_coordinator,
+            controller_commands=self.controller_commands,
         )
         self.listeners = await self.socket_server.start(self.components)
-        self.controller.register_endpoints(
-            [Endpoint(lst.name, lst.advertised_host, lst.advertised_port) for lst in self.listeners]
-        )
+        if self.zk_node is not None:
+            endpoints = (
+                EndPoint(lst.name, lst.advertised_host, lst.advertised_port, "PLAINTEXT") for lst in self.listeners
+            )
+            await self.zk_node.join(tuple(endpoints), self._apply_topic_configs)
+        elif self.embedded is not None:
+            self.embedded.register_endpoints(
+                [Endpoint(lst.name, lst.advertised_host, lst.advertised_port) for lst in self.listeners]
+            )
         self._background = [
             asyncio.create_task(self._every(HIGH_WATERMARK_CHECKPOINT_INTERVAL_S, self._checkpoint_hw)),
             asyncio.create_task(self._every(OFFSET_CHECKPOINT_INTERVAL_S, self._checkpoint_offsets)),
@@ -158,12 +203,21 @@ class Broker:
             self.node_id, self.cluster_id, where, ", ".join(self.log_dirs), time.monotonic() - self.started_at,
         )  # fmt: skip
 
-    def _cluster_id(self) -> str:
+    def _stored_meta(self) -> MetaProperties | None:
         for log_dir in self.log_dirs:
             meta = read_meta_properties(log_dir) if os.path.isdir(log_dir) else None
             if meta is not None:
-                return str(meta.cluster_id)
-        return new_cluster_id()
+                return meta
+        return None
+
+    def _apply_topic_configs(self, name: str, overrides: dict[str, Any]) -> None:
+        """Cluster mode: a topic's config overrides changed (a /config/changes notification)."""
+        image = self.metadata_cache.topic(name)
+        self.metadata_cache.update_topic_configs(name, overrides)
+        if image is not None:
+            replicas = [list(p.replicas) for p in image.partitions.values()]
+            self.replica_manager.update_config(TopicMetadata(name, image.topic_id, replicas, overrides))
+        log.info("topic %s config overrides are now %s", name, overrides)
 
     async def shutdown(self) -> None:
         if self.stopping:
@@ -173,6 +227,8 @@ class Broker:
             self.components.stopping = True
         log.info("shutting down")
         self.socket_server.stop_accepting()
+        if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
+            await self.zk_node.close()
         for task in self._background:
             task.cancel()
         # Let them finish (a cleaner pass cut short removes its .cleaned files) before the logs close.
@@ -205,7 +261,8 @@ class Broker:
                 log.exception("periodic %s failed", getattr(work, "__name__", work))
 
     def _topic_log_config(self, topic: str) -> LogConfig | None:
-        metadata = self.topics.get(topic)
+        """A topic's log config at load time (embedded mode; in cluster mode LeaderAndIsr applies it)."""
+        metadata = self.topics.get(topic) if self.topics is not None else None
         return None if metadata is None else LogConfig.from_props(self.config.topic_values(metadata.configs))
 
     @staticmethod

@@ -32,9 +32,9 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from broker.config import BrokerConfig, ConfigError
-from broker.controller.api import EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST
-from broker.controller.assignment import BrokerRack, assign_replicas, check_manual_assignment, check_replicas
+from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
+from broker.controller.validation import new_partition_replicas, new_topic_replicas
 from broker.dynamic_config import DynamicConfigStore
 from broker.metadata_cache import (
     LEADER_DURING_DELETE,
@@ -155,41 +155,7 @@ class EmbeddedController:
         ``num_partitions`` and ``replication_factor`` of -1 mean the broker's defaults.
         """
         self.check_topic_name(name)
-        live = [b.id for b in self._brokers()]
-        if assignment:
-            if replication_factor != -1:
-                raise ControllerError(
-                    ErrorCode.INVALID_REQUEST,
-                    "A manual partition assignment was specified, but replication factor was not set to -1.",
-                )
-            if num_partitions != -1:
-                raise ControllerError(
-                    ErrorCode.INVALID_REQUEST,
-                    "A manual partition assignment was specified, but numPartitions was not set to -1.",
-                )
-            return check_manual_assignment(assignment, live)
-        if replication_factor < -1 or replication_factor == 0:
-            raise ControllerError(
-                ErrorCode.INVALID_REPLICATION_FACTOR,
-                "Replication factor must be larger than 0, or -1 to use the default value.",
-            )
-        if num_partitions < -1 or num_partitions == 0:
-            raise ControllerError(
-                ErrorCode.INVALID_PARTITIONS, "Number of partitions was set to an invalid non-positive value."
-            )
-        if num_partitions == -1:
-            num_partitions = self.config.get("num.partitions")
-        if replication_factor == -1:
-            replication_factor = self.config.get("default.replication.factor")
-        if num_partitions > MAX_PARTITIONS_PER_REQUEST:  # checked before anything is built
-            raise ControllerError(ErrorCode.POLICY_VIOLATION, EXCESSIVE_BATCH)
-        if replication_factor > len(live):
-            raise ControllerError(
-                ErrorCode.INVALID_REPLICATION_FACTOR,
-                f"Unable to replicate the partition {replication_factor} time(s): The target replication factor "
-                f"of {replication_factor} cannot be reached because only {len(live)} broker(s) are registered.",
-            )
-        return assign_replicas(self._brokers(), num_partitions, replication_factor)
+        return new_topic_replicas(self.config, self._brokers(), num_partitions, replication_factor, assignment)
 
     def check_new_partitions(
         self, name: str, count: int, assignment: Sequence[Sequence[int]] | None
@@ -198,31 +164,7 @@ class EmbeddedController:
         topic = self.topics.get(name)
         if topic is None:
             raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
-        if count < topic.partitions:
-            raise ControllerError(
-                ErrorCode.INVALID_PARTITIONS,
-                f"The topic {name} currently has {topic.partitions} partition(s); {count} would not be an increase.",
-            )
-        if count == topic.partitions:
-            raise ControllerError(ErrorCode.INVALID_PARTITIONS, f"Topic already has {topic.partitions} partition(s).")
-        added = count - topic.partitions
-        if added > MAX_PARTITIONS_PER_REQUEST:  # checked before anything is built
-            raise ControllerError(ErrorCode.POLICY_VIOLATION, EXCESSIVE_BATCH)
-        factor = len(topic.replicas[0]) if topic.replicas else 1
-        live = [b.id for b in self._brokers()]
-        if assignment is not None:
-            if len(assignment) != added:
-                raise ControllerError(
-                    ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-                    f"Attempted to add {added} additional partition(s), but only {len(assignment)} assignment(s) "
-                    "were specified.",
-                )
-            return [check_replicas(replicas, live, factor) for replicas in assignment]
-        # As Kafka's AdminZkClient: start at the broker of partition 0's first replica, continue the ids.
-        brokers = self._brokers()
-        first = topic.replicas[0][0] if topic.replicas else brokers[0].id
-        start = max(0, next((i for i, b in enumerate(brokers) if b.id >= first), 0))
-        return assign_replicas(brokers, added, factor, fixed_start_index=start, start_partition_id=topic.partitions)
+        return new_partition_replicas(name, topic.replicas, count, assignment, self._brokers())
 
     def check_reassignment(self, name: str, partition: int, replicas: Sequence[int]) -> None:
         check_replicas(replicas, [b.id for b in self._brokers()])

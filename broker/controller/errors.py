@@ -10,3 +10,8 @@ class ControllerError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ClusterStartError(Exception):
+    """A broker cannot join its ZooKeeper cluster (unreachable, another cluster's log dir, its id in use):
+    the process logs the message and exits 1."""

@@ -12,7 +12,7 @@ after a crash (which skips the rest of the block, as in Kafka). Sources:
   ``kafkish-producer-id-block`` of the first log dir, as JSON, written temp-then-rename with fsyncs
   of the file and the directory, in a worker thread (the event loop goes on meanwhile).
 - In cluster mode a ZooKeeper source claims blocks from ``/latest_producer_id_block`` with a
-  versioned conditional write, as Kafka's ZkProducerIdManager does (not yet written).
+  versioned conditional write, as Kafka's ZkProducerIdManager does (``broker.controller.zk.producer_ids``).
 
 Not thread-safe: the event loop owns the manager; only one block claim is in flight at a time and
 callers that find the block used up wait for that claim.

@@ -7,6 +7,12 @@
 - ``election.ZkControllerElection``: /controller and /controller_epoch.
 - ``live_brokers.ZkLiveBrokers``: the watched children of /brokers/ids.
 - ``topics``: topic creation, and the controller's reads and epoch-fenced writes of partition states.
+- ``node.ZkBrokerNode``: all of the above wired for one broker in Kafka's start-up order (below); what
+  ``broker.server`` uses when ``zookeeper.connect`` is set.
+- ``controller.ZkController`` (one event queue; ``state_machine``: transition tables and elections;
+  ``channel``: LeaderAndIsr / UpdateMetadata / StopReplica to every live broker): the controller role.
+- ``admin.ZkAdmin``: the Controller interface of admin handlers, through ZooKeeper, on any broker.
+- ``producer_ids``: producer id blocks from /latest_producer_id_block.
 
 A broker in cluster mode starts them in Kafka's order, on one session (tests/cluster/
 test_zk_broker_session.py does exactly this)::

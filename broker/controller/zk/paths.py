@@ -66,6 +66,11 @@ def topic_config_path(topic: str) -> str:
     return f"{CONFIG}/topics/{topic}"
 
 
+def broker_config_path(broker: str) -> str:
+    """``broker`` is a broker id, or ``<default>`` for the cluster-wide default (Kafka's names)."""
+    return f"{CONFIG}/brokers/{broker}"
+
+
 def entity_config_path(entity_type: str, entity_name: str) -> str:
     return f"{CONFIG}/{entity_type}/{entity_name}"
 

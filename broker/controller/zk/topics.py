@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
@@ -78,17 +79,21 @@ async def read_topics(zk: ZkClient) -> dict[str, TopicAssignment]:
 async def read_partition_states(
     zk: ZkClient, topic: str, partitions: list[int]
 ) -> dict[int, tuple[PartitionState, int]]:
-    """Per partition with a readable state znode: the state and the znode's version."""
-    states: dict[int, tuple[PartitionState, int]] = {}
-    for partition in partitions:
+    """Per partition with a readable state znode: the state and the znode's version. The reads are
+    pipelined on the session (a new controller reads thousands)."""
+
+    async def read(partition: int) -> tuple[PartitionState, int] | None:
         try:
             data, stat = await zk.get(paths.partition_state_path(topic, partition))
-            states[partition] = (decode_partition_state(topic, partition, data), int(stat.version))
+            return decode_partition_state(topic, partition, data), int(stat.version)
         except NoNodeError:
-            continue
+            return None
         except ZnodeDataError as e:
             log.error("Leaving partition %s-%d's state out: %s", topic, partition, e)
-    return states
+            return None
+
+    found = await asyncio.gather(*(read(p) for p in partitions))
+    return {p: state for p, state in zip(partitions, found, strict=True) if state is not None}
 
 
 async def create_partition_states(
@@ -96,18 +101,25 @@ async def create_partition_states(
 ) -> dict[int, int]:
     """Create the state znodes of new partitions (ControllerMoved if ``epoch`` is stale). Returns the
     version of each one created; a partition whose state exists already is left out."""
-    for parent in (paths.topic_partitions_path(topic), *(paths.partition_path(topic, p) for p in states)):
+    with contextlib.suppress(NodeExistsError):
+        await fenced_multi(zk, epoch, _create(paths.topic_partitions_path(topic), b""))
+
+    async def create_parent(partition: int) -> None:
         with contextlib.suppress(NodeExistsError):
-            await fenced_multi(zk, epoch, _create(parent, b""))
-    created: dict[int, int] = {}
-    for partition, state in states.items():
+            await fenced_multi(zk, epoch, _create(paths.partition_path(topic, partition), b""))
+
+    await asyncio.gather(*(create_parent(p) for p in states))
+
+    async def create(partition: int, state: PartitionState) -> bool:
         path, data = paths.partition_state_path(topic, partition), encode_partition_state(state)
         try:
             await fenced_multi(zk, epoch, _create(path, data))
         except NodeExistsError:
-            continue
-        created[partition] = 0
-    return created
+            return False
+        return True
+
+    made = await asyncio.gather(*(create(p, s) for p, s in states.items()))
+    return {p: 0 for p, ok in zip(states, made, strict=True) if ok}
 
 
 async def update_partition_state(
