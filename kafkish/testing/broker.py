@@ -32,7 +32,7 @@ TEST_DEFAULTS: dict[str, str] = {
     "transaction.state.log.num.partitions": "1",
 }
 
-_READY = re.compile(r"listening on \S+ \(advertised (\S+?):(\d+)\)")
+_READY = re.compile(r"listening on \S+?://(\S+):(\d+) \(advertised ")
 
 
 class BrokerError(RuntimeError):

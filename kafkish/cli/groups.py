@@ -1,0 +1,136 @@
+"""``kafkish consumer-groups``: kafka-consumer-groups.sh --list, --describe (offsets, --members,
+--state), --delete.
+
+``--describe`` prints the Java tool's table: columns GROUP, TOPIC, PARTITION, CURRENT-OFFSET,
+LOG-END-OFFSET, LAG, CONSUMER-ID, HOST, CLIENT-ID, left-aligned, text columns at least 15 wide (wider
+for longer values), PARTITION 10, the offsets 15, ``-`` where there is nothing; a group without members
+is announced with ``Consumer group 'G' has no active members.``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from kafkish.cli._common import add_bootstrap, admin, admin_names, fail, out, result
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser("consumer-groups", help="list, describe, delete groups")
+    add_bootstrap(p)
+    action = p.add_mutually_exclusive_group(required=True)
+    action.add_argument("--list", action="store_true")
+    action.add_argument("--describe", action="store_true")
+    action.add_argument("--delete", action="store_true")
+    p.add_argument("--group", action="append", default=[])
+    p.add_argument("--all-groups", action="store_true")
+    p.add_argument("--members", action="store_true")
+    p.add_argument("--state", action="store_true")
+    p.add_argument("--verbose", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    client = admin(args)
+    if args.list:
+        for listing in sorted(result(client.list_consumer_groups()).valid, key=lambda g: g.group_id):
+            out(listing.group_id)
+        return 0
+    groups = list(args.group)
+    if args.all_groups:
+        groups = sorted(g.group_id for g in result(client.list_consumer_groups()).valid)
+    if not groups:
+        fail("Option [describe] or [delete] takes one of these options: [all-groups], [group]")
+    if args.delete:
+        for group, future in client.delete_consumer_groups(groups).items():
+            result(future)
+            out(f"Deletion of requested consumer groups ('{group}') was successful.")
+        return 0
+    for group in groups:
+        description = result(client.describe_consumer_groups([group])[group])
+        state = _state(description)
+        if state == "Dead":
+            fail(f"Consumer group '{group}' does not exist.")
+        if args.state:
+            _print_state(group, description, state)
+        elif args.members:
+            _print_members(group, description, state, args.verbose)
+        else:
+            _print_offsets(client, group, description, state)
+    return 0
+
+
+def _state(description: Any) -> str:
+    name = description.state.name  # ConsumerGroupState: STABLE, EMPTY, DEAD, PREPARING_REBALANCE, ...
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _table(rows: list[list[str]], fixed: dict[int, int], flexible: set[int]) -> None:
+    widths: dict[int, int] = dict(fixed)
+    for column in flexible:
+        widths[column] = max([15, *(len(row[column]) for row in rows)])
+    out()
+    for row in rows:
+        cells = [cell.ljust(widths[i]) if i in widths else cell for i, cell in enumerate(row)]
+        out(" ".join(cells))
+
+
+def _print_offsets(client: Any, group: str, description: Any, state: str) -> None:
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    (OffsetSpec,) = admin_names("OffsetSpec")
+
+    request = [ConsumerGroupTopicPartitions(group)]
+    committed = result(client.list_consumer_group_offsets(request)[group]).topic_partitions
+    owners: dict[tuple[str, int], Any] = {}
+    for member in description.members:
+        for tp in member.assignment.topic_partitions:
+            owners[(tp.topic, tp.partition)] = member
+    positions = {(tp.topic, tp.partition): tp.offset for tp in committed}
+    keys = sorted(set(positions) | set(owners))
+    ends: dict[tuple[str, int], int] = {}
+    if keys:
+        futures = client.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in keys})
+        for tp, future in futures.items():
+            ends[(tp.topic, tp.partition)] = result(future).offset
+    if not description.members:
+        out()
+        out(f"Consumer group '{group}' has no active members.")
+    rows = [
+        ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]
+    ]
+    for key in keys:
+        current = positions.get(key, -1)
+        end = ends.get(key, -1)
+        member = owners.get(key)
+        rows.append([
+            group, key[0], str(key[1]),
+            str(current) if current >= 0 else "-",
+            str(end) if end >= 0 else "-",
+            str(end - current) if current >= 0 and end >= 0 else "-",
+            member.member_id if member else "-",
+            member.host if member else "-",
+            member.client_id if member else "-",
+        ])  # fmt: skip
+    _table(rows, {2: 10, 3: 15, 4: 15, 5: 15}, {0, 1, 6, 7})
+
+
+def _print_members(group: str, description: Any, state: str, verbose: bool) -> None:
+    if not description.members:
+        out()
+        out(f"Consumer group '{group}' has no active members.")
+        return
+    rows = [["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"]]
+    for m in description.members:
+        rows.append([group, m.member_id, m.host, m.client_id, str(len(m.assignment.topic_partitions))])
+    _table(rows, {4: 12}, {0, 1, 2, 3})
+
+
+def _print_state(group: str, description: Any, state: str) -> None:
+    coordinator = description.coordinator
+    where = f"{coordinator.host}:{coordinator.port}  ({coordinator.id})"
+    rows = [
+        ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"],
+        [group, where, description.partition_assignor or "", state, str(len(description.members))],
+    ]
+    _table(rows, {}, {0, 1, 2, 3})
