@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except ToolError as exc:
-        err(f"Error: {exc}")
+        err(f"{exc.prefix}{exc}")
         return 1
     except ImportError as exc:
         err(f"Error: {exc.name or exc} is missing: pip install 'kafkish[tools]'")

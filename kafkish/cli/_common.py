@@ -11,7 +11,11 @@ from typing import Any, NoReturn
 
 
 class ToolError(Exception):
-    """A failure the tool reports in one line (``Error: ...``) before exiting with 1."""
+    """A failure the tool reports in one line (``Error: ...`` or the tool's own prefix) before exiting with 1."""
+
+    def __init__(self, message: str, prefix: str = "Error: ") -> None:
+        super().__init__(message)
+        self.prefix = prefix
 
 
 def fail(message: str) -> NoReturn:

@@ -4,7 +4,8 @@
 ``--describe`` prints the Java tool's table: columns GROUP, TOPIC, PARTITION, CURRENT-OFFSET,
 LOG-END-OFFSET, LAG, CONSUMER-ID, HOST, CLIENT-ID, left-aligned, text columns at least 15 wide (wider
 for longer values), PARTITION 10, the offsets 15, ``-`` where there is nothing; a group without members
-is announced with ``Consumer group 'G' has no active members.``.
+is announced on standard error with ``Consumer group 'G' has no active members.``; ``--members``
+and ``--state`` print Kafka's tables for those.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kafkish.cli._common import add_bootstrap, admin, admin_names, fail, out, result
+from kafkish.cli._common import add_bootstrap, admin, admin_names, err, fail, out, result
 
 
 def add_parser(commands: Any) -> None:
@@ -54,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
         if args.state:
             _print_state(group, description, state)
         elif args.members:
-            _print_members(group, description, state, args.verbose)
+            _print_members(group, description)
         else:
-            _print_offsets(client, group, description, state)
+            _print_offsets(client, group, description)
     return 0
 
 
@@ -65,19 +66,25 @@ def _state(description: Any) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _table(rows: list[list[str]], fixed: dict[int, int], flexible: set[int]) -> None:
+def _table(rows: list[list[str]], fixed: dict[int, int], flexible: dict[int, int], end: str = "") -> None:
+    """Kafka's ``%-Ns`` columns: ``fixed`` widths, ``flexible`` ones at least their minimum, wider for longer
+    values; a column in neither is the last one, not padded (``end`` follows every line)."""
     widths: dict[int, int] = dict(fixed)
-    for column in flexible:
-        widths[column] = max([15, *(len(row[column]) for row in rows)])
+    for column, least in flexible.items():
+        widths[column] = max([least, *(len(row[column]) for row in rows)])
     out()
     for row in rows:
         cells = [cell.ljust(widths[i]) if i in widths else cell for i, cell in enumerate(row)]
-        out(" ".join(cells))
+        out(" ".join(cells) + end)
 
 
-def _print_offsets(client: Any, group: str, description: Any, state: str) -> None:
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+def _no_members(group: str) -> None:
+    err("")
+    err(f"Consumer group '{group}' has no active members.")
 
+
+def _print_offsets(client: Any, group: str, description: Any) -> None:
+    ConsumerGroupTopicPartitions, TopicPartition = _root_names("ConsumerGroupTopicPartitions", "TopicPartition")
     (OffsetSpec,) = admin_names("OffsetSpec")
 
     request = [ConsumerGroupTopicPartitions(group)]
@@ -94,11 +101,9 @@ def _print_offsets(client: Any, group: str, description: Any, state: str) -> Non
         for tp, future in futures.items():
             ends[(tp.topic, tp.partition)] = result(future).offset
     if not description.members:
-        out()
-        out(f"Consumer group '{group}' has no active members.")
-    rows = [
-        ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]
-    ]
+        _no_members(group)
+    header = "GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID"
+    rows = [header.split()]
     for key in keys:
         current = positions.get(key, -1)
         end = ends.get(key, -1)
@@ -112,25 +117,31 @@ def _print_offsets(client: Any, group: str, description: Any, state: str) -> Non
             member.host if member else "-",
             member.client_id if member else "-",
         ])  # fmt: skip
-    _table(rows, {2: 10, 3: 15, 4: 15, 5: 15}, {0, 1, 6, 7})
+    _table(rows, {2: 10, 3: 15, 4: 15, 5: 15}, {0: 15, 1: 15, 6: 15, 7: 15})
 
 
-def _print_members(group: str, description: Any, state: str, verbose: bool) -> None:
+def _print_members(group: str, description: Any) -> None:
     if not description.members:
-        out()
-        out(f"Consumer group '{group}' has no active members.")
-        return
+        _no_members(group)
     rows = [["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"]]
     for m in description.members:
         rows.append([group, m.member_id, m.host, m.client_id, str(len(m.assignment.topic_partitions))])
-    _table(rows, {4: 12}, {0, 1, 2, 3})
+    _table(rows, {4: 15}, {0: 15, 1: 15, 2: 15, 3: 15}, end=" ")
 
 
 def _print_state(group: str, description: Any, state: str) -> None:
+    if not description.members:
+        _no_members(group)
     coordinator = description.coordinator
     where = f"{coordinator.host}:{coordinator.port}  ({coordinator.id})"
     rows = [
         ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"],
         [group, where, description.partition_assignor or "", state, str(len(description.members))],
     ]
-    _table(rows, {}, {0, 1, 2, 3})
+    _table(rows, {2: 20, 3: 15}, {0: 25, 1: 25})
+
+
+def _root_names(*names: str) -> tuple[Any, ...]:
+    import confluent_kafka
+
+    return tuple(getattr(confluent_kafka, name) for name in names)

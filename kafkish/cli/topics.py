@@ -11,7 +11,7 @@ import argparse
 import re
 from typing import Any
 
-from kafkish.cli._common import add_bootstrap, admin, admin_names, fail, key_values, out, result
+from kafkish.cli._common import ToolError, add_bootstrap, admin, admin_names, fail, key_values, out, result
 
 
 def add_parser(commands: Any) -> None:
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
         pattern = re.compile(args.topic)
         names = [n for n in names if pattern.fullmatch(n)]
         if not names and not args.if_exists and not args.list:
-            fail(f"Topic '{args.topic}' does not exist as expected")
+            raise ToolError(
+                f"Topic '{args.topic}' does not exist as expected", "Error while executing topic command : "
+            )
     if args.list:
         for name in names:
             out(name)
