@@ -7,6 +7,7 @@ second step failing: a container name that does not resolve outside Docker, ``lo
 clients on other machines, a port that is not published, or one broker advertising another's address.
 The doctor walks both steps for every bootstrap server and every advertised broker and prints one line
 per check (``ok``, ``warning`` or ``PROBLEM``) with what to change. Exit code: 0 without problems, else 1.
+PLAINTEXT listeners only, for now.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import socket
+from dataclasses import dataclass
 from typing import Any
 
-from kafkish.cli._common import add_bootstrap, admin_names, client_config, out
+from kafkish.cli._common import add_bootstrap, out
 
 
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser("doctor", help="diagnose connection and listener problems")
-    add_bootstrap(p)
+    add_bootstrap(p, admin_config=False)
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each step (default 5)")
     p.set_defaults(run=run)
 
@@ -83,17 +85,42 @@ def _reach(host: str, port: int, timeout: float, report: Report, who: str, advic
     return reached
 
 
-def _metadata(args: argparse.Namespace, bootstrap: str) -> Any:
-    (AdminClient,) = admin_names("AdminClient")
+@dataclass
+class Metadata:
+    cluster_id: str | None
+    brokers: dict[int, tuple[str, int]]
 
-    client = AdminClient(client_config(args, {"bootstrap.servers": bootstrap}))
-    return client.list_topics(timeout=args.timeout)
+
+def _metadata(args: argparse.Namespace, bootstrap: str) -> Metadata:
+    """Metadata as the broker at ``bootstrap`` answers it, over one connection to that address (aiokafka's
+    connection and codecs). A full client (librdkafka) would hop to the advertised addresses it learns and
+    answer from there, which is exactly what the doctor must not do."""
+    import asyncio
+
+    from aiokafka.conn import create_conn
+    from aiokafka.protocol.metadata import MetadataRequest
+
+    host, port = _split(bootstrap)
+
+    async def ask() -> Metadata:
+        conn = await create_conn(host, port, request_timeout_ms=int(args.timeout * 1000))
+        try:
+            answer = await conn.send(MetadataRequest([]))
+        finally:
+            conn.close()
+        brokers = {int(b[0]): (str(b[1]), int(b[2])) for b in answer.brokers}
+        return Metadata(getattr(answer, "cluster_id", None), brokers)
+
+    async def bounded() -> Metadata:
+        return await asyncio.wait_for(ask(), args.timeout)
+
+    return asyncio.run(bounded())
 
 
 def run(args: argparse.Namespace) -> int:
     report = Report()
     servers = [s for s in args.bootstrap_server.split(",") if s.strip()]
-    metadata: Any = None
+    metadata: Metadata | None = None
     bootstrap_loopback = True
     for server in servers:
         host, port = _split(server)
@@ -106,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
             answer = _metadata(args, f"{host}:{port}")
         except Exception as exc:
             report.problem(
-                f"bootstrap: connected, but no Kafka metadata within {args.timeout:g}s ({exc}). Is this a Kafka "
-                "listener (not ZooKeeper or HTTP), and does it need TLS or SASL (--command-config)?"
+                f"bootstrap: connected, but no Kafka metadata within {args.timeout:g}s ({type(exc).__name__}). "
+                "Is this a Kafka listener (not ZooKeeper or HTTP)? TLS and SASL listeners are not checked yet."
             )
             continue
         report.ok(f"bootstrap: Kafka answers (cluster {answer.cluster_id}, {len(answer.brokers)} broker(s))")
@@ -115,8 +142,17 @@ def run(args: argparse.Namespace) -> int:
     if metadata is None:
         out(f"\n{report.problems} problem(s): no bootstrap server gave metadata, so clients cannot start.")
         return 1
-    for node_id, broker in sorted(metadata.brokers.items()):
-        _check_broker(args, report, node_id, broker.host, broker.port, bootstrap_loopback)
+    advertisers: dict[tuple[str, int], list[int]] = {}
+    for node_id, (host, port) in sorted(metadata.brokers.items()):
+        advertisers.setdefault((host, port), []).append(node_id)
+        _check_broker(args, report, node_id, host, port, bootstrap_loopback, metadata.cluster_id)
+    for (host, port), nodes in advertisers.items():
+        if len(nodes) > 1:
+            report.problem(
+                f"brokers {', '.join(map(str, nodes))} all advertise {host}:{port}: clients send every one's "
+                "partitions to the one broker there, which answers NOT_LEADER_OR_FOLLOWER for the others'. "
+                "Give each broker its own address in advertised.listeners."
+            )
     if report.problems:
         out(f"\n{report.problems} problem(s): clients bootstrap but fail when they connect to the brokers above.")
         return 1
@@ -125,7 +161,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_broker(
-    args: argparse.Namespace, report: Report, node_id: int, host: str, port: int, bootstrap_loopback: bool
+    args: argparse.Namespace,
+    report: Report,
+    node_id: int,
+    host: str,
+    port: int,
+    bootstrap_loopback: bool,
+    cluster_id: str | None,
 ) -> None:
     who = f"broker {node_id}"
     out(f"broker {node_id} advertises {host}:{port}")
@@ -159,9 +201,9 @@ def _check_broker(
     except Exception as exc:
         report.problem(f"{who}: connected to {host}:{port}, but no Kafka answer ({exc}). {fix}")
         return
-    if answer.orig_broker_id != node_id:
+    if answer.cluster_id != cluster_id:
         report.problem(
-            f"{who}: {host}:{port} answers as broker {answer.orig_broker_id}, not {node_id}: "
+            f"{who}: {host}:{port} is a broker of another cluster ({answer.cluster_id}, not {cluster_id}): "
             f"advertised.listeners of broker {node_id} names another broker's address. {fix}"
         )
         return
