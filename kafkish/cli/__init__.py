@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kafkish.cli import configs, console, doctor, groups, offsets, serve, topics
+from kafkish.cli import api_versions, configs, console, doctor, groups, offsets, serve, topics
 from kafkish.cli._common import ToolError, err
 
 
@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     groups.add_parser(commands)
     configs.add_parser(commands)
     offsets.add_parsers(commands)
+    api_versions.add_parser(commands)
     doctor.add_parser(commands)
     return top
 

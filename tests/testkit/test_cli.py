@@ -200,3 +200,13 @@ def test_a_broker_that_is_not_there_is_one_error_line() -> None:
         "get-offsets", "--bootstrap-server", "127.0.0.1:1", "--topic", "x", "--command-config", "/nonexistent"
     )
     assert done.code == 1 and done.stderr.startswith("Error: cannot read /nonexistent")
+
+
+def test_broker_api_versions_lists_kafkas_apis_with_the_brokers_ranges(bootstrap: str) -> None:
+    done = kafkish("broker-api-versions", "--bootstrap-server", bootstrap)
+    lines = done.stdout.split("\n")
+    assert lines[0] == f"{bootstrap} (id: 0 rack: null) -> ("
+    assert re.fullmatch(r"\tProduce\(0\): 0 to \d+ \[usable: \d+\],", lines[1])
+    assert "\tLeaderAndIsr(4): UNSUPPORTED," in lines
+    assert re.fullmatch(r"\tReadShareGroupStateSummary\(87\): UNSUPPORTED", lines[-3])
+    assert lines[-2:] == [")", ""]

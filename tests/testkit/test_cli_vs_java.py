@@ -45,6 +45,7 @@ def bootstrap() -> Iterator[str]:
     [
         ("topics", ["--describe", "--topic", "same"]),
         ("topics", ["--list"]),
+        ("broker-api-versions", []),
         ("consumer-groups", ["--describe", "--group", "g1"]),
         ("consumer-groups", ["--describe", "--group", "g1", "--members"]),
         ("consumer-groups", ["--describe", "--group", "g1", "--state"]),
