@@ -210,3 +210,28 @@ def test_broker_api_versions_lists_kafkas_apis_with_the_brokers_ranges(bootstrap
     assert "\tLeaderAndIsr(4): UNSUPPORTED," in lines
     assert re.fullmatch(r"\tReadShareGroupStateSummary\(87\): UNSUPPORTED", lines[-3])
     assert lines[-2:] == [")", ""]
+
+
+def test_kafkish_without_a_subcommand_still_starts_a_broker(tmp_path: Path) -> None:
+    """``kafkish --override ...`` (the command's meaning before it had subcommands) still starts a broker."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.testkit.cli import ROOT
+
+    broker = subprocess.Popen(
+        [sys.executable, "-m", "kafkish", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+         "--override", f"log.dirs={tmp_path}"],
+        stderr=subprocess.PIPE, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert broker.stderr is not None
+    try:
+        for line in broker.stderr:
+            if "listening on" in line:
+                break
+        else:
+            pytest.fail("the broker exited without listening")
+    finally:
+        broker.terminate()
+        assert broker.wait(30) == 0

@@ -161,3 +161,13 @@ def test_record(n, kafka_bootstrap, kafka_topic):
     assert len(by_worker) == 2, by_worker
     assert all(len(bootstraps) == 1 for bootstraps in by_worker.values()), by_worker
     assert len(set.union(*by_worker.values())) == 2, by_worker
+
+
+def test_the_readmes_example_runs(pytester: pytest.Pytester) -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```python\n# tests/test_orders.py\n(.*?)```", readme, re.S)
+    assert example is not None, "README.md lost its 'Testing your application' example"
+    pytester.makepyfile(test_orders=example.group(1))
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=3)
