@@ -1,5 +1,5 @@
 """``kafkish consumer-groups``: kafka-consumer-groups.sh --list, --describe (offsets, --members,
---state), --delete.
+--state), --delete, --reset-offsets (groups_reset.py).
 
 ``--describe`` prints the Java tool's table: columns GROUP, TOPIC, PARTITION, CURRENT-OFFSET,
 LOG-END-OFFSET, LAG, CONSUMER-ID, HOST, CLIENT-ID, left-aligned, text columns at least 15 wide (wider
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from kafkish.cli import groups_reset
 from kafkish.cli._common import add_bootstrap, admin, admin_names, err, fail, out, result
 
 
@@ -23,11 +24,13 @@ def add_parser(commands: Any) -> None:
     action.add_argument("--list", action="store_true")
     action.add_argument("--describe", action="store_true")
     action.add_argument("--delete", action="store_true")
+    action.add_argument("--reset-offsets", action="store_true")
     p.add_argument("--group", action="append", default=[])
     p.add_argument("--all-groups", action="store_true")
     p.add_argument("--members", action="store_true")
     p.add_argument("--state", action="store_true")
     p.add_argument("--verbose", action="store_true")
+    groups_reset.add_arguments(p)
     p.set_defaults(run=run)
 
 
@@ -50,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     for group in groups:
         description = result(client.describe_consumer_groups([group])[group])
         state = _state(description)
-        if state == "Dead":
+        if state == "Dead" and not args.reset_offsets:
             fail(f"Consumer group '{group}' does not exist.")
-        if args.state:
+        if args.reset_offsets:
+            groups_reset.reset(client, args, group, state)
+        elif args.state:
             _print_state(group, description, state)
         elif args.members:
             _print_members(group, description)

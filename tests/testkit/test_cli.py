@@ -235,3 +235,25 @@ def test_kafkish_without_a_subcommand_still_starts_a_broker(tmp_path: Path) -> N
     finally:
         broker.terminate()
         assert broker.wait(30) == 0
+
+
+def test_consumer_groups_reset_offsets(bootstrap: str) -> None:
+    b = ("--bootstrap-server", bootstrap)
+    kafkish("topics", *b, "--create", "--topic", "replayed", "--partitions", "1")
+    kafkish("console-producer", *b, "--topic", "replayed", stdin="a\nb\nc\n")
+    kafkish("console-consumer", *b, "--topic", "replayed", "--from-beginning", "--max-messages", "3", "--group", "rg")
+    header = f"{'GROUP':<30} {'TOPIC':<30} {'PARTITION':<10} {'NEW-OFFSET':<15}"
+
+    dry = kafkish("consumer-groups", *b, "--group", "rg", "--topic", "replayed", "--reset-offsets", "--to-earliest")
+    assert dry.stderr.startswith("WARN: No action will be performed as the --execute option is missing.")
+    assert dry.stdout.split("\n") == ["", header, f"{'rg':<30} {'replayed':<30} {'0':<10} {'0':<15}", ""]
+    assert "CURRENT-OFFSET" in kafkish("consumer-groups", *b, "--describe", "--group", "rg").stdout
+
+    shifted = kafkish(
+        "consumer-groups", *b, "--group", "rg", "--topic", "replayed:0", "--reset-offsets", "--shift-by", "-5",
+        "--execute",
+    )  # fmt: skip
+    assert "WARN New offset (-2) is lower than earliest offset for topic partition replayed-0." in shifted.stderr
+    assert shifted.stdout == f"\n{header}\n{'rg':<30} {'replayed':<30} {'0':<10} {'0':<15}\n"
+    again = kafkish("console-consumer", *b, "--topic", "replayed", "--group", "rg", "--max-messages", "3")
+    assert again.stdout == "a\nb\nc\n"

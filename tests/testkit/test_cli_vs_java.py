@@ -50,6 +50,8 @@ def bootstrap() -> Iterator[str]:
         ("consumer-groups", ["--describe", "--group", "g1", "--members"]),
         ("consumer-groups", ["--describe", "--group", "g1", "--state"]),
         ("consumer-groups", ["--list"]),
+        ("consumer-groups", ["--group", "g1", "--topic", "same", "--reset-offsets", "--to-earliest", "--dry-run"]),
+        ("consumer-groups", ["--group", "g1", "--all-topics", "--reset-offsets", "--shift-by", "-1"]),
         ("get-offsets", ["--topic", "same"]),
         ("get-offsets", ["--topic", "same", "--time", "-2"]),
         ("configs", ["--describe", "--entity-type", "topics", "--entity-name", "same"]),
