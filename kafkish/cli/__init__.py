@@ -20,7 +20,7 @@ import argparse
 import sys
 
 from kafkish.cli import api_versions, configs, console, doctor, groups, offsets, serve, topics
-from kafkish.cli._common import ToolError, err
+from kafkish.cli._common import ToolError, describe_error, err
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as exc:
         err(f"{exc.prefix}{exc}")
         return 1
+    except Exception as exc:
+        if not _from_client_library(exc):
+            raise
+        err(f"Error: {describe_error(exc)}")  # e.g. no broker reachable: one line, not a traceback
+        return 1
     except ImportError as exc:
         err(f"Error: {exc.name or exc} is missing: pip install 'kafkish[tools]'")
         return 1
@@ -61,3 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _from_client_library(exc: BaseException) -> bool:
+    module = type(exc).__module__ or ""
+    return module.startswith(("cimpl", "confluent_kafka", "aiokafka")) or isinstance(exc, (OSError, TimeoutError))
