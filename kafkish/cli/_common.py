@@ -89,6 +89,8 @@ def result(future: Any, timeout: float = 30.0) -> Any:
 
 
 def describe_error(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer from the brokers in time (is the bootstrap server reachable? try: kafkish doctor)"
     error = exc.args[0] if exc.args else exc
     name = getattr(error, "name", None)
     text = getattr(error, "str", None)
