@@ -260,3 +260,18 @@ def test_consumer_groups_reset_offsets(bootstrap: str) -> None:
     assert shifted.stdout == f"\n{header}\n{'rg':<30} {'replayed':<30} {'0':<10} {'0':<15}\n"
     again = kafkish("console-consumer", *b, "--topic", "replayed", "--group", "rg", "--max-messages", "3")
     assert again.stdout == "a\nb\nc\n"
+
+
+def test_producer_perf_test_sends_every_record_and_prints_kafkas_summary(bootstrap: str) -> None:
+    done = kafkish(
+        "producer-perf-test", "--topic", "perf", "--num-records", "500", "--record-size", "100", "--throughput", "-1",
+        "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert re.fullmatch(
+        r"500 records sent, \d+\.\d records/sec \(\d+\.\d\d MB/sec\), \d+\.\d\d ms avg latency, \d+\.\d\d ms max "
+        r"latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99\.9th\.\n",
+        done.stdout,
+    ), done.stdout
+    offsets = kafkish("get-offsets", "--bootstrap-server", bootstrap, "--topic", "perf").stdout.splitlines()
+    assert sum(int(line.rsplit(":", 1)[1]) for line in offsets) == 500
