@@ -275,3 +275,12 @@ def test_producer_perf_test_sends_every_record_and_prints_kafkas_summary(bootstr
     ), done.stdout
     offsets = kafkish("get-offsets", "--bootstrap-server", bootstrap, "--topic", "perf").stdout.splitlines()
     assert sum(int(line.rsplit(":", 1)[1]) for line in offsets) == 500
+
+    read = kafkish("consumer-perf-test", "--bootstrap-server", bootstrap, "--topic", "perf", "--messages", "500")
+    header, line = read.stdout.splitlines()
+    assert header == (
+        "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, "
+        "fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
+    )
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}"
+    assert re.fullmatch(rf"{stamp}, {stamp}, 0\.0477, [\d.]+, 500, [\d.]+, \d+, \d+, [\d.]+, [\d.]+", line), line
