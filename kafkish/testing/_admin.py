@@ -41,8 +41,15 @@ def delete_all(bootstrap: str, timeout: float = 30.0) -> None:
             future.result(timeout)
     groups = [g.group_id for g in admin.list_consumer_groups(request_timeout=timeout).result(timeout).valid]
     if groups:
-        for future in admin.delete_consumer_groups(groups, request_timeout=timeout).values():
-            future.result(timeout)
+        for group, future in admin.delete_consumer_groups(groups, request_timeout=timeout).items():
+            try:
+                future.result(timeout)
+            except Exception as exc:
+                if "NON_EMPTY_GROUP" in repr(exc):
+                    raise RuntimeError(
+                        f"reset(): consumer group {group!r} still has members; close the test's consumers first"
+                    ) from exc
+                raise
 
 
 def forget(bootstrap: str) -> None:

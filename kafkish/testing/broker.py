@@ -14,6 +14,7 @@ DeleteGroups), so it behaves exactly as any client's deletion would.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -167,8 +168,6 @@ def _prop(value: str | int | bool) -> str:
 
 
 def _env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -7,6 +7,7 @@ point, so an installed entry point and the flag never register it twice).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,22 @@ def test_the_readmes_example_runs(pytester: pytest.Pytester) -> None:
     assert example is not None, "README.md lost its 'Testing your application' example"
     pytester.makepyfile(test_orders=example.group(1))
     pytester.runpytest(*PLUGIN).assert_outcomes(passed=3)
+
+
+def test_reset_names_a_group_whose_consumer_is_still_open() -> None:
+    from confluent_kafka import Consumer
+
+    from kafkish.testing import Broker
+    from kafkish.testing._admin import create_topic
+
+    with Broker() as broker:
+        create_topic(broker.bootstrap_servers, "watched")
+        consumer = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "still-open"})
+        consumer.subscribe(["watched"])
+        deadline = time.monotonic() + 30
+        while not consumer.assignment() and time.monotonic() < deadline:
+            consumer.poll(0.2)
+        with pytest.raises(RuntimeError, match="consumer group 'still-open' still has members"):
+            broker.reset()
+        consumer.close()
+        broker.reset()
