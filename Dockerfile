@@ -20,8 +20,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/kafkish
 
-# Only what the package needs (see .dockerignore): the install reads pyproject.toml and README.md.
-COPY pyproject.toml README.md ./
+# Only what the package needs (see .dockerignore): the install reads pyproject.toml, setup.py and README.md.
+COPY pyproject.toml setup.py README.md ./
+COPY kafkish ./kafkish
 COPY protocol ./protocol
 COPY storage ./storage
 COPY broker ./broker

@@ -1,0 +1,120 @@
+"""``kafkish topics``: kafka-topics.sh: --create, --list, --describe, --alter (partitions), --delete.
+
+Output is the Java tool's: ``Created topic NAME.``, one name a line for ``--list``, and for
+``--describe`` a tab-separated header line per topic (``Topic: ... TopicId: ... PartitionCount: ...
+ReplicationFactor: ... Configs: ...`` with the topic's non-default configs) and one line per partition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from kafkish.cli._common import ToolError, add_bootstrap, admin, admin_names, fail, key_values, out, result
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser("topics", help="create, list, describe, alter, delete topics")
+    add_bootstrap(p)
+    action = p.add_mutually_exclusive_group(required=True)
+    for name in ("create", "list", "describe", "alter", "delete"):
+        action.add_argument(f"--{name}", action="store_true")
+    p.add_argument("--topic", help="a topic name (a regular expression for --describe, --alter, --delete)")
+    p.add_argument("--partitions", type=int)
+    p.add_argument("--replication-factor", type=int)
+    p.add_argument("--config", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--if-not-exists", action="store_true")
+    p.add_argument("--if-exists", action="store_true")
+    p.add_argument("--exclude-internal", action="store_true")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    client = admin(args)
+    if args.create:
+        return create(client, args)
+    names = sorted(client.list_topics(timeout=30).topics)
+    if args.exclude_internal:
+        names = [n for n in names if not n.startswith("__")]
+    if args.topic is not None:
+        pattern = re.compile(args.topic)
+        names = [n for n in names if pattern.fullmatch(n)]
+        if not names and not args.if_exists and not args.list:
+            raise ToolError(
+                f"Topic '{args.topic}' does not exist as expected", "Error while executing topic command : "
+            )
+    if args.list:
+        for name in names:
+            out(name)
+    elif args.describe:
+        describe(client, names)
+    elif args.delete:
+        for future in client.delete_topics(names, operation_timeout=30).values() if names else ():
+            result(future)
+    elif args.alter:
+        (NewPartitions,) = admin_names("NewPartitions")
+
+        if args.partitions is None:
+            fail("--alter needs --partitions")
+        for future in client.create_partitions([NewPartitions(n, args.partitions) for n in names]).values():
+            result(future)
+    return 0
+
+
+def create(client: Any, args: argparse.Namespace) -> int:
+    from confluent_kafka.cimpl import NewTopic
+
+    if args.topic is None:
+        fail("--create needs --topic")
+    topic = NewTopic(
+        args.topic,
+        num_partitions=-1 if args.partitions is None else args.partitions,
+        replication_factor=-1 if args.replication_factor is None else args.replication_factor,
+        config=key_values(args.config, "--config"),
+    )
+    future = client.create_topics([topic], operation_timeout=30)[args.topic]
+    try:
+        future.result(30)
+    except Exception as exc:
+        if args.if_not_exists and "TOPIC_ALREADY_EXISTS" in repr(exc):
+            return 0
+        result(future)
+    out(f"Created topic {args.topic}.")
+    return 0
+
+
+def describe(client: Any, names: list[str]) -> None:
+    from confluent_kafka import TopicCollection
+
+    ConfigResource, ResourceType = admin_names("ConfigResource", "ResourceType")
+
+    if not names:
+        return
+    descriptions = {name: result(f) for name, f in client.describe_topics(TopicCollection(names)).items()}
+    resources = [ConfigResource(ResourceType.TOPIC, name) for name in names]
+    configs = {res.name: result(f) for res, f in client.describe_configs(resources).items()}
+    for name in names:
+        d = descriptions[name]
+        partitions = sorted(d.partitions, key=lambda p: p.id)
+        replication = len(partitions[0].replicas) if partitions else 0
+        dynamic = ",".join(
+            f"{e.name}={e.value}" for e in configs[name].values() if not e.is_default and int(e.source) == 1
+        )
+        out(
+            f"Topic: {name}\tTopicId: {kafka_uuid(str(d.topic_id))}\tPartitionCount: {len(partitions)}"
+            f"\tReplicationFactor: {replication}\tConfigs: {dynamic}"
+        )
+        for p in partitions:
+            leader = "none" if p.leader is None or p.leader.id < 0 else str(p.leader.id)
+            replicas = ",".join(str(n.id) for n in p.replicas)
+            isr = ",".join(str(n.id) for n in p.isr)
+            out(
+                f"\tTopic: {name}\tPartition: {p.id}\tLeader: {leader}\tReplicas: {replicas}\tIsr: {isr}"
+                "\tElr: \tLastKnownElr: "
+            )
+
+
+def kafka_uuid(text: str) -> str:
+    """A topic id as Kafka prints it: URL-safe base64 without padding."""
+    return text.replace("+", "-").replace("/", "_").rstrip("=")

@@ -1,0 +1,141 @@
+"""The pytest plugin (entry point ``pytest11``): real kafkish brokers as fixtures.
+
+Fixtures:
+- ``kafka_broker``: a ``kafkish.testing.Broker`` shared by the whole session (under pytest-xdist, by one
+  worker: each worker starts its own). A test marked ``@pytest.mark.kafka_broker({"key": "value"})`` gets
+  a broker with those properties instead, shared by every test with the same marker. Properties for all
+  brokers come from the ini option ``kafka_broker_config`` (lines of ``key=value``); the marker's win.
+- ``kafka_bootstrap``: its ``host:port``.
+- ``kafka_topic``: a factory, ``kafka_topic(partitions=1, config=None) -> name``, creating a fresh topic
+  with a name unique to the test; ``@pytest.mark.kafka_topic(partitions=3, config={...})`` sets the
+  defaults.
+
+A broker is started only when a test first asks for it, and stopped at the end of the session. When a test
+that used a broker fails, the broker's log lines written during that test are attached to its report.
+With the ini option ``kafka_reset = true``, every topic and group is deleted after each such test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
+
+import pytest
+
+from kafkish.testing import Broker
+
+_BROKER_KEY = pytest.StashKey[tuple[Broker, int]]()
+_NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("kafka_broker_config", "kafkish broker properties for tests, one key=value a line", "linelist", [])
+    parser.addini("kafka_reset", "delete all topics and groups after each test that used a broker", "bool", False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kafka_broker(config): run the test on a broker with these properties")
+    config.addinivalue_line("markers", "kafka_topic(partitions=1, config=None): defaults of the kafka_topic factory")
+
+
+class _Brokers:
+    """The session's brokers, one per distinct configuration, started on first use."""
+
+    def __init__(self, factory: pytest.TempPathFactory, base: Mapping[str, str]) -> None:
+        self.factory = factory
+        self.base = dict(base)
+        self.started: dict[frozenset[tuple[str, str]], Broker] = {}
+
+    def get(self, overrides: Mapping[str, Any]) -> Broker:
+        config = {**self.base, **{key: _prop(value) for key, value in overrides.items()}}
+        key = frozenset(config.items())
+        broker = self.started.get(key)
+        if broker is None:
+            broker = Broker(config, data_dir=self.factory.mktemp("kafkish")).start()
+            self.started[key] = broker
+        return broker
+
+    def stop(self) -> None:
+        for broker in self.started.values():
+            broker.stop()
+
+
+def _prop(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _ini_config(config: pytest.Config) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for line in config.getini("kafka_broker_config"):
+        key, sep, value = str(line).partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"kafka_broker_config lines are key=value, got {line!r}")
+        props[key.strip()] = value.strip()
+    return props
+
+
+@pytest.fixture(scope="session")
+def _kafkish_brokers(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Generator[_Brokers]:
+    brokers = _Brokers(tmp_path_factory, _ini_config(pytestconfig))
+    yield brokers
+    brokers.stop()
+
+
+@pytest.fixture
+def kafka_broker(request: pytest.FixtureRequest, _kafkish_brokers: _Brokers) -> Generator[Broker]:
+    """A running kafkish broker (shared by the session, or by the tests with the same marker)."""
+    marker = request.node.get_closest_marker("kafka_broker")
+    overrides: dict[str, Any] = {}
+    if marker is not None:
+        for arg in marker.args:
+            overrides.update(arg)
+        overrides.update(marker.kwargs.get("config", {}))
+    broker = _kafkish_brokers.get(overrides)
+    if broker.process is not None and broker.process.poll() is not None:
+        pytest.fail(f"the kafkish broker exited (code {broker.process.returncode}); its log:\n{broker.log_text()}")
+    request.node.stash[_BROKER_KEY] = (broker, len(broker.log_text()))
+    yield broker
+    if request.config.getini("kafka_reset"):
+        broker.reset()
+
+
+@pytest.fixture
+def kafka_bootstrap(kafka_broker: Broker) -> str:
+    """``host:port`` of the test's broker, for a client's ``bootstrap.servers``."""
+    return kafka_broker.bootstrap_servers
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def kafka_topic(request: pytest.FixtureRequest, kafka_broker: Broker) -> Callable[..., str]:
+    """A factory of fresh topics: ``kafka_topic(partitions=None, config=None) -> name``."""
+    from kafkish.testing._admin import create_topic
+
+    marker = request.node.get_closest_marker("kafka_topic")
+    defaults: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
+    stem = _NAME_UNSAFE.sub("-", request.node.name).strip("-.")[:150] or "test"
+
+    def make(partitions: int | None = None, config: Mapping[str, Any] | None = None) -> str:
+        name = f"{stem}-{next(_counter)}-{uuid.uuid4().hex[:8]}"
+        count = partitions if partitions is not None else int(defaults.get("partitions", 1))
+        props = {key: _prop(value) for key, value in {**defaults.get("config", {}), **(config or {})}.items()}
+        create_topic(kafka_broker.bootstrap_servers, name, count, props)
+        return name
+
+    return make
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    used = item.stash.get(_BROKER_KEY, None)
+    if used is not None and report.failed:
+        broker, start = used
+        text = broker.log_text()[start:]
+        report.sections.append((f"kafkish broker log ({broker.bootstrap_servers}, {broker.log_path})", text))
+    return report
