@@ -124,7 +124,10 @@ class Values:
             return self.message(spec.struct, version, depth + 1)
         known = self.learned.get(_LEARNED_AS.get(name, name))
         if known and rng.random() < 0.5:
-            return rng.choice(known)  # a member id, generation or producer id the broker handed out
+            value = rng.choice(known)  # a member id, generation or producer id the broker handed out
+            # Of this field's type: JoinGroup's "leader" is a member id, LeaderAndIsr's a broker id.
+            if isinstance(value, int) == (wire.name in _INT_RANGES):
+                return value
         odd = rng.random() < self.odd
         if wire.name in _INT_RANGES:
             low, high = _INT_RANGES[wire.name]
