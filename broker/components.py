@@ -10,7 +10,7 @@ Not thread-safe: the broker's event loop owns it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broker.config import BrokerConfig
 from broker.controller.api import Controller
@@ -18,6 +18,7 @@ from broker.coordinator.group.service import GroupService
 from broker.coordinator.producer_id import ProducerIdManager
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.security.scram_store import ScramCredentialStore
 from storage.manager import LogManager
 
 
@@ -32,4 +33,5 @@ class BrokerComponents:
     controller: Controller  # what admin handlers change the cluster through
     group_coordinator: GroupService
     producer_ids: ProducerIdManager
+    scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
     stopping: bool = False  # set once shutdown begins: connections read no further requests

@@ -571,5 +571,57 @@ _TOPIC: list[ConfigDef] = [
     ),
 ]
 
-BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER}
+P = ConfigType.PASSWORD
+_TLS_PROTOCOLS = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1", "TLS")
+_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+# Security (broker.security): each may also be set for one listener as listener.name.<listener>.<name>.
+_SECURITY: list[ConfigDef] = [
+    ConfigDef("security.inter.broker.protocol", S, "PLAINTEXT", "Protocol between brokers.", choices=_PROTOCOLS),
+    ConfigDef("ssl.keystore.type", S, "JKS", "The file format of the key store file: JKS, PKCS12 or PEM."),
+    ConfigDef("ssl.keystore.location", S, None, "The location of the key store file."),
+    ConfigDef("ssl.keystore.password", P, None, "The store password for the key store file.", sensitive=True),
+    ConfigDef("ssl.key.password", P, None, "The password of the private key in the key store.", sensitive=True),
+    ConfigDef("ssl.keystore.certificate.chain", P, None, "Certificate chain in PEM format.", sensitive=True),
+    ConfigDef("ssl.keystore.key", P, None, "Private key in PEM format (PKCS#8).", sensitive=True),
+    ConfigDef("ssl.truststore.type", S, "JKS", "The file format of the trust store file: JKS, PKCS12 or PEM."),
+    ConfigDef("ssl.truststore.location", S, None, "The location of the trust store file."),
+    ConfigDef("ssl.truststore.password", P, None, "The password for the trust store file.", sensitive=True),
+    ConfigDef("ssl.truststore.certificates", P, None, "Trusted certificates in PEM format.", sensitive=True),
+    ConfigDef(
+        "ssl.client.auth",
+        S,
+        "none",
+        "Whether clients must present a certificate.",
+        choices=("required", "requested", "none"),
+    ),
+    ConfigDef("ssl.enabled.protocols", LI, ["TLSv1.2", "TLSv1.3"], "The TLS protocols.", choices=_TLS_PROTOCOLS),
+    ConfigDef("ssl.protocol", S, "TLSv1.3", "The TLS protocol used to create the context.", choices=_TLS_PROTOCOLS),
+    ConfigDef("ssl.cipher.suites", LI, [], "Cipher suites (IANA or OpenSSL names); empty: the defaults."),
+    ConfigDef("ssl.principal.mapping.rules", S, "DEFAULT", "Rules mapping a certificate's DN to a principal name."),
+    ConfigDef("ssl.endpoint.identification.algorithm", S, "https", "Server host name verification (clients)."),
+    ConfigDef("ssl.keymanager.algorithm", S, "SunX509", "Accepted for compatibility; OpenSSL decides."),
+    ConfigDef("ssl.trustmanager.algorithm", S, "PKIX", "Accepted for compatibility; OpenSSL decides."),
+    ConfigDef("sasl.enabled.mechanisms", LI, ["GSSAPI"], "The SASL mechanisms enabled in the server."),
+    ConfigDef("sasl.mechanism.inter.broker.protocol", S, "GSSAPI", "SASL mechanism between brokers."),
+    ConfigDef("sasl.jaas.config", P, None, "JAAS login context parameters, in the JAAS file format.", sensitive=True),
+    ConfigDef(
+        "sasl.server.max.receive.size",
+        INT,
+        524288,
+        "The largest frame accepted before SASL authentication.",
+        _at_least(1),
+    ),
+    ConfigDef(
+        "connection.failed.authentication.delay.ms",
+        INT,
+        100,
+        "Delay before the connection is closed on failed authentication.",
+        _at_least(0),
+    ),
+    ConfigDef("connections.max.reauth.ms", L, 0, "Longest session lifetime of a SASL connection (0: unbounded)."),
+    ConfigDef("authorizer.class.name", S, "", "The authorizer's class name; empty: no authorizer."),
+]
+
+BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER + _SECURITY}
 TOPIC_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _TOPIC}

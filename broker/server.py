@@ -27,6 +27,7 @@ from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFil
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.security.scram_store import LogDirScramStore
 from broker.topics import TopicStore
 from storage.checkpoints import MetaProperties, read_meta_properties
 from storage.manager import LogManager
@@ -96,6 +97,7 @@ class Broker:
             controller=self.controller,
             group_coordinator=self.group_coordinator,
             producer_ids=BlockProducerIdManager(LocalBlockFile(self.log_dirs[0])),
+            scram_credentials=self._scram_credentials(),
         )
         self.listeners = await self.socket_server.start(self.components)
         self.controller.register_endpoints(
@@ -124,6 +126,11 @@ class Broker:
             "kafkish broker %d of cluster %s listening on %s; data in %s; started in %.2fs",
             self.node_id, self.cluster_id, where, ", ".join(self.log_dirs), time.monotonic() - self.started_at,
         )  # fmt: skip
+
+    def _scram_credentials(self) -> LogDirScramStore:
+        store = LogDirScramStore(self.log_dirs[0])  # cluster mode: a ZooKeeper store (/config/users) instead
+        store.load()
+        return store
 
     def _cluster_id(self) -> str:
         for log_dir in self.log_dirs:
