@@ -11,7 +11,8 @@ A mechanism takes the client's tokens one at a time (``evaluate``) and answers t
 PLAIN checks ``user_<name>="<password>"`` options of the listener's PLAIN JAAS entry, comparing in
 constant time. SCRAM reads credentials from a ``ScramCredentialStore`` and follows Kafka's
 ``ScramSaslServer``: gs2 header ``n,`` with an optional authorization id that must equal the user name;
-the server nonce extends the client's; the proof is checked against the stored key.
+the server nonce extends the client's, and the final message's nonce must *end with* it (Kafka's check;
+librdkafka 2.0 repeats the client's part); the proof is checked against the stored key.
 """
 
 from __future__ import annotations
