@@ -116,3 +116,31 @@ def test_kafka_python_aiokafka_and_kcat_over_tls(tmp_path: Path, pki: Pki) -> No
         assert produced.returncode == 0, produced.stderr.decode()
         consumed = kcat(broker.bootstrap_of("SSL"), settings, "-C", "-t", "kc", "-o", "beginning", "-e")
         assert consumed.stdout.strip() == b"from kcat", consumed.stderr.decode()
+
+
+def test_enabled_protocols_ciphers_and_requested_client_auth(tmp_path: Path, pki: Pki) -> None:
+    settings = {
+        **keystore_settings(pki, "pem-file"),
+        "listener.name.ssl.ssl.enabled.protocols": "TLSv1.2",
+        "listener.name.ssl.ssl.cipher.suites": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "listener.name.ssl.ssl.truststore.type": "PKCS12",
+        "listener.name.ssl.ssl.truststore.location": pki.truststore_pkcs12(),
+        "listener.name.ssl.ssl.truststore.password": PASSWORD,
+        "listener.name.ssl.ssl.client.auth": "requested",
+    }
+    with SecuredBroker(tmp_path, {"PLAINTEXT": "PLAINTEXT", "SSL": "SSL"}, settings) as broker:
+        only_13 = client_ssl_context(pki.path("ca.pem"))
+        only_13.minimum_version = ssl.TLSVersion.TLSv1_3
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            _handshake(broker, only_13)
+        other_cipher = client_ssl_context(pki.path("ca.pem"))
+        other_cipher.maximum_version = ssl.TLSVersion.TLSv1_2
+        other_cipher.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            _handshake(broker, other_cipher)
+        # requested: a client without a certificate is let in, one with a foreign certificate is not
+        assert len(_handshake(broker, client_ssl_context(pki.path("ca.pem")))) == 4
+        foreign = client_ssl_context(pki.path("ca.pem"), pki.path("foreign_client.crt"), pki.path("foreign_client.key"))
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            _handshake(broker, foreign)
+        assert confluent_round_trip(ssl_client(pki, broker), "tls12") == b"hello"
