@@ -30,6 +30,9 @@ Invariants:
   ApiVersions, SaslHandshake and SaslAuthenticate pass, and after a v0 handshake frames are bare SASL
   tokens answered by bare tokens. A failed authentication is answered (after
   ``connection.failed.authentication.delay.ms``), then the connection closes.
+- With ``connections.max.reauth.ms`` set, an authenticated session expires: its next request closes the
+  connection unless it is a SaslHandshake beginning a re-authentication (KIP-368), which is then read
+  and answered one frame at a time like the first authentication.
 - This module knows handlers only through the dispatcher's registry, never a handler module.
 """
 
@@ -65,6 +68,7 @@ MAX_IN_FLIGHT = 64
 MAX_HELD_BYTES = 64 << 20
 _SIZE = struct.Struct(">i")
 _API_VERSIONS = 18
+_SASL_HANDSHAKE_KEY = struct.pack(">h", 17)
 _FLUSH_AT = 1 << 20
 # Read-only requests that may wait long (a Fetch's long poll): cancelled when their client goes away.
 _EXPENDABLE = frozenset({FETCH.key})
@@ -270,6 +274,12 @@ class Connection:
             except asyncio.IncompleteReadError:
                 raise ClientError(f"connection closed in the middle of a {size}-byte frame") from None
             self.last_active = self._loop.time()
+            if self._sasl is not None and self._sasl.complete:  # KIP-368: an expired session re-authenticates
+                starts_reauthentication = len(frame) >= 2 and frame[:2] == _SASL_HANDSHAKE_KEY
+                if self._sasl.expired() and not starts_reauthentication:
+                    raise ClientError("SASL session expired (connections.max.reauth.ms) without re-authentication")
+                if starts_reauthentication:
+                    sasl = self._sasl
             request = self._raw_sasl_token(frame) if sasl is not None and sasl.raw else self._parse(frame)
             request.frame_size = size
             self._pending.append(request)

@@ -5,7 +5,10 @@
   username or password`` for PLAIN; for SCRAM and malformed tokens ``Authentication failed during
   authentication due to invalid credentials with SASL mechanism <M>``); the connection then closes after
   ``connection.failed.authentication.delay.ms``.
-- v1+: ``session_lifetime_ms`` is 0: sessions do not expire (``connections.max.reauth.ms`` is not enforced).
+- v1+: ``session_lifetime_ms`` is ``connections.max.reauth.ms`` (0: sessions do not expire). A session
+  that expires closes its connection at the next request that does not begin a re-authentication
+  (KIP-368), whatever version the client authenticated with, as in Kafka. A re-authentication must keep
+  the principal ("Cannot change principals during re-authentication ...").
 - On a listener without SASL, or once authenticated: ILLEGAL_SASL_STATE, "SaslAuthenticate request
   received after successful authentication", and the connection stays, as in Kafka.
 """
@@ -28,4 +31,7 @@ async def handle_sasl_authenticate(ctx: RequestContext, request: SaslAuthenticat
     answer, failure = sasl.evaluate(request.auth_bytes)
     if failure is not None:
         return SaslAuthenticateResponse(error_code=ErrorCode.SASL_AUTHENTICATION_FAILED, error_message=failure)
-    return SaslAuthenticateResponse(error_code=ErrorCode.NONE, error_message=None, auth_bytes=answer)
+    lifetime = sasl.session_lifetime_ms if sasl.complete and ctx.version >= 1 else 0
+    return SaslAuthenticateResponse(
+        error_code=ErrorCode.NONE, error_message=None, auth_bytes=answer, session_lifetime_ms=lifetime
+    )

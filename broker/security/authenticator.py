@@ -21,6 +21,7 @@ import enum
 import logging
 import re
 import ssl
+import time
 from dataclasses import dataclass, field
 
 from broker.config import BrokerConfig, ConfigError
@@ -56,6 +57,7 @@ class ListenerSecurity:
     plain_users: dict[str, str] = field(default_factory=dict)
     max_receive_size: int = 524288
     failed_delay_s: float = 0.1
+    max_reauth_ms: int = 0  # connections.max.reauth.ms: > 0, sessions expire and clients re-authenticate
 
     @property
     def sasl(self) -> bool:
@@ -97,6 +99,7 @@ class ListenerSecurity:
             self.plain_users = {k[5:]: v for k, v in module.options.items() if k.startswith("user_")}
         self.max_receive_size = int(lc.get("sasl.server.max.receive.size"))
         self.failed_delay_s = int(lc.get("connection.failed.authentication.delay.ms")) / 1000
+        self.max_reauth_ms = max(0, int(lc.get("connections.max.reauth.ms")))
 
 
 class SaslState(enum.Enum):
@@ -128,6 +131,19 @@ class SaslAuthenticator:
         self.state = SaslState.HANDSHAKE_OR_VERSIONS
         self.mechanism: Mechanism | None = None
         self.principal = ANONYMOUS
+        self.reauthenticating = False
+        self.expires_at: float | None = None  # time.monotonic() when the session ends (KIP-368)
+
+    @property
+    def session_lifetime_ms(self) -> int:
+        return self.security.max_reauth_ms
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and time.monotonic() >= self.expires_at
+
+    @property
+    def may_reauthenticate(self) -> bool:
+        return self.complete and self.security.max_reauth_ms > 0
 
     @property
     def complete(self) -> bool:
@@ -144,8 +160,8 @@ class SaslAuthenticator:
     def check_request(self, api_key: int, api_name: str) -> None:
         """Raises UnexpectedRequest unless the state lets a request of ``api_key`` through."""
         state = self.state
-        if state is SaslState.COMPLETE:
-            return
+        if state is SaslState.COMPLETE or self.reauthenticating:
+            return  # re-authenticating, the connection stays authenticated until the new session fails
         if state is SaslState.HANDSHAKE_OR_VERSIONS and api_key in (_API_VERSIONS, _SASL_HANDSHAKE):
             return
         if state is SaslState.HANDSHAKE and api_key == _SASL_HANDSHAKE:
@@ -161,8 +177,20 @@ class SaslAuthenticator:
             self.state = SaslState.HANDSHAKE
 
     def handshake(self, mechanism: str, version: int) -> bool:
-        """The client picks ``mechanism``; False (and FAILED) when this listener does not enable it."""
-        if mechanism not in self.security.mechanisms:
+        """The client picks ``mechanism``; False (and FAILED) when this listener does not enable it.
+        On a complete session with ``connections.max.reauth.ms`` set, it begins a re-authentication
+        (KIP-368): same mechanism, v1 framing, and in the end the same principal."""
+        if self.complete:
+            assert self.mechanism is not None
+            if mechanism != self.mechanism.name or version < 1:
+                self.state = SaslState.FAILED
+                log.info(
+                    "Failed re-authentication with %s (SASL mechanism '%s' requested by client is not supported "
+                    "for re-authentication of mechanism '%s')", self.peer, mechanism, self.mechanism.name,
+                )  # fmt: skip
+                return False
+            self.reauthenticating = True
+        elif mechanism not in self.security.mechanisms:
             self.state = SaslState.FAILED
             log.info("Failed authentication with %s (Unsupported SASL mechanism %s)", self.peer, mechanism)
             return False
@@ -183,18 +211,30 @@ class SaslAuthenticator:
         except SaslAuthenticationFailed as exc:
             message = str(exc)
         except SaslFailed as exc:
-            log.info("Failed authentication with %s (%s: %s)", self.peer, mechanism.name, exc)
+            log.info("Failed %s with %s (%s: %s)", self._phase, self.peer, mechanism.name, exc)
             self.state = SaslState.FAILED
-            return b"", generic_failure(mechanism.name)
+            return b"", generic_failure(mechanism.name, self._phase)
         else:
             if mechanism.complete:
+                principal = f"User:{mechanism.username}"
+                if self.reauthenticating and principal != self.principal:
+                    message = f"Cannot change principals during re-authentication from {self.principal}: {principal}"
+                    log.info("Failed re-authentication with %s (%s)", self.peer, message)
+                    self.state = SaslState.FAILED
+                    return b"", message
                 self.state = SaslState.COMPLETE
-                self.principal = f"User:{mechanism.username}"
+                self.principal, self.reauthenticating = principal, False
+                if self.security.max_reauth_ms > 0:
+                    self.expires_at = time.monotonic() + self.security.max_reauth_ms / 1000
                 log.debug("%s authenticated as %s with %s", self.peer, self.principal, mechanism.name)
             return answer, None
-        log.info("Failed authentication with %s (%s)", self.peer, message)
+        log.info("Failed %s with %s (%s)", self._phase, self.peer, message)
         self.state = SaslState.FAILED
         return b"", message
+
+    @property
+    def _phase(self) -> str:
+        return "re-authentication" if self.reauthenticating else "authentication"
 
 
 @dataclass(slots=True)

@@ -38,8 +38,8 @@ class SaslAuthenticationFailed(SaslFailed):
     """Authentication failed; the message is the client's to see."""
 
 
-def generic_failure(mechanism: str) -> str:
-    return f"Authentication failed during authentication due to invalid credentials with SASL mechanism {mechanism}"
+def generic_failure(mechanism: str, phase: str = "authentication") -> str:
+    return f"Authentication failed during {phase} due to invalid credentials with SASL mechanism {mechanism}"
 
 
 class Mechanism:
