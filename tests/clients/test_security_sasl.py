@@ -4,7 +4,11 @@ authentication (raw requests on real sockets)."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import struct
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -275,3 +279,31 @@ def test_scram_credentials_survive_a_restart(tmp_path: Path) -> None:
         assert confluent_round_trip(config, "after-restart") == b"hello"
         stored = (broker.log_dir / "user-scram-credentials.json").read_text()
         assert "g-pw" not in stored and '"SCRAM-SHA-256": "salt=' in stored
+
+
+JS = Path(__file__).resolve().parent / "js"
+NODE = shutil.which("node")
+
+
+def kafkajs(*args: str) -> dict[str, Any]:
+    assert NODE is not None
+    done = subprocess.run([NODE, str(JS / "secure.js"), *args], capture_output=True, text=True, timeout=90, cwd=JS)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CI") and (NODE is None or not (JS / "node_modules" / "kafkajs").is_dir()),
+    reason="needs node and kafkajs: `npm ci --prefix tests/clients/js` (make unit does it)",
+)
+def test_kafkajs(broker: SecuredBroker, pki: Pki) -> None:
+    plain = broker.bootstrap_of("SASL_PLAINTEXT")
+    assert kafkajs(plain, "js-plain", "js-g1", "PLAIN", "alice", "alice-secret") == {"value": "from kafkajs"}
+    tls = broker.bootstrap_of("SASL_SSL")
+    ca = pki.path("ca.pem")
+    assert kafkajs(tls, "js-scram", "js-g2", "SCRAM-SHA-256", "carol", "carol-pw", ca) == {"value": "from kafkajs"}
+    refused = kafkajs(plain, "js-no", "js-g3", "PLAIN", "alice", "wrong")
+    assert "Authentication failed: Invalid username or password" in refused["error"]
+    refused = kafkajs(tls, "js-no", "js-g3", "SCRAM-SHA-512", "dave", "wrong", ca)
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in refused["error"]
