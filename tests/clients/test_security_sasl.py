@@ -74,6 +74,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[Secur
         for future in admin.alter_user_scram_credentials(alterations).values():
             future.result(timeout=30)
         yield process
+        (tmp_path_factory.getbasetemp() / "sasl-broker.log").write_text(process.output)
+        assert "Traceback" not in process.output and " ERROR " not in process.output
 
 
 def sasl_config(broker: SecuredBroker, pki: Pki, listener: str, mechanism: str, user: str, pw: str) -> dict[str, Any]:
@@ -247,11 +249,16 @@ def test_bad_tokens_close_that_connection_only(broker: SecuredBroker) -> None:
         "Authentication failed during authentication due to invalid credentials with SASL mechanism PLAIN"
     )
     assert client.reads_eof()
+    wait_for_log(broker, "Invalid SASL/PLAIN response: expected 3 tokens, got 1")
     client = raw(broker)
     client.request(SASL_HANDSHAKE, 1, SaslHandshakeRequest(mechanism="PLAIN"))
     client.send_bytes(struct.pack(">i", 600_000) + b"x" * 1000)  # over sasl.server.max.receive.size
     assert client.reads_eof()
     wait_for_log(broker, "over sasl.server.max.receive.size=524288")
+    time.sleep(0.5)  # anything more it would log about these two connections comes at once
+    assert broker.output.count("expected 3 tokens") == 1  # one line each, nothing else
+    assert broker.output.count("sasl.server.max.receive.size") == 1
+    assert "Traceback" not in broker.output
     client = raw(broker)
     refused = client.request(SASL_HANDSHAKE, 1, SaslHandshakeRequest(mechanism="GSSAPI"))
     assert (refused.error_code, refused.mechanisms) == (
