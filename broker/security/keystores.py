@@ -5,6 +5,7 @@
   ``ssl.keystore.key`` and ``ssl.truststore.certificates``, as Kafka reads them (KIP-651). A PEM key may be
   encrypted with ``ssl.key.password``; a PEM store has no store password.
 - A JKS key entry's key is decrypted with ``ssl.key.password``, else the store password, as the JVM does.
+  Like the JVM's JKS key store (compat mode, the default since Java 8), type JKS also reads a PKCS12 file.
 - Unencrypted keys never touch the disk: ``load_cert_chain`` reads them from an anonymous in-memory
   file (``memfd``) where the platform has one, else from a 0600 temporary file deleted at once.
 - Every problem is a ConfigError naming the listener's setting: the broker refuses to start.
@@ -57,7 +58,7 @@ def load_keystore(lc: ListenerConfig) -> KeyMaterial | None:
             raise ConfigError("SSL key store password cannot be specified with PEM format, only key password may be")
         text = data.decode("ascii", "replace")
         return _pem_material(text, text, key_password)
-    if kind == "PKCS12":
+    if kind == "PKCS12" or not _is_jks(data):  # the JVM's JKS type reads PKCS12 files too (compat mode)
         return _pkcs12_material(data, password, location)
     return _jks_material(data, password, key_password, location)
 
@@ -77,7 +78,7 @@ def load_truststore(lc: ListenerConfig) -> str | None:
     data = _read(location, "ssl.truststore.location")
     if kind == "PEM":
         return _certificates_only(data.decode("ascii", "replace"), location)
-    if kind == "PKCS12":
+    if kind == "PKCS12" or not _is_jks(data):  # the JVM's JKS type reads PKCS12 files too (compat mode)
         from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
         try:
@@ -93,6 +94,11 @@ def load_truststore(lc: ListenerConfig) -> str | None:
     for entry in store.private_keys.values():  # a key store used as trust store trusts its chains
         pems.extend(ssl.DER_cert_to_PEM_cert(der) for _, der in entry.cert_chain)
     return "".join(pems) or _empty(location)
+
+
+def _is_jks(data: bytes) -> bool:
+    """JKS and JCEKS files open with their magic numbers; anything else is read as PKCS12."""
+    return data[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce")
 
 
 def _store_type(lc: ListenerConfig, name: str) -> str:

@@ -13,6 +13,7 @@ from broker.config import BrokerConfig, ConfigError
 from broker.listeners import inter_broker_listener, parse_listeners
 from broker.security.authenticator import ListenerSecurity, SaslAuthenticator, kafka_api_name
 from broker.security.jaas import parse_jaas
+from broker.security.keystores import load_keystore, load_truststore
 from broker.security.listener_config import ListenerConfig
 from broker.security.principal import NoMatchingRule, PrincipalMapper, distinguished_name
 from broker.security.sasl import (
@@ -220,3 +221,28 @@ def test_unexpected_requests_before_authentication_close() -> None:
     with pytest.raises(UnexpectedRequest, match=r"Unexpected Kafka request of type METADATA during SASL handshake\."):
         sasl.check_request(3, "Metadata")
     assert kafka_api_name("DescribeUserScramCredentials") == "DESCRIBE_USER_SCRAM_CREDENTIALS"
+
+
+def test_default_store_type_jks_reads_pkcs12_files_as_the_jvm_does(tmp_path: Path) -> None:
+    from tests.certs import PASSWORD, Pki
+
+    pki = Pki.make(tmp_path)
+    lc = ListenerConfig(
+        config(**{"ssl.keystore.location": pki.broker_pkcs12(), "ssl.keystore.password": PASSWORD,
+                  "ssl.truststore.location": pki.truststore_pkcs12(), "ssl.truststore.password": PASSWORD}),
+        "SSL",
+    )  # fmt: skip
+    material = load_keystore(lc)
+    assert material is not None and pki.broker.cert_pem in material.chain_pem
+    assert load_truststore(lc) == pki.ca.cert_pem
+    jks_lc = ListenerConfig(
+        config(**{"ssl.keystore.location": pki.broker_jks(), "ssl.keystore.password": PASSWORD,
+                  "ssl.truststore.location": pki.truststore_jks(), "ssl.truststore.password": PASSWORD}),
+        "SSL",
+    )  # fmt: skip
+    jks_material = load_keystore(jks_lc)
+    assert jks_material is not None and pki.broker.cert_pem in jks_material.chain_pem
+    assert load_truststore(jks_lc) == pki.ca.cert_pem
+    with pytest.raises(ConfigError, match="cannot decrypt|cannot read"):
+        load_keystore(ListenerConfig(config(**{"ssl.keystore.location": pki.broker_jks(),
+                                               "ssl.keystore.password": "wrong"}), "SSL"))  # fmt: skip
