@@ -243,6 +243,6 @@ def test_default_store_type_jks_reads_pkcs12_files_as_the_jvm_does(tmp_path: Pat
     jks_material = load_keystore(jks_lc)
     assert jks_material is not None and pki.broker.cert_pem in jks_material.chain_pem
     assert load_truststore(jks_lc) == pki.ca.cert_pem
-    with pytest.raises(ConfigError, match="cannot decrypt|cannot read"):
+    with pytest.raises(ConfigError, match=r"cannot decrypt|cannot read"):
         load_keystore(ListenerConfig(config(**{"ssl.keystore.location": pki.broker_jks(),
                                                "ssl.keystore.password": "wrong"}), "SSL"))  # fmt: skip
