@@ -144,3 +144,22 @@ def test_enabled_protocols_ciphers_and_requested_client_auth(tmp_path: Path, pki
         with pytest.raises((ssl.SSLError, ConnectionError)):
             _handshake(broker, foreign)
         assert confluent_round_trip(ssl_client(pki, broker), "tls12") == b"hello"
+
+
+def test_a_certificate_no_mapping_rule_applies_to_is_refused(tmp_path: Path, pki: Pki) -> None:
+    settings = {
+        **keystore_settings(pki, "pkcs12"),
+        "listener.name.ssl.ssl.truststore.type": "PEM",
+        "listener.name.ssl.ssl.truststore.location": pki.path("ca.pem"),
+        "listener.name.ssl.ssl.client.auth": "required",
+        "listener.name.ssl.ssl.principal.mapping.rules": "RULE:^CN=(.*?),OU=ops,.*$/$1/L",
+    }
+    with SecuredBroker(tmp_path, {"PLAINTEXT": "PLAINTEXT", "SSL": "SSL"}, settings) as broker:
+        context = client_ssl_context(pki.path("ca.pem"), pki.path("client.crt"), pki.path("client.key"))
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            _handshake(broker, context)
+        deadline = time.monotonic() + 10
+        expected = "No rules apply to CN=client,OU=eng,O=Acme,C=US"
+        while expected not in broker.output and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert expected in broker.output
