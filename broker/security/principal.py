@@ -77,7 +77,7 @@ class _Rule:
 
 class PrincipalMapper:
     def __init__(self, rules: str | None) -> None:
-        self.rules = parse_rules(rules or "DEFAULT")
+        self.rules = parse_rules(rules if rules and rules.strip() else "DEFAULT")
 
     def name(self, distinguished: str) -> str:
         for rule in self.rules:

@@ -3,10 +3,13 @@ kafka-python's own SCRAM client, the credentials file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kafka.net.sasl.scram import ScramClient
 
 from broker.config import BrokerConfig, ConfigError
@@ -246,3 +249,27 @@ def test_default_store_type_jks_reads_pkcs12_files_as_the_jvm_does(tmp_path: Pat
     with pytest.raises(ConfigError, match=r"cannot decrypt|cannot read"):
         load_keystore(ListenerConfig(config(**{"ssl.keystore.location": pki.broker_jks(),
                                                "ssl.keystore.password": "wrong"}), "SSL"))  # fmt: skip
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_any_token_is_an_answer_or_a_sasl_failure(token: bytes) -> None:
+    """Bytes from a client never break a mechanism: an answer, or SaslFailed (the client's fault)."""
+    salt = b"s" * 16
+    credential = credential_from_salted_password("SCRAM-SHA-256", b"k" * 32, salt, 4096)
+    for server in (PlainServer({"a": "b"}), ScramServer("SCRAM-SHA-256", lambda u, m: credential)):
+        with contextlib.suppress(SaslFailed):
+            server.evaluate(token)
+    scram = ScramServer("SCRAM-SHA-256", lambda u, m: credential)
+    scram.evaluate(b"n,,n=a,r=abc")
+    with contextlib.suppress(SaslFailed):
+        scram.evaluate(token)
+
+
+@given(st.text(max_size=120))
+@settings(max_examples=300, deadline=None)
+def test_any_jaas_or_rules_text_parses_or_is_a_config_error(text: str) -> None:
+    with contextlib.suppress(ConfigError):
+        parse_jaas(text)
+    with contextlib.suppress(ConfigError, NoMatchingRule):
+        PrincipalMapper(text).name("CN=a")
