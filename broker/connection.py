@@ -287,7 +287,11 @@ class Connection:
             self._queued += size
             self._start_ready()
             if sasl is not None:  # authenticating: the answer decides how the next frame is read
-                assert request.answer is not None
+                while request.answer is None:  # behind requests waiting for bytes (a re-authentication)
+                    if self._closing or self._peer_closed:
+                        return
+                    self._room.clear()
+                    await self._room.wait()
                 await asyncio.wait([request.answer])
                 if sasl.failed:
                     if not request.answer.cancelled() and request.answer.exception() is None:
