@@ -17,6 +17,7 @@ import time
 
 from bench import bench_cluster, bench_protocol, bench_records, bench_storage, bench_transactions, fuzz_wire
 from bench.broker import __main__ as broker_suite
+from bench.broker import security as security_suite
 
 
 def main() -> int:
@@ -38,6 +39,8 @@ def main() -> int:
     print("\n== broker, side by side with Tansu ==")
     broker = broker_suite.main(suite_args)
     results["broker"] = {"medians": broker["medians"], "loopback_mb_s": broker["loopback_mb_s"]}
+    print("\n== kafkish over PLAINTEXT, SSL and SASL_SSL (SCRAM) in the same run ==")
+    results["security"] = security_suite.main([])
     os.makedirs("bench/results", exist_ok=True)
     path = f"bench/results/bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     with open(path, "w", encoding="utf-8") as f:

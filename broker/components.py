@@ -10,7 +10,7 @@ Not thread-safe: the broker's event loop owns it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broker.config import BrokerConfig
 from broker.controller.api import Controller
@@ -20,6 +20,7 @@ from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction.service import TransactionService
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.security.scram_store import ScramCredentialStore
 from storage.manager import LogManager
 
 
@@ -36,4 +37,5 @@ class BrokerComponents:
     producer_ids: ProducerIdManager
     transaction_coordinator: TransactionService
     controller_commands: ControllerCommands | None = None  # cluster mode: LeaderAndIsr & co. (None: embedded)
+    scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
     stopping: bool = False  # set once shutdown begins: connections read no further requests

@@ -79,7 +79,8 @@ class BrokerConfig:
         for name, raw in props.items():
             definition = BROKER_CONFIGS.get(name)
             if definition is None:
-                log.warning("unknown configuration %r=%r was supplied and is ignored", name, raw)
+                if not name.startswith("listener.name."):  # per listener: read by broker.security
+                    log.warning("unknown configuration %r=%r was supplied and is ignored", name, raw)
                 config.unknown[name] = raw
                 continue
             config.explicit[name] = definition.parse(raw)

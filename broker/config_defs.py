@@ -472,30 +472,29 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("log.local.retention.ms", L, -2, "Tiered storage's local retention; stored only.", _at_least(-2)),
     ConfigDef("log.local.retention.bytes", L, -2, "Tiered storage's local retention; stored only.", _at_least(-2)),
     ConfigDef("remote.log.storage.system.enable", B, False, "Tiered storage; kafkish has none, so it must stay false."),
-    ConfigDef("sasl.kerberos.min.time.before.relogin", L, 60000, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.kerberos.ticket.renew.window.factor", D, 0.8, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.kerberos.ticket.renew.jitter", D, 0.05, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.kerberos.kinit.cmd", S, "/usr/bin/kinit", "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.kerberos.service.name", S, None, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.kerberos.principal.to.local.rules", LI, ["DEFAULT"], "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.enabled.mechanisms", LI, ["GSSAPI"], "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.mechanism.inter.broker.protocol", S, "GSSAPI", "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.jaas.config", ConfigType.PASSWORD, None, "Stored only: kafkish serves no SASL.", sensitive=True),
-    ConfigDef("sasl.login.refresh.window.factor", D, 0.8, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.login.refresh.window.jitter", D, 0.05, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.login.refresh.min.period.seconds", ConfigType.SHORT, 60, "Stored only: kafkish serves no SASL."),
-    ConfigDef("sasl.login.refresh.buffer.seconds", ConfigType.SHORT, 300, "Stored only: kafkish serves no SASL."),
-    ConfigDef("principal.builder.class", ConfigType.CLASS, None, "Stored only: kafkish has no authentication."),
+    ConfigDef("sasl.kerberos.min.time.before.relogin", L, 60000, "Stored only: kafkish has no Kerberos."),
+    ConfigDef("sasl.kerberos.ticket.renew.window.factor", D, 0.8, "Stored only: kafkish has no Kerberos."),
+    ConfigDef("sasl.kerberos.ticket.renew.jitter", D, 0.05, "Stored only: kafkish has no Kerberos."),
+    ConfigDef("sasl.kerberos.kinit.cmd", S, "/usr/bin/kinit", "Stored only: kafkish has no Kerberos."),
+    ConfigDef("sasl.kerberos.service.name", S, None, "Stored only: kafkish has no Kerberos."),
+    ConfigDef("sasl.kerberos.principal.to.local.rules", LI, ["DEFAULT"], "Stored only: kafkish has no Kerberos."),
+    ConfigDef("sasl.login.refresh.window.factor", D, 0.8, "Stored only: no OAUTHBEARER."),
+    ConfigDef("sasl.login.refresh.window.jitter", D, 0.05, "Stored only: no OAUTHBEARER."),
+    ConfigDef("sasl.login.refresh.min.period.seconds", ConfigType.SHORT, 60, "Stored only: no OAUTHBEARER."),
+    ConfigDef("sasl.login.refresh.buffer.seconds", ConfigType.SHORT, 300, "Stored only: no OAUTHBEARER."),
+    ConfigDef(
+        "principal.builder.class",
+        ConfigType.CLASS,
+        None,
+        "Stored only: the default principals.",
+    ),
     ConfigDef("log.cleaner.dedupe.buffer.size", L, 134217728, "Stored only: kafkish's cleaner sizes its own map."),
     ConfigDef("log.cleaner.io.buffer.size", INT, 524288, "Stored only.", _at_least(0)),
     ConfigDef("log.cleaner.io.buffer.load.factor", D, 0.9, "Stored only."),
     ConfigDef("log.cleaner.io.max.bytes.per.second", D, 1.7976931348623157e308, "Stored only."),
     ConfigDef("num.replica.fetchers", INT, 1, "Stored only: one broker has no followers."),
     ConfigDef("background.threads", INT, 10, "Stored only: one event loop does all.", _at_least(1)),
-    ConfigDef("max.connections.per.ip", INT, INT_MAX, "Stored only.", _at_least(0)),
-    ConfigDef("max.connections.per.ip.overrides", S, "", "Stored only."),
     ConfigDef("metric.reporters", LI, [], "Stored only: kafkish has no metric reporters."),
-    ConfigDef("transaction.partition.verification.enable", B, True, "Stored only (no transactions yet)."),
     ConfigDef(
         "kafkish.api.version.profile",
         S,
@@ -788,7 +787,58 @@ _TOPIC: list[ConfigDef] = [
     ),
 ]
 
-BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER}
+P = ConfigType.PASSWORD
+_TLS_PROTOCOLS = ("TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1", "TLS")
+_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+# Security (broker.security): each may also be set for one listener as listener.name.<listener>.<name>.
+_SECURITY: list[ConfigDef] = [
+    ConfigDef("ssl.keystore.type", S, "JKS", "The file format of the key store file: JKS, PKCS12 or PEM."),
+    ConfigDef("ssl.keystore.location", S, None, "The location of the key store file."),
+    ConfigDef("ssl.keystore.password", P, None, "The store password for the key store file.", sensitive=True),
+    ConfigDef("ssl.key.password", P, None, "The password of the private key in the key store.", sensitive=True),
+    ConfigDef("ssl.keystore.certificate.chain", P, None, "Certificate chain in PEM format.", sensitive=True),
+    ConfigDef("ssl.keystore.key", P, None, "Private key in PEM format (PKCS#8).", sensitive=True),
+    ConfigDef("ssl.truststore.type", S, "JKS", "The file format of the trust store file: JKS, PKCS12 or PEM."),
+    ConfigDef("ssl.truststore.location", S, None, "The location of the trust store file."),
+    ConfigDef("ssl.truststore.password", P, None, "The password for the trust store file.", sensitive=True),
+    ConfigDef("ssl.truststore.certificates", P, None, "Trusted certificates in PEM format.", sensitive=True),
+    ConfigDef(
+        "ssl.client.auth",
+        S,
+        "none",
+        "Whether clients must present a certificate.",
+        choices=("required", "requested", "none"),
+    ),
+    ConfigDef("ssl.enabled.protocols", LI, ["TLSv1.2", "TLSv1.3"], "The TLS protocols.", choices=_TLS_PROTOCOLS),
+    ConfigDef("ssl.protocol", S, "TLSv1.3", "The TLS protocol used to create the context.", choices=_TLS_PROTOCOLS),
+    ConfigDef("ssl.cipher.suites", LI, [], "Cipher suites (IANA or OpenSSL names); empty: the defaults."),
+    ConfigDef("ssl.principal.mapping.rules", S, "DEFAULT", "Rules mapping a certificate's DN to a principal name."),
+    ConfigDef("ssl.endpoint.identification.algorithm", S, "https", "Server host name verification (clients)."),
+    ConfigDef("ssl.keymanager.algorithm", S, "SunX509", "Accepted for compatibility; OpenSSL decides."),
+    ConfigDef("ssl.trustmanager.algorithm", S, "PKIX", "Accepted for compatibility; OpenSSL decides."),
+    ConfigDef("sasl.enabled.mechanisms", LI, ["GSSAPI"], "The SASL mechanisms enabled in the server."),
+    ConfigDef("sasl.mechanism.inter.broker.protocol", S, "GSSAPI", "SASL mechanism between brokers."),
+    ConfigDef("sasl.jaas.config", P, None, "JAAS login context parameters, in the JAAS file format.", sensitive=True),
+    ConfigDef(
+        "sasl.server.max.receive.size",
+        INT,
+        524288,
+        "The largest frame accepted before SASL authentication.",
+        _at_least(1),
+    ),
+    ConfigDef(
+        "connection.failed.authentication.delay.ms",
+        INT,
+        100,
+        "Delay before the connection is closed on failed authentication.",
+        _at_least(0),
+    ),
+    ConfigDef("connections.max.reauth.ms", L, 0, "Longest session lifetime of a SASL connection (0: unbounded)."),
+    ConfigDef("authorizer.class.name", S, "", "The authorizer's class name; empty: no authorizer."),
+]
+
+BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER + _SECURITY}
 TOPIC_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in sorted(_TOPIC, key=lambda c: c.name)}
 
 # -- dynamic broker configs (Kafka 3.9, ZooKeeper mode: DynamicBrokerConfig.AllDynamicConfigs) ----------

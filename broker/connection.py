@@ -24,6 +24,15 @@ Invariants:
   chunk's descriptor is closed once sent or abandoned.
 - A handler that raises is a broker bug: it is logged with its traceback and the connection closes,
   because the client cannot be told which of its requests failed in a way every client understands.
+- On a SASL listener nothing is dispatched before the client has authenticated
+  (``broker.security.authenticator``): until then frames are at most ``sasl.server.max.receive.size``
+  bytes, each is answered before the next is read (the SASL state decides how the next one is read), only
+  ApiVersions, SaslHandshake and SaslAuthenticate pass, and after a v0 handshake frames are bare SASL
+  tokens answered by bare tokens. A failed authentication is answered (after
+  ``connection.failed.authentication.delay.ms``), then the connection closes.
+- With ``connections.max.reauth.ms`` set, an authenticated session expires: its next request closes the
+  connection unless it is a SaslHandshake beginning a re-authentication (KIP-368), which is then read
+  and answered one frame at a time like the first authentication.
 - This module knows handlers only through the dispatcher's registry, never a handler module.
 """
 
@@ -40,6 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from broker.dispatcher import HANDLERS, CloseConnection, Handler, RequestContext, unsupported_api_versions_response
+from broker.security.authenticator import UnexpectedRequest
 from broker.zerocopy import FileBackedResponse, Outgoing, send
 from protocol import codec
 from protocol.api import lookup
@@ -50,6 +60,7 @@ from protocol.schema import Struct
 
 if TYPE_CHECKING:
     from broker.components import BrokerComponents
+    from broker.security.authenticator import ConnectionSecurity
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +68,7 @@ MAX_IN_FLIGHT = 64
 MAX_HELD_BYTES = 64 << 20
 _SIZE = struct.Struct(">i")
 _API_VERSIONS = 18
+_SASL_HANDSHAKE_KEY = struct.pack(">h", 17)
 _FLUSH_AT = 1 << 20
 # Read-only requests that may wait long (a Fetch's long poll): cancelled when their client goes away.
 _EXPENDABLE = frozenset({FETCH.key})
@@ -113,8 +125,11 @@ class Connection:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         listener: str,
+        security: ConnectionSecurity | None = None,
     ) -> None:
         self.components = components
+        self.security = security
+        self._sasl = security.sasl if security is not None else None
         self.reader = reader
         self.writer = writer
         self.listener = listener
@@ -246,6 +261,12 @@ class Connection:
                     raise ClientError("connection closed in the middle of a frame size") from None
                 raise _ClientGone() from None
             (size,) = _SIZE.unpack(head)
+            sasl = self._sasl if self._sasl is not None and not self._sasl.complete else None
+            if sasl is not None and not 0 <= size <= sasl.security.max_receive_size:
+                raise ClientError(
+                    f"Invalid SASL frame of {size} bytes, over sasl.server.max.receive.size="
+                    f"{sasl.security.max_receive_size}, before authentication"
+                )
             if size < 0 or size > self.max_request_size:
                 raise ClientError(f"frame of {size} bytes is over socket.request.max.bytes={self.max_request_size}")
             try:
@@ -253,12 +274,38 @@ class Connection:
             except asyncio.IncompleteReadError:
                 raise ClientError(f"connection closed in the middle of a {size}-byte frame") from None
             self.last_active = self._loop.time()
-            request = self._parse(frame)
+            if self._sasl is not None and self._sasl.complete:  # KIP-368: an expired session re-authenticates
+                starts_reauthentication = len(frame) >= 2 and frame[:2] == _SASL_HANDSHAKE_KEY
+                if self._sasl.expired() and not starts_reauthentication:
+                    raise ClientError("SASL session expired (connections.max.reauth.ms) without re-authentication")
+                if starts_reauthentication:
+                    sasl = self._sasl
+            request = self._raw_sasl_token(frame) if sasl is not None and sasl.raw else self._parse(frame)
             request.frame_size = size
             self._pending.append(request)
             self._unstarted += 1
             self._queued += size
             self._start_ready()
+            if sasl is not None:  # authenticating: the answer decides how the next frame is read
+                while request.answer is None:  # behind requests waiting for bytes (a re-authentication)
+                    if self._closing or self._peer_closed:
+                        return
+                    self._room.clear()
+                    await self._room.wait()
+                await asyncio.wait([request.answer])
+                if sasl.failed:
+                    if not request.answer.cancelled() and request.answer.exception() is None:
+                        await asyncio.sleep(sasl.security.failed_delay_s)
+                    return  # the answers read are sent, then the connection closes
+
+    def _raw_sasl_token(self, frame: bytes) -> _Request:
+        """A bare SASL token after a v0 SaslHandshake: the answer is a bare token, or nothing on failure."""
+        assert self._sasl is not None
+        answer, failure = self._sasl.evaluate(frame)
+        request = _Request(None)
+        request.answer = self._loop.create_future()
+        request.answer.set_result(None if failure is not None else _SIZE.pack(len(answer)) + answer)
+        return request
 
     def _full(self) -> bool:
         """Reading pauses: too many requests pending, or too many bytes held."""
@@ -270,6 +317,8 @@ class Connection:
         try:
             key, version = peek_api(view)
             registration = HANDLERS.get(key)
+            if self._sasl is not None and not self._sasl.complete:
+                self._check_sasl_state(key, registration)
             if key == _API_VERSIONS and (registration is None or version > registration.max_version):
                 return self._unsupported_api_versions(view, version)
             if registration is None:
@@ -285,7 +334,9 @@ class Connection:
                 log.debug("%d bytes after a %s v%d request from %r ignored", len(view) - end, api.name, version, self)
         except ProtocolError as exc:
             raise ClientError(str(exc)) from None
-        ctx = RequestContext(self.components, api, header, self.host, self.port, self.listener)
+        if key == _API_VERSIONS and self._sasl is not None:
+            self._sasl.api_versions_answered()
+        ctx = RequestContext(self.components, api, header, self.host, self.port, self.listener, self.security)
         handler = registration.handler
         request = _Request(lambda: self._handle(ctx, handler, body))
         if key in _EXPENDABLE:
@@ -293,6 +344,14 @@ class Connection:
         if key == FETCH.key:
             request.reserve = max(0, min(getattr(body, "max_bytes", self._fetch_max_bytes), self._fetch_max_bytes))
         return request
+
+    def _check_sasl_state(self, key: int, registration: Any) -> None:
+        assert self._sasl is not None
+        name = registration.api.name if registration is not None else f"API_KEY_{key}"
+        try:
+            self._sasl.check_request(key, name)
+        except UnexpectedRequest as exc:
+            raise ClientError(f"Failed authentication with /{self.host} ({exc})") from None
 
     def _unsupported_api_versions(self, view: memoryview, version: int) -> _Request:
         """KIP-511: answer a too-new ApiVersions with UNSUPPORTED_VERSION in a v0 body."""

@@ -24,6 +24,7 @@ from protocol.schema import Struct, VersionRange
 
 if TYPE_CHECKING:
     from broker.components import BrokerComponents
+    from broker.security.authenticator import ConnectionSecurity
 
 Handler = Callable[["RequestContext", Any], Awaitable[Struct | None]]
 H = TypeVar("H", bound=Handler)
@@ -39,6 +40,7 @@ class RequestContext:
     client_host: str
     client_port: int
     listener: str = "PLAINTEXT"
+    security: ConnectionSecurity | None = None  # the connection's principal and SASL state
 
     @property
     def version(self) -> int:

@@ -1,7 +1,11 @@
 """Listeners: where clients connect, which connections are let in, and which are closed for idling.
 
-- ``listeners`` / ``advertised.listeners`` / ``listener.security.protocol.map`` are read as Kafka reads
-  them; only PLAINTEXT is served.
+- ``listeners`` / ``advertised.listeners`` / ``listener.security.protocol.map`` /
+  ``inter.broker.listener.name`` are read as Kafka reads them. Each listener is PLAINTEXT, SSL,
+  SASL_PLAINTEXT or SASL_SSL, with its own settings under ``listener.name.<name>.`` (``broker.security``
+  builds them at start-up: a bad key store or JAAS entry stops the broker before it listens). An SSL
+  listener completes the TLS handshake before the connection reads a request; a failed handshake is one
+  log line ("Failed authentication with /ip (SSL handshake failed)") and a closed socket.
 - ``SocketServer`` binds each listener (``socket.listen.backlog.size``) and accepts in a loop of its
   own, as Kafka's Acceptor does, so that it can apply Kafka's connection quotas at accept:
   ``max.connections`` is broker-wide and, when reached, accepting *waits* until a connection closes
@@ -22,11 +26,14 @@ import errno
 import ipaddress
 import logging
 import socket
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from broker.config import BrokerConfig, ConfigError
 from broker.connection import Connection
+from broker.security.authenticator import PROTOCOLS, ConnectionSecurity, ListenerSecurity, SaslAuthenticator
+from broker.security.principal import NoMatchingRule, distinguished_name
 
 if TYPE_CHECKING:
     from broker.components import BrokerComponents
@@ -45,26 +52,53 @@ class Listener:
     port: int
     advertised_host: str
     advertised_port: int
+    security_protocol: str = "PLAINTEXT"
 
 
 def parse_listeners(config: BrokerConfig) -> list[Listener]:
-    """``listeners`` and ``advertised.listeners`` as Kafka reads them (only PLAINTEXT is served)."""
+    """``listeners`` and ``advertised.listeners`` as Kafka reads them, each with its security protocol."""
     listeners = [_parse_uri(uri) for uri in config.get("listeners")]
     advertised = {name: (host, port) for name, host, port in map(_parse_uri, config.get("advertised.listeners") or [])}
+    names = [name for name, _, _ in listeners]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"Each listener must have a different name, listeners: {','.join(config.get('listeners'))}")
+    ports = [port for _, _, port in listeners if port != 0]
+    if len(set(ports)) != len(ports):
+        raise ConfigError(f"Each listener must have a different port, listeners: {','.join(config.get('listeners'))}")
+    for name in advertised:
+        if name not in names:
+            raise ConfigError(f"advertised.listeners listener {name} is not among listeners")
     result = []
     for name, host, port in listeners:
         security = _security_protocol(config, name)
-        if security != "PLAINTEXT":
-            raise ConfigError(f"listener {name} uses {security}; only PLAINTEXT listeners are supported")
         adv_host, adv_port = advertised.get(name, (host, port))
         if adv_host in ("0.0.0.0", "::"):
             raise ConfigError(
                 f"advertised.listeners cannot use the nonroutable meta-address {adv_host}. Use a routable IP address."
             )
-        result.append(Listener(name, host, port, adv_host or socket.getfqdn(), adv_port))
+        result.append(Listener(name, host, port, adv_host or socket.getfqdn(), adv_port, security))
     if not result:
         raise ConfigError("listeners is empty")
+    inter_broker_listener(config, result)
     return result
+
+
+def inter_broker_listener(config: BrokerConfig, listeners: list[Listener]) -> Listener:
+    """The listener brokers talk to each other on: ``inter.broker.listener.name``, else the listener
+    named by ``security.inter.broker.protocol`` (PLAINTEXT by default), as Kafka chooses it."""
+    name: str | None = config.get("inter.broker.listener.name")
+    if name is not None and config.explicit.get("security.inter.broker.protocol") is not None:
+        raise ConfigError("Only one of inter.broker.listener.name and security.inter.broker.protocol should be set.")
+    wanted = name.upper() if name is not None else str(config.get("security.inter.broker.protocol"))
+    for listener in listeners:
+        if listener.name == wanted:
+            return listener
+    if name is None and config.explicit.get("security.inter.broker.protocol") is None and len(listeners) == 1:
+        return listeners[0]  # one listener of another name: Kafka's single-listener setups still start
+    raise ConfigError(
+        f"inter.broker.listener.name must be a listener name defined in advertised.listeners. "
+        f"The valid options based on currently configured listeners are {','.join(lst.name for lst in listeners)}"
+    )
 
 
 def _parse_uri(uri: str) -> tuple[str, str, int]:
@@ -84,8 +118,14 @@ def _security_protocol(config: BrokerConfig, listener: str) -> str:
     for entry in entries:
         name, _, protocol = entry.partition(":")
         if name.strip().upper() == listener:
-            return protocol.strip().upper()
-    return listener
+            protocol = protocol.strip().upper()
+            if protocol not in PROTOCOLS:
+                raise ConfigError(
+                    f"Invalid value {','.join(entries)} for configuration listener.security.protocol.map: "
+                    f"unknown security protocol {protocol}"
+                )
+            return protocol
+    raise ConfigError(f"No security protocol defined for listener {listener}")
 
 
 def client_ip(address: str) -> str:
@@ -202,6 +242,12 @@ class SocketServer:
         self.config = config
         self.listeners = list(listeners)
         self.quotas = ConnectionQuotas(config)
+        self.security = {lst.name: ListenerSecurity.build(config, lst.name, lst.security_protocol) for lst in listeners}
+        if config.get("authorizer.class.name"):
+            log.warning(
+                "authorizer.class.name=%s is set, but kafkish has no authorizer yet: ACLs are not enforced",
+                config.get("authorizer.class.name"),
+            )
         self.components: BrokerComponents | None = None  # given by ``start``
         self.connections: dict[asyncio.Task[None], Connection | None] = {}  # None: being set up
         self._tasks: list[asyncio.Task[None]] = []
@@ -214,9 +260,7 @@ class SocketServer:
             sockets = self._bind(listener)
             if listener.port == 0:  # an ephemeral port: advertise the one we got
                 port = sockets[0].getsockname()[1]
-                self.listeners[index] = listener = Listener(
-                    listener.name, listener.bind_host, port, listener.advertised_host, port
-                )
+                self.listeners[index] = listener = replace(listener, port=port, advertised_port=port)
             for sock in sockets:
                 self._tasks.append(asyncio.create_task(self._accept_loop(sock, listener), name=f"accept {listener}"))
         idle_ms: int = self.config.get("connections.max.idle.ms")
@@ -309,10 +353,22 @@ class SocketServer:
             loop = asyncio.get_running_loop()
             reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
             protocol = _ClientProtocol(reader, loop=loop)
-            transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock=sock)
+            security = self.security[listener.name]
+            try:
+                transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock=sock, ssl=security.ssl_context)
+            except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+                if security.ssl_context is None:
+                    raise
+                log.info("Failed authentication with /%s (SSL handshake failed: %s)", ip, _reason(exc))
+                sock.close()
+                return
             writer = asyncio.StreamWriter(transport, protocol, reader, loop)
             assert self.components is not None
-            connection = Connection(self.components, reader, writer, listener.name)
+            session = self._session(security, writer, ip)
+            if session is None:
+                transport.abort()
+                return
+            connection = Connection(self.components, reader, writer, listener.name, session)
             protocol.connection = connection
             self.connections[task] = connection
             await connection.run()
@@ -322,6 +378,22 @@ class SocketServer:
         finally:
             self.connections.pop(task, None)
             self.quotas.release(ip)
+
+    def _session(self, security: ListenerSecurity, writer: asyncio.StreamWriter, ip: str) -> ConnectionSecurity | None:
+        """The connection's security state: its certificate's principal, a SASL authenticator; None: refused."""
+        session = ConnectionSecurity(security)
+        if security.principal_mapper is not None:
+            peercert = writer.get_extra_info("peercert")
+            if peercert:
+                try:
+                    session.tls_principal = "User:" + security.principal_mapper.name(distinguished_name(peercert))
+                except NoMatchingRule as exc:
+                    log.info("Failed authentication with /%s (%s)", ip, exc)
+                    return None
+        if security.sasl:
+            assert self.components is not None
+            session.sasl = SaslAuthenticator(security, self.components.scram_credentials, f"/{ip}")
+        return session
 
     def _configure(self, sock: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -352,3 +424,9 @@ class SocketServer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc)
+    return str(exc) or type(exc).__name__

@@ -44,6 +44,7 @@ from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.security.scram_store import LogDirScramStore
 from broker.topics import TopicMetadata, TopicStore
 from broker.version_profiles import apply_profile
 from storage.checkpoints import MetaProperties, read_meta_properties
@@ -168,6 +169,7 @@ class Broker:
             producer_ids=producer_ids,
             transaction_coordinator=self.transaction_coordinator,
             controller_commands=self.controller_commands,
+            scram_credentials=self._scram_credentials(),
         )
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
@@ -202,6 +204,11 @@ class Broker:
             "kafkish broker %d of cluster %s listening on %s; data in %s; started in %.2fs",
             self.node_id, self.cluster_id, where, ", ".join(self.log_dirs), time.monotonic() - self.started_at,
         )  # fmt: skip
+
+    def _scram_credentials(self) -> LogDirScramStore:
+        store = LogDirScramStore(self.log_dirs[0])  # cluster mode: a ZooKeeper store (/config/users) instead
+        store.load()
+        return store
 
     def _stored_meta(self) -> MetaProperties | None:
         for log_dir in self.log_dirs:

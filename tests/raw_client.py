@@ -31,8 +31,8 @@ SOCKET_TIMEOUT_S = 20.0
 class RawClient:
     """Whole requests out, whole responses in, on one plain socket."""
 
-    def __init__(self, broker: BrokerProcess, timeout_s: float = SOCKET_TIMEOUT_S) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", broker.port), timeout=timeout_s)
+    def __init__(self, broker: BrokerProcess, timeout_s: float = SOCKET_TIMEOUT_S, port: int | None = None) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port or broker.port), timeout=timeout_s)
         self.correlation_id = 0
 
     @property

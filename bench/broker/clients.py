@@ -20,13 +20,15 @@ class WorkloadError(RuntimeError):
     """A workload could not complete against a broker (a missing API, an error code, a timeout)."""
 
 
-def admin(bootstrap: str) -> Any:
-    return AdminClient({"bootstrap.servers": bootstrap, **QUIET})
+def admin(bootstrap: str, **extra: Any) -> Any:
+    return AdminClient({"bootstrap.servers": bootstrap, **QUIET, **extra})
 
 
-def create_topic(bootstrap: str, topic: str, partitions: int = 1, timeout_s: float = 30.0) -> None:
+def create_topic(
+    bootstrap: str, topic: str, partitions: int = 1, timeout_s: float = 30.0, extra: dict[str, Any] | None = None
+) -> None:
     """Create a topic through the admin API (CreateTopics) and wait until metadata shows all partitions."""
-    client = admin(bootstrap)
+    client = admin(bootstrap, **(extra or {}))
     futures = client.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=timeout_s)
     try:
         futures[topic].result(timeout_s)

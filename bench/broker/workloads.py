@@ -44,10 +44,11 @@ def first_produce(bootstrap: str, launched: float) -> Metrics:
     return {"start_to_first_produce_s": time.monotonic() - launched}
 
 
-def produce(bootstrap: str, topic: str, size: int, acks: str, n: int) -> Metrics:
-    """Produce ``n`` records of ``size`` bytes to a 1-partition topic: linger.ms=5, batch.size=1 MiB."""
-    create_topic(bootstrap, topic)
-    prod = producer(bootstrap, acks=acks)
+def produce(bootstrap: str, topic: str, size: int, acks: str, n: int, **extra: Any) -> Metrics:
+    """Produce ``n`` records of ``size`` bytes to a 1-partition topic: linger.ms=5, batch.size=1 MiB.
+    ``extra``: more librdkafka settings (a secured listener's)."""
+    create_topic(bootstrap, topic, extra=extra)
+    prod = producer(bootstrap, acks=acks, **extra)
     value = b"x" * size
     started = time.perf_counter()
     produce_n(prod, topic, value, n, timeout_s=120)
@@ -76,7 +77,7 @@ def first_consume(bootstrap: str, topic: str = "bench-start") -> Metrics:
         cons.close()
 
 
-def consume(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 120.0) -> Metrics:
+def consume(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 120.0, **extra: Any) -> Metrics:
     """Read ``n`` records of ``size`` bytes from offset 0 of partition 0 (assign, no group), Fetch only.
 
     The loop does as little Python per record as it can (an error check), so the client's cost is
@@ -86,7 +87,7 @@ def consume(bootstrap: str, topic: str, size: int, n: int, timeout_s: float = 12
     whenever its local queue is over ``queued.min.messages`` / ``queued.max.messages.kbytes``, which a
     Python loop reading a fast broker hits all the time; the figures then measured that pause (runs
     varied 4x), not the broker. Same setting for both brokers."""
-    cons = consumer(bootstrap, **{"fetch.queue.backoff.ms": 1})
+    cons = consumer(bootstrap, **{"fetch.queue.backoff.ms": 1, **extra})
     try:
         started = time.perf_counter()
         cons.assign([TopicPartition(topic, 0, 0)])
