@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
+from protocol.errors import ErrorCode
 from protocol.messages.alter_replica_log_dirs import (
     AlterReplicaLogDir,
     AlterReplicaLogDirsRequest,
@@ -61,5 +63,26 @@ def test_the_future_replica_is_listed_until_the_move_is_called_off(tmp_path: Pat
             assert described == [(os.path.basename(home), 0, False, size, 0)]
             move.abandon()
             await client.close()
+
+    asyncio.run(body())
+
+
+def test_a_log_dir_gone_from_disk_is_a_storage_error(tmp_path: Path) -> None:
+    async def body() -> None:
+        dirs = ",".join(str(tmp_path / name) for name in ("a", "b", "c"))
+        async with running_broker(tmp_path, **{"log.dirs": dirs}) as broker:
+            (partition,) = await create_topic(broker, "t")
+            home = os.path.dirname(partition.log.directory)
+            gone = next(d for d in broker.log_dirs if d != home)
+            shutil.rmtree(gone)
+            client = await AsyncClient.connect(broker)
+            request = AlterReplicaLogDirsRequest(
+                dirs=[AlterReplicaLogDir(path=gone, topics=[AlterReplicaLogDirTopic(name="t", partitions=[0])])]
+            )
+            answer = await client.request(34, 1, request)
+            assert answer.results[0].partitions[0].error_code == ErrorCode.KAFKA_STORAGE_ERROR
+            assert os.path.dirname(partition.log.directory) == home
+            await client.close()
+            os.makedirs(gone)  # a log dir lost at run time is not handled yet: its checkpoints at shutdown
 
     asyncio.run(body())
