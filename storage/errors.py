@@ -42,7 +42,15 @@ class CorruptRecord(StorageError):
 
 
 class InvalidRecord(StorageError):
-    """A well-formed batch breaks a rule of the log (INVALID_RECORD), e.g. a record count mismatch."""
+    """A well-formed batch breaks a rule of the log (INVALID_RECORD), e.g. a record count mismatch.
+
+    ``record_errors`` names the offending records, (index in the batch, message), when the rule is
+    one of a record's (KIP-467: Produce v8+ answers them, so a client fails only those records); empty
+    when the batch as a whole is at fault."""
+
+    def __init__(self, message: str, record_errors: tuple[tuple[int, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.record_errors = record_errors
 
 
 class RecordTooLarge(StorageError):

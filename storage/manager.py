@@ -47,6 +47,7 @@ from storage.fs import REAL_FS, FileSystem
 from storage.log._records import Decompress
 from storage.log.local_log import FlushWork
 from storage.log.log import FlushScheduler, Log, parse_partition_dir, partition_dir_name
+from storage.log_move import FUTURE_DIR_SUFFIX, LogMove
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
 from storage.recovery.loader import LogLoader
 
@@ -156,6 +157,7 @@ class LogManager:
         self._logs: dict[TopicPartition, Log] = {}
         self._log_dir_of: dict[TopicPartition, str] = {}
         self._load_failures: dict[TopicPartition, LogOffline] = {}
+        self.future_logs: dict[TopicPartition, LogMove] = {}  # moves under way (AlterReplicaLogDirs)
         self.had_clean_shutdown: dict[str, bool] = {}
 
     # -- startup ----------------------------------------------------------------------------------
@@ -214,8 +216,8 @@ class LogManager:
             dirs = sorted(e.name for e in entries if e.is_dir())
         for name in dirs:
             path = os.path.join(log_dir, name)
-            if name.endswith(DELETE_DIR_SUFFIX):
-                shutil.rmtree(path, ignore_errors=True)
+            if name.endswith(DELETE_DIR_SUFFIX) or name.endswith(FUTURE_DIR_SUFFIX):
+                shutil.rmtree(path, ignore_errors=True)  # an unfinished move is abandoned (log_move)
                 continue
             tp = parse_partition_dir(name)
             if tp is None:
@@ -410,6 +412,31 @@ class LogManager:
             if log is not None:
                 log.release()  # its files moved with the directory: nothing more is written to them
         return [doomed for _, doomed in moves]
+
+    def log_dir_of(self, topic: str, partition: int) -> str | None:
+        return self._log_dir_of.get((topic, partition))
+
+    def complete_move(self, move: LogMove) -> str:
+        """Swap the moved log in (``storage.log_move``): the source is closed and renamed for
+        deletion, the log opened in the destination dir takes its place. Returns the renamed source
+        dir for ``remove_deleted_dirs``. Raises OSError / LogOffline, the partition then offline."""
+        source = move.source
+        tp = (source.topic, source.partition)
+        offsets = (source.log_end_offset, source.log_start_offset, source.high_watermark)
+        try:
+            move.finish_copy(self._fs)
+            log = self._load_log(move.final_path, tp, source.config, True, *offsets)
+            doomed = os.path.join(os.path.dirname(move.source_path), log_delete_dir_name(*tp))
+            self._fs.rename(move.source_path, doomed)
+        except (OSError, LogOffline) as e:
+            self._load_failures[tp] = e if isinstance(e, LogOffline) else LogOffline(source.name, str(e))
+            source.release()
+            raise
+        source.release()  # closed, its dir renamed away: a late reader gets LogOffline, not a stale file
+        log.flush_scheduler = self._flush_scheduler
+        self._logs[tp] = log
+        self._log_dir_of[tp] = move.destination_dir
+        return doomed
 
     @staticmethod
     def remove_deleted_dirs(paths: list[str]) -> None:

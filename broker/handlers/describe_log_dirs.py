@@ -4,8 +4,11 @@ As Kafka's ReplicaManager.describeLogDirs:
 
 - One result per configured log dir (its absolute path), listing the asked-for partitions it holds
   (``topics`` null: every partition) with their size in bytes; partitions not held are left out, as
-  are topics left with no partition. Offset lag is 0 (this broker leads every partition, and there
-  are no future replicas: is_future_key false).
+  are topics left with no partition. Offset lag is 0 (this broker leads every partition).
+- A partition being moved to another log dir (AlterReplicaLogDirs) is also listed in the destination
+  as its future replica (is_future_key true), with the bytes of segments copied so far and its lag:
+  the log end offset less the offset the copy is known to hold (the end offset when the last
+  completed copy round began).
 - A log dir that is missing or unreadable -> KAFKA_STORAGE_ERROR for that dir. A partition whose
   log is offline is left out.
 - v3: top-level error_code (NONE: no authorizer); v4: the file system's total and usable bytes
@@ -45,6 +48,14 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: DescribeLogDirs
             if _in_dir(log, log_dir) and not log.offline and (wanted is None or (topic, index) in wanted):
                 topics.setdefault(topic, []).append(
                     DescribeLogDirsPartition(partition_index=index, partition_size=log.size, offset_lag=0)
+                )
+        for (topic, index), move in sorted(ctx.components.log_manager.future_logs.items()):
+            if move.destination_dir == log_dir and (wanted is None or (topic, index) in wanted):
+                lag = max(move.source.log_end_offset - move.copied_end_offset, 0)
+                topics.setdefault(topic, []).append(
+                    DescribeLogDirsPartition(
+                        partition_index=index, partition_size=move.future_size, offset_lag=lag, is_future_key=True
+                    )
                 )
         response.results.append(
             DescribeLogDirsResult(

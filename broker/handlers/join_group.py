@@ -2,6 +2,10 @@
 
 - The answer waits until the rebalance completes (the coordinator calls back), or comes at once for
   an error. v0 has no rebalance timeout: the session timeout serves as both, as in Kafka.
+- After the join completes, members must sync within the larger of their rebalance and session
+  timeouts. Kafka 3.x uses the rebalance timeout alone (a member that joined with 0, as kafkajs's
+  low-level API sends, is removed before it can sync); Kafka 2.4 had no deadline. The session timeout
+  as the floor lets both kinds of client sync.
 - v4+: a member joining with no id gets MEMBER_ID_REQUIRED and its id, and must join again with it
   (KIP-394); older versions are given an id and join at once. Static members (v5+, group.instance.id)
   never need the second join.

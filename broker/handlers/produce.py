@@ -25,6 +25,10 @@
   unknown topics UNKNOWN_TOPIC_OR_PARTITION. Produce never creates topics.
 - Answers: base_offset, log_append_time_ms (-1 unless the topic uses LogAppendTime, v2+),
   log_start_offset (v5+), error_message (v8+) where Kafka gives one; errors carry -1 offsets.
+- record_errors (v8+, KIP-467): an INVALID_RECORD that a record's rule caused (a compacted topic's
+  record without a key) names every such record by its index in the batch, with its message;
+  librdkafka then fails those with INVALID_RECORD and the rest of the batch with
+  ``_INVALID_DIFFERENT_RECORD``. Older versions get the error code only.
 - acks=0 and any partition error: no response, and the connection closes (after the responses
   before it), as Kafka does, so the producer refreshes its metadata.
 
@@ -48,11 +52,13 @@ from broker.replica_manager import AppendResult
 from protocol.errors import ErrorCode
 from protocol.messages.produce import (
     PRODUCE,
+    BatchIndexAndErrorMessage,
     PartitionProduceResponse,
     ProduceRequest,
     ProduceResponse,
     TopicProduceResponse,
 )
+from storage.errors import InvalidRecord
 
 _MESSAGE_CODES = (ErrorCode.INVALID_RECORD, ErrorCode.INVALID_TIMESTAMP)
 
@@ -111,3 +117,8 @@ def _fill(answer: PartitionProduceResponse, result: AppendResult) -> None:
     answer.error_code = error_code(error)
     if answer.error_code in _MESSAGE_CODES:
         answer.error_message = error.message if isinstance(error, PartitionError) else str(error)
+    if isinstance(error, InvalidRecord):
+        answer.record_errors = [
+            BatchIndexAndErrorMessage(batch_index=index, batch_index_error_message=message)
+            for index, message in error.record_errors
+        ]

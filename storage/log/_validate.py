@@ -185,7 +185,11 @@ def check_keys_for_compaction(name: str, buf: Buffer, batches: list[tuple[int, B
 
 
 def _check_keys(name: str, buf: Buffer, batches: list[tuple[int, BatchHeader]]) -> None:
+    """Every record without a key is named, by its index in the batch, as Kafka's LogValidator does
+    (a produce request carries one batch per partition; legacy message sets become one batch)."""
     view = memoryview(buf)
+    record_errors: list[tuple[int, str]] = []
+    message = f"Compacted topic cannot accept message without key in topic partition {name}."
     for pos, header in batches:
         if header.is_control:
             continue
@@ -195,15 +199,18 @@ def _check_keys(name: str, buf: Buffer, batches: list[tuple[int, BatchHeader]]) 
                 iter_records(view[pos : pos + header.size], max_decompressed_size=MAX_DECODED_BYTES)
             ):
                 if record.key is None:
-                    raise InvalidRecord(
-                        "One or more records have been rejected due to 1 record errors in total, and only showing "
-                        f"the first error: Compacted topic cannot accept message without key in topic partition "
-                        f"{name} (record {i} came without a key)"
-                    )
+                    record_errors.append((i, message))
         except (CorruptRecordBatch, CompressionError) as e:
             raise CorruptRecord(f"record batch at byte {pos}: {e}") from None
         except InvalidRecordBatch as e:
             raise InvalidRecord(f"record batch at byte {pos}: {e}") from None
+    if record_errors:
+        first_index, first_message = record_errors[0]
+        raise InvalidRecord(
+            f"One or more records have been rejected due to {len(record_errors)} record errors in total, and only "
+            f"showing the first error at most: [RecordError(batchIndex={first_index}, message='{first_message}')]",
+            tuple(record_errors),
+        )
 
 
 def _check_decodable(header: BatchHeader) -> None:

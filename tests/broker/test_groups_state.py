@@ -224,9 +224,21 @@ def test_members_that_do_not_sync_in_time_are_removed() -> None:
     assert h.state() is GroupState.COMPLETING_REBALANCE
     waiting = h.sync(b, generation + 1)  # the leader never syncs
     assert waiting == []
-    h.clock.advance(5000)
+    h.clock.advance(5000)  # the rebalance timeout is over, but the deadline is never below the session
+    assert a in h.gc.groups["g"].members
+    h.clock.advance(5000)  # the 10 s session timeout is over
     assert a not in h.gc.groups["g"].members
     assert waiting[0].error is E.REBALANCE_IN_PROGRESS
+
+
+def test_a_member_that_joined_with_no_rebalance_timeout_can_still_sync() -> None:
+    h = Harness()
+    out = h.join(rebalance=0, session=10_000)  # kafkajs's low-level API sends 0
+    h.clock.advance(0)
+    (joined,) = out
+    h.clock.advance(1000)
+    (synced,) = h.sync(joined.member_id, joined.generation_id, {joined.member_id: b"A"})
+    assert synced.error is E.NONE
 
 
 def test_generation_and_member_checks() -> None:

@@ -90,3 +90,13 @@ def test_admin_lists_describes_fetches_offsets_and_deletes(broker: BrokerProcess
     offsets = {p["partition"]: p["offset"] for t in result["offsets"] for p in t["partitions"]}
     assert offsets == {0: "5", 1: "5"}
     assert result["deleted"] == [{"groupId": "js-admin-group", "errorCode": 0}]
+
+
+def test_low_level_join_with_no_rebalance_timeout_can_still_sync(broker: BrokerProcess) -> None:
+    # kafkajs's Broker.joinGroup sends rebalance_timeout_ms=0; the member pauses a second, then syncs.
+    # Kafka 3.x would remove it at once; here the sync deadline is never shorter than the session timeout.
+    result = node("low_level_group.js", broker.bootstrap, "-", "js-low-level-group", "1000")
+    assert result["joinError"] == 0 and result["leader"]
+    assert result["syncError"] == 0  # before: UNKNOWN_MEMBER_ID (removed for not syncing within 0 ms)
+    assert result["assignment"] == "the assignment"
+    assert result["heartbeatError"] == 0

@@ -184,8 +184,9 @@ def test_a_producers_last_batch_stays_empty_so_its_state_survives_a_rebuild(
 
 def test_a_compacted_topic_refuses_records_without_a_key(open_log: OpenLog) -> None:
     log = open_log(compacted())
-    with pytest.raises(InvalidRecord, match="without a key"):
+    with pytest.raises(InvalidRecord, match="without key") as refused:
         log.append_as_leader(keyed([(b"a", b"1")]) + keyed([(None, b"1")]), 0)  # type: ignore[list-item]
+    assert [index for index, _ in refused.value.record_errors] == [0]  # the second batch's first record
     assert log.log_end_offset == 0
 
 

@@ -266,3 +266,12 @@ class GroupMetadata:
 
     def max_rebalance_timeout_ms(self) -> int:
         return max((m.rebalance_timeout_ms for m in self.members.values()), default=0)
+
+    def sync_deadline_ms(self) -> int:
+        """How long members have to send SyncGroup after a join completes.
+
+        Kafka 3.x uses the rebalance timeout alone, so a member that joined with 0 (kafkajs's
+        low-level API) is removed before it can sync; Kafka 2.4 had no deadline. The session
+        timeout is the floor here, so both kinds of client can sync.
+        """
+        return max((max(m.rebalance_timeout_ms, m.session_timeout_ms) for m in self.members.values()), default=0)

@@ -360,7 +360,7 @@ class Membership:
         group.pending_sync = set(group.members)
         generation = group.generation_id
         self._sync_timers[group.group_id] = self.scheduler.call_later(
-            group.max_rebalance_timeout_ms(), lambda: self._expire_pending_sync(group, generation)
+            group.sync_deadline_ms(), lambda: self._expire_pending_sync(group, generation)
         )
 
     def _expire_pending_sync(self, group: GroupMetadata, generation: int) -> None:
