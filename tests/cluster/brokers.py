@@ -32,10 +32,14 @@ class Cluster:
     def start(self) -> Cluster:
         """Start every broker; return once each one's metadata lists them all (the controller's
         UpdateMetadata reaches each broker a little after it registers, as in Kafka)."""
-        for broker in self.brokers:
-            broker.start()
         size = len(self.brokers)
-        wait_for(lambda: all(len(metadata(b).brokers) == size for b in self.brokers), what="the cluster to form")
+        try:
+            for broker in self.brokers:
+                broker.start()
+            wait_for(lambda: all(len(metadata(b).brokers) == size for b in self.brokers), what="the cluster to form")
+        except BaseException:
+            self.stop()  # a cluster that never formed leaves no broker processes behind
+            raise
         return self
 
     def stop(self) -> None:
