@@ -44,6 +44,7 @@ from broker.controller.errors import ControllerError
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
 from broker.coordinator.group.writes import AppendCallback
+from broker.coordinator.log_slices import batch_slices
 from broker.delayed import RequestTimedOut
 from broker.metadata_cache import MetadataCache
 from broker.partition import (
@@ -54,9 +55,8 @@ from broker.partition import (
 )
 from broker.replica_manager import ReplicaManager
 from protocol.errors import ErrorCode
-from protocol.records import Record, build_batch, iter_batches, iter_records
+from protocol.records import Record, build_batch
 from protocol.records.control import ControlRecordType, read_control_record
-from protocol.records.exceptions import CorruptRecordBatch
 from protocol.records.header import InvalidRecordBatch
 from storage.errors import LogOffline, RecordTooLarge, StorageError
 from storage.producer.state import AppendOrigin
@@ -265,24 +265,10 @@ class OffsetsTopic:
     def read_slices(self, index: int) -> Iterator[list[records.AnyRecord]]:
         """The partition's records from its log start to its present end, in offset order, a slice of
         at most ``offsets.load.buffer.size`` bytes at a time (the caller may yield between slices)."""
-        partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
-        if partition is None:
-            return
-        log_ = partition.log
-        offset = log_.log_start_offset
-        end = log_.log_end_offset
-        while offset < end:
-            data = log_.read(offset, self.config.offsets_load_buffer_size, end).read_bytes()
-            if not data:
-                break
+        name = f"{OFFSETS_TOPIC}-{index}"
+        for batches in batch_slices(self.replicas, OFFSETS_TOPIC, index, self.config.offsets_load_buffer_size):
             out: list[records.AnyRecord] = []
-            for header, batch in iter_batches(data):
-                offset = header.next_offset
-                try:
-                    parsed = list(iter_records(batch, verify_crc=True))
-                except (InvalidRecordBatch, CorruptRecordBatch) as exc:
-                    log.warning("%s: unreadable batch at %d: %s; skipped", log_.name, header.base_offset, exc)
-                    continue
+            for header, parsed in batches:
                 if header.is_control:  # a transaction marker: applies or drops the producer's offsets
                     for record in parsed:
                         try:
@@ -297,7 +283,7 @@ class OffsetsTopic:
                     try:
                         parsed_record = records.parse(record.key, record.value)
                     except records.BadGroupRecord as exc:
-                        log.warning("%s at offset %d: %s; skipped", log_.name, record.offset, exc)
+                        log.warning("%s at offset %d: %s; skipped", name, record.offset, exc)
                         continue
                     if header.is_transactional and isinstance(parsed_record, records.OffsetRecord):
                         out.append(records.TxnOffsetRecord(header.producer_id, parsed_record))

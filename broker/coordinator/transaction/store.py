@@ -25,14 +25,13 @@ from collections.abc import Iterator
 from broker.controller.api import Controller
 from broker.controller.errors import ControllerError
 from broker.coordinator.group.store import append_error
+from broker.coordinator.log_slices import batch_slices
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
 from protocol.errors import ErrorCode
-from protocol.records import Record, build_batch, iter_batches, iter_records
-from protocol.records.exceptions import CorruptRecordBatch
-from protocol.records.header import InvalidRecordBatch
+from protocol.records import Record, build_batch
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -126,29 +125,15 @@ class TransactionLog:
     def read_slices(self, index: int) -> Iterator[list[records.TxnRecord]]:
         """The partition's records from its log start to its present end, in offset order, a slice of
         at most ``transaction.state.log.load.buffer.size`` bytes at a time."""
-        partition = self.replicas.get_partition(TRANSACTION_TOPIC, index)
-        if partition is None:
-            return
-        log_ = partition.log
-        offset = log_.log_start_offset
-        end = log_.log_end_offset
-        while offset < end:
-            data = log_.read(offset, self.config.load_buffer_size, end).read_bytes()
-            if not data:
-                break
+        name = f"{TRANSACTION_TOPIC}-{index}"
+        for batches in batch_slices(self.replicas, TRANSACTION_TOPIC, index, self.config.load_buffer_size):
             out: list[records.TxnRecord] = []
-            for header, batch in iter_batches(data):
-                offset = header.next_offset
+            for header, parsed in batches:
                 if header.is_control:
-                    continue
-                try:
-                    parsed = list(iter_records(batch, verify_crc=True))
-                except (InvalidRecordBatch, CorruptRecordBatch) as exc:
-                    log.warning("%s: unreadable batch at %d: %s; skipped", log_.name, header.base_offset, exc)
                     continue
                 for record in parsed:
                     try:
                         out.append(records.parse(record.key, record.value))
                     except records.BadTxnRecord as exc:
-                        log.warning("%s at offset %d: %s; skipped", log_.name, record.offset, exc)
+                        log.warning("%s at offset %d: %s; skipped", name, record.offset, exc)
             yield out
