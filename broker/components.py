@@ -10,6 +10,7 @@ Not thread-safe: the broker's event loop owns it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from broker.config import BrokerConfig
@@ -21,6 +22,7 @@ from broker.coordinator.transaction.service import TransactionService
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.security.scram_store import ScramCredentialStore
+from protocol.messages.alter_partition import AlterPartitionRequest, AlterPartitionResponse
 from storage.manager import LogManager
 
 
@@ -37,5 +39,7 @@ class BrokerComponents:
     producer_ids: ProducerIdManager
     transaction_coordinator: TransactionService
     controller_commands: ControllerCommands | None = None  # cluster mode: LeaderAndIsr & co. (None: embedded)
+    # cluster mode: AlterPartition as the controller answers it (NOT_CONTROLLER unless this broker is it)
+    isr_controller: Callable[[AlterPartitionRequest, int], Awaitable[AlterPartitionResponse]] | None = None
     scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
     stopping: bool = False  # set once shutdown begins: connections read no further requests

@@ -11,6 +11,13 @@ Invariants:
   from its own LEO), never more than the leader's LEO.
 - The ISR always holds the leader while it leads. A follower joins the ISR when its LEO reaches the
   high watermark; it leaves when it has not caught up for ``replica.lag.time.max.ms``.
+- ISR changes in cluster mode are proposed, not applied (Kafka's PendingExpandIsr/PendingShrinkIsr):
+  ``isr`` is the committed ISR (from LeaderAndIsr or the controller's AlterPartition answer, with its
+  ``partition_epoch``); a proposal waits in ``pending`` until the controller answers, and while one is in
+  flight no other is made. The high watermark is computed over the *maximal* ISR (committed plus a
+  pending addition; a pending removal still counts), so it never advances on an ISR the controller may
+  not commit; min.insync.replicas before an append checks the committed ISR. Without an ``alter_isr``
+  channel (the embedded broker: a cluster of one, its own controller) a change applies at once.
 - Handlers use the facades here (reads, offsets, lookups); none reaches through ``log``.
 
 Not thread-safe: the broker's event loop owns it. Storage exceptions pass through untouched; the
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from storage.config import LogConfig
 from storage.errors import OffsetOutOfRange
@@ -77,6 +85,27 @@ class ReplicaState:
     last_fetch_ms: int = 0
 
 
+@dataclass(eq=False, slots=True)
+class PendingIsrChange:
+    """An ISR change proposed to the controller and not answered yet (compared by identity)."""
+
+    isr: list[int]  # the proposed ISR
+    leader_epoch: int
+    partition_epoch: int  # the committed state it was made from
+    added: int | None = None  # expand: the follower joining (it counts for the high watermark already)
+    removed: tuple[int, ...] = ()  # shrink: the followers leaving (they count until it is committed)
+
+
+class AlterIsr(Protocol):
+    """Where a leader's ISR proposals go (``broker.alter_partition.AlterPartitionManager``)."""
+
+    def submit(self, partition: Partition, change: PendingIsrChange) -> None: ...
+
+    def is_eligible(self, broker_id: int) -> bool:
+        """A follower may join the ISR only while its broker is alive (Kafka's ZooKeeper-mode rule)."""
+        ...
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -93,6 +122,10 @@ class Partition:
     isr: list[int] = field(default_factory=list)
     local_id: int = -1  # this broker; -1: the leader (single broker, as before roles existed)
     remote: dict[int, ReplicaState] = field(default_factory=dict)
+    partition_epoch: int = 0  # the committed ISR's version (ZooKeeper: the state znode's zkVersion)
+    alter_isr: AlterIsr | None = None  # cluster mode: ISR changes are proposed to the controller
+    pending: PendingIsrChange | None = None
+    leader_epoch_start_offset: int = 0  # the log end offset when this epoch's leadership began
 
     def __post_init__(self) -> None:
         self.name = f"{self.topic}-{self.index}"
@@ -113,14 +146,26 @@ class Partition:
     def is_leader(self, node_id: int | None = None) -> bool:
         return self.leader_id == (self.local_id if node_id is None else node_id)
 
-    def make_leader(self, leader_epoch: int, isr: list[int], replicas: list[int], now_ms: int | None = None) -> bool:
-        """Lead from ``leader_epoch`` (LeaderAndIsr). True if this replica was not the leader before.
-        The other replicas' LEOs are unknown until they fetch; the HW stays where it was."""
+    def make_leader(
+        self,
+        leader_epoch: int,
+        isr: list[int],
+        replicas: list[int],
+        now_ms: int | None = None,
+        partition_epoch: int | None = None,
+    ) -> bool:
+        """Lead from ``leader_epoch`` (LeaderAndIsr) with the committed ``isr``; a proposal in flight is
+        forgotten (its answer will be ignored). True if this replica was not the leader before. The
+        other replicas' LEOs are unknown until they fetch; the HW stays where it was."""
         was_leader = self.is_leader()
         self.leader_id = self.local_id
         self.leader_epoch = leader_epoch
         self.replicas = list(replicas)
         self.isr = list(isr) if self.local_id in isr else [self.local_id, *isr]
+        if partition_epoch is not None:
+            self.partition_epoch = partition_epoch
+        self.pending = None
+        self.leader_epoch_start_offset = self.log_end_offset
         self._reset_remote(_now_ms() if now_ms is None else now_ms)
         self.maybe_advance_high_watermark()
         return not was_leader
@@ -134,6 +179,7 @@ class Partition:
         self.replicas = list(replicas)
         self.isr = []
         self.remote = {}
+        self.pending = None
         return changed
 
     def _reset_remote(self, now_ms: int) -> None:
@@ -193,7 +239,7 @@ class Partition:
         if self.leader_id != self.local_id:
             return False
         log = self.log
-        isr = self.isr
+        isr = self.isr if self.pending is None else self.maximal_isr
         # The leader alone (the hot path of a single broker): its own log end offset.
         target = log.log_end_offset if len(isr) <= 1 else min(self.replica_log_end_offset(r) for r in isr)
         if target > log.high_watermark:
@@ -224,13 +270,31 @@ class Partition:
         self.maybe_expand_isr(replica_id)
         return self.maybe_advance_high_watermark()
 
+    @property
+    def maximal_isr(self) -> list[int]:
+        """The committed ISR plus a follower whose addition is pending (Kafka's ``maximalIsr``)."""
+        pending = self.pending
+        if pending is not None and pending.added is not None and pending.added not in self.isr:
+            return [*self.isr, pending.added]
+        return self.isr
+
     def maybe_expand_isr(self, replica_id: int) -> bool:
-        """Add a follower whose LEO reached the HW to the ISR. True if it joined."""
-        if replica_id in self.isr or replica_id not in self.remote:
+        """Add a follower whose LEO reached the HW (and this leader epoch's start offset) to the ISR:
+        propose it (cluster mode) or apply it. Not while another change is in flight, nor for a
+        follower whose broker is not alive. True if proposed or joined."""
+        if self.pending is not None or replica_id in self.isr or replica_id not in self.remote:
             return False
-        if self.remote[replica_id].log_end_offset < self.high_watermark:
+        leo = self.remote[replica_id].log_end_offset
+        if leo < self.high_watermark or leo < self.leader_epoch_start_offset:
             return False
-        self.isr.append(replica_id)
+        if self.alter_isr is None:
+            self.isr.append(replica_id)
+            return True
+        if not self.alter_isr.is_eligible(replica_id):
+            return False
+        self._propose(
+            PendingIsrChange([*self.isr, replica_id], self.leader_epoch, self.partition_epoch, added=replica_id)
+        )
         return True
 
     def out_of_sync_replicas(self, lag_max_ms: int, now_ms: int | None = None) -> list[int]:
@@ -248,15 +312,48 @@ class Partition:
         return out
 
     def maybe_shrink_isr(self, lag_max_ms: int, now_ms: int | None = None) -> list[int]:
-        """Remove lagging followers from the ISR (the leader stays); the HW may then move. Returns
-        the replicas removed."""
-        if not self.is_leader():
+        """Remove lagging followers from the ISR (the leader stays): propose it (cluster mode; not
+        while another change is in flight), or apply it, and the HW may then move. Returns the
+        replicas proposed for removal or removed."""
+        if not self.is_leader() or self.pending is not None:
             return []
         lagging = self.out_of_sync_replicas(lag_max_ms, now_ms)
-        if lagging:
-            self.isr = [r for r in self.isr if r not in lagging]
+        if not lagging:
+            return lagging
+        new_isr = [r for r in self.isr if r not in lagging]
+        if self.alter_isr is None:
+            self.isr = new_isr
             self.maybe_advance_high_watermark()
+        else:
+            self._propose(PendingIsrChange(new_isr, self.leader_epoch, self.partition_epoch, removed=tuple(lagging)))
         return lagging
+
+    def _propose(self, change: PendingIsrChange) -> None:
+        assert self.alter_isr is not None
+        self.pending = change
+        self.alter_isr.submit(self, change)
+
+    def commit_isr_change(
+        self, change: PendingIsrChange, leader_epoch: int, isr: list[int], partition_epoch: int
+    ) -> bool:
+        """The controller answered ``change`` with the state it committed. Applied only if ``change`` is
+        still the one pending (no LeaderAndIsr came meanwhile), for this leader epoch, and not older
+        than what we hold; else it stays pending until the next LeaderAndIsr (Kafka's rule). True if
+        the HW moved."""
+        if self.pending is not change or not self.is_leader():
+            return False
+        if leader_epoch != self.leader_epoch or partition_epoch < self.partition_epoch:
+            return False
+        self.isr = list(isr) if self.local_id in isr else [self.local_id, *isr]
+        self.partition_epoch = partition_epoch
+        self.pending = None
+        return self.maybe_advance_high_watermark()
+
+    def abandon_isr_change(self, change: PendingIsrChange) -> None:
+        """The controller refused ``change`` and applied nothing (INELIGIBLE_REPLICA,
+        OPERATION_NOT_ATTEMPTED): back to the committed ISR, free to propose again."""
+        if self.pending is change:
+            self.pending = None
 
     def check_enough_replicas_reach_offset(self, required_offset: int) -> tuple[bool, ReplicaError | None]:
         """For a waiting acks=all produce (Kafka's ``checkEnoughReplicasReachOffset``): (False, None)
@@ -267,9 +364,10 @@ class Partition:
             return False, NotLeaderOrFollower(f"{self.topic}-{self.index}: leadership moved")
         if self.high_watermark < required_offset:
             return False, None
-        if len(self.isr) < self.config.min_insync_replicas:
+        in_sync = len(self.maximal_isr)  # as Kafka: the HW passed the batch on these replicas
+        if in_sync < self.config.min_insync_replicas:
             return True, NotEnoughReplicasAfterAppend(
-                f"{len(self.isr)} in-sync replicas, min.insync.replicas={self.config.min_insync_replicas}"
+                f"{in_sync} in-sync replicas, min.insync.replicas={self.config.min_insync_replicas}"
             )
         return True, None
 

@@ -42,7 +42,14 @@ from broker.delayed import (
     FetchPartitionSpec,
     fetch_is_complete,
 )
-from broker.partition import READ_COMMITTED, NotLeaderOrFollower, Partition, ReplicaError, UnknownTopicOrPartition
+from broker.partition import (
+    READ_COMMITTED,
+    AlterIsr,
+    NotLeaderOrFollower,
+    Partition,
+    ReplicaError,
+    UnknownTopicOrPartition,
+)
 from broker.purgatory import Purgatory
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, validate_topic_name
 from storage.config import LogConfig
@@ -113,6 +120,7 @@ class ReplicaManager:
         self.fetch_purgatory: Purgatory[None] = Purgatory("fetch")
         self.produce_purgatory: Purgatory[dict[TopicPartition, BaseException | None]] = Purgatory("produce")
         self._append_tails: dict[TopicPartition, asyncio.Future[None]] = {}
+        self.alter_isr: AlterIsr | None = None  # cluster mode: ISR changes go to the controller
 
     def log_config(self, topic: TopicMetadata) -> LogConfig:
         return LogConfig.from_props(self.config.topic_values(topic.configs))
@@ -144,6 +152,7 @@ class ReplicaManager:
             replicas=list(replicas),
             isr=[r for r in replicas if r == self.node_id] or [self.node_id],
             local_id=self.node_id,
+            alter_isr=self.alter_isr,
         )
         partition.maybe_advance_high_watermark()
         self.partitions[(topic.name, index)] = partition
@@ -211,11 +220,19 @@ class ReplicaManager:
         self.fetch_purgatory.check_and_complete((topic, index))
         self.produce_purgatory.check_and_complete((topic, index))
 
-    def make_leader(self, topic: str, index: int, leader_epoch: int, isr: list[int], replicas: list[int]) -> Partition:
-        """LeaderAndIsr for a hosted partition: lead it from ``leader_epoch`` with ``isr``. Waiting
-        requests are checked again (the HW may move, the epoch changed)."""
+    def make_leader(
+        self,
+        topic: str,
+        index: int,
+        leader_epoch: int,
+        isr: list[int],
+        replicas: list[int],
+        partition_epoch: int | None = None,
+    ) -> Partition:
+        """LeaderAndIsr for a hosted partition: lead it from ``leader_epoch`` with ``isr`` (committed at
+        ``partition_epoch``). Waiting requests are checked again (the HW may move, the epoch changed)."""
         partition = self.get_partition_or_exception(topic, index)
-        partition.make_leader(leader_epoch, isr, replicas)
+        partition.make_leader(leader_epoch, isr, replicas, partition_epoch=partition_epoch)
         self.on_high_watermark_change(partition)
         return partition
 
@@ -489,7 +506,9 @@ class ReplicaManager:
     # -- the ISR ------------------------------------------------------------------------------------
     def maybe_shrink_isr(self, now_ms: int | None = None) -> int:
         """Drop followers lagging more than replica.lag.time.max.ms from the ISRs this broker leads
-        (Kafka runs it on a schedule); completes what a moved HW lets go. Returns how many left."""
+        (the server runs it every replica.lag.time.max.ms / 2, as Kafka); completes what a moved HW
+        lets go. In cluster mode the removals are proposed to the controller (``alter_isr``) and take
+        effect with its answer. Returns how many left or were proposed to leave."""
         lag_max_ms = self.config.get("replica.lag.time.max.ms")
         removed = 0
         for partition in list(self.partitions.values()):

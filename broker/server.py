@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from broker import handlers
+from broker.alter_partition import AlterPartitionManager
 from broker.components import BrokerComponents
 from broker.config import BrokerConfig
 from broker.controller.api import Controller
@@ -43,6 +44,7 @@ from broker.coordinator.transaction.service import TransactionService
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
+from broker.network_client import NetworkClient
 from broker.replica_manager import ReplicaManager
 from broker.security.scram_store import LogDirScramStore
 from broker.topics import TopicMetadata, TopicStore
@@ -97,6 +99,7 @@ class Broker:
         self.zk_node: ZkBrokerNode | None = None  # zookeeper.connect set: cluster mode
         self.topics: TopicStore | None = None  # embedded mode: the topic metadata in the log dir
         self.controller_commands: ControllerCommands | None = None
+        self.alter_partition: AlterPartitionManager | None = None  # cluster mode: ISR changes to the controller
         self.group_coordinator: GroupService
         self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
 
@@ -131,6 +134,13 @@ class Broker:
                 self.node_id, self.replica_manager, self.metadata_cache,
                 lambda: zk_node.broker_epoch, lambda: zk_node.active_controller, zk_node.topic_configs,
             )  # fmt: skip
+            cache = self.metadata_cache
+            self.alter_partition = AlterPartitionManager(
+                self.node_id, NetworkClient(f"broker-{self.node_id}-alter-partition"), zk_node.controller_address,
+                lambda: zk_node.broker_epoch, lambda broker_id: cache.alive_broker(broker_id) is not None,
+                self.replica_manager.on_high_watermark_change,
+            )  # fmt: skip
+            self.replica_manager.alter_isr = self.alter_partition
         else:
             assert self.topics is not None
             self.controller = self.embedded = EmbeddedController(
@@ -169,6 +179,7 @@ class Broker:
             producer_ids=producer_ids,
             transaction_coordinator=self.transaction_coordinator,
             controller_commands=self.controller_commands,
+            isr_controller=self.zk_node.alter_partition if self.zk_node is not None else None,
             scram_credentials=self._scram_credentials(),
         )
         self.listeners = await self.socket_server.start(self.components)
@@ -188,6 +199,8 @@ class Broker:
                 self._every(self.config.get("log.retention.check.interval.ms") / 1000, self._retention)
             ),
             asyncio.create_task(self._every(1.0, self._flush)),
+            # Kafka's isr-expiration task: every replica.lag.time.max.ms / 2
+            asyncio.create_task(self._every(self.config.get("replica.lag.time.max.ms") / 2000, self._shrink_isrs)),
             asyncio.create_task(
                 self._every(self.config.get("producer.id.expiration.check.interval.ms") / 1000, self._expire_producers)
             ),
@@ -236,6 +249,8 @@ class Broker:
         self.socket_server.stop_accepting()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             await self.zk_node.close()
+        if self.alter_partition is not None:
+            await self.alter_partition.close()
         for task in self._background:
             task.cancel()
         # Let them finish (a cleaner pass cut short removes its .cleaned files) before the logs close.
@@ -345,6 +360,9 @@ class Broker:
                 log.error("%s", partition_log.flush_failed(work, e))
                 continue
             partition_log.mark_flushed(work)
+
+    def _shrink_isrs(self) -> None:
+        self.replica_manager.maybe_shrink_isr()
 
     def _expire_producers(self) -> None:
         self.log_manager.remove_expired_producers()

@@ -196,7 +196,8 @@ class ControllerCommands:
         listener = self.leadership.get(topic)
         try:
             if state.leader == self.node_id:
-                self.replicas.make_leader(topic, index, state.leader_epoch, list(state.isr), list(state.replicas))
+                self.replicas.make_leader(topic, index, state.leader_epoch, list(state.isr), list(state.replicas),
+                                          partition_epoch=state.partition_epoch)  # fmt: skip
                 if listener is not None:
                     listener.on_elected(index, state.leader_epoch)
             else:

@@ -20,7 +20,12 @@ states and their zkVersions) is rebuilt from ZooKeeper at each election.
   to every broker, then its znodes go (assignment, states, config, the mark). With a replica down,
   the znodes stay until that broker comes back and is told to delete too (as Kafka keeps such a
   deletion pending); a new controller resumes it from /admin/delete_topics.
-- ISRs stay as the controller set them: replication (followers fetching, AlterPartition) is next.
+- AlterPartition from a partition leader (``isr_changes``): an ISR change proposed by the leader is
+  checked and written in its turn on the event queue, then every live broker gets UpdateMetadata. The
+  controller stays the only writer of partition state znodes.
+- Unclean leader election is decided per topic (``unclean``): the topic's
+  ``unclean.leader.election.enable`` override, else the broker's, read from /config/topics/<t> when a
+  partition has no live ISR member; an unclean leader is logged with a warning of possible data loss.
 
 Not thread-safe: the broker's event loop owns it.
 """
@@ -37,6 +42,7 @@ from kazoo.exceptions import NoNodeError, NotEmptyError
 from kazoo.protocol.states import EventType, WatchedEvent
 
 from broker.config import BrokerConfig
+from protocol.messages.alter_partition import AlterPartitionRequest, AlterPartitionResponse
 from protocol.messages.leader_and_isr import (
     LEADER_AND_ISR,
     LeaderAndIsrLiveLeader,
@@ -59,7 +65,7 @@ from protocol.messages.update_metadata import (
     UpdateMetadataTopicState,
 )
 
-from . import paths
+from . import isr_changes, paths
 from .channel import ControllerChannel
 from .client import ZkClient
 from .election import ControllerEpoch, ControllerMoved
@@ -67,6 +73,7 @@ from .live_brokers import BrokerChange, LiveBroker
 from .state_machine import IllegalStateChange, initial_leader, offline_partition_leader, partition_transition
 from .state_machine import PartitionState as Phase
 from .topics import create_partition_states, read_partition_states, update_partition_state
+from .unclean import unclean_election_enabled, warn_if_unclean
 from .znodes import PartitionState, TopicAssignment, ZnodeDataError, decode_topic_assignment
 
 log = logging.getLogger(__name__)
@@ -168,6 +175,10 @@ class ZkController:
     def _on_delete_event(self, event: WatchedEvent) -> None:
         if self.epoch is not None and event.type != EventType.NONE:
             self._enqueue(self._on_deletions)
+
+    async def alter_partition(self, request: AlterPartitionRequest, version: int) -> AlterPartitionResponse:
+        """A partition leader's AlterPartition, answered after its turn on the event queue."""
+        return await isr_changes.submit(self, request, version)
 
     # -- events ------------------------------------------------------------------------------------------
     async def _on_elected(self) -> None:
@@ -323,8 +334,12 @@ class ZkController:
         partitions whose state changed."""
         assert self.epoch is not None
         epoch = self.epoch
-        unclean = bool(self._config.get("unclean.leader.election.enable"))
         live = set(self.live)
+        keys = list(keys)
+        unclean = await unclean_election_enabled(self._zk, self._config, [  # read only where it may matter
+            k[0] for k in keys if (p := self.partitions.get(k)) is not None and p.state is not None
+            and p.state.leader not in live and not any(r in live for r in p.state.isr)
+        ])  # fmt: skip
         creates: dict[str, dict[int, PartitionState]] = {}
         changed: list[TopicPartition] = []
         updates: list[tuple[TopicPartition, _Partition, PartitionState]] = []
@@ -348,7 +363,7 @@ class ZkController:
                 target = PartitionState(state.leader, state.leader_epoch + 1,
                                         tuple(r for r in state.isr if r in live), epoch.epoch)  # fmt: skip
             else:
-                chosen = offline_partition_leader(partition.replicas, state.isr, live, unclean)
+                chosen = offline_partition_leader(partition.replicas, state.isr, live, unclean.get(key[0], False))
                 if chosen is None:
                     if state.leader == NO_LEADER:
                         self._set_phase(partition, Phase.OFFLINE)
@@ -356,6 +371,7 @@ class ZkController:
                     # no eligible replica: offline, keeping the last ISR member (Kafka's rule)
                     target = PartitionState(NO_LEADER, state.leader_epoch + 1, state.isr[-1:], epoch.epoch)
                 else:
+                    warn_if_unclean(key[0], key[1], chosen[0], state.isr)
                     target = PartitionState(chosen[0], state.leader_epoch + 1, tuple(chosen[1]), epoch.epoch)
             updates.append((key, partition, target))
         written = await asyncio.gather(*(self._update(*update) for update in updates))  # pipelined

@@ -30,6 +30,8 @@ from kazoo.protocol.states import EventType, WatchedEvent
 from broker.config import BrokerConfig, ConfigError, validate_topic_configs
 from broker.controller.errors import ClusterStartError
 from broker.network_client import NetworkClient
+from protocol.errors import ErrorCode
+from protocol.messages.alter_partition import AlterPartitionRequest, AlterPartitionResponse
 from storage.checkpoints import MetaProperties
 
 from . import paths
@@ -141,6 +143,22 @@ class ZkBrokerNode:
             self.zk, self.broker_id, on_elected=self.controller.elected, on_resigned=self.controller.resigned
         )
         await self.election.start()
+
+    def controller_address(self) -> tuple[int, str, int] | None:
+        """The active controller's id, host and port on the inter-broker listener, as this broker last
+        read /controller and the controller's registration (None: no controller known)."""
+        controller_id = self.active_controller
+        live = self.live.live.get(controller_id) if self.live is not None else None
+        if live is None:
+            return None
+        endpoint = live.registration.endpoint(self._listener) or live.registration.endpoints[0]
+        return controller_id, endpoint.host or "127.0.0.1", endpoint.port
+
+    async def alter_partition(self, request: AlterPartitionRequest, version: int) -> AlterPartitionResponse:
+        """AlterPartition as this broker answers it: the controller's work, else NOT_CONTROLLER."""
+        if self.controller is None or self.controller.epoch is None:
+            return AlterPartitionResponse(error_code=ErrorCode.NOT_CONTROLLER)
+        return await self.controller.alter_partition(request, version)
 
     def _live_brokers(self) -> dict[int, Any]:
         return dict(self.live.live) if self.live is not None else {}

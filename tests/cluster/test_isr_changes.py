@@ -1,0 +1,208 @@
+"""ISR changes through AlterPartition, min.insync.replicas and per-topic unclean leader election, end to
+end: a real ZooKeeper, three broker processes, stock clients and raw requests over real sockets.
+
+Followers do not fetch yet, so on a topic of replication factor 3 the leader sees its followers lag and,
+after ``replica.lag.time.max.ms``, shrinks the ISR to itself through the controller. A raw client that
+fetches as a follower (Fetch with a replica id) at the log end makes the leader propose that follower
+back into the ISR.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.cimpl import NewTopic
+from kazoo.client import KazooClient
+
+from protocol.errors import ErrorCode
+from protocol.messages.alter_partition import (
+    ALTER_PARTITION,
+    AlterPartitionRequest,
+    AlterPartitionRequestPartition,
+    AlterPartitionRequestTopic,
+    AlterPartitionResponse,
+)
+from tests.cluster.brokers import Cluster, admin, view, wait_for
+from tests.harness import BrokerProcess
+from tests.raw_client import RawClient, batch
+from tests.zookeeper import ZooKeeperServer
+
+LAG_MS = 2000
+
+
+@pytest.fixture(scope="module")
+def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    chroot = f"{zookeeper.connect}/isr-{uuid.uuid4().hex[:8]}"
+    overrides = {"offsets.topic.replication.factor": "1", "replica.lag.time.max.ms": str(LAG_MS)}
+    running = Cluster(tmp_path_factory.mktemp("isr"), chroot, overrides=overrides)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def zk(cluster: Cluster) -> Iterator[KazooClient]:
+    client = KazooClient(hosts=cluster.zk_connect)
+    client.start(timeout=15)
+    try:
+        yield client
+    finally:
+        client.stop()
+        client.close()
+
+
+def create(cluster: Cluster, topics: dict[str, dict[str, str]], factor: int = 3) -> None:
+    client = admin(cluster.brokers[0])
+    new = [NewTopic(name, 1, factor, config=configs) for name, configs in topics.items()]
+    for future in client.create_topics(new, operation_timeout=30).values():
+        future.result(timeout=60)
+
+
+def state(zk: KazooClient, topic: str) -> tuple[dict[str, Any], int]:
+    data, stat = zk.get(f"/brokers/topics/{topic}/partitions/0/state")
+    return json.loads(data), stat.version
+
+
+def leader_of(cluster: Cluster, topic: str) -> BrokerProcess:
+    leader: int = wait_for(lambda: view(cluster.brokers[0], [topic])["topics"][topic][0][0] + 1, what="a leader") - 1
+    return cluster.brokers[leader]
+
+
+def isr_everywhere(cluster: Cluster, topic: str) -> list[list[int]]:
+    return [sorted(view(b, [topic])["topics"][topic][0][2]) for b in cluster.alive()]
+
+
+def produce(cluster: Cluster, topic: str, acks: str) -> KafkaError | None:
+    """One record through confluent-kafka without retries: the broker's error, or None."""
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": acks, "retries": 0,
+                         "message.timeout.ms": 20000})  # fmt: skip
+    outcome: list[KafkaError | None] = []
+    producer.produce(topic, b"v", on_delivery=lambda err, _msg: outcome.append(err))
+    producer.flush(30)
+    assert len(outcome) == 1
+    return outcome[0]
+
+
+def test_lagging_followers_leave_the_isr_through_the_controller_and_a_caught_up_one_rejoins(
+    cluster: Cluster, zk: KazooClient
+) -> None:
+    create(cluster, {"shrinks": {"min.insync.replicas": "1"}})
+    leader = leader_of(cluster, "shrinks")
+    leader_id = cluster.brokers.index(leader)
+    first, _ = state(zk, "shrinks")
+    assert sorted(first["isr"]) == [0, 1, 2]
+    # the followers never fetch: after replica.lag.time.max.ms the leader proposes an ISR of itself and
+    # the controller writes it (same leader epoch, a new znode version: the partition epoch)
+    wait_for(lambda: state(zk, "shrinks")[0]["isr"] == [leader_id], what="the ISR to shrink in ZooKeeper")
+    shrunk, version = state(zk, "shrinks")
+    assert shrunk["leader"] == leader_id and shrunk["leader_epoch"] == first["leader_epoch"] and version >= 1
+    wait_for(lambda: isr_everywhere(cluster, "shrinks") == [[leader_id]] * 3, what="every broker's Metadata")
+    assert produce(cluster, "shrinks", "all") is None  # min.insync.replicas=1: acks=all goes through
+
+    # a "follower" fetching at the log end is caught up: the leader proposes it back into the ISR
+    follower = next(i for i in range(3) if i != leader_id)
+    client = RawClient(leader)
+    end = client.latest_offset("shrinks")
+    assert end >= 1
+    response = client.fetch("shrinks", end, replica_id=follower)
+    assert response.responses[0].partitions[0].error_code == ErrorCode.NONE
+    wait_for(lambda: sorted(state(zk, "shrinks")[0]["isr"]) == sorted([leader_id, follower]),
+             what="the follower to rejoin the ISR")  # fmt: skip
+    rejoined_version = state(zk, "shrinks")[1]
+    assert rejoined_version > version
+    # it stops fetching: once the leader has more than it, it lags and leaves again (a follower with
+    # everything the leader has stays in sync however long ago it fetched, as in Kafka)
+    assert produce(cluster, "shrinks", "1") is None
+    wait_for(lambda: state(zk, "shrinks")[0]["isr"] == [leader_id], what="the ISR to shrink again")
+    client.close()
+
+
+def test_min_insync_replicas_refuses_acks_all_before_and_after_the_append(cluster: Cluster, zk: KazooClient) -> None:
+    create(cluster, {"guarded": {"min.insync.replicas": "2"}})
+    leader = leader_of(cluster, "guarded")
+    leader_id = cluster.brokers.index(leader)
+    client = RawClient(leader, timeout_s=30)
+    # appended while the ISR (all three) is big enough; the HW waits for followers that never fetch,
+    # the ISR shrinks below min.insync.replicas meanwhile: NOT_ENOUGH_REPLICAS_AFTER_APPEND
+    waited = client.produce("guarded", batch(b"a"), acks=-1)
+    answer = waited.responses[0].partition_responses[0]
+    assert answer.error_code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+    assert state(zk, "guarded")[0]["isr"] == [leader_id]
+    client.close()
+    # now fewer in-sync replicas than min.insync.replicas: refused before the append; acks=1 is unaffected
+    wait_for(lambda: isr_everywhere(cluster, "guarded") == [[leader_id]] * 3, what="every broker's Metadata")
+    error = produce(cluster, "guarded", "all")
+    assert error is not None and error.code() == KafkaError.NOT_ENOUGH_REPLICAS
+    assert produce(cluster, "guarded", "1") is None
+
+
+def test_alter_partition_is_the_controllers_and_checks_every_epoch(cluster: Cluster, zk: KazooClient) -> None:
+    create(cluster, {"checked": {}})
+    leader_id = cluster.brokers.index(leader_of(cluster, "checked"))
+    wait_for(lambda: state(zk, "checked")[0]["isr"] == [leader_id], what="the ISR to shrink")  # then it stays
+    current, version = state(zk, "checked")
+    epoch = current["leader_epoch"]
+    topic_id = base64.urlsafe_b64decode(json.loads(zk.get("/brokers/topics/checked")[0])["topic_id"] + "==")
+    controller_id = json.loads(zk.get("/controller")[0])["brokerid"]
+    other = next(i for i in range(3) if i != controller_id)
+    follower = next(i for i in range(3) if i != leader_id)
+    broker_epoch = zk.get(f"/brokers/ids/{leader_id}")[1].czxid
+
+    def alter(isr: list[int], partition_epoch: int, to: int = controller_id, leader_epoch: int = epoch,
+              sender_epoch: int = broker_epoch, api_version: int = 1) -> AlterPartitionResponse:  # fmt: skip
+        request = AlterPartitionRequest(broker_id=leader_id, broker_epoch=sender_epoch, topics=[
+            AlterPartitionRequestTopic(topic_name="checked", topic_id=topic_id, partitions=[
+                AlterPartitionRequestPartition(partition_index=0, leader_epoch=leader_epoch, new_isr=isr,
+                                               partition_epoch=partition_epoch)])
+        ])  # fmt: skip
+        raw = RawClient(cluster.brokers[to])
+        try:
+            response: AlterPartitionResponse = raw.request(ALTER_PARTITION.key, api_version, request)
+        finally:
+            raw.close()
+        return response
+
+    def refused(response: AlterPartitionResponse) -> int:
+        assert response.error_code == ErrorCode.NONE
+        return response.topics[0].partitions[0].error_code
+
+    grow = [leader_id, follower]
+    assert alter(grow, version, to=other).error_code == ErrorCode.NOT_CONTROLLER
+    assert alter(grow, version, sender_epoch=broker_epoch - 1).error_code == ErrorCode.STALE_BROKER_EPOCH
+    assert refused(alter(grow, version, leader_epoch=epoch - 1)) == ErrorCode.FENCED_LEADER_EPOCH
+    assert refused(alter(grow, version - 1)) == ErrorCode.INVALID_UPDATE_VERSION
+    assert refused(alter(grow, version + 1)) == ErrorCode.NOT_CONTROLLER  # the leader knows more: find the new one
+    assert refused(alter([leader_id, 7], version)) == ErrorCode.OPERATION_NOT_ATTEMPTED  # not a live replica (v1)
+    assert refused(alter([leader_id, 7], version, api_version=2)) == ErrorCode.INELIGIBLE_REPLICA
+    # the state as it is already: answered, nothing written (idempotent)
+    same = alter([leader_id], version, api_version=2)
+    assert refused(same) == ErrorCode.NONE and same.topics[0].topic_id == topic_id
+    assert same.topics[0].partitions[0].partition_epoch == version and same.topics[0].partitions[0].isr == [leader_id]
+    assert state(zk, "checked") == (current, version)
+
+
+def test_unclean_leader_election_is_decided_per_topic(cluster: Cluster, zk: KazooClient) -> None:
+    """Last in the module: it kills brokers. The ISRs shrink to their leaders, the leaders die: the
+    topic with the default stays offline, the one with the topic-level override elects a live replica."""
+    create(cluster, {"clean": {}, "unclean": {"unclean.leader.election.enable": "true"}})
+    leaders = {topic: cluster.brokers.index(leader_of(cluster, topic)) for topic in ("clean", "unclean")}
+    for topic, leader_id in leaders.items():
+        wait_for(lambda: state(zk, topic)[0]["isr"] == [leader_id], what=f"{topic}'s ISR to shrink")  # noqa: B023
+    killed = set(leaders.values())
+    for broker_id in killed:
+        cluster.brokers[broker_id].kill()
+    wait_for(lambda: state(zk, "clean")[0]["leader"] == -1, timeout_s=40, what="the clean topic to go offline")
+    assert state(zk, "clean")[0]["isr"] == [leaders["clean"]]  # Kafka keeps the last ISR member
+    wait_for(lambda: state(zk, "unclean")[0]["leader"] >= 0, timeout_s=40, what="an unclean leader")
+    elected = state(zk, "unclean")[0]
+    assert elected["leader"] not in killed and elected["isr"] == [elected["leader"]]
+    survivors = [b for i, b in enumerate(cluster.brokers) if i not in killed]
+    assert any("potential data loss" in b.output for b in survivors)
+    wait_for(lambda: produce(cluster, "unclean", "all") is None, what="the new leader to take writes")
