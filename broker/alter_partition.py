@@ -23,7 +23,8 @@ fenced by the controller epoch, and answers with the committed state, which is w
   NEW_LEADER_ELECTED -> dropped, the proposal stays pending until the next LeaderAndIsr brings the
   state; any other partition error -> proposed again after a backoff. A top-level error
   (NOT_CONTROLLER, STALE_BROKER_EPOCH, ...) or a transport failure keeps the whole batch and retries
-  after a backoff; a partition left out of an answer is sent again.
+  after a backoff (50 ms, doubling up to 1 s while failures repeat); a partition left out of an answer
+  is sent again.
 - After an answer, ``on_isr_change(partition)`` wakes what waits on the partition (the HW may move; an
   ISR now under min.insync.replicas fails waiting acks=all produces).
 
@@ -56,6 +57,7 @@ from protocol.schema import ZERO_UUID
 log = logging.getLogger(__name__)
 TopicPartition = tuple[str, int]
 RETRY_BACKOFF_S = 0.05  # Kafka retries a failed AlterPartition after 50 ms
+MAX_BACKOFF_S = 1.0  # repeated failures (no controller for a while) back off, doubling, up to this
 ControllerAddress = tuple[int, str, int]  # broker id, host, port on the inter-broker listener
 
 RESET = frozenset({ErrorCode.INELIGIBLE_REPLICA, ErrorCode.OPERATION_NOT_ATTEMPTED})
@@ -99,6 +101,7 @@ class AlterPartitionManager:
         self._in_flight: asyncio.Task[None] | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._closed = False
+        self._backoff_s = RETRY_BACKOFF_S
         self.requests_sent = 0
 
     # -- what a Partition calls (broker.partition.AlterIsr) --------------------------------------------
@@ -135,7 +138,8 @@ class AlterPartitionManager:
 
     def _send_later(self) -> None:
         if self._retry is None and not self._closed:
-            self._retry = asyncio.get_running_loop().call_later(RETRY_BACKOFF_S, self._retried)
+            self._retry = asyncio.get_running_loop().call_later(self._backoff_s, self._retried)
+            self._backoff_s = min(self._backoff_s * 2, MAX_BACKOFF_S)
 
     def _retried(self) -> None:
         self._retry = None
@@ -150,6 +154,7 @@ class AlterPartitionManager:
         finally:
             self._in_flight = None
         if answered:
+            self._backoff_s = RETRY_BACKOFF_S
             self._maybe_send()
         else:
             self._send_later()

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
 from kazoo.client import KazooClient
 
@@ -206,3 +207,11 @@ def test_unclean_leader_election_is_decided_per_topic(cluster: Cluster, zk: Kazo
     survivors = [b for i, b in enumerate(cluster.brokers) if i not in killed]
     assert any("potential data loss" in b.output for b in survivors)
     wait_for(lambda: produce(cluster, "unclean", "all") is None, what="the new leader to take writes")
+    # turning the topic-level setting on elects a leader for the offline partition at once
+    entry = ConfigEntry("unclean.leader.election.enable", "true", incremental_operation=AlterConfigOpType.SET)
+    client = admin(survivors[0])
+    for future in client.incremental_alter_configs(
+        [ConfigResource(ConfigResource.Type.TOPIC, "clean", incremental_configs=[entry])]
+    ).values():
+        future.result(timeout=30)
+    wait_for(lambda: state(zk, "clean")[0]["leader"] not in (-1, *killed), timeout_s=30, what="a leader for clean")

@@ -73,7 +73,7 @@ from .live_brokers import BrokerChange, LiveBroker
 from .state_machine import IllegalStateChange, initial_leader, offline_partition_leader, partition_transition
 from .state_machine import PartitionState as Phase
 from .topics import create_partition_states, read_partition_states, update_partition_state
-from .unclean import unclean_election_enabled, warn_if_unclean
+from .unclean import elect_leaderless, unclean_election_enabled, warn_if_unclean
 from .znodes import PartitionState, TopicAssignment, ZnodeDataError, decode_topic_assignment
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,11 @@ class ZkController:
     def _on_delete_event(self, event: WatchedEvent) -> None:
         if self.epoch is not None and event.type != EventType.NONE:
             self._enqueue(self._on_deletions)
+
+    def unclean_election_enabled(self, topic: str) -> None:
+        """``topic`` now allows unclean leader election: its leaderless partitions may get one."""
+        if self.epoch is not None:
+            self._enqueue(lambda: elect_leaderless(self, topic))
 
     async def alter_partition(self, request: AlterPartitionRequest, version: int) -> AlterPartitionResponse:
         """A partition leader's AlterPartition, answered after its turn on the event queue."""

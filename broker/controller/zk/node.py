@@ -230,4 +230,7 @@ class ZkBrokerNode:
                 continue
             kind, _, name = entity.partition("/")
             if kind == "topics" and self._on_topic_configs is not None:
-                self._on_topic_configs(name, await self.topic_configs(name))
+                overrides = await self.topic_configs(name)
+                self._on_topic_configs(name, overrides)
+                if overrides.get("unclean.leader.election.enable") and self.controller is not None:
+                    self.controller.unclean_election_enabled(name)  # Kafka's TopicUncleanLeaderElectionEnable
