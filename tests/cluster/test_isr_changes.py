@@ -9,10 +9,12 @@ back into the ISR.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,9 @@ from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, Config
 from confluent_kafka.cimpl import NewTopic
 from kazoo.client import KazooClient
 
+from broker.alter_partition import AlterPartitionManager
+from broker.network_client import NetworkClient
+from broker.partition import Partition, PendingIsrChange
 from protocol.errors import ErrorCode
 from protocol.messages.alter_partition import (
     ALTER_PARTITION,
@@ -29,8 +34,10 @@ from protocol.messages.alter_partition import (
     AlterPartitionRequestTopic,
     AlterPartitionResponse,
 )
+from storage.config import LogConfig
+from storage.manager import LogManager
 from tests.cluster.brokers import Cluster, admin, view, wait_for
-from tests.harness import BrokerProcess
+from tests.harness import BrokerProcess, free_port
 from tests.raw_client import RawClient, batch
 from tests.zookeeper import ZooKeeperServer
 
@@ -189,6 +196,70 @@ def test_alter_partition_is_the_controllers_and_checks_every_epoch(cluster: Clus
     assert state(zk, "checked") == (current, version)
 
 
+def test_the_leaders_manager_applies_the_controllers_answers(cluster: Cluster, zk: KazooClient, tmp_path: Path) -> None:
+    """The broker side (AlterPartitionManager) in this process, as partition leader ``leader_id`` (its
+    broker epoch read from ZooKeeper), against the cluster's real controller."""
+    create(cluster, {"managed": {}})
+    leader_id = cluster.brokers.index(leader_of(cluster, "managed"))
+    wait_for(lambda: state(zk, "managed")[0]["isr"] == [leader_id], what="the ISR to shrink")
+    current, version = state(zk, "managed")
+    topic_id = base64.urlsafe_b64decode(json.loads(zk.get("/brokers/topics/managed")[0])["topic_id"] + "==")
+    controller_id = json.loads(zk.get("/controller")[0])["brokerid"]
+    broker_epoch = zk.get(f"/brokers/ids/{leader_id}")[1].czxid
+    follower = next(i for i in range(3) if i != leader_id)
+
+    async def body() -> None:
+        logs = LogManager([str(tmp_path / "logs")])
+        logs.startup()
+        address: list[tuple[int, str, int] | None] = [None]
+        told: list[Partition] = []
+        manager = AlterPartitionManager(leader_id, NetworkClient("test"), lambda: address[0], lambda: broker_epoch,
+                                        lambda broker_id: True, told.append)  # fmt: skip
+        p = Partition("managed", 0, topic_id, logs.get_or_create_log("managed", 0, LogConfig()), leader_id=leader_id,
+                      leader_epoch=current["leader_epoch"], replicas=[0, 1, 2], isr=[leader_id], local_id=leader_id,
+                      partition_epoch=version, alter_isr=manager)  # fmt: skip
+
+        def propose(isr: list[int], partition_epoch: int = version) -> PendingIsrChange:
+            change = PendingIsrChange(isr, p.leader_epoch, partition_epoch)
+            p.pending = change
+            manager.submit(p, change)
+            return change
+
+        async def until(condition: Callable[[], bool]) -> None:
+            for _ in range(200):
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("timed out")
+
+        # no controller known, then an unreachable one: kept and retried
+        propose([leader_id, 7])
+        await asyncio.sleep(0.2)
+        assert manager.requests_sent == 0 and manager.pending == 1
+        address[0] = (controller_id, "127.0.0.1", free_port())
+        await until(lambda: manager.requests_sent >= 2)
+        assert manager.pending == 1 and p.pending is not None
+        # the controller: broker 7 is no live replica, nothing applied: back to the committed ISR
+        address[0] = (controller_id, "127.0.0.1", cluster.brokers[controller_id].port)
+        await until(lambda: p.pending is None)
+        assert p.isr == [leader_id] and manager.pending == 0 and told == []
+        # a stale partition epoch: dropped, the proposal stays pending until LeaderAndIsr brings the state
+        stale = propose([leader_id, follower], partition_epoch=version - 1)
+        await until(lambda: manager.pending == 0)
+        assert p.pending is stale and p.isr == [leader_id]
+        # the committed state proposed again: answered as is, and committed
+        p.pending = None
+        same = propose([leader_id])
+        await until(lambda: p.pending is None)
+        assert p.isr == [leader_id] and p.partition_epoch == version and told == [p]
+        assert same is not p.pending
+        await manager.close()
+        logs.shutdown()
+
+    asyncio.run(body())
+    assert state(zk, "managed") == (current, version)  # none of it changed the partition's state
+
+
 def test_unclean_leader_election_is_decided_per_topic(cluster: Cluster, zk: KazooClient) -> None:
     """Last in the module: it kills brokers. The ISRs shrink to their leaders, the leaders die: the
     topic with the default stays offline, the one with the topic-level override elects a live replica."""
@@ -201,7 +272,7 @@ def test_unclean_leader_election_is_decided_per_topic(cluster: Cluster, zk: Kazo
         cluster.brokers[broker_id].kill()
     wait_for(lambda: state(zk, "clean")[0]["leader"] == -1, timeout_s=40, what="the clean topic to go offline")
     assert state(zk, "clean")[0]["isr"] == [leaders["clean"]]  # Kafka keeps the last ISR member
-    wait_for(lambda: state(zk, "unclean")[0]["leader"] >= 0, timeout_s=40, what="an unclean leader")
+    wait_for(lambda: state(zk, "unclean")[0]["leader"] not in (-1, *killed), timeout_s=40, what="an unclean leader")
     elected = state(zk, "unclean")[0]
     assert elected["leader"] not in killed and elected["isr"] == [elected["leader"]]
     survivors = [b for i, b in enumerate(cluster.brokers) if i not in killed]
