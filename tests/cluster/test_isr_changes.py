@@ -41,7 +41,7 @@ from tests.harness import BrokerProcess, free_port
 from tests.raw_client import RawClient, batch
 from tests.zookeeper import ZooKeeperServer
 
-LAG_MS = 2000
+LAG_MS = 3000  # the acks=all produce of the min.insync test must arrive before the first shrink
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,13 @@ def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
         yield running.start()
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="module")
+def settled(cluster: Cluster) -> Cluster:
+    """Topics created when the module starts, so their ISRs shrink while the first tests run."""
+    create(cluster, {"checked": {}, "managed": {}, "clean": {}, "unclean": {"unclean.leader.election.enable": "true"}})
+    return cluster
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +106,7 @@ def produce(cluster: Cluster, topic: str, acks: str) -> KafkaError | None:
 
 
 def test_lagging_followers_leave_the_isr_through_the_controller_and_a_caught_up_one_rejoins(
-    cluster: Cluster, zk: KazooClient
+    cluster: Cluster, settled: Cluster, zk: KazooClient
 ) -> None:
     create(cluster, {"shrinks": {"min.insync.replicas": "1"}})
     leader = leader_of(cluster, "shrinks")
@@ -151,8 +158,8 @@ def test_min_insync_replicas_refuses_acks_all_before_and_after_the_append(cluste
     assert produce(cluster, "guarded", "1") is None
 
 
-def test_alter_partition_is_the_controllers_and_checks_every_epoch(cluster: Cluster, zk: KazooClient) -> None:
-    create(cluster, {"checked": {}})
+def test_alter_partition_is_the_controllers_and_checks_every_epoch(settled: Cluster, zk: KazooClient) -> None:
+    cluster = settled
     leader_id = cluster.brokers.index(leader_of(cluster, "checked"))
     wait_for(lambda: state(zk, "checked")[0]["isr"] == [leader_id], what="the ISR to shrink")  # then it stays
     current, version = state(zk, "checked")
@@ -196,10 +203,10 @@ def test_alter_partition_is_the_controllers_and_checks_every_epoch(cluster: Clus
     assert state(zk, "checked") == (current, version)
 
 
-def test_the_leaders_manager_applies_the_controllers_answers(cluster: Cluster, zk: KazooClient, tmp_path: Path) -> None:
+def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, zk: KazooClient, tmp_path: Path) -> None:
     """The broker side (AlterPartitionManager) in this process, as partition leader ``leader_id`` (its
     broker epoch read from ZooKeeper), against the cluster's real controller."""
-    create(cluster, {"managed": {}})
+    cluster = settled
     leader_id = cluster.brokers.index(leader_of(cluster, "managed"))
     wait_for(lambda: state(zk, "managed")[0]["isr"] == [leader_id], what="the ISR to shrink")
     current, version = state(zk, "managed")
@@ -260,10 +267,10 @@ def test_the_leaders_manager_applies_the_controllers_answers(cluster: Cluster, z
     assert state(zk, "managed") == (current, version)  # none of it changed the partition's state
 
 
-def test_unclean_leader_election_is_decided_per_topic(cluster: Cluster, zk: KazooClient) -> None:
+def test_unclean_leader_election_is_decided_per_topic(settled: Cluster, zk: KazooClient) -> None:
     """Last in the module: it kills brokers. The ISRs shrink to their leaders, the leaders die: the
     topic with the default stays offline, the one with the topic-level override elects a live replica."""
-    create(cluster, {"clean": {}, "unclean": {"unclean.leader.election.enable": "true"}})
+    cluster = settled
     leaders = {topic: cluster.brokers.index(leader_of(cluster, topic)) for topic in ("clean", "unclean")}
     for topic, leader_id in leaders.items():
         wait_for(lambda: state(zk, topic)[0]["isr"] == [leader_id], what=f"{topic}'s ISR to shrink")  # noqa: B023
