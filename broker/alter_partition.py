@@ -133,7 +133,12 @@ class AlterPartitionManager:
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
+        for key, item in list(self._unsent.items()):  # superseded meanwhile (LeaderAndIsr): nothing to send
+            if item.partition.pending is not item.change:
+                del self._unsent[key]
         items = list(self._unsent.values())
+        if not items:
+            return
         self._in_flight = asyncio.get_running_loop().create_task(self._send(items), name="AlterPartition")
 
     def _send_later(self) -> None:
