@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, Producer, TopicCollection
 from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
+from kafka import KafkaProducer
+from kafka.errors import NotEnoughReplicasAfterAppendError
 from kazoo.client import KazooClient
 
 from broker.alter_partition import AlterPartitionManager
@@ -38,7 +40,7 @@ from storage.config import LogConfig
 from storage.manager import LogManager
 from tests.cluster.brokers import Cluster, admin, view, wait_for
 from tests.harness import BrokerProcess, free_port
-from tests.raw_client import RawClient, batch
+from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
 LAG_MS = 3000  # the acks=all produce of the min.insync test must arrive before the first shrink
@@ -119,6 +121,10 @@ def test_lagging_followers_leave_the_isr_through_the_controller_and_a_caught_up_
     shrunk, version = state(zk, "shrinks")
     assert shrunk["leader"] == leader_id and shrunk["leader_epoch"] == first["leader_epoch"] and version >= 1
     wait_for(lambda: isr_everywhere(cluster, "shrinks") == [[leader_id]] * 3, what="every broker's Metadata")
+    for broker in cluster.brokers:  # the admin client's describe_topics agrees everywhere
+        describer = admin(broker)  # kept: the futures fail if their client is gone
+        described = describer.describe_topics(TopicCollection(["shrinks"]))["shrinks"].result(30)
+        assert [[r.id for r in p.isr] for p in described.partitions] == [[leader_id]]
     assert produce(cluster, "shrinks", "all") is None  # min.insync.replicas=1: acks=all goes through
 
     # a "follower" fetching at the log end is caught up: the leader proposes it back into the ISR
@@ -143,13 +149,17 @@ def test_min_insync_replicas_refuses_acks_all_before_and_after_the_append(cluste
     create(cluster, {"guarded": {"min.insync.replicas": "2"}})
     leader = leader_of(cluster, "guarded")
     leader_id = cluster.brokers.index(leader)
-    client = RawClient(leader, timeout_s=30)
     # appended while the ISR (all three) is big enough; the HW waits for followers that never fetch,
     # the ISR shrinks below min.insync.replicas meanwhile: NOT_ENOUGH_REPLICAS_AFTER_APPEND
-    waited = client.produce("guarded", batch(b"a"), acks=-1)
-    answer = waited.responses[0].partition_responses[0]
-    assert answer.error_code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+    producer = KafkaProducer(bootstrap_servers=leader.bootstrap, acks="all", retries=0, request_timeout_ms=30000)
+    try:
+        with pytest.raises(NotEnoughReplicasAfterAppendError):
+            producer.send("guarded", b"a", partition=0).get(timeout=30)
+    finally:
+        producer.close()
     assert state(zk, "guarded")[0]["isr"] == [leader_id]
+    client = RawClient(leader)
+    assert client.latest_offset("guarded") == 1  # it was appended, and is committed now
     client.close()
     # now fewer in-sync replicas than min.insync.replicas: refused before the append; acks=1 is unaffected
     wait_for(lambda: isr_everywhere(cluster, "guarded") == [[leader_id]] * 3, what="every broker's Metadata")
