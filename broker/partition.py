@@ -10,14 +10,17 @@ Invariants:
 - A follower's log end offset on the leader is the offset it last fetched from (a follower fetches
   from its own LEO), never more than the leader's LEO.
 - The ISR always holds the leader while it leads. A follower joins the ISR when its LEO reaches the
-  high watermark; it leaves when it has not caught up for ``replica.lag.time.max.ms``.
+  high watermark and this leader epoch's start offset (in cluster mode: while its broker is alive);
+  it leaves when it has not caught up for ``replica.lag.time.max.ms``.
 - ISR changes in cluster mode are proposed, not applied (Kafka's PendingExpandIsr/PendingShrinkIsr):
   ``isr`` is the committed ISR (from LeaderAndIsr or the controller's AlterPartition answer, with its
   ``partition_epoch``); a proposal waits in ``pending`` until the controller answers, and while one is in
   flight no other is made. The high watermark is computed over the *maximal* ISR (committed plus a
   pending addition; a pending removal still counts), so it never advances on an ISR the controller may
-  not commit; min.insync.replicas before an append checks the committed ISR. Without an ``alter_isr``
-  channel (the embedded broker: a cluster of one, its own controller) a change applies at once.
+  not commit; min.insync.replicas before an append checks the committed ISR, and once the HW passed a
+  waiting acks=all batch, the maximal one (the replicas holding it: Kafka's
+  ``checkEnoughReplicasReachOffset``). Without an ``alter_isr`` channel (the embedded broker: a
+  cluster of one, its own controller) a change applies at once.
 - Handlers use the facades here (reads, offsets, lookups); none reaches through ``log``.
 
 Not thread-safe: the broker's event loop owns it. Storage exceptions pass through untouched; the
