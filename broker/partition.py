@@ -29,6 +29,7 @@ exceptions of this module are the replica-level refusals, which only handlers tu
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -38,6 +39,8 @@ from storage.errors import OffsetOutOfRange
 from storage.log.log import Log
 from storage.log.results import FetchDataInfo, LogAppendInfo
 from storage.producer.state import AppendOrigin
+
+log = logging.getLogger(__name__)
 
 
 class ReplicaError(Exception):
@@ -333,6 +336,13 @@ class Partition:
 
     def _propose(self, change: PendingIsrChange) -> None:
         assert self.alter_isr is not None
+        if change.added is not None:
+            log.info("%s: expanding the ISR from %s to %s (proposed)", self.name, self.isr, change.isr)
+        else:
+            lagging = ", ".join(f"(brokerId: {r}, endOffset: {self.replica_log_end_offset(r)})" for r in change.removed)
+            log.info("%s: shrinking the ISR from %s to %s (proposed). Leader: (highWatermark: %d, endOffset: %d). "
+                     "Out of sync replicas: %s.", self.name, self.isr, change.isr, self.high_watermark,
+                     self.log_end_offset, lagging)  # fmt: skip
         self.pending = change
         self.alter_isr.submit(self, change)
 
