@@ -256,6 +256,12 @@ def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, z
         address[0] = (controller_id, "127.0.0.1", free_port())
         await until(lambda: manager.requests_sent >= 2)
         assert manager.pending == 1 and p.pending is not None
+        # a broker that is not the controller (a stale view of /controller): NOT_CONTROLLER, kept, retried
+        not_controller = next(i for i in range(3) if i != controller_id)
+        address[0] = (not_controller, "127.0.0.1", cluster.brokers[not_controller].port)
+        sent = manager.requests_sent
+        await until(lambda: manager.requests_sent >= sent + 2)
+        assert manager.pending == 1 and p.pending is not None
         # the controller: broker 7 is no live replica, nothing applied: back to the committed ISR
         address[0] = (controller_id, "127.0.0.1", cluster.brokers[controller_id].port)
         await until(lambda: p.pending is None)
