@@ -1,19 +1,25 @@
 """ISR changes through AlterPartition, min.insync.replicas and per-topic unclean leader election, end to
 end: a real ZooKeeper, three broker processes, stock clients and raw requests over real sockets.
 
-Followers do not fetch yet, so on a topic of replication factor 3 the leader sees its followers lag and,
-after ``replica.lag.time.max.ms``, shrinks the ISR to itself through the controller. A raw client that
-fetches as a follower (Fetch with a replica id) at the log end makes the leader propose that follower
-back into the ISR.
+Followers are made to lag by pausing their processes (SIGSTOP) for a few seconds, well within their
+ZooKeeper session, so this holds whether followers fetch or not: after ``replica.lag.time.max.ms`` the
+leader (here the controller's broker, which is never paused) shrinks the ISR to itself through
+AlterPartition. A raw client that fetches as a follower (Fetch with a replica id) at the log end makes
+the leader propose that follower back into the ISR.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import os
+import signal
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +27,6 @@ import pytest
 from confluent_kafka import KafkaError, Producer, TopicCollection
 from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 from confluent_kafka.cimpl import NewTopic
-from kafka import KafkaProducer
-from kafka.errors import NotEnoughReplicasAfterAppendError
 from kazoo.client import KazooClient
 
 from broker.alter_partition import AlterPartitionManager
@@ -43,25 +47,30 @@ from tests.harness import BrokerProcess, free_port
 from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
-LAG_MS = 3000  # the acks=all produce of the min.insync test must arrive before the first shrink
+LAG_MS = 3000  # replica.lag.time.max.ms: the leader checks every 1.5 s
+SESSION_MS = 20000  # a paused broker keeps its ZooKeeper session (and so its place in the cluster)
+SETTLE_S = (LAG_MS * 1.5 + 1500) / 1000  # after this a topic's ISR changes only if a follower lags
+
+
+@dataclass(frozen=True)
+class Roles:
+    controller: int  # leads every topic here (first in each assignment) and is never paused
+    followers: tuple[int, int]
 
 
 @pytest.fixture(scope="module")
 def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     chroot = f"{zookeeper.connect}/isr-{uuid.uuid4().hex[:8]}"
-    overrides = {"offsets.topic.replication.factor": "1", "replica.lag.time.max.ms": str(LAG_MS)}
+    overrides = {"offsets.topic.replication.factor": "1", "replica.lag.time.max.ms": str(LAG_MS),
+                 "zookeeper.session.timeout.ms": str(SESSION_MS)}  # fmt: skip
     running = Cluster(tmp_path_factory.mktemp("isr"), chroot, overrides=overrides)
     try:
         yield running.start()
     finally:
+        for broker in running.brokers:  # never leave a paused process behind
+            if broker.process is not None and broker.process.poll() is None:
+                os.kill(broker.process.pid, signal.SIGCONT)
         running.stop()
-
-
-@pytest.fixture(scope="module")
-def settled(cluster: Cluster) -> Cluster:
-    """Topics created when the module starts, so their ISRs shrink while the first tests run."""
-    create(cluster, {"checked": {}, "managed": {}, "clean": {}, "unclean": {"unclean.leader.election.enable": "true"}})
-    return cluster
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +84,44 @@ def zk(cluster: Cluster) -> Iterator[KazooClient]:
         client.close()
 
 
-def create(cluster: Cluster, topics: dict[str, dict[str, str]], factor: int = 3) -> None:
-    client = admin(cluster.brokers[0])
-    new = [NewTopic(name, 1, factor, config=configs) for name, configs in topics.items()]
+@pytest.fixture(scope="module")
+def roles(cluster: Cluster, zk: KazooClient) -> Roles:
+    controller: int = wait_for(lambda: json.loads(zk.get("/controller")[0])["brokerid"] + 1, what="a controller") - 1
+    a, b = (i for i in range(3) if i != controller)
+    return Roles(controller, (a, b))
+
+
+@pytest.fixture(scope="module")
+def settled(cluster: Cluster, roles: Roles) -> float:
+    """Topics created when the module starts, so they are settled by the time their tests run; returns
+    when they were created (time.monotonic())."""
+    create(cluster, roles, {"checked": {}, "managed": {}})
+    return time.monotonic()
+
+
+def create(cluster: Cluster, roles: Roles, topics: dict[str, dict[str, str]]) -> None:
+    """Topics of one partition on all three brokers, led by the controller's broker."""
+    client = admin(cluster.brokers[roles.controller])  # kept: the futures fail if their client is gone
+    assignment = [[roles.controller, *roles.followers]]
+    new = [NewTopic(name, 1, replica_assignment=assignment, config=configs) for name, configs in topics.items()]
     for future in client.create_topics(new, operation_timeout=30).values():
         future.result(timeout=60)
+
+
+@contextlib.contextmanager
+def paused(cluster: Cluster, broker_ids: tuple[int, ...]) -> Iterator[None]:
+    """SIGSTOP the brokers (they neither fetch nor answer) and SIGCONT them afterwards."""
+    stopped = []
+    try:
+        for broker_id in broker_ids:
+            process = cluster.brokers[broker_id].process
+            assert process is not None
+            os.kill(process.pid, signal.SIGSTOP)
+            stopped.append(process.pid)
+        yield
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
 
 
 def state(zk: KazooClient, topic: str) -> tuple[dict[str, Any], int]:
@@ -87,19 +129,22 @@ def state(zk: KazooClient, topic: str) -> tuple[dict[str, Any], int]:
     return json.loads(data), stat.version
 
 
-def leader_of(cluster: Cluster, topic: str) -> BrokerProcess:
-    leader: int = wait_for(lambda: view(cluster.brokers[0], [topic])["topics"][topic][0][0] + 1, what="a leader") - 1
-    return cluster.brokers[leader]
+def topic_id_of(zk: KazooClient, topic: str) -> bytes:
+    return base64.urlsafe_b64decode(json.loads(zk.get(f"/brokers/topics/{topic}")[0])["topic_id"] + "==")
 
 
-def isr_everywhere(cluster: Cluster, topic: str) -> list[list[int]]:
-    return [sorted(view(b, [topic])["topics"][topic][0][2]) for b in cluster.alive()]
+def isr_on(broker: BrokerProcess, topic: str) -> list[int]:
+    return sorted(view(broker, [topic])["topics"][topic][0][2])
 
 
-def produce(cluster: Cluster, topic: str, acks: str) -> KafkaError | None:
+def everywhere_as_in_zookeeper(cluster: Cluster, zk: KazooClient, topic: str) -> bool:
+    expected = sorted(state(zk, topic)[0]["isr"])
+    return all(isr_on(b, topic) == expected for b in cluster.alive())
+
+
+def produce(bootstrap: str, topic: str, acks: str) -> KafkaError | None:
     """One record through confluent-kafka without retries: the broker's error, or None."""
-    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": acks, "retries": 0,
-                         "message.timeout.ms": 20000})  # fmt: skip
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": acks, "retries": 0, "message.timeout.ms": 20000})
     outcome: list[KafkaError | None] = []
     producer.produce(topic, b"v", on_delivery=lambda err, _msg: outcome.append(err))
     producer.flush(30)
@@ -108,76 +153,70 @@ def produce(cluster: Cluster, topic: str, acks: str) -> KafkaError | None:
 
 
 def test_lagging_followers_leave_the_isr_through_the_controller_and_a_caught_up_one_rejoins(
-    cluster: Cluster, settled: Cluster, zk: KazooClient
+    cluster: Cluster, zk: KazooClient, roles: Roles, settled: float
 ) -> None:
-    create(cluster, {"shrinks": {"min.insync.replicas": "1"}})
-    leader = leader_of(cluster, "shrinks")
-    leader_id = cluster.brokers.index(leader)
+    create(cluster, roles, {"shrinks": {"min.insync.replicas": "1"}})
+    leader_id = roles.controller
+    leader = cluster.brokers[leader_id]
     first, _ = state(zk, "shrinks")
-    assert sorted(first["isr"]) == [0, 1, 2]
-    # the followers never fetch: after replica.lag.time.max.ms the leader proposes an ISR of itself and
-    # the controller writes it (same leader epoch, a new znode version: the partition epoch)
-    wait_for(lambda: state(zk, "shrinks")[0]["isr"] == [leader_id], what="the ISR to shrink in ZooKeeper")
-    shrunk, version = state(zk, "shrinks")
-    assert shrunk["leader"] == leader_id and shrunk["leader_epoch"] == first["leader_epoch"] and version >= 1
-    wait_for(lambda: isr_everywhere(cluster, "shrinks") == [[leader_id]] * 3, what="every broker's Metadata")
-    for broker in cluster.brokers:  # the admin client's describe_topics agrees everywhere
-        describer = admin(broker)  # kept: the futures fail if their client is gone
+    assert first["leader"] == leader_id and sorted(first["isr"]) == [0, 1, 2]
+    with paused(cluster, roles.followers):
+        # the followers lag: after replica.lag.time.max.ms the leader proposes an ISR of itself and the
+        # controller writes it (same leader epoch, a new znode version: the partition epoch)
+        wait_for(lambda: state(zk, "shrinks")[0]["isr"] == [leader_id], what="the ISR to shrink in ZooKeeper")
+        shrunk, version = state(zk, "shrinks")
+        assert shrunk["leader"] == leader_id and shrunk["leader_epoch"] == first["leader_epoch"] and version >= 1
+        wait_for(lambda: isr_on(leader, "shrinks") == [leader_id], what="the leader's Metadata")
+        describer = admin(leader)  # kept: the futures fail if their client is gone
         described = describer.describe_topics(TopicCollection(["shrinks"]))["shrinks"].result(30)
         assert [[r.id for r in p.isr] for p in described.partitions] == [[leader_id]]
-    assert produce(cluster, "shrinks", "all") is None  # min.insync.replicas=1: acks=all goes through
+        assert produce(leader.bootstrap, "shrinks", "all") is None  # min.insync.replicas=1: acks=all goes through
+    # back: every broker's Metadata shows what ZooKeeper holds (the UpdateMetadata waited for them)
+    wait_for(lambda: everywhere_as_in_zookeeper(cluster, zk, "shrinks"), what="every broker's Metadata")
 
     # a "follower" fetching at the log end is caught up: the leader proposes it back into the ISR
-    follower = next(i for i in range(3) if i != leader_id)
+    follower = roles.followers[0]
     client = RawClient(leader)
     end = client.latest_offset("shrinks")
     assert end >= 1
     response = client.fetch("shrinks", end, replica_id=follower)
     assert response.responses[0].partitions[0].error_code == ErrorCode.NONE
-    wait_for(lambda: sorted(state(zk, "shrinks")[0]["isr"]) == sorted([leader_id, follower]),
-             what="the follower to rejoin the ISR")  # fmt: skip
-    rejoined_version = state(zk, "shrinks")[1]
-    assert rejoined_version > version
-    # it stops fetching: once the leader has more than it, it lags and leaves again (a follower with
-    # everything the leader has stays in sync however long ago it fetched, as in Kafka)
-    assert produce(cluster, "shrinks", "1") is None
-    wait_for(lambda: state(zk, "shrinks")[0]["isr"] == [leader_id], what="the ISR to shrink again")
     client.close()
+    wait_for(lambda: follower in state(zk, "shrinks")[0]["isr"], what="the follower to rejoin the ISR")
+    assert state(zk, "shrinks")[1] > version
+    wait_for(lambda: everywhere_as_in_zookeeper(cluster, zk, "shrinks"), what="every broker's Metadata")
 
 
-def test_min_insync_replicas_refuses_acks_all_before_and_after_the_append(cluster: Cluster, zk: KazooClient) -> None:
-    create(cluster, {"guarded": {"min.insync.replicas": "2"}})
-    leader = leader_of(cluster, "guarded")
-    leader_id = cluster.brokers.index(leader)
-    # appended while the ISR (all three) is big enough; the HW waits for followers that never fetch,
-    # the ISR shrinks below min.insync.replicas meanwhile: NOT_ENOUGH_REPLICAS_AFTER_APPEND
-    producer = KafkaProducer(bootstrap_servers=leader.bootstrap, acks="all", retries=0, request_timeout_ms=30000)
-    try:
-        with pytest.raises(NotEnoughReplicasAfterAppendError):
-            producer.send("guarded", b"a", partition=0).get(timeout=30)
-    finally:
-        producer.close()
-    assert state(zk, "guarded")[0]["isr"] == [leader_id]
-    client = RawClient(leader)
-    assert client.latest_offset("guarded") == 1  # it was appended, and is committed now
-    client.close()
-    # now fewer in-sync replicas than min.insync.replicas: refused before the append; acks=1 is unaffected
-    wait_for(lambda: isr_everywhere(cluster, "guarded") == [[leader_id]] * 3, what="every broker's Metadata")
-    error = produce(cluster, "guarded", "all")
-    assert error is not None and error.code() == KafkaError.NOT_ENOUGH_REPLICAS
-    assert produce(cluster, "guarded", "1") is None
+def test_min_insync_replicas_refuses_acks_all_before_and_after_the_append(
+    cluster: Cluster, zk: KazooClient, roles: Roles
+) -> None:
+    create(cluster, roles, {"guarded": {"min.insync.replicas": "2"}})
+    leader_id = roles.controller
+    leader = cluster.brokers[leader_id]
+    with paused(cluster, roles.followers):
+        # appended while the ISR (all three) is big enough; the HW waits for the followers, the ISR
+        # shrinks below min.insync.replicas meanwhile: NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        error = produce(leader.bootstrap, "guarded", "all")
+        assert error is not None and error.code() == KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        assert state(zk, "guarded")[0]["isr"] == [leader_id]
+        client = RawClient(leader)
+        assert client.latest_offset("guarded") == 1  # it was appended, and is committed now
+        client.close()
+        # fewer in-sync replicas than min.insync.replicas: refused before the append; acks=1 is unaffected
+        wait_for(lambda: isr_on(leader, "guarded") == [leader_id], what="the leader's Metadata")
+        refused = produce(leader.bootstrap, "guarded", "all")
+        assert refused is not None and refused.code() == KafkaError.NOT_ENOUGH_REPLICAS
+        assert produce(leader.bootstrap, "guarded", "1") is None
 
 
-def test_alter_partition_is_the_controllers_and_checks_every_epoch(settled: Cluster, zk: KazooClient) -> None:
-    cluster = settled
-    leader_id = cluster.brokers.index(leader_of(cluster, "checked"))
-    wait_for(lambda: state(zk, "checked")[0]["isr"] == [leader_id], what="the ISR to shrink")  # then it stays
+def test_alter_partition_is_the_controllers_and_checks_every_epoch(
+    cluster: Cluster, zk: KazooClient, roles: Roles, settled: float
+) -> None:
+    time.sleep(max(0.0, settled + SETTLE_S - time.monotonic()))
+    leader_id = controller_id = roles.controller
     current, version = state(zk, "checked")
-    epoch = current["leader_epoch"]
-    topic_id = base64.urlsafe_b64decode(json.loads(zk.get("/brokers/topics/checked")[0])["topic_id"] + "==")
-    controller_id = json.loads(zk.get("/controller")[0])["brokerid"]
-    other = next(i for i in range(3) if i != controller_id)
-    follower = next(i for i in range(3) if i != leader_id)
+    epoch, committed = current["leader_epoch"], current["isr"]
+    topic_id = topic_id_of(zk, "checked")
     broker_epoch = zk.get(f"/brokers/ids/{leader_id}")[1].czxid
 
     def alter(isr: list[int], partition_epoch: int, to: int = controller_id, leader_epoch: int = epoch,
@@ -198,32 +237,35 @@ def test_alter_partition_is_the_controllers_and_checks_every_epoch(settled: Clus
         assert response.error_code == ErrorCode.NONE
         return response.topics[0].partitions[0].error_code
 
-    grow = [leader_id, follower]
-    assert alter(grow, version, to=other).error_code == ErrorCode.NOT_CONTROLLER
-    assert alter(grow, version, sender_epoch=broker_epoch - 1).error_code == ErrorCode.STALE_BROKER_EPOCH
-    assert refused(alter(grow, version, leader_epoch=epoch - 1)) == ErrorCode.FENCED_LEADER_EPOCH
-    assert refused(alter(grow, version - 1)) == ErrorCode.INVALID_UPDATE_VERSION
-    assert refused(alter(grow, version + 1)) == ErrorCode.NOT_CONTROLLER  # the leader knows more: find the new one
+    change = [leader_id, roles.followers[0]]  # differs from the committed ISR, whether it shrank or not
+    assert sorted(change) != sorted(committed)
+    assert alter(change, version, to=roles.followers[1]).error_code == ErrorCode.NOT_CONTROLLER
+    assert alter(change, version, sender_epoch=broker_epoch - 1).error_code == ErrorCode.STALE_BROKER_EPOCH
+    assert refused(alter(change, version, leader_epoch=epoch - 1)) == ErrorCode.FENCED_LEADER_EPOCH
+    assert refused(alter(change, version - 1)) == ErrorCode.INVALID_UPDATE_VERSION
+    assert refused(alter(change, version + 1)) == ErrorCode.NOT_CONTROLLER  # the leader knows more: find the new one
     assert refused(alter([leader_id, 7], version)) == ErrorCode.OPERATION_NOT_ATTEMPTED  # not a live replica (v1)
     assert refused(alter([leader_id, 7], version, api_version=2)) == ErrorCode.INELIGIBLE_REPLICA
     # the state as it is already: answered, nothing written (idempotent)
-    same = alter([leader_id], version, api_version=2)
+    same = alter(committed, version, api_version=2)
     assert refused(same) == ErrorCode.NONE and same.topics[0].topic_id == topic_id
-    assert same.topics[0].partitions[0].partition_epoch == version and same.topics[0].partitions[0].isr == [leader_id]
+    answer = same.topics[0].partitions[0]
+    assert answer.partition_epoch == version and answer.isr == committed and answer.leader_id == leader_id
     assert state(zk, "checked") == (current, version)
 
 
-def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, zk: KazooClient, tmp_path: Path) -> None:
+def test_the_leaders_manager_applies_the_controllers_answers(
+    cluster: Cluster, zk: KazooClient, roles: Roles, settled: float, tmp_path: Path
+) -> None:
     """The broker side (AlterPartitionManager) in this process, as partition leader ``leader_id`` (its
     broker epoch read from ZooKeeper), against the cluster's real controller."""
-    cluster = settled
-    leader_id = cluster.brokers.index(leader_of(cluster, "managed"))
-    wait_for(lambda: state(zk, "managed")[0]["isr"] == [leader_id], what="the ISR to shrink")
+    time.sleep(max(0.0, settled + SETTLE_S - time.monotonic()))
+    leader_id = controller_id = roles.controller
     current, version = state(zk, "managed")
-    topic_id = base64.urlsafe_b64decode(json.loads(zk.get("/brokers/topics/managed")[0])["topic_id"] + "==")
-    controller_id = json.loads(zk.get("/controller")[0])["brokerid"]
+    committed = current["isr"]
+    topic_id = topic_id_of(zk, "managed")
     broker_epoch = zk.get(f"/brokers/ids/{leader_id}")[1].czxid
-    follower = next(i for i in range(3) if i != leader_id)
+    follower = roles.followers[0]
 
     async def body() -> None:
         logs = LogManager([str(tmp_path / "logs")])
@@ -233,7 +275,7 @@ def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, z
         manager = AlterPartitionManager(leader_id, NetworkClient("test"), lambda: address[0], lambda: broker_epoch,
                                         lambda broker_id: True, told.append)  # fmt: skip
         p = Partition("managed", 0, topic_id, logs.get_or_create_log("managed", 0, LogConfig()), leader_id=leader_id,
-                      leader_epoch=current["leader_epoch"], replicas=[0, 1, 2], isr=[leader_id], local_id=leader_id,
+                      leader_epoch=current["leader_epoch"], replicas=[0, 1, 2], isr=list(committed), local_id=leader_id,
                       partition_epoch=version, alter_isr=manager)  # fmt: skip
 
         def propose(isr: list[int], partition_epoch: int = version) -> PendingIsrChange:
@@ -257,7 +299,7 @@ def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, z
         await until(lambda: manager.requests_sent >= 2)
         assert manager.pending == 1 and p.pending is not None
         # a broker that is not the controller (a stale view of /controller): NOT_CONTROLLER, kept, retried
-        not_controller = next(i for i in range(3) if i != controller_id)
+        not_controller = roles.followers[1]
         address[0] = (not_controller, "127.0.0.1", cluster.brokers[not_controller].port)
         sent = manager.requests_sent
         await until(lambda: manager.requests_sent >= sent + 2)
@@ -265,16 +307,16 @@ def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, z
         # the controller: broker 7 is no live replica, nothing applied: back to the committed ISR
         address[0] = (controller_id, "127.0.0.1", cluster.brokers[controller_id].port)
         await until(lambda: p.pending is None)
-        assert p.isr == [leader_id] and manager.pending == 0 and told == []
+        assert p.isr == committed and manager.pending == 0 and told == []
         # a stale partition epoch: dropped, the proposal stays pending until LeaderAndIsr brings the state
         stale = propose([leader_id, follower], partition_epoch=version - 1)
         await until(lambda: manager.pending == 0)
-        assert p.pending is stale and p.isr == [leader_id]
+        assert p.pending is stale and p.isr == committed
         # the committed state proposed again: answered as is, and committed
         p.pending = None
-        same = propose([leader_id])
+        same = propose(list(committed))
         await until(lambda: p.pending is None)
-        assert p.isr == [leader_id] and p.partition_epoch == version and told == [p]
+        assert p.isr == committed and p.partition_epoch == version and told == [p]
         assert same is not p.pending
         await manager.close()
         logs.shutdown()
@@ -283,24 +325,25 @@ def test_the_leaders_manager_applies_the_controllers_answers(settled: Cluster, z
     assert state(zk, "managed") == (current, version)  # none of it changed the partition's state
 
 
-def test_unclean_leader_election_is_decided_per_topic(settled: Cluster, zk: KazooClient) -> None:
-    """Last in the module: it kills brokers. The ISRs shrink to their leaders, the leaders die: the
-    topic with the default stays offline, the one with the topic-level override elects a live replica."""
-    cluster = settled
-    leaders = {topic: cluster.brokers.index(leader_of(cluster, topic)) for topic in ("clean", "unclean")}
-    for topic, leader_id in leaders.items():
-        wait_for(lambda: state(zk, topic)[0]["isr"] == [leader_id], what=f"{topic}'s ISR to shrink")  # noqa: B023
-    killed = set(leaders.values())
-    for broker_id in killed:
-        cluster.brokers[broker_id].kill()
+def test_unclean_leader_election_is_decided_per_topic(cluster: Cluster, zk: KazooClient, roles: Roles) -> None:
+    """Last in the module: it stops the controller's broker. The ISRs shrink to their leader while the
+    followers are paused, the leader goes: the topic with the default stays offline, the one with the
+    topic-level override elects a live replica."""
+    create(cluster, roles, {"clean": {}, "unclean": {"unclean.leader.election.enable": "true"}})
+    leader_id = roles.controller
+    with paused(cluster, roles.followers):
+        for topic in ("clean", "unclean"):
+            wait_for(lambda: state(zk, topic)[0]["isr"] == [leader_id], what=f"{topic}'s ISR to shrink")  # noqa: B023
+        cluster.brokers[leader_id].stop()  # a clean stop ends its session at once
+    survivors = [cluster.brokers[i] for i in roles.followers]
     wait_for(lambda: state(zk, "clean")[0]["leader"] == -1, timeout_s=40, what="the clean topic to go offline")
-    assert state(zk, "clean")[0]["isr"] == [leaders["clean"]]  # Kafka keeps the last ISR member
-    wait_for(lambda: state(zk, "unclean")[0]["leader"] not in (-1, *killed), timeout_s=40, what="an unclean leader")
+    assert state(zk, "clean")[0]["isr"] == [leader_id]  # Kafka keeps the last ISR member
+    wait_for(lambda: state(zk, "unclean")[0]["leader"] in roles.followers, timeout_s=40, what="an unclean leader")
     elected = state(zk, "unclean")[0]
-    assert elected["leader"] not in killed and elected["isr"] == [elected["leader"]]
-    survivors = [b for i, b in enumerate(cluster.brokers) if i not in killed]
+    assert elected["isr"] == [elected["leader"]]
     assert any("potential data loss" in b.output for b in survivors)
-    wait_for(lambda: produce(cluster, "unclean", "all") is None, what="the new leader to take writes")
+    bootstrap = ",".join(b.bootstrap for b in survivors)
+    wait_for(lambda: produce(bootstrap, "unclean", "all") is None, what="the new leader to take writes")
     # turning the topic-level setting on elects a leader for the offline partition at once
     entry = ConfigEntry("unclean.leader.election.enable", "true", incremental_operation=AlterConfigOpType.SET)
     client = admin(survivors[0])
@@ -308,4 +351,4 @@ def test_unclean_leader_election_is_decided_per_topic(settled: Cluster, zk: Kazo
         [ConfigResource(ConfigResource.Type.TOPIC, "clean", incremental_configs=[entry])]
     ).values():
         future.result(timeout=30)
-    wait_for(lambda: state(zk, "clean")[0]["leader"] not in (-1, *killed), timeout_s=30, what="a leader for clean")
+    wait_for(lambda: state(zk, "clean")[0]["leader"] in roles.followers, timeout_s=30, what="a leader for clean")
