@@ -220,11 +220,12 @@ def test_alter_partition_is_the_controllers_and_checks_every_epoch(
     broker_epoch = zk.get(f"/brokers/ids/{leader_id}")[1].czxid
 
     def alter(isr: list[int], partition_epoch: int, to: int = controller_id, leader_epoch: int = epoch,
-              sender_epoch: int = broker_epoch, api_version: int = 1) -> AlterPartitionResponse:  # fmt: skip
-        request = AlterPartitionRequest(broker_id=leader_id, broker_epoch=sender_epoch, topics=[
+              sender_epoch: int = broker_epoch, api_version: int = 1, sender: int = leader_id,
+              recovery: int = 0) -> AlterPartitionResponse:  # fmt: skip
+        request = AlterPartitionRequest(broker_id=sender, broker_epoch=sender_epoch, topics=[
             AlterPartitionRequestTopic(topic_name="checked", topic_id=topic_id, partitions=[
                 AlterPartitionRequestPartition(partition_index=0, leader_epoch=leader_epoch, new_isr=isr,
-                                               partition_epoch=partition_epoch)])
+                                               partition_epoch=partition_epoch, leader_recovery_state=recovery)])
         ])  # fmt: skip
         raw = RawClient(cluster.brokers[to])
         try:
@@ -246,6 +247,11 @@ def test_alter_partition_is_the_controllers_and_checks_every_epoch(
     assert refused(alter(change, version + 1)) == ErrorCode.NOT_CONTROLLER  # the leader knows more: find the new one
     assert refused(alter([leader_id, 7], version)) == ErrorCode.OPERATION_NOT_ATTEMPTED  # not a live replica (v1)
     assert refused(alter([leader_id, 7], version, api_version=2)) == ErrorCode.INELIGIBLE_REPLICA
+    assert refused(alter(change, version, recovery=1)) == ErrorCode.INVALID_REQUEST  # KIP-704: not recovering
+    assert refused(alter([roles.followers[0]], version)) == ErrorCode.INVALID_REQUEST  # an ISR without its leader
+    follower_epoch = zk.get(f"/brokers/ids/{roles.followers[0]}")[1].czxid
+    not_leader = alter(change, version, sender=roles.followers[0], sender_epoch=follower_epoch)
+    assert refused(not_leader) == ErrorCode.INVALID_REQUEST  # only the leader proposes
     # the state as it is already: answered, nothing written (idempotent)
     same = alter(committed, version, api_version=2)
     assert refused(same) == ErrorCode.NONE and same.topics[0].topic_id == topic_id
