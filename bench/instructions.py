@@ -61,9 +61,17 @@ class _Client:
             request_api_key=key, request_api_version=version, correlation_id=self.correlation_id, client_id="ir"
         )
         self.sock.sendall(encode_request(header, body))
-        (size,) = _SIZE.unpack(self.sock.recv(4, socket.MSG_WAITALL))
-        frame = self.sock.recv(size, socket.MSG_WAITALL)
-        return decode_response(lookup(key), version, frame)[1]
+        (size,) = _SIZE.unpack(self._read(4))
+        return decode_response(lookup(key), version, self._read(size))[1]
+
+    def _read(self, n: int) -> bytes:
+        data = bytearray()
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("the broker closed the connection")
+            data += chunk
+        return bytes(data)
 
 
 def _free_port() -> int:
