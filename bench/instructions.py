@@ -88,7 +88,7 @@ def _totals(out: Path, pid: int) -> dict[str, int]:
         trigger = re.search(r"^desc: Trigger: (.*)$", text, re.M)
         total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
         if trigger and total:
-            found[trigger.group(1).removeprefix("Client Request: ").removeprefix("--dump=")] = int(total.group(1))
+            found[trigger.group(1).split()[-1]] = int(total.group(1))  # "dump <name>"
     return found
 
 
