@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench fuzz killloop system-deps js-deps spec-check clean
+.PHONY: run test lint typecheck imports unit bench bench-instructions fuzz killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ $(VENV)/.bench-installed: $(STAMP)
 
 bench: $(VENV)/.bench-installed system-deps
 	$(PY) -m bench
+
+# Instructions per produce and fetch request (callgrind: repeatable on a busy machine), beside a baseline
+# revision: make bench-instructions BASELINE=<git rev>. Needs valgrind (Debian's package).
+bench-instructions: $(STAMP)
+	$(PY) -m bench.instructions $(if $(BASELINE),--baseline $(BASELINE)) $(ARGS)
 
 # The wire fuzzer's long run alone (also a step of `make bench`): every API and version against one
 # broker, hostile field values. More: make fuzz ARGS="--rounds 100 --seeds 10 --verbose".

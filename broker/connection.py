@@ -412,7 +412,8 @@ class Connection:
             request = self._pending[0]
             answer = request.answer
             assert answer is not None
-            await asyncio.wait([answer])  # not cancelled with this task: only _abandon decides that
+            if not answer.done():  # usually done already: the handler ran before this task woke
+                await asyncio.wait([answer])  # not cancelled with this task: only _abandon decides that
             if self._closing:
                 return
             try:
