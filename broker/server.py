@@ -74,7 +74,9 @@ class Broker:
     def __init__(self, config: BrokerConfig, started_at: float | None = None) -> None:
         """``started_at``: when the process began starting the broker (``time.monotonic()``), for the log."""
         handlers.load()
-        apply_profile(config.get("kafkish.api.version.profile"))  # what ApiVersions advertises
+        apply_profile(  # what ApiVersions advertises
+            config.get("kafkish.api.version.profile"), unstable=config.get("unstable.api.versions.enable")
+        )
         self.config = config
         self.node_id = config.node_id
         self.listeners = parse_listeners(config)
