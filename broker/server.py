@@ -153,6 +153,7 @@ class Broker:
             self.replica_manager,
             producer_ids,
             self.group_coordinator.coordinator,
+            self.zk_node.inter_broker_listener if self.zk_node is not None else None,
         )
         await self.transaction_coordinator.start()
         if self.controller_commands is not None:

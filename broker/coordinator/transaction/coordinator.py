@@ -39,6 +39,7 @@ from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
+from broker.coordinator.transaction.marker_channel import MarkerError
 from broker.coordinator.transaction.metadata import (
     MAX_EPOCH,
     NO_PRODUCER_EPOCH,
@@ -97,6 +98,8 @@ def _failed(code: ErrorCode) -> tuple[ErrorCode, int, int]:
 
 
 def _retriable(error: BaseException) -> bool:
+    if isinstance(error, MarkerError):  # from another broker's leader
+        return error.retriable
     return isinstance(error, NotLeaderOrFollower | NotEnoughReplicas | RequestTimedOut | TimeoutError)
 
 

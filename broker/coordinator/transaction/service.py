@@ -14,6 +14,11 @@ the ids in one step; meanwhile their requests get COORDINATOR_LOAD_IN_PROGRESS. 
 PrepareCommit/PrepareAbort get their markers written again; open ones time out as usual. ``on_resigned``
 drops the partition's ids (NOT_COORDINATOR afterwards). Leader epochs order the two (``Ownership``).
 The leader epoch of a partition is the coordinator epoch its markers carry.
+
+Markers: those for partitions this broker leads are written here directly (``markers.write_markers``);
+in cluster mode (``inter_broker_listener`` given) those for partitions other brokers lead go to their
+leaders as WriteTxnMarkers over the inter-broker listener (``marker_channel.TxnMarkerChannel``), and
+the coordinator retries what was not written yet.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
 from broker.coordinator.transaction.coordinator import TransactionCoordinator
+from broker.coordinator.transaction.marker_channel import TxnMarkerChannel
 from broker.coordinator.transaction.markers import TxnOffsetsSink, write_markers
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC, TransactionLog
+from broker.dispatcher import HANDLERS
 from broker.metadata_cache import MetadataCache
+from broker.network_client import NetworkClient
 from broker.replica_manager import ReplicaManager
+from protocol.messages.write_txn_markers import WRITE_TXN_MARKERS
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -50,11 +59,20 @@ class TransactionService:
         replicas: ReplicaManager,
         producer_ids: ProducerIdManager,
         groups: TxnOffsetsSink | None,
+        inter_broker_listener: str | None = None,
     ) -> None:
         self.config = TransactionConfig.from_broker(config)
-        self.log = TransactionLog(self.config, metadata, controller, replicas)
+        self.log = TransactionLog(
+            self.config, metadata, controller, replicas, cluster=inter_broker_listener is not None
+        )
         self.replicas = replicas
         self.groups = groups
+        self.channel: TxnMarkerChannel | None = None
+        if inter_broker_listener is not None:
+            registration = HANDLERS.get(WRITE_TXN_MARKERS.key)
+            version = registration.max_version if registration is not None else 0
+            client = NetworkClient(f"txn-markers-{replicas.node_id}")
+            self.channel = TxnMarkerChannel(client, metadata, inter_broker_listener, version)
         self.ownership = Ownership(self.log.partition_for, self.log.exists, self.elect_if_led)
         self.coordinator = TransactionCoordinator(
             self.config, self.log, producer_ids, self._send_markers, self.ownership, lambda: int(time.time() * 1000)
@@ -70,9 +88,24 @@ class TransactionService:
         commit: bool,
         partitions: set[TopicPartition],
     ) -> dict[TopicPartition, BaseException | None]:
-        return await write_markers(
-            self.replicas, self.groups, producer_id, producer_epoch, coordinator_epoch, commit, partitions
-        )
+        """The local partitions' markers written here, the others sent to their leaders, at once."""
+        local = {tp for tp in partitions if self.channel is None or self._leads(tp)}
+        work = []
+        if local:
+            work.append(write_markers(
+                self.replicas, self.groups, producer_id, producer_epoch, coordinator_epoch, commit, local
+            ))  # fmt: skip
+        if self.channel is not None and len(local) < len(partitions):
+            remote = partitions - local
+            work.append(self.channel.send(producer_id, producer_epoch, coordinator_epoch, commit, remote))
+        results: dict[TopicPartition, BaseException | None] = {}
+        for done in await asyncio.gather(*work):
+            results.update(done)
+        return results
+
+    def _leads(self, tp: TopicPartition) -> bool:
+        partition = self.replicas.get_partition(*tp)
+        return partition is not None and partition.is_leader(self.replicas.node_id)
 
     async def start(self) -> None:
         self.elect_led_partitions()
@@ -168,3 +201,5 @@ class TransactionService:
         for task in [*self._periodic, *self._loads.values()]:
             task.cancel()
         self.coordinator.shutdown()
+        if self.channel is not None:
+            self.channel.close()
