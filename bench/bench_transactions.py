@@ -12,6 +12,13 @@ them.
     python -m bench.bench_transactions [--transactions N] [--rounds R] [--bootstrap HOST:PORT]
 
 ``--bootstrap`` runs against a broker that is already running (for instance real Kafka, to compare).
+
+Where the time goes (measured in December 2026 on the shared 2-core machine): a transaction costs the
+client three round trips in a row (AddPartitionsToTxn, the Produce that waits for it, EndTxn) plus
+librdkafka's hand-offs between its threads, about 3-4 ms per 1,000 records, while the idempotent
+producer pipelines batches of thousands of records. The broker's share of a transaction is about
+1.1 ms (p50: AddPartitionsToTxn 0.37, Produce 0.45, EndTxn 0.33, from frame read to response
+written). Kafka 2.4.1 on the same machine, same run: 0.20x, commit p50 5.4 ms, p99 35 ms.
 """
 
 from __future__ import annotations
