@@ -10,8 +10,10 @@ other result, or no open transaction: INVALID_TXN_STATE. INVALID_PRODUCER_ID_MAP
 v5 is transaction version 2 (KIP-890 part 2): every end bumps the producer's epoch (the markers carry
 the new one; a new producer id at epoch 0 once the epochs are exhausted) and the answer carries the
 producer id and epoch to go on with (-1 on errors). A retry after the end (the epoch one below the
-current one) is answered NONE with the current ones; an abort with no open transaction bumps the
-epoch too. v5 is advertised only with ``unstable.api.versions.enable`` (Kafka 3.9 marks it unstable).
+current one) is answered NONE with the current ones (CONCURRENT_TRANSACTIONS while its markers are
+in flight, when the new epoch itself is PRODUCER_FENCED, as Kafka decides); an abort with no open
+transaction bumps the epoch too. v5 is advertised only with ``unstable.api.versions.enable`` (Kafka
+3.9 marks it unstable).
 
 Version notes: v2 PRODUCER_FENCED; v3 flexible; v4 TRANSACTION_ABORTABLE (never answered here); v5
 epoch bump on every end, producer id and epoch in the response.

@@ -277,6 +277,7 @@ def test_end_txn_v5_bumps_the_epoch_at_every_end(broker: BrokerProcess, client: 
     assert add(client, "raw-v5", pid, epoch + 1, "raw-v5", 0) == [("raw-v5", 0, E.NONE)]
     assert txn_produce(client, "raw-v5", "raw-v5", pid, epoch + 1) == E.NONE
     assert _end_v5(client, "raw-v5", pid, epoch + 1, commit=False) == (E.NONE, pid, epoch + 2)
+    wait_for_state(broker, "raw-v5", "CompleteAbort")  # until then the new epoch may only retry (Kafka's rule)
     # An abort with no transaction open bumps the epoch as well; a commit of nothing is refused.
     assert _end_v5(client, "raw-v5", pid, epoch + 2, commit=True) == (E.INVALID_TXN_STATE, -1, -1)
     assert _end_v5(client, "raw-v5", pid, epoch + 2, commit=False) == (E.NONE, pid, epoch + 3)

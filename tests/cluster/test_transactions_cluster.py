@@ -16,7 +16,15 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
+from protocol.errors import ErrorCode
+from protocol.messages.add_partitions_to_txn import AddPartitionsToTxnRequest, AddPartitionsToTxnTopic
+from protocol.messages.end_txn import EndTxnRequest
+from protocol.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from protocol.messages.init_producer_id import InitProducerIdRequest
+from protocol.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
 from tests.cluster.brokers import Cluster, admin, metadata, wait_for
+from tests.harness import BrokerProcess
+from tests.raw_client import RawClient, batch
 from tests.zookeeper import ZooKeeperServer
 
 TIMEOUT_S = 30
@@ -114,3 +122,59 @@ def test_the_transaction_state_topic_has_its_configs(cluster: Cluster) -> None:
     assert configs["cleanup.policy"].value == "compact"
     assert configs["min.insync.replicas"].value == "1"
     assert configs["segment.bytes"].value == "104857600"
+
+
+def test_a_leader_verifies_transactional_records_with_the_coordinating_broker(cluster: Cluster) -> None:
+    """KIP-890 part 1 across brokers: a transactional batch for a partition the producer never added
+    is refused by its leader, which asks the broker coordinating the transactional id."""
+    txn_id = "verify-remote"
+    first = RawClient(cluster.brokers[0])
+    try:
+        found = wait_for(lambda: _coordinator(first, txn_id), what="a coordinator for the id")
+    finally:
+        first.close()
+    coordinator_broker = next(b for b in cluster.brokers if b.port == found.port)
+    leaders = _leaders(cluster)
+    partition = next(p for p, leader in leaders.items() if leader != found.node_id)
+    leader_broker = next(b for b in cluster.brokers if _broker_id(cluster, b) == leaders[partition])
+    coordinator, leader = RawClient(coordinator_broker), RawClient(leader_broker)
+    try:
+        init = coordinator.request(22, 4, InitProducerIdRequest(transactional_id=txn_id, transaction_timeout_ms=60000))
+        assert init.error_code == ErrorCode.NONE
+        pid, epoch = int(init.producer_id), int(init.producer_epoch)
+
+        def produce(version: int, sequence: int) -> int:
+            records = batch(b"v", producer_id=pid, producer_epoch=epoch, base_sequence=sequence, is_transactional=True)
+            body = ProduceRequest(transactional_id=txn_id, acks=-1, timeout_ms=10000, topic_data=[TopicProduceData(
+                name=TOPIC, partition_data=[PartitionProduceData(index=partition, records=records)])])  # fmt: skip
+            return int(leader.request(0, version, body).responses[0].partition_responses[0].error_code)
+
+        assert produce(9, 0) == ErrorCode.INVALID_TXN_STATE
+        assert produce(11, 0) == ErrorCode.TRANSACTION_ABORTABLE
+        add = AddPartitionsToTxnRequest(
+            v3_and_below_transactional_id=txn_id, v3_and_below_producer_id=pid, v3_and_below_producer_epoch=epoch,
+            v3_and_below_topics=[AddPartitionsToTxnTopic(name=TOPIC, partitions=[partition])],
+        )  # fmt: skip
+        assert (
+            coordinator.request(24, 3, add)
+            .results_by_topic_v3_and_below[0]
+            .results_by_partition[0]
+            .partition_error_code
+            == 0
+        )
+        assert produce(9, 0) == ErrorCode.NONE
+        assert produce(9, 1) == ErrorCode.NONE  # the transaction is open here now: no need to ask again
+        end = EndTxnRequest(transactional_id=txn_id, producer_id=pid, producer_epoch=epoch, committed=False)
+        assert coordinator.request(26, 3, end).error_code == ErrorCode.NONE
+    finally:
+        coordinator.close()
+        leader.close()
+
+
+def _coordinator(client: RawClient, txn_id: str) -> FindCoordinatorResponse | None:
+    response: FindCoordinatorResponse = client.request(10, 3, FindCoordinatorRequest(key=txn_id, key_type=1))
+    return response if response.error_code == ErrorCode.NONE else None
+
+
+def _broker_id(cluster: Cluster, broker: BrokerProcess) -> int:
+    return next(b.id for b in metadata(broker).brokers.values() if b.port == broker.port)

@@ -19,6 +19,10 @@ Markers: those for partitions this broker leads are written here directly (``mar
 in cluster mode (``inter_broker_listener`` given) those for partitions other brokers lead go to their
 leaders as WriteTxnMarkers over the inter-broker listener (``marker_channel.TxnMarkerChannel``), and
 the coordinator retries what was not written yet.
+
+Partition verification (KIP-890 part 1) of a transactional Produce whose id another broker
+coordinates: ``verify_remotely`` asks that coordinator with AddPartitionsToTxn v4+ (verify only),
+as a partition leader does in Kafka (AddPartitionsToTxnManager).
 """
 
 from __future__ import annotations
@@ -40,8 +44,15 @@ from broker.coordinator.transaction.markers import TxnOffsetsSink, write_markers
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC, TransactionLog
 from broker.dispatcher import HANDLERS
 from broker.metadata_cache import MetadataCache
-from broker.network_client import NetworkClient
+from broker.network_client import BrokerUnreachable, NetworkClient
 from broker.replica_manager import ReplicaManager
+from protocol.errors import ErrorCode
+from protocol.messages.add_partitions_to_txn import (
+    ADD_PARTITIONS_TO_TXN,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnTopic,
+    AddPartitionsToTxnTransaction,
+)
 from protocol.messages.write_txn_markers import WRITE_TXN_MARKERS
 from storage.errors import StorageError
 
@@ -67,8 +78,13 @@ class TransactionService:
         )
         self.replicas = replicas
         self.groups = groups
+        self.metadata = metadata
+        self.listener = inter_broker_listener
         self.channel: TxnMarkerChannel | None = None
+        self._verify_client: NetworkClient | None = None
+        self._verify_nodes: set[int] = set()  # the coordinators asked (their connections close at shutdown)
         if inter_broker_listener is not None:
+            self._verify_client = NetworkClient(f"txn-verify-{replicas.node_id}")
             registration = HANDLERS.get(WRITE_TXN_MARKERS.key)
             version = registration.max_version if registration is not None else 0
             client = NetworkClient(f"txn-markers-{replicas.node_id}")
@@ -102,6 +118,47 @@ class TransactionService:
         for done in await asyncio.gather(*work):
             results.update(done)
         return results
+
+    async def verify_remotely(
+        self, transactional_id: str, producer_id: int, epoch: int, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, ErrorCode]:
+        """Cluster mode: whether each partition is in the producer's open transaction, as the broker
+        coordinating ``transactional_id`` answers AddPartitionsToTxn (verify only): NONE, or the code
+        its handler gave (INVALID_TXN_STATE, PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, ...);
+        NOT_ENOUGH_REPLICAS when the coordinator cannot be asked (no leader, unreachable, moving),
+        which producers retry, as Kafka answers. NONE for all when this broker's profile has no v4."""
+        registration = HANDLERS.get(ADD_PARTITIONS_TO_TXN.key)
+        version = min(registration.max_version, 5) if registration is not None else 0
+        if self._verify_client is None or self.listener is None or version < VERIFY_ONLY_VERSION:
+            return dict.fromkeys(partitions, ErrorCode.NONE)
+        leader = self.metadata.leader_endpoint(
+            TRANSACTION_TOPIC, self.log.partition_for(transactional_id), self.listener
+        )
+        if leader is None:
+            return dict.fromkeys(partitions, ErrorCode.NOT_ENOUGH_REPLICAS)
+        by_topic: dict[str, list[int]] = {}
+        for topic, index in partitions:
+            by_topic.setdefault(topic, []).append(index)
+        body = AddPartitionsToTxnRequest(transactions=[AddPartitionsToTxnTransaction(
+            transactional_id=transactional_id, producer_id=producer_id, producer_epoch=epoch, verify_only=True,
+            topics=[AddPartitionsToTxnTopic(name=t, partitions=ids) for t, ids in by_topic.items()],
+        )])  # fmt: skip
+        node, endpoint = leader
+        self._verify_nodes.add(node)
+        try:
+            response = await self._verify_client.request(
+                node, endpoint.host, endpoint.port, ADD_PARTITIONS_TO_TXN, version, body
+            )
+        except BrokerUnreachable as exc:
+            log.info("verifying %s's partitions with broker %d failed: %s", transactional_id, node, exc)
+            return dict.fromkeys(partitions, ErrorCode.NOT_ENOUGH_REPLICAS)
+        codes = {
+            (topic.name, p.partition_index): p.partition_error_code
+            for result in response.results_by_transaction
+            for topic in result.topic_results
+            for p in topic.results_by_partition
+        }
+        return {tp: _verified(codes.get(tp, response.error_code or ErrorCode.NOT_ENOUGH_REPLICAS)) for tp in partitions}
 
     def _leads(self, tp: TopicPartition) -> bool:
         partition = self.replicas.get_partition(*tp)
@@ -203,3 +260,23 @@ class TransactionService:
         self.coordinator.shutdown()
         if self.channel is not None:
             self.channel.close()
+        if self._verify_client is not None:
+            for node in self._verify_nodes:
+                self._verify_client.disconnect(node)
+
+
+VERIFY_ONLY_VERSION = 4
+_NOT_ASKED = frozenset({
+    ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode.CONCURRENT_TRANSACTIONS,
+})  # fmt: skip
+
+
+def _verified(code: int) -> ErrorCode:
+    """A coordinator's verification answer as the partition leader passes it on (Kafka's mapping:
+    a coordinator that cannot answer yet becomes NOT_ENOUGH_REPLICAS, which producers retry)."""
+    try:
+        error = ErrorCode(code)
+    except ValueError:
+        return ErrorCode.UNKNOWN_SERVER_ERROR
+    return ErrorCode.NOT_ENOUGH_REPLICAS if error in _NOT_ASKED else error
