@@ -502,6 +502,12 @@ _BROKER: list[ConfigDef] = [
         "kafkish only: the Kafka release whose ApiVersions maxima the broker advertises (broker.version_profiles).",
         choices=("2.4", "2.8", "3.0", "3.9"),
     ),
+    ConfigDef(
+        "unstable.api.versions.enable",
+        B,
+        False,
+        "Advertise the API versions Kafka marks unstable (internal in Kafka): EndTxn v5 (KIP-890 part 2).",
+    ),
     ConfigDef("request.timeout.ms", INT, 30000, "The configuration controls the maximum time to wait for a reply."),
 ]
 

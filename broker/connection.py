@@ -338,7 +338,8 @@ class Connection:
             self._sasl.api_versions_answered()
         ctx = RequestContext(self.components, api, header, self.host, self.port, self.listener, self.security)
         handler = registration.handler
-        request = _Request(lambda: self._handle(ctx, handler, body))
+        request = _Request(None)
+        request.start = lambda: self._handle(ctx, handler, body, request)
         if key in _EXPENDABLE:
             request.expendable = True
         if key == FETCH.key:
@@ -391,13 +392,41 @@ class Connection:
         self._held += size - request.held
         request.held = size
 
-    async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct) -> Response:
+    async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct, request: _Request) -> Response:
         response = await handler(ctx, body)
         if response is None:
             return None
         if isinstance(response, FileBackedResponse):
             return response.encode(ctx.api, ctx.version, ctx.header.correlation_id)
-        return encode_response(ctx.api, ctx.version, ctx.header.correlation_id, response)
+        data = encode_response(ctx.api, ctx.version, ctx.header.correlation_id, response)
+        self._write_at_once(request, data)
+        return data
+
+    def _write_at_once(self, request: _Request, data: bytes | bytearray) -> None:
+        """An answer next in line goes out in its handler's own step when nothing else is being
+        written and the transport's buffer is empty (the usual case of a client waiting for it),
+        rather than after the sender's turn comes: a response then leaves before whatever its
+        handler set going runs (the markers an EndTxn starts). The sender skips it."""
+        if (
+            self._closing
+            or self._writing is not None
+            or not self._pending
+            or self._pending[0] is not request
+            or (self._sasl is not None and not self._sasl.complete)
+            or self.writer.transport.get_write_buffer_size()
+        ):
+            return
+        self.writer.write(data)
+        self._sent(request)
+
+    def _sent(self, request: _Request) -> None:
+        """``request`` (the first pending) is answered: release what it held, let more in."""
+        self._pending.popleft()
+        request.sent = True
+        self._held -= request.held
+        self.last_active = self._loop.time()
+        self._room.set()
+        self._start_ready()
 
     # -- writing -----------------------------------------------------------------------------------
     async def _send_in_order(self) -> None:
@@ -416,6 +445,8 @@ class Connection:
                 await asyncio.wait([answer])  # not cancelled with this task: only _abandon decides that
             if self._closing:
                 return
+            if request.sent:  # written at once by its handler's step (_write_at_once)
+                continue
             try:
                 data = answer.result()
             except CloseConnection as exc:
@@ -442,12 +473,7 @@ class Connection:
                 self._writing = None
             if self._closing:
                 return
-            self._pending.popleft()
-            request.sent = True
-            self._held -= request.held
-            self.last_active = self._loop.time()
-            self._room.set()
-            self._start_ready()
+            self._sent(request)
 
     async def _write(self, data: Response) -> None:
         if data is None:

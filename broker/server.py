@@ -76,7 +76,9 @@ class Broker:
     def __init__(self, config: BrokerConfig, started_at: float | None = None) -> None:
         """``started_at``: when the process began starting the broker (``time.monotonic()``), for the log."""
         handlers.load()
-        apply_profile(config.get("kafkish.api.version.profile"))  # what ApiVersions advertises
+        apply_profile(  # what ApiVersions advertises
+            config.get("kafkish.api.version.profile"), unstable=config.get("unstable.api.versions.enable")
+        )
         self.config = config
         self.node_id = config.node_id
         self.listeners = parse_listeners(config)
@@ -161,6 +163,7 @@ class Broker:
             self.replica_manager,
             producer_ids,
             self.group_coordinator.coordinator,
+            self.zk_node.inter_broker_listener if self.zk_node is not None else None,
         )
         await self.transaction_coordinator.start()
         if self.controller_commands is not None:

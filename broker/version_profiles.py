@@ -56,14 +56,21 @@ PROFILES: dict[str, dict[int, int]] = {
 }  # fmt: skip
 
 
+# Versions Kafka's message specs mark unstable (``latestVersionUnstable``) in a release: advertised only
+# with ``unstable.api.versions.enable``, as Kafka's brokers do. 3.9: EndTxn v5 (KIP-890 part 2).
+UNSTABLE: dict[str, dict[int, int]] = {"3.9": {26: 5}}
+
 _FULL: dict[int, Registration] = {}  # the registrations as the handlers declared them
 
 
-def apply_profile(name: str) -> None:
-    """Cap every registered handler at profile ``name``'s maxima and drop the APIs it lacks (from the
-    handlers' own ranges each time, so applying another profile later starts afresh). Call at start-up,
-    after ``broker.handlers.load()``; raises KeyError for an unknown profile."""
+def apply_profile(name: str, unstable: bool = False) -> None:
+    """Cap every registered handler at profile ``name``'s maxima (raised to its unstable versions when
+    ``unstable``) and drop the APIs it lacks (from the handlers' own ranges each time, so applying
+    another profile later starts afresh). Call at start-up, after ``broker.handlers.load()``; raises
+    KeyError for an unknown profile."""
     maxima = PROFILES[name]
+    if unstable:
+        maxima = {**maxima, **UNSTABLE.get(name, {})}
     if not _FULL:
         _FULL.update(HANDLERS)
     HANDLERS.clear()

@@ -4,7 +4,8 @@ request version understands.
 PRODUCER_FENCED (90) exists from InitProducerId v4 and AddPartitionsToTxn, AddOffsetsToTxn and
 EndTxn v2; older versions get INVALID_PRODUCER_EPOCH (47), as Kafka answers them.
 
-``unverified_produce`` is the Produce handler's check of KIP-890 part 1 (partition verification).
+``unverified_produce`` and ``verify_remotely`` are the Produce handler's check of KIP-890 part 1
+(partition verification), in place or with the coordinating broker.
 """
 
 from __future__ import annotations
@@ -35,24 +36,61 @@ ABORTABLE_PRODUCE_VERSION = 11  # Produce v11+ understands TRANSACTION_ABORTABLE
 
 def unverified_produce(
     ctx: RequestContext, transactional_id: str | None, key: tuple[str, int], records: Buffer
-) -> None:
+) -> tuple[int, int] | None:
     """KIP-890 part 1 (``transaction.partition.verification.enable``): a transactional batch may be
     written only to a partition already in its producer's open transaction. Raises the partition's
     PartitionError otherwise: INVALID_TXN_STATE (TRANSACTION_ABORTABLE for Produce v11+), or the
     producer's own error (PRODUCER_FENCED as INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_ID_MAPPING).
-    The coordinator is asked in place (one broker); where this broker does not coordinate the id
-    (NOT_COORDINATOR, loading) nothing is checked here yet: cluster mode will ask the coordinator
-    with AddPartitionsToTxn v4 (verify only)."""
+    The coordinator is asked in place when it is this broker. When another broker coordinates the id
+    (cluster mode) the batch's (producer id, epoch) is returned for ``verify_remotely``, unless the
+    partition already holds this producer's open transaction at this epoch (verified with its first
+    batch, as Kafka skips it); while this broker loads the id nothing is checked."""
     service = ctx.components.transaction_coordinator
     if not service.config.partition_verification or transactional_id is None or len(records) < HEADER_SIZE:
-        return
+        return None
     try:
         header = read_header(records)
     except InvalidRecordBatch:
-        return  # storage reports it
+        return None  # storage reports it
     if not header.is_transactional or header.is_control:
-        return
+        return None
+    error, _ = service.coordinator.verify_partitions(transactional_id, header.producer_id, header.producer_epoch, [])
+    if error is ErrorCode.NOT_COORDINATOR and service.channel is not None:
+        partition = ctx.components.replica_manager.get_partition(*key)
+        entry = partition.log.producer_state.last_entry(header.producer_id) if partition is not None else None
+        if entry is None or entry.producer_epoch != header.producer_epoch or entry.current_txn_first_offset is None:
+            return header.producer_id, header.producer_epoch
+        return None
     code = verify_in_transaction(ctx, transactional_id, header.producer_id, header.producer_epoch, key)
+    _raise_unverified(ctx, code, transactional_id, key)
+    return None
+
+
+async def verify_remotely(
+    ctx: RequestContext, transactional_id: str, batches: dict[tuple[str, int], tuple[int, int]]
+) -> dict[tuple[str, int], PartitionError]:
+    """The partitions of ``batches`` (from ``unverified_produce``) their coordinator does not confirm,
+    with the partition error to answer: one AddPartitionsToTxn (verify only) per producer id and epoch."""
+    by_producer: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    for key, producer in batches.items():
+        by_producer.setdefault(producer, []).append(key)
+    refused: dict[tuple[str, int], PartitionError] = {}
+    service = ctx.components.transaction_coordinator
+    for (producer_id, epoch), keys in by_producer.items():
+        codes = await service.verify_remotely(transactional_id, producer_id, epoch, keys)
+        for key, code in codes.items():
+            if code is ErrorCode.PRODUCER_FENCED:
+                code = ErrorCode.INVALID_PRODUCER_EPOCH
+            elif code is ErrorCode.TRANSACTION_ABORTABLE:
+                code = ErrorCode.INVALID_TXN_STATE
+            try:
+                _raise_unverified(ctx, code, transactional_id, key)
+            except PartitionError as exc:
+                refused[key] = exc
+    return refused
+
+
+def _raise_unverified(ctx: RequestContext, code: ErrorCode, transactional_id: str, key: tuple[str, int]) -> None:
     if code is ErrorCode.INVALID_TXN_STATE and ctx.version >= ABORTABLE_PRODUCE_VERSION:
         code = ErrorCode.TRANSACTION_ABORTABLE
     if code is not ErrorCode.NONE:

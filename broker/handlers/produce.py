@@ -47,7 +47,7 @@ from __future__ import annotations
 from broker.dispatcher import CloseConnection, RequestContext, handles
 from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code
 from broker.handlers._produce_checks import check_produce_records
-from broker.handlers._transactions import unverified_produce
+from broker.handlers._transactions import unverified_produce, verify_remotely
 from broker.replica_manager import AppendResult
 from protocol.errors import ErrorCode
 from protocol.messages.produce import (
@@ -69,14 +69,18 @@ Buffer = bytes | bytearray | memoryview
 async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> ProduceResponse | None:
     entries: dict[tuple[str, int], Buffer] = {}
     refused: dict[tuple[str, int], PartitionError] = {}
+    remote: dict[tuple[str, int], tuple[int, int]] = {}  # to verify with the coordinating broker
     for topic_data in request.topic_data:
         for data in topic_data.partition_data:
             key = (topic_data.name, data.index)
             try:
                 entries[key] = check_produce_records(data.records, ctx.version)
-                unverified_produce(ctx, request.transactional_id, key, entries[key])
+                if (producer := unverified_produce(ctx, request.transactional_id, key, entries[key])) is not None:
+                    remote[key] = producer
             except PartitionError as exc:
                 refused[key] = exc
+    if remote and request.transactional_id is not None:
+        refused.update(await verify_remotely(ctx, request.transactional_id, remote))
     results = await ctx.components.replica_manager.append_records(
         {k: v for k, v in entries.items() if k not in refused} if refused else entries,
         required_acks=request.acks,

@@ -1,7 +1,8 @@
 """The transaction APIs on a real broker, over a plain socket: what no client library sends on
 purpose (a transactional produce to a partition never added, a client's control batch, the batched
-verify-only AddPartitionsToTxn of KIP-890, WriteTxnMarkers), version-dependent error codes, and the
-admin APIs (DescribeTransactions, ListTransactions)."""
+verify-only AddPartitionsToTxn of KIP-890, WriteTxnMarkers), version-dependent error codes, EndTxn v5
+(KIP-890 part 2, advertised with ``unstable.api.versions.enable``, which this module's broker sets),
+and the admin APIs (DescribeTransactions, ListTransactions)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ from protocol.messages.txn_offset_commit import (
     TxnOffsetCommitRequestTopic,
 )
 from protocol.messages.write_txn_markers import WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest
+from protocol.records import read_header
 from protocol.records.control import build_control_batch
-from tests.clients.txn_helpers import OVERRIDES, describe
+from tests.clients.txn_helpers import OVERRIDES, describe, wait_for_state
 from tests.harness import BrokerProcess
 from tests.raw_client import RawClient, batch
 
@@ -40,7 +42,8 @@ INIT, ADD, END, MARKERS, LIST, VERSIONS = 22, 24, 26, 27, 66, 18
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    with BrokerProcess(Path(tmp_path_factory.mktemp("txn-raw")), OVERRIDES) as process:
+    overrides = {**OVERRIDES, "unstable.api.versions.enable": "true"}
+    with BrokerProcess(Path(tmp_path_factory.mktemp("txn-raw")), overrides) as process:
         yield process
 
 
@@ -207,7 +210,7 @@ def test_write_txn_markers_from_another_coordinator(broker: BrokerProcess, clien
 def test_api_versions_advertise_the_transaction_apis(client: RawClient) -> None:
     r = client.request(VERSIONS, 3, ApiVersionsRequest(client_software_name="raw", client_software_version="1"))
     ranges = {k.api_key: (k.min_version, k.max_version) for k in r.api_keys}
-    assert ranges[INIT] == (0, 5) and ranges[ADD] == (0, 5) and ranges[END] == (0, 4)
+    assert ranges[INIT] == (0, 5) and ranges[ADD] == (0, 5) and ranges[END] == (0, 5)  # v5: unstable, enabled
     assert ranges[25] == (0, 4) and ranges[28] == (0, 4) and ranges[MARKERS] == (0, 1)
     assert ranges[65] == (0, 0) and ranges[LIST] == (0, 1)
 
@@ -245,3 +248,50 @@ def test_offsets_of_a_group_never_added_to_the_transaction_are_refused(client: R
     while fetched(require_stable=True) != (1, E.NONE) and time.monotonic() < deadline:
         time.sleep(0.05)  # the COMMIT marker is written after EndTxn is answered
     assert fetched(require_stable=True) == (1, E.NONE)
+
+
+def _end_v5(client: RawClient, txn_id: str, pid: int, epoch: int, commit: bool) -> tuple[int, int, int]:
+    """EndTxn v5, retried while the previous end's markers are in flight: (error, producer id, epoch)."""
+    end = EndTxnRequest(transactional_id=txn_id, producer_id=pid, producer_epoch=epoch, committed=commit)
+    deadline = time.monotonic() + 10
+    while True:
+        r = client.request(END, 5, end)
+        if r.error_code != E.CONCURRENT_TRANSACTIONS or time.monotonic() > deadline:
+            return int(r.error_code), int(r.producer_id), int(r.producer_epoch)
+        time.sleep(0.02)
+
+
+def test_end_txn_v5_bumps_the_epoch_at_every_end(broker: BrokerProcess, client: RawClient) -> None:
+    """KIP-890 part 2: the answer carries the next epoch, the markers are written at it, a retry of
+    the end is answered with the current one, the old epoch is fenced, and read_committed consumers
+    see exactly the committed transaction."""
+    client.create_topic("raw-v5")
+    pid, epoch = init(client, "raw-v5")
+    assert add(client, "raw-v5", pid, epoch, "raw-v5", 0) == [("raw-v5", 0, E.NONE)]
+    assert txn_produce(client, "raw-v5", "raw-v5", pid, epoch) == E.NONE
+    assert _end_v5(client, "raw-v5", pid, epoch, commit=True) == (E.NONE, pid, epoch + 1)
+    assert _end_v5(client, "raw-v5", pid, epoch, commit=True) == (E.NONE, pid, epoch + 1)  # a retry
+    assert _end_v5(client, "raw-v5", pid, epoch, commit=False) == (E.INVALID_TXN_STATE, -1, -1)
+    assert add(client, "raw-v5", pid, epoch, "raw-v5", 0) == [("raw-v5", 0, E.PRODUCER_FENCED)]
+    # The next transaction goes on at the new epoch (sequences from 0), and is aborted.
+    assert add(client, "raw-v5", pid, epoch + 1, "raw-v5", 0) == [("raw-v5", 0, E.NONE)]
+    assert txn_produce(client, "raw-v5", "raw-v5", pid, epoch + 1) == E.NONE
+    assert _end_v5(client, "raw-v5", pid, epoch + 1, commit=False) == (E.NONE, pid, epoch + 2)
+    wait_for_state(broker, "raw-v5", "CompleteAbort")  # until then the new epoch may only retry (Kafka's rule)
+    # An abort with no transaction open bumps the epoch as well; a commit of nothing is refused.
+    assert _end_v5(client, "raw-v5", pid, epoch + 2, commit=True) == (E.INVALID_TXN_STATE, -1, -1)
+    assert _end_v5(client, "raw-v5", pid, epoch + 2, commit=False) == (E.NONE, pid, epoch + 3)
+    state = wait_for_state(broker, "raw-v5", "CompleteAbort")
+    assert (state.producer_id, state.producer_epoch) == (pid, epoch + 3)
+
+    part = client.fetch("raw-v5", 0, isolation_level=1).responses[0].partitions[0]
+    data = bytes(part.records or b"")
+    headers, pos = [], 0
+    while pos < len(data):
+        header = read_header(data, pos)
+        headers.append((header.base_offset, header.is_control, header.producer_epoch))
+        pos += header.size
+    # record, COMMIT marker (at the bumped epoch), record of the aborted transaction, ABORT marker
+    assert headers == [(0, False, epoch), (1, True, epoch + 1), (2, False, epoch + 1), (3, True, epoch + 2)]
+    assert part.last_stable_offset == 4
+    assert [(a.producer_id, a.first_offset) for a in part.aborted_transactions or []] == [(pid, 2)]

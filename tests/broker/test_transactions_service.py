@@ -45,3 +45,23 @@ def test_resigning_drops_the_ids_and_a_new_election_replays_them(tmp_path: Path)
             assert await coordinator.end_transaction("app", pid, epoch, commit=True) is ErrorCode.NONE
 
     asyncio.run(body())
+
+
+def test_in_cluster_mode_the_topic_waits_for_enough_brokers_as_kafka_does(tmp_path: Path) -> None:
+    """With ZooKeeper, Kafka does not create ``__transaction_state`` while fewer brokers are alive than
+    its replication factor (the clients get COORDINATOR_NOT_AVAILABLE); a single broker caps the
+    factor and min.insync.replicas at 1 instead, so the defaults (3 and 2) work there."""
+
+    async def body() -> None:
+        async with running_broker(tmp_path, **OVERRIDES) as broker:
+            log = broker.transaction_coordinator.log
+            log.cluster = True  # as a cluster-mode broker's TransactionLog, over this one live broker
+            assert not await log.ensure_created() and not log.exists()
+            log.cluster = False
+            assert await log.ensure_created() and log.exists()
+            configs = broker.metadata_cache.topic_configs(TRANSACTION_TOPIC)
+            assert configs["min.insync.replicas"] == 1 and configs["cleanup.policy"] == ["compact"]
+            topic = broker.metadata_cache.topic(TRANSACTION_TOPIC)
+            assert topic is not None and all(len(p.replicas) == 1 for p in topic.partitions.values())
+
+    asyncio.run(body())

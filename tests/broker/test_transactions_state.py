@@ -18,6 +18,7 @@ from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
 from broker.coordinator.transaction.coordinator import TransactionCoordinator
+from broker.coordinator.transaction.metadata import MAX_EPOCH
 from broker.coordinator.transaction.state import VALID_PREVIOUS, IllegalTxnTransition, TxnState, check_transition
 from broker.partition import NotLeaderOrFollower
 from protocol.errors import ErrorCode
@@ -345,3 +346,61 @@ def test_records_round_trip_in_kafkas_layout() -> None:
     assert records.parse(records.key("x"), raw) == records.TxnRecord("x", value)
     with pytest.raises(records.BadTxnRecord):
         records.parse(records.key("x"), raw + b"\x00")
+
+
+def test_transaction_version_2_records_are_v1_with_their_tagged_fields() -> None:
+    value = records.TransactionLogValue(
+        producer_id=5, previous_producer_id=4, next_producer_id=6, producer_epoch=1, transaction_timeout_ms=60000,
+        transaction_status=2, transaction_partitions=records.partitions_value({("t", 0)}),
+        transaction_last_update_timestamp_ms=10, transaction_start_timestamp_ms=9, client_transaction_version=2,
+    )  # fmt: skip
+    raw = records.value(value)
+    assert raw[:2] == b"\x00\x01"
+    assert records.parse(records.key("x"), raw) == records.TxnRecord("x", value)
+
+
+@in_loop
+async def test_end_txn_v5_bumps_the_epoch_and_markers_carry_it() -> None:
+    c, log, markers, _ = make()
+    _, pid, epoch = await c.init_producer_id("app", 60000)
+    await c.add_partitions("app", pid, epoch, {T0})
+    assert await c.end_transaction_bumped("app", pid, epoch, commit=True) == (ErrorCode.NONE, pid, epoch + 1)
+    await settle(c)
+    assert markers.sent == [(pid, epoch + 1, 7, True, frozenset({T0}))]
+    assert await c.end_transaction_bumped("app", pid, epoch, commit=True) == (ErrorCode.NONE, pid, epoch + 1)
+    assert await c.add_partitions("app", pid, epoch, {T0}) is ErrorCode.PRODUCER_FENCED
+    assert await c.end_transaction_bumped("app", pid, epoch - 1, commit=True) == (ErrorCode.PRODUCER_FENCED, -1, -1)
+    # an abort with nothing open still ends a (empty) transaction at the next epoch, with no markers
+    assert await c.end_transaction_bumped("app", pid, epoch + 1, commit=False) == (ErrorCode.NONE, pid, epoch + 2)
+    await settle(c)
+    assert len(markers.sent) == 1 and c.describe("app").state == "CompleteAbort"
+    assert log.states("app")[-2:] == ["PrepareAbort", "CompleteAbort"]
+
+
+@in_loop
+async def test_end_txn_v5_at_the_last_epoch_moves_the_producer_to_a_new_id() -> None:
+    c, log, markers, _ = make()
+    last = MAX_EPOCH - 1
+    loaded = records.TransactionLogValue(
+        producer_id=77, producer_epoch=last, transaction_timeout_ms=60000, transaction_status=TxnState.EMPTY.id,
+        transaction_last_update_timestamp_ms=1, transaction_start_timestamp_ms=-1,
+    )  # fmt: skip
+    c.install({"old": loaded})
+    await c.add_partitions("old", 77, last, {T0})
+    code, new_pid, new_epoch = await c.end_transaction_bumped("old", 77, last, commit=True)
+    assert (code, new_epoch) == (ErrorCode.NONE, 0) and new_pid != 77
+    await settle(c)
+    assert markers.sent == [(77, MAX_EPOCH, 7, True, frozenset({T0}))]  # the transaction's own id
+    d = c.describe("old")
+    assert (d.state, d.producer_id, d.producer_epoch) == ("CompleteCommit", new_pid, 0)
+    assert await c.end_transaction_bumped("old", 77, last, commit=True) == (ErrorCode.NONE, new_pid, 0)  # retry
+    # a coordinator that reloads the PrepareCommit record finishes the move to the new id
+    prepare = next(v for t, v in reversed(log.written) if v is not None and records.parse(records.key(t), v)
+                   .value.transaction_status == TxnState.PREPARE_COMMIT.id)  # type: ignore[union-attr]  # fmt: skip
+    value = records.parse(records.key("old"), prepare).value
+    assert value is not None
+    fresh, _, _, _ = make()
+    fresh.install({"old": value})
+    await settle(fresh)
+    d = fresh.describe("old")
+    assert (d.state, d.producer_id, d.producer_epoch) == ("CompleteCommit", new_pid, 0)

@@ -5,6 +5,7 @@ AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and the admin requests do to transac
     error, producer_id, epoch = await coordinator.init_producer_id(txn_id, timeout_ms, -1, -1)
     error = await coordinator.add_partitions(txn_id, producer_id, epoch, {("t", 0)})
     error = await coordinator.end_transaction(txn_id, producer_id, epoch, commit=True)
+    error, producer_id, epoch = await coordinator.end_transaction_bumped(txn_id, producer_id, epoch, True)  # v5
 
 Every change is prepared (``TransactionMetadata.prepare_*``), written to ``__transaction_state``
 (``TxnStateWriter``) and applied once committed; while a write is in flight for an id, its other
@@ -38,7 +39,14 @@ from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
-from broker.coordinator.transaction.metadata import NO_PRODUCER_EPOCH, TransactionMetadata, TxnTransit
+from broker.coordinator.transaction.marker_channel import MarkerError
+from broker.coordinator.transaction.metadata import (
+    MAX_EPOCH,
+    NO_PRODUCER_EPOCH,
+    NO_PRODUCER_ID,
+    TransactionMetadata,
+    TxnTransit,
+)
 from broker.coordinator.transaction.state import COMPLETED, PREPARING, TxnState
 from broker.delayed import RequestTimedOut
 from broker.partition import NotEnoughReplicas, NotLeaderOrFollower
@@ -90,6 +98,8 @@ def _failed(code: ErrorCode) -> tuple[ErrorCode, int, int]:
 
 
 def _retriable(error: BaseException) -> bool:
+    if isinstance(error, MarkerError):  # from another broker's leader
+        return error.retriable
     return isinstance(error, NotLeaderOrFollower | NotEnoughReplicas | RequestTimedOut | TimeoutError)
 
 
@@ -244,6 +254,54 @@ class TransactionCoordinator:
         if code is ErrorCode.NONE:
             self._start_completion(meta)
         return code
+
+    async def end_transaction_bumped(
+        self, transactional_id: str, producer_id: int, epoch: int, commit: bool
+    ) -> tuple[ErrorCode, int, int]:
+        """EndTxn v5 (transaction version 2, KIP-890 part 2): (error, producer id, epoch). Every end
+        bumps the epoch (a new producer id at epoch 0 once the epochs are exhausted), and the answer
+        carries the id and epoch the producer goes on with. A retry of an end already done (the epoch
+        one below the current one, or the last epoch of the previous id) is answered NONE with the
+        current ones; an abort with no open transaction still bumps the epoch."""
+        error, meta = self._lookup(transactional_id)
+        if meta is None:
+            return _failed(error)
+        state = meta.state
+        retry_on_overflow = meta.last_producer_id == producer_id and epoch == MAX_EPOCH - 1 and meta.producer_epoch == 0
+        retry_on_bump = meta.producer_epoch == epoch + 1
+        if state in COMPLETED - {TxnState.EMPTY}:
+            valid_epoch = retry_on_bump or retry_on_overflow or epoch == meta.producer_epoch
+        elif state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):
+            valid_epoch = retry_on_bump
+        else:  # Empty, Ongoing, PrepareEpochFence
+            valid_epoch = epoch == meta.producer_epoch
+        if meta.producer_id != producer_id and not retry_on_overflow:
+            return _failed(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
+        if not valid_epoch:
+            return _failed(ErrorCode.PRODUCER_FENCED)
+        if meta.pending is not None:
+            return _failed(ErrorCode.CONCURRENT_TRANSACTIONS)
+        retry = retry_on_bump or retry_on_overflow
+        done = TxnState.COMPLETE_COMMIT if commit else TxnState.COMPLETE_ABORT
+        if state is done and retry:
+            return ErrorCode.NONE, meta.producer_id, meta.producer_epoch
+        begins_abort = state in COMPLETED and not commit and not retry
+        if state is not TxnState.ONGOING and not begins_abort:
+            if state is (TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT):
+                return _failed(ErrorCode.CONCURRENT_TRANSACTIONS)
+            return _failed(ErrorCode.INVALID_TXN_STATE)
+        next_producer_id = None
+        if meta.epoch_exhausted():
+            next_producer_id = await self.producer_ids.generate_producer_id()
+            if self.txns.get(transactional_id) is not meta or meta.pending is not None or meta.state is not state:
+                return _failed(ErrorCode.CONCURRENT_TRANSACTIONS)
+        code = await self._write(meta, meta.prepare_end_bumped(commit, self.now(), next_producer_id))
+        if code is not ErrorCode.NONE:
+            return _failed(code)
+        self._start_completion(meta)
+        if meta.next_producer_id != NO_PRODUCER_ID:  # the producer goes on with the next id
+            return ErrorCode.NONE, meta.next_producer_id, 0
+        return ErrorCode.NONE, meta.producer_id, meta.producer_epoch
 
     def _fence_and_abort(self, meta: TransactionMetadata) -> None:
         """Bump the epoch of an open transaction's producer (fencing it) and abort the transaction."""

@@ -6,6 +6,12 @@ target state, and any other request for the id gets CONCURRENT_TRANSACTIONS. A f
 the transit (``abort_pending``) and leaves the state as it was. Every applied change is checked
 against the transition table (``state.VALID_PREVIOUS``).
 
+Transaction version 2 (EndTxn v5, KIP-890 part 2): every end of a transaction bumps the epoch
+(``prepare_end(..., bump=True)``: the Prepare* record carries epoch + 1, and the markers are written
+at it); when that exhausts the epochs, the record also carries the next producer id, which the
+Complete* record makes current at epoch 0. ``client_version`` is the transaction version of the last
+client change (written in v1 records).
+
 Not thread-safe: the event loop owns it.
 """
 
@@ -36,10 +42,15 @@ class TxnTransit:
     partitions: frozenset[TopicPartition]
     start_ms: int
     update_ms: int
+    next_producer_id: int = NO_PRODUCER_ID
+    client_version: int = 0
 
     def record_value(self) -> records.TransactionLogValue:
         return records.TransactionLogValue(
             producer_id=self.producer_id,
+            previous_producer_id=self.last_producer_id,
+            next_producer_id=self.next_producer_id,
+            client_transaction_version=self.client_version,
             producer_epoch=self.producer_epoch,
             transaction_timeout_ms=self.timeout_ms,
             transaction_status=self.state.id,
@@ -62,14 +73,17 @@ class TransactionMetadata:
     start_ms: int = -1
     update_ms: int = -1
     pending: TxnState | None = None  # the state a write in flight moves to
+    next_producer_id: int = NO_PRODUCER_ID  # transaction version 2: the id after an exhausted epoch
+    client_version: int = 0  # transaction version of the client (2: EndTxn v5)
 
     @classmethod
     def from_record(cls, transactional_id: str, v: records.TransactionLogValue) -> TransactionMetadata:
         parts = {(p.topic, i) for p in v.transaction_partitions or [] for i in p.partition_ids}
         return cls(
             transactional_id, v.producer_id, v.producer_epoch, v.transaction_timeout_ms,
-            TxnState.from_id(v.transaction_status), partitions=parts,
+            TxnState.from_id(v.transaction_status), last_producer_id=v.previous_producer_id, partitions=parts,
             start_ms=v.transaction_start_timestamp_ms, update_ms=v.transaction_last_update_timestamp_ms,
+            next_producer_id=v.next_producer_id, client_version=v.client_transaction_version,
         )  # fmt: skip
 
     def _transit(self, state: TxnState, now_ms: int, **changes: Any) -> TxnTransit:
@@ -77,6 +91,7 @@ class TransactionMetadata:
         current = TxnTransit(
             self.producer_id, self.last_producer_id, self.producer_epoch, self.last_producer_epoch,
             self.timeout_ms, state, frozenset(self.partitions), self.start_ms, now_ms,
+            self.next_producer_id, self.client_version,
         )  # fmt: skip
         return replace(current, **changes)
 
@@ -115,8 +130,26 @@ class TransactionMetadata:
     def prepare_end(self, commit: bool, now_ms: int) -> TxnTransit:
         return self._transit(TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT, now_ms)
 
+    def prepare_end_bumped(self, commit: bool, now_ms: int, next_producer_id: int | None) -> TxnTransit:
+        """Transaction version 2: the end of the transaction at the next epoch (``next_producer_id``:
+        the id to take afterwards, when this bump exhausts the epochs). An abort with no open
+        transaction (Empty, Complete*) starts now and has no partitions."""
+        open_txn = self.state is TxnState.ONGOING
+        return self._transit(
+            TxnState.PREPARE_COMMIT if commit else TxnState.PREPARE_ABORT, now_ms,
+            producer_epoch=self.producer_epoch + 1, last_producer_epoch=self.producer_epoch,
+            next_producer_id=NO_PRODUCER_ID if next_producer_id is None else next_producer_id,
+            start_ms=self.start_ms if open_txn else now_ms,
+            partitions=frozenset(self.partitions) if open_txn else frozenset(), client_version=2,
+        )  # fmt: skip
+
     def prepare_complete(self, now_ms: int) -> TxnTransit:
         state = TxnState.COMPLETE_COMMIT if self.state is TxnState.PREPARE_COMMIT else TxnState.COMPLETE_ABORT
+        if self.next_producer_id != NO_PRODUCER_ID:  # transaction version 2, epochs exhausted: a new id
+            return self._transit(
+                state, now_ms, partitions=frozenset(), producer_id=self.next_producer_id, producer_epoch=0,
+                last_producer_id=self.producer_id, next_producer_id=NO_PRODUCER_ID,
+            )  # fmt: skip
         return self._transit(state, now_ms, partitions=frozenset())
 
     def prepare_dead(self, now_ms: int) -> TxnTransit:
@@ -135,6 +168,8 @@ class TransactionMetadata:
         self.partitions = set(transit.partitions)
         self.start_ms = transit.start_ms
         self.update_ms = transit.update_ms
+        self.next_producer_id = transit.next_producer_id
+        self.client_version = transit.client_version
         self.pending = None
 
     def apply_in_memory(self, transit: TxnTransit) -> None:

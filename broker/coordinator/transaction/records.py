@@ -5,27 +5,33 @@ Every key and value starts with an int16 version:
 - key v0 ``TransactionLogKey`` (transactional id);
 - value v0 ``TransactionLogValue`` (producer id, producer epoch, transaction timeout, status byte
   (``state.TxnState``), the partitions of the open transaction (nullable), last update and start
-  timestamps); v1 is the flexible form (its tagged fields are skipped when read).
+  timestamps); v1 is the flexible form, with three tagged fields of transaction version 2
+  (KIP-890 part 2): PreviousProducerId (tag 0), NextProducerId (tag 1, the producer id the next
+  transaction takes when a transaction's epoch bump exhausts the epochs) and ClientTransactionVersion
+  (tag 2).
 
-A null value is a tombstone: the transactional id expired. We write v0, as Kafka does without
-transaction version 2, and read both. Records we cannot read raise ``BadTxnRecord`` (the log's fault).
-The partition of a transactional id is Kafka's ``abs(hashCode(transactional id)) % partitions``.
+A null value is a tombstone: the transactional id expired. We write v0 for ids of clients before
+transaction version 2 and v1 for the others (EndTxn v5), as Kafka does, and read both. Records we
+cannot read raise ``BadTxnRecord`` (the log's fault). The partition of a transactional id is Kafka's
+``abs(hashCode(transactional id)) % partitions``.
 """
 
 from __future__ import annotations
 
 import struct as _struct
 from dataclasses import dataclass
+from typing import Annotated
 
 from broker.coordinator.group.records import partition_for
 from protocol import codec
 from protocol.exceptions import ProtocolError
-from protocol.schema import Int8, Int16, Int32, Int64, String, Struct, VersionRange, struct
+from protocol.schema import Int8, Int16, Int32, Int64, String, Struct, V, VersionRange, struct
 
 __all__ = ["partition_for"]
 
 KEY_VERSION = 0
-VALUE_VERSION = 0
+VALUE_VERSION = 0  # transaction version 0/1 clients
+VALUE_VERSION_TV2 = 1  # EndTxn v5 clients: the tagged fields are kept
 
 
 class BadTxnRecord(ValueError):
@@ -46,12 +52,15 @@ class TxnPartitions(Struct):
 @struct
 class TransactionLogValue(Struct):
     producer_id: Int64 = -1
+    previous_producer_id: Annotated[Int64, V("1+", tag=0)] = -1
+    next_producer_id: Annotated[Int64, V("1+", tag=1)] = -1
     producer_epoch: Int16 = -1
     transaction_timeout_ms: Int32 = 0
     transaction_status: Int8 = 0
     transaction_partitions: list[TxnPartitions] | None = None
     transaction_last_update_timestamp_ms: Int64 = -1
     transaction_start_timestamp_ms: Int64 = -1
+    client_transaction_version: Annotated[Int16, V("1+", tag=2)] = 0
 
 
 for _cls, _versions, _flexible in (
@@ -83,7 +92,8 @@ def key(transactional_id: str) -> bytes:
 
 
 def value(v: TransactionLogValue) -> bytes:
-    return _encode(v, VALUE_VERSION)
+    version = VALUE_VERSION_TV2 if v.client_transaction_version >= 2 else VALUE_VERSION
+    return _encode(v, version)
 
 
 def partitions_value(partitions: set[tuple[str, int]]) -> list[TxnPartitions]:

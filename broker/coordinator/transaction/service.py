@@ -14,6 +14,15 @@ the ids in one step; meanwhile their requests get COORDINATOR_LOAD_IN_PROGRESS. 
 PrepareCommit/PrepareAbort get their markers written again; open ones time out as usual. ``on_resigned``
 drops the partition's ids (NOT_COORDINATOR afterwards). Leader epochs order the two (``Ownership``).
 The leader epoch of a partition is the coordinator epoch its markers carry.
+
+Markers: those for partitions this broker leads are written here directly (``markers.write_markers``);
+in cluster mode (``inter_broker_listener`` given) those for partitions other brokers lead go to their
+leaders as WriteTxnMarkers over the inter-broker listener (``marker_channel.TxnMarkerChannel``), and
+the coordinator retries what was not written yet.
+
+Partition verification (KIP-890 part 1) of a transactional Produce whose id another broker
+coordinates: ``verify_remotely`` asks that coordinator with AddPartitionsToTxn v4+ (verify only),
+as a partition leader does in Kafka (AddPartitionsToTxnManager).
 """
 
 from __future__ import annotations
@@ -30,10 +39,21 @@ from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
 from broker.coordinator.transaction.coordinator import TransactionCoordinator
+from broker.coordinator.transaction.marker_channel import TxnMarkerChannel
 from broker.coordinator.transaction.markers import TxnOffsetsSink, write_markers
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC, TransactionLog
+from broker.dispatcher import HANDLERS
 from broker.metadata_cache import MetadataCache
+from broker.network_client import BrokerUnreachable, NetworkClient
 from broker.replica_manager import ReplicaManager
+from protocol.errors import ErrorCode
+from protocol.messages.add_partitions_to_txn import (
+    ADD_PARTITIONS_TO_TXN,
+    AddPartitionsToTxnRequest,
+    AddPartitionsToTxnTopic,
+    AddPartitionsToTxnTransaction,
+)
+from protocol.messages.write_txn_markers import WRITE_TXN_MARKERS
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -50,11 +70,25 @@ class TransactionService:
         replicas: ReplicaManager,
         producer_ids: ProducerIdManager,
         groups: TxnOffsetsSink | None,
+        inter_broker_listener: str | None = None,
     ) -> None:
         self.config = TransactionConfig.from_broker(config)
-        self.log = TransactionLog(self.config, metadata, controller, replicas)
+        self.log = TransactionLog(
+            self.config, metadata, controller, replicas, cluster=inter_broker_listener is not None
+        )
         self.replicas = replicas
         self.groups = groups
+        self.metadata = metadata
+        self.listener = inter_broker_listener
+        self.channel: TxnMarkerChannel | None = None
+        self._verify_client: NetworkClient | None = None
+        self._verify_nodes: set[int] = set()  # the coordinators asked (their connections close at shutdown)
+        if inter_broker_listener is not None:
+            self._verify_client = NetworkClient(f"txn-verify-{replicas.node_id}")
+            registration = HANDLERS.get(WRITE_TXN_MARKERS.key)
+            version = registration.max_version if registration is not None else 0
+            client = NetworkClient(f"txn-markers-{replicas.node_id}")
+            self.channel = TxnMarkerChannel(client, metadata, inter_broker_listener, version)
         self.ownership = Ownership(self.log.partition_for, self.log.exists, self.elect_if_led)
         self.coordinator = TransactionCoordinator(
             self.config, self.log, producer_ids, self._send_markers, self.ownership, lambda: int(time.time() * 1000)
@@ -70,9 +104,65 @@ class TransactionService:
         commit: bool,
         partitions: set[TopicPartition],
     ) -> dict[TopicPartition, BaseException | None]:
-        return await write_markers(
-            self.replicas, self.groups, producer_id, producer_epoch, coordinator_epoch, commit, partitions
+        """The local partitions' markers written here, the others sent to their leaders, at once."""
+        local = {tp for tp in partitions if self.channel is None or self._leads(tp)}
+        work = []
+        if local:
+            work.append(write_markers(
+                self.replicas, self.groups, producer_id, producer_epoch, coordinator_epoch, commit, local
+            ))  # fmt: skip
+        if self.channel is not None and len(local) < len(partitions):
+            remote = partitions - local
+            work.append(self.channel.send(producer_id, producer_epoch, coordinator_epoch, commit, remote))
+        results: dict[TopicPartition, BaseException | None] = {}
+        for done in await asyncio.gather(*work):
+            results.update(done)
+        return results
+
+    async def verify_remotely(
+        self, transactional_id: str, producer_id: int, epoch: int, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, ErrorCode]:
+        """Cluster mode: whether each partition is in the producer's open transaction, as the broker
+        coordinating ``transactional_id`` answers AddPartitionsToTxn (verify only): NONE, or the code
+        its handler gave (INVALID_TXN_STATE, PRODUCER_FENCED, INVALID_PRODUCER_ID_MAPPING, ...);
+        NOT_ENOUGH_REPLICAS when the coordinator cannot be asked (no leader, unreachable, moving),
+        which producers retry, as Kafka answers. NONE for all when this broker's profile has no v4."""
+        registration = HANDLERS.get(ADD_PARTITIONS_TO_TXN.key)
+        version = min(registration.max_version, 5) if registration is not None else 0
+        if self._verify_client is None or self.listener is None or version < VERIFY_ONLY_VERSION:
+            return dict.fromkeys(partitions, ErrorCode.NONE)
+        leader = self.metadata.leader_endpoint(
+            TRANSACTION_TOPIC, self.log.partition_for(transactional_id), self.listener
         )
+        if leader is None:
+            return dict.fromkeys(partitions, ErrorCode.NOT_ENOUGH_REPLICAS)
+        by_topic: dict[str, list[int]] = {}
+        for topic, index in partitions:
+            by_topic.setdefault(topic, []).append(index)
+        body = AddPartitionsToTxnRequest(transactions=[AddPartitionsToTxnTransaction(
+            transactional_id=transactional_id, producer_id=producer_id, producer_epoch=epoch, verify_only=True,
+            topics=[AddPartitionsToTxnTopic(name=t, partitions=ids) for t, ids in by_topic.items()],
+        )])  # fmt: skip
+        node, endpoint = leader
+        self._verify_nodes.add(node)
+        try:
+            response = await self._verify_client.request(
+                node, endpoint.host, endpoint.port, ADD_PARTITIONS_TO_TXN, version, body
+            )
+        except BrokerUnreachable as exc:
+            log.info("verifying %s's partitions with broker %d failed: %s", transactional_id, node, exc)
+            return dict.fromkeys(partitions, ErrorCode.NOT_ENOUGH_REPLICAS)
+        codes = {
+            (topic.name, p.partition_index): p.partition_error_code
+            for result in response.results_by_transaction
+            for topic in result.topic_results
+            for p in topic.results_by_partition
+        }
+        return {tp: _verified(codes.get(tp, response.error_code or ErrorCode.NOT_ENOUGH_REPLICAS)) for tp in partitions}
+
+    def _leads(self, tp: TopicPartition) -> bool:
+        partition = self.replicas.get_partition(*tp)
+        return partition is not None and partition.is_leader(self.replicas.node_id)
 
     async def start(self) -> None:
         self.elect_led_partitions()
@@ -168,3 +258,25 @@ class TransactionService:
         for task in [*self._periodic, *self._loads.values()]:
             task.cancel()
         self.coordinator.shutdown()
+        if self.channel is not None:
+            self.channel.close()
+        if self._verify_client is not None:
+            for node in self._verify_nodes:
+                self._verify_client.disconnect(node)
+
+
+VERIFY_ONLY_VERSION = 4
+_NOT_ASKED = frozenset({
+    ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+    ErrorCode.CONCURRENT_TRANSACTIONS,
+})  # fmt: skip
+
+
+def _verified(code: int) -> ErrorCode:
+    """A coordinator's verification answer as the partition leader passes it on (Kafka's mapping:
+    a coordinator that cannot answer yet becomes NOT_ENOUGH_REPLICAS, which producers retry)."""
+    try:
+        error = ErrorCode(code)
+    except ValueError:
+        return ErrorCode.UNKNOWN_SERVER_ERROR
+    return ErrorCode.NOT_ENOUGH_REPLICAS if error in _NOT_ASKED else error

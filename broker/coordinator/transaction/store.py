@@ -2,11 +2,15 @@
 and replayed.
 
 - The topic is created on first use, as Kafka does: ``transaction.state.log.num.partitions``
-  partitions, replication factor ``min(transaction.state.log.replication.factor, live brokers)``,
-  compacted, ``min.insync.replicas`` ``transaction.state.log.min.isr`` (capped by the replication
-  factor), segments of ``transaction.state.log.segment.bytes``. A transactional id's partition is
-  ``abs(java hashCode(id)) % partitions`` of the existing topic. ``ensure_created`` is True once the
-  topic exists; False ("not ready yet": COORDINATOR_NOT_AVAILABLE) while a creation is in flight.
+  partitions, replication factor ``transaction.state.log.replication.factor``, compacted,
+  ``min.insync.replicas`` ``transaction.state.log.min.isr``, segments of
+  ``transaction.state.log.segment.bytes``. In cluster mode, as Kafka, it is not created while fewer
+  brokers are alive than the replication factor (COORDINATOR_NOT_AVAILABLE meanwhile, and an error
+  logged), so a cluster still starting cannot end up with a smaller factor for good. A single broker
+  (no ZooKeeper) caps both at what one broker can have (1), so the defaults work there. A
+  transactional id's partition is ``abs(java hashCode(id)) % partitions`` of the existing topic.
+  ``ensure_created`` is True once the topic exists; False ("not ready yet": COORDINATOR_NOT_AVAILABLE)
+  while a creation is in flight.
 - ``append`` writes one record (key, value; None = tombstone) to the id's partition through
   ``ReplicaManager.append_records`` (acks=all) and returns the coordinator's code: NONE once the
   record is committed, else Kafka's mapping of the failure (``append_error``; a batch too large is
@@ -41,13 +45,20 @@ TRANSACTION_TOPIC = "__transaction_state"
 
 class TransactionLog:
     def __init__(
-        self, config: TransactionConfig, metadata: MetadataCache, controller: Controller, replicas: ReplicaManager
+        self,
+        config: TransactionConfig,
+        metadata: MetadataCache,
+        controller: Controller,
+        replicas: ReplicaManager,
+        cluster: bool = False,
     ) -> None:
         self.config = config
         self.metadata = metadata
         self.controller = controller
         self.replicas = replicas
+        self.cluster = cluster
         self._creating = False
+        self._short_of_brokers = -1  # the live broker count last logged as too few
 
     def partition_count(self) -> int:
         count = self.metadata.num_partitions(TRANSACTION_TOPIC)
@@ -65,11 +76,24 @@ class TransactionLog:
             return True
         if self._creating or self.controller.is_being_created(TRANSACTION_TOPIC):
             return False
-        factor = min(self.config.topic_replication_factor, len(self.metadata.alive_brokers()))
+        alive = len(self.metadata.alive_brokers())
+        factor, min_isr = self.config.topic_replication_factor, self.config.topic_min_isr
+        if not self.cluster:
+            factor, min_isr = min(factor, alive), min(min_isr, factor, alive)
+        elif alive < factor:
+            if alive != self._short_of_brokers:
+                self._short_of_brokers = alive
+                log.error(
+                    "Number of alive brokers '%d' does not meet the required replication factor '%d' for the "
+                    "transactions state topic (configured via 'transaction.state.log.replication.factor'). This "
+                    "error can be ignored if the cluster is starting up and not all brokers are up yet.",
+                    alive, factor,
+                )  # fmt: skip
+            return False
         configs: dict[str, object] = {
             "cleanup.policy": ["compact"],
             "segment.bytes": self.config.topic_segment_bytes,
-            "min.insync.replicas": min(self.config.topic_min_isr, factor),
+            "min.insync.replicas": min_isr,
             "unclean.leader.election.enable": False,
             "compression.type": "uncompressed",
         }
