@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench fuzz killloop system-deps js-deps spec-check clean
+.PHONY: run cluster test lint typecheck imports unit bench fuzz killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ system-deps:
 # A broker on localhost:9092 with config/server.properties; more properties: make run ARGS="--override k=v".
 run: $(STAMP)
 	$(PY) -m broker config/server.properties $(ARGS)
+
+# ZooKeeper on localhost:2181 and brokers 0, 1, 2 on localhost:9092, 9093, 9094; data and one log file per
+# process under ./data/cluster; Ctrl-C stops them all. Properties for every broker: make cluster ARGS="--override k=v".
+cluster: $(STAMP) system-deps
+	$(PY) -m broker.local_cluster $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
