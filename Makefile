@@ -22,6 +22,10 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing; install them with 'sudo apt-get install$$missing'"; fi; fi
+	@# A docker client without compose (no engine is needed): Debian's docker-compose checks docker-compose.yml.
+	@if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
+	  else echo "docker has no compose; install it with 'sudo apt-get install docker-compose'"; fi; fi
 
 # A broker on localhost:9092 with config/server.properties; more properties: make run ARGS="--override k=v".
 run: $(STAMP)
