@@ -126,7 +126,9 @@ class Broker:
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         if self.zk_node is not None:
             zk_node = self.zk_node
-            self.controller = ZkAdmin(zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs)
+            self.controller = ZkAdmin(
+                zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs, lambda: zk_node.controller
+            )
             self.controller_commands = ControllerCommands(
                 self.node_id, self.replica_manager, self.metadata_cache,
                 lambda: zk_node.broker_epoch, lambda: zk_node.active_controller, zk_node.topic_configs,

@@ -63,6 +63,7 @@ from . import paths
 from .channel import ControllerChannel
 from .client import ZkClient
 from .election import ControllerEpoch, ControllerMoved
+from .leader_balance import LeaderBalancer, Replicas
 from .live_brokers import BrokerChange, LiveBroker
 from .state_machine import IllegalStateChange, initial_leader, offline_partition_leader, partition_transition
 from .state_machine import PartitionState as Phase
@@ -106,6 +107,15 @@ class ZkController:
         self.topics: dict[str, TopicAssignment] = {}
         self.partitions: dict[TopicPartition, _Partition] = {}
         self.deleting: dict[str, dict[int, list[int]]] = {}  # topic -> dead replica -> its partitions
+        self.balance = LeaderBalancer(self)  # ElectLeaders, /admin/preferred_replica_election, auto rebalance
+
+    @property
+    def zk(self) -> ZkClient:
+        return self._zk
+
+    @property
+    def config(self) -> BrokerConfig:
+        return self._config
 
     # -- the event queue -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -121,6 +131,10 @@ class ZkController:
 
     def _enqueue(self, event: Callable[[], Awaitable[None]]) -> None:
         self._queue.put_nowait((self._reign, event))
+
+    def submit(self, event: Callable[[], Awaitable[None]]) -> None:
+        """Run ``event`` on the queue in this reign (other controller modules' events)."""
+        self._enqueue(event)
 
     async def _run(self) -> None:
         while True:
@@ -148,6 +162,7 @@ class ZkController:
             return
         self._reign += 1
         self.epoch = None
+        self.balance.resigned()
         for broker_id in list(self.live):
             self._channel.remove_broker(broker_id)
         self.live, self.topics, self.partitions, self.deleting = {}, {}, {}, {}
@@ -182,6 +197,7 @@ class ZkController:
         await self._on_deletions()  # topics marked for deletion are not handed out again
         self._send_leader_and_isr(self.live, list(self.partitions))
         self._send_update_metadata(list(self.partitions))
+        await self.balance.on_elected()
         log.info(
             "controller %d: %d live broker(s), %d topic(s), %d partition(s), %d offline",
             self.broker_id, len(self.live), len(self.topics), len(self.partitions),
@@ -388,6 +404,21 @@ class ZkController:
             partition.state, partition.zk_version = states[key[1]]
         log.error("controller: cannot write the state of %s-%d", *key)
         return False
+
+    def replicas(self) -> dict[TopicPartition, Replicas]:
+        """Each partition's assignment and state, for elections made elsewhere (``leader_balance``)."""
+        return {key: Replicas(p.replicas, p.state) for key, p in self.partitions.items()}
+
+    async def apply_states(self, states: dict[TopicPartition, PartitionState]) -> set[TopicPartition]:
+        """Write new leader/ISR states (an election made elsewhere), tell the replicas (LeaderAndIsr) and
+        every live broker (UpdateMetadata); returns the partitions whose state was written."""
+        updates = [(key, self.partitions[key], state) for key, state in states.items() if key in self.partitions]
+        written = await asyncio.gather(*(self._update(*update) for update in updates))
+        changed = [key for (key, _, _), ok in zip(updates, written, strict=True) if ok]
+        if changed:
+            self._send_leader_and_isr(self.live, changed)
+            self._send_update_metadata(changed)
+        return set(changed)
 
     @staticmethod
     def _set_phase(partition: _Partition, target: Phase) -> None:
