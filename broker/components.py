@@ -10,6 +10,7 @@ Not thread-safe: the broker's event loop owns it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from broker.config import BrokerConfig
@@ -37,5 +38,7 @@ class BrokerComponents:
     producer_ids: ProducerIdManager
     transaction_coordinator: TransactionService
     controller_commands: ControllerCommands | None = None  # cluster mode: LeaderAndIsr & co. (None: embedded)
+    # cluster mode: ControlledShutdown(broker id, broker epoch) -> partitions still led (None: embedded)
+    controlled_shutdown: Callable[[int, int], Awaitable[list[tuple[str, int]]]] | None = None
     scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
     stopping: bool = False  # set once shutdown begins: connections read no further requests

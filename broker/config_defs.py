@@ -456,6 +456,10 @@ _BROKER: list[ConfigDef] = [
         _at_least(0),
     ),
     ConfigDef("controlled.shutdown.enable", B, True, "Enable controlled shutdown of the server."),
+    ConfigDef("controlled.shutdown.max.retries", INT, 3, "Attempts of a controlled shutdown before an unclean one."),
+    ConfigDef(
+        "controlled.shutdown.retry.backoff.ms", L, 5000, "Wait between controlled shutdown attempts.", _at_least(0)
+    ),
     ConfigDef(
         "log.message.format.version",
         S,

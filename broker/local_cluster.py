@@ -166,6 +166,9 @@ class LocalCluster:
             "log.dirs": str(self.root / f"broker-{broker_id}"),
             "zookeeper.connect": f"localhost:{self.zookeeper_port}",
             "group.initial.rebalance.delay.ms": "0",
+            # Ctrl-C stops every broker at once: the last ones have nobody to hand leadership to, so
+            # their controlled shutdown retries (3 attempts) wait 1 s instead of Kafka's 5 s.
+            "controlled.shutdown.retry.backoff.ms": "1000",
         }
         args = [sys.executable, "-m", "broker"]
         for key, value in settings.items():

@@ -33,6 +33,7 @@ from broker.controller.api import Controller
 from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
 from broker.controller.zk.admin import ZkAdmin
+from broker.controller.zk.controlled_shutdown import request_controlled_shutdown, shut_down_broker
 from broker.controller.zk.node import ZkBrokerNode
 from broker.controller.zk.producer_ids import ZkProducerIdBlocks
 from broker.controller.zk.znodes import EndPoint
@@ -173,6 +174,11 @@ class Broker:
             controller_commands=self.controller_commands,
             scram_credentials=self._scram_credentials(),
         )
+        if self.zk_node is not None:
+            node = self.zk_node
+            self.components.controlled_shutdown = lambda broker_id, epoch: shut_down_broker(
+                node.controller, broker_id, epoch
+            )
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
@@ -235,6 +241,12 @@ class Broker:
         if hasattr(self, "components"):
             self.components.stopping = True
         log.info("shutting down")
+        if (
+            self.zk_node is not None
+            and self.zk_node.registration is not None
+            and self.config.get("controlled.shutdown.enable")
+        ):  # still serving: leadership moves away while clients can follow it
+            await request_controlled_shutdown(self.zk_node)
         self.socket_server.stop_accepting()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             await self.zk_node.close()

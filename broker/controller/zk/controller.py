@@ -32,6 +32,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kazoo.exceptions import NoNodeError, NotEmptyError
 from kazoo.protocol.states import EventType, WatchedEvent
@@ -108,6 +109,7 @@ class ZkController:
         self.partitions: dict[TopicPartition, _Partition] = {}
         self.deleting: dict[str, dict[int, list[int]]] = {}  # topic -> dead replica -> its partitions
         self.balance = LeaderBalancer(self)  # ElectLeaders, /admin/preferred_replica_election, auto rebalance
+        self.shutting_down: set[int] = set()  # brokers in controlled shutdown: never elected (controlled_shutdown)
 
     @property
     def zk(self) -> ZkClient:
@@ -166,6 +168,7 @@ class ZkController:
         for broker_id in list(self.live):
             self._channel.remove_broker(broker_id)
         self.live, self.topics, self.partitions, self.deleting = {}, {}, {}, {}
+        self.shutting_down = set()
 
     def brokers_changed(self, change: BrokerChange) -> None:
         if self.epoch is not None:
@@ -228,6 +231,7 @@ class ZkController:
     async def _on_broker_change(self, change: BrokerChange) -> None:
         for broker_id in change.died:
             self.live.pop(broker_id, None)
+            self.shutting_down.discard(broker_id)
             self._channel.remove_broker(broker_id)
         arrived = {**change.joined, **change.bounced}
         for broker_id, broker in {**arrived, **change.updated}.items():
@@ -340,7 +344,7 @@ class ZkController:
         assert self.epoch is not None
         epoch = self.epoch
         unclean = bool(self._config.get("unclean.leader.election.enable"))
-        live = set(self.live)
+        live = self.electable()
         creates: dict[str, dict[int, PartitionState]] = {}
         changed: list[TopicPartition] = []
         updates: list[tuple[TopicPartition, _Partition, PartitionState]] = []
@@ -404,6 +408,14 @@ class ZkController:
             partition.state, partition.zk_version = states[key[1]]
         log.error("controller: cannot write the state of %s-%d", *key)
         return False
+
+    def electable(self) -> set[int]:
+        """Brokers that may lead or join an ISR: live and not in controlled shutdown."""
+        return set(self.live) - self.shutting_down
+
+    def send(self, broker_id: int, api: Any, version: int, body: Any) -> None:
+        """A request to one broker over the controller's channel (other controller modules' requests)."""
+        self._channel.send(broker_id, api, version, body)
 
     def replicas(self) -> dict[TopicPartition, Replicas]:
         """Each partition's assignment and state, for elections made elsewhere (``leader_balance``)."""

@@ -188,7 +188,7 @@ class LeaderBalancer:
         controller = self._controller
         assert controller.epoch is not None
         elected, errors = plan_election(
-            preferred, wanted, controller.replicas(), controller.live, controller.epoch.epoch
+            preferred, wanted, controller.replicas(), controller.electable(), controller.epoch.epoch
         )
         written = await controller.apply_states(elected)
         outcome: Outcome = dict(errors)
@@ -246,7 +246,7 @@ class LeaderBalancer:
     async def _check_imbalance(self) -> None:
         controller = self._controller
         percentage = int(controller.config.get("leader.imbalance.per.broker.percentage"))
-        chosen = imbalanced_partitions(controller.replicas(), controller.live, percentage)
+        chosen = imbalanced_partitions(controller.replicas(), controller.electable(), percentage)
         chosen = [k for k in chosen if k[0] not in controller.deleting]
         if chosen:
             log.info("controller %d: leader imbalance: electing preferred leaders of %d partition(s)",
