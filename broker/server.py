@@ -184,6 +184,7 @@ class Broker:
             endpoints = (
                 EndPoint(lst.name, lst.advertised_host, lst.advertised_port, "PLAINTEXT") for lst in self.listeners
             )
+            self.zk_node.on_broker_configs = self._apply_broker_configs
             await self.zk_node.join(tuple(endpoints), self._apply_topic_configs)
         elif self.embedded is not None:
             self.embedded.register_endpoints(
@@ -233,6 +234,13 @@ class Broker:
             replicas = [list(p.replicas) for p in image.partitions.values()]
             self.replica_manager.update_config(TopicMetadata(name, image.topic_id, replicas, overrides))
         log.info("topic %s config overrides are now %s", name, overrides)
+
+    def _apply_broker_configs(self) -> None:
+        """Cluster mode: dynamic broker configs changed; topics inherit the new log configs."""
+        for name, image in self.metadata_cache.topics.items():
+            replicas = [list(p.replicas) for p in image.partitions.values()]
+            overrides = dict(self.metadata_cache.topic_configs(name))
+            self.replica_manager.update_config(TopicMetadata(name, image.topic_id, replicas, overrides))
 
     async def shutdown(self) -> None:
         if self.stopping:

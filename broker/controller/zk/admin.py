@@ -204,8 +204,8 @@ class ZkAdmin:
 
     async def alter_broker_configs(self, per_broker: bool, configs: Mapping[str, Any], validate_only: bool) -> None:
         """Kafka's ZooKeeper layout: ``/config/brokers/<id>`` (or ``<default>``) and a ``brokers/...``
-        change notification. This broker applies them at once; other brokers read them when they start
-        (watching ``/config/changes`` for broker entities is still to come)."""
+        change notification, which every broker follows (``broker_configs``; this one too, which is how
+        its topics take inherited log configs). This broker's config takes them at once."""
         trial = dataclasses.replace(
             self.config, **{"dynamic_broker" if per_broker else "dynamic_default": dict(configs)}
         )
