@@ -246,15 +246,15 @@ class Broker:
         if self.stopping:
             return
         self.stopping = True
-        if hasattr(self, "components"):
-            self.components.stopping = True
         log.info("shutting down")
         if (
             self.zk_node is not None
             and self.zk_node.registration is not None
             and self.config.get("controlled.shutdown.enable")
-        ):  # still serving: leadership moves away while clients can follow it
+        ):  # still serving (a controller asks itself): leadership moves away while clients can follow it
             await request_controlled_shutdown(self.zk_node)
+        if hasattr(self, "components"):
+            self.components.stopping = True
         self.socket_server.stop_accepting()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             await self.zk_node.close()

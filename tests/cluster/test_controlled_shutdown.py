@@ -48,7 +48,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 def create(cluster: Cluster, topic: str, assignment: list[list[int]]) -> None:
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     new = NewTopic(topic, num_partitions=len(assignment), replica_assignment=assignment)
-    admin.create_topics([new])[topic].result(30)
+    admin.create_topics([new], operation_timeout=30)[topic].result(60)
     for broker in cluster.alive():
         wait_for(lambda b=broker: len(leaders_seen(b, topic)) == len(assignment), what=f"{topic} everywhere")  # type: ignore[misc]
 
@@ -59,6 +59,11 @@ def states(zk: KazooClient, topic: str, count: int) -> dict[int, dict[str, Any]]
 
 def leaders_seen(broker: BrokerProcess, topic: str) -> dict[int, int]:
     return {p: x.leader for p, x in metadata(broker).topics[topic].partitions.items()}
+
+
+def settled(broker: BrokerProcess) -> bool:
+    md = metadata(broker)
+    return len(md.brokers) == 3 and md.controller_id >= 0
 
 
 def controller_of(zk: KazooClient, cluster: Cluster) -> BrokerProcess:
@@ -102,7 +107,8 @@ def test_controller_moves_leadership_off_a_live_broker(setup: Setup) -> None:
         wait_for(lambda b=broker: leaders_seen(b, "handed") == {0: 2, 1: 0, 2: 2, 3: 0}, what="new leaders")  # type: ignore[misc]
         assert 1 in metadata(broker).brokers
     cluster.brokers[1].restart()  # a new session: broker 1 may lead again
-    wait_for(lambda: len(metadata(cluster.brokers[0]).brokers) == 3, what="broker 1 back")
+    for broker in cluster.brokers:  # every broker knows the controller again before the next test
+        wait_for(lambda b=broker: settled(b), what="broker 1 back")  # type: ignore[misc]
 
 
 def test_sigterm_hands_leadership_away_before_the_broker_exits(setup: Setup) -> None:
