@@ -9,13 +9,16 @@ topics survive.
 
 Invariants: the children run in their own process groups, so a terminal's Ctrl-C reaches this process
 only, and stopping is ordered: SIGTERM to every broker (each shuts down cleanly while ZooKeeper still
-runs), then SIGTERM to ZooKeeper; a child that outlives its grace period gets SIGKILL. If any child dies
+runs), then SIGTERM to ZooKeeper; a child that outlives its grace period gets SIGKILL. A launcher
+killed outright takes its children with it (Linux's parent-death signal). If any child dies
 on its own, the rest are stopped the same way and the exit code is 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import glob
 import os
 import shutil
@@ -32,6 +35,7 @@ from typing import IO
 DEBIAN_ZOOKEEPER_JARS = ("/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar")
 ZOOKEEPER_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 STOP_GRACE_S = 30.0
+PR_SET_PDEATHSIG = 1
 
 
 class LaunchError(RuntimeError):
@@ -94,6 +98,16 @@ def zookeeper_serving(host: str, port: int) -> bool:
         return False
 
 
+def _end_with_parent() -> None:
+    """In the child, before exec (Linux): SIGTERM when the launcher dies, even by SIGKILL, so a
+    killed launcher leaves no cluster behind. Elsewhere nothing."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 class Child:
     """One supervised process with its output in a file."""
 
@@ -103,7 +117,7 @@ class Child:
         self._out: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in wait()
         self.process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT, cwd=cwd,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_end_with_parent,
         )  # fmt: skip
 
     def alive(self) -> bool:

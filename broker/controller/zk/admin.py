@@ -252,7 +252,10 @@ class ZkAdmin:
                 for (t, p), leader in elected.items()
             )
 
-        await self._until(visible, "the new leaders")
+        try:
+            await self._until(visible, "the new leaders")
+        except ControllerError as exc:  # elected, but not yet seen here: Kafka's DelayedElectLeader times out
+            return {key: (exc if isinstance(result, int) else result) for key, result in outcome.items()}
         return {key: (None if isinstance(result, int) else result) for key, result in outcome.items()}
 
     # -- waiting for the controller ---------------------------------------------------------------------
