@@ -14,13 +14,18 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import ElectionType, TopicPartition
 from confluent_kafka.admin import AdminClient
 from kazoo.client import KazooClient
 
+from protocol.errors import ErrorCode
+from protocol.messages.elect_leaders import ELECT_LEADERS, ElectLeadersRequest, TopicPartitions
 from tests.cluster.brokers import Cluster, metadata, wait_for
+from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
@@ -160,3 +165,39 @@ def test_auto_rebalance_elects_preferred_leaders(zk_server: ZooKeeperServer, tmp
     finally:
         zk.stop()
         cluster.stop()
+
+
+def raw_elect(broker: BrokerProcess, version: int, election_type: int, topic: str, partitions: list[int]) -> Any:
+    client = RawClient(broker)
+    try:
+        request = ElectLeadersRequest(
+            election_type=election_type, topic_partitions=[TopicPartitions(topic=topic, partitions=partitions)]
+        )
+        return client.request(ELECT_LEADERS.key, version, request)
+    finally:
+        client.close()
+
+
+def test_every_version_on_the_controller_and_not_controller_elsewhere(manual: Setup) -> None:
+    cluster, zk = manual
+    seed_topic(zk, "versions", {0: ([1, 0, 2], 0), 1: ([2, 0, 1], 2)})
+    assert wait_for(lambda: leaders(cluster, "versions", 2), what="the seeded topic") == {0: 0, 1: 2}
+    controller_id = json.loads(zk.get("/controller")[0])["brokerid"]
+    controller = cluster.brokers[controller_id]
+    other = next(b for i, b in enumerate(cluster.brokers) if i != controller_id)
+    answer = raw_elect(other, 2, 0, "versions", [0])
+    assert [(p.partition_id, p.error_code) for p in answer.replica_election_results[0].partition_result] == [
+        (0, ErrorCode.NOT_CONTROLLER)
+    ]
+    # v0 has no election type: always preferred. v1: unclean of a partition with a live leader.
+    answer = raw_elect(controller, 1, 1, "versions", [1])
+    assert answer.error_code == ErrorCode.NONE
+    assert [(p.partition_id, p.error_code) for p in answer.replica_election_results[0].partition_result] == [
+        (1, ErrorCode.ELECTION_NOT_NEEDED)
+    ]
+    answer = raw_elect(controller, 0, 1, "versions", [0, 1])
+    assert [(p.partition_id, p.error_code) for p in answer.replica_election_results[0].partition_result] == [
+        (0, ErrorCode.NONE),
+        (1, ErrorCode.ELECTION_NOT_NEEDED),
+    ]
+    assert wait_for(lambda: leaders(cluster, "versions", 2) == {0: 1, 1: 2} or None, what="partition 0 on 1")
