@@ -92,6 +92,7 @@ def test_controller_moves_leadership_off_a_live_broker(setup: Setup) -> None:
     # Errors first: not the controller; an unknown broker; an earlier incarnation's epoch.
     assert shutdown_request(others[0], 1, epoch)[0] == ErrorCode.NOT_CONTROLLER
     assert shutdown_request(controller, 42, -1)[0] == ErrorCode.BROKER_NOT_AVAILABLE
+    assert shutdown_request(controller, 42, -1, version=0)[0] == ErrorCode.BROKER_NOT_AVAILABLE  # header v0
     assert shutdown_request(controller, 1, epoch - 1)[0] == ErrorCode.STALE_BROKER_EPOCH
 
     # The controller moves broker 1's leadership while broker 1 still runs; v1 carries no epoch.
