@@ -7,7 +7,8 @@
 #   EXTERNAL  0.0.0.0:9092,  advertised as $KAFKISH_EXTERNAL_ADVERTISED (default localhost:9092),
 #             for clients outside Docker through the published port;
 #   INTERNAL  0.0.0.0:29092, advertised as $KAFKISH_INTERNAL_ADVERTISED (default kafkish:29092),
-#             for other containers on the same network (docker-compose.yml names the service kafkish).
+#             for other containers on the same network (docker-compose.yml runs three brokers and
+#             sets these per broker: localhost:909N and kafkishN:29092).
 # Any further arguments are passed to the broker, e.g. `docker run ... kafkish --override num.partitions=3`.
 FROM python:3.11-slim
 

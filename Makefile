@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench bench-instructions fuzz killloop system-deps js-deps spec-check clean
+.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,19 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing; install them with 'sudo apt-get install$$missing'"; fi; fi
+	@# A docker client without compose (no engine is needed): Debian's docker-compose checks docker-compose.yml.
+	@if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
+	  else echo "docker has no compose; install it with 'sudo apt-get install docker-compose'"; fi; fi
 
 # A broker on localhost:9092 with config/server.properties; more properties: make run ARGS="--override k=v".
 run: $(STAMP)
 	$(PY) -m broker config/server.properties $(ARGS)
+
+# ZooKeeper on localhost:2181 and brokers 0, 1, 2 on localhost:9092, 9093, 9094; data and one log file per
+# process under ./data/cluster; Ctrl-C stops them all. Properties for every broker: make cluster ARGS="--override k=v".
+cluster: $(STAMP) system-deps
+	$(PY) -m broker.local_cluster $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -41,5 +41,7 @@ class BrokerComponents:
     controller_commands: ControllerCommands | None = None  # cluster mode: LeaderAndIsr & co. (None: embedded)
     # cluster mode: AlterPartition as the controller answers it (NOT_CONTROLLER unless this broker is it)
     isr_controller: Callable[[AlterPartitionRequest, int], Awaitable[AlterPartitionResponse]] | None = None
+    # cluster mode: ControlledShutdown(broker id, broker epoch) -> partitions still led (None: embedded)
+    controlled_shutdown: Callable[[int, int], Awaitable[list[tuple[str, int]]]] | None = None
     scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
     stopping: bool = False  # set once shutdown begins: connections read no further requests

@@ -240,6 +240,20 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("auto.create.topics.enable", B, True, "Enable auto creation of topic on the server."),
     ConfigDef("delete.topic.enable", B, True, "Enables delete topic."),
     ConfigDef("auto.leader.rebalance.enable", B, True, "Enables auto leader balancing."),
+    ConfigDef(
+        "leader.imbalance.check.interval.seconds",
+        L,
+        300,
+        "How often the controller checks leader imbalance.",
+        _at_least(1),
+    ),
+    ConfigDef(
+        "leader.imbalance.per.broker.percentage",
+        INT,
+        10,
+        "The ratio of leader imbalance allowed per broker, in percent.",
+        _at_least(0),
+    ),
     ConfigDef("unclean.leader.election.enable", B, False, "Allow replicas not in the ISR to become leader."),
     ConfigDef("log.retention.hours", INT, 168, "Hours to keep a log file before deleting it."),
     ConfigDef("log.retention.minutes", INT, None, "Minutes to keep a log file; log.retention.hours if not set."),
@@ -442,6 +456,10 @@ _BROKER: list[ConfigDef] = [
         _at_least(0),
     ),
     ConfigDef("controlled.shutdown.enable", B, True, "Enable controlled shutdown of the server."),
+    ConfigDef("controlled.shutdown.max.retries", INT, 3, "Attempts of a controlled shutdown before an unclean one."),
+    ConfigDef(
+        "controlled.shutdown.retry.backoff.ms", L, 5000, "Wait between controlled shutdown attempts.", _at_least(0)
+    ),
     ConfigDef(
         "log.message.format.version",
         S,

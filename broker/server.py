@@ -34,6 +34,7 @@ from broker.controller.api import Controller
 from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
 from broker.controller.zk.admin import ZkAdmin
+from broker.controller.zk.controlled_shutdown import request_controlled_shutdown, shut_down_broker
 from broker.controller.zk.node import ZkBrokerNode
 from broker.controller.zk.producer_ids import ZkProducerIdBlocks
 from broker.controller.zk.znodes import EndPoint
@@ -131,7 +132,9 @@ class Broker:
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         if self.zk_node is not None:
             zk_node = self.zk_node
-            self.controller = ZkAdmin(zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs)
+            self.controller = ZkAdmin(
+                zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs, lambda: zk_node.controller
+            )
             self.controller_commands = ControllerCommands(
                 self.node_id, self.replica_manager, self.metadata_cache,
                 lambda: zk_node.broker_epoch, lambda: zk_node.active_controller, zk_node.topic_configs,
@@ -185,11 +188,17 @@ class Broker:
             isr_controller=self.zk_node.alter_partition if self.zk_node is not None else None,
             scram_credentials=self._scram_credentials(),
         )
+        if self.zk_node is not None:
+            node = self.zk_node
+            self.components.controlled_shutdown = lambda broker_id, epoch: shut_down_broker(
+                node.controller, broker_id, epoch
+            )
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
                 EndPoint(lst.name, lst.advertised_host, lst.advertised_port, "PLAINTEXT") for lst in self.listeners
             )
+            self.zk_node.on_broker_configs = self._apply_broker_configs
             await self.zk_node.join(tuple(endpoints), self._apply_topic_configs)
         elif self.embedded is not None:
             self.embedded.register_endpoints(
@@ -242,13 +251,26 @@ class Broker:
             self.replica_manager.update_config(TopicMetadata(name, image.topic_id, replicas, overrides))
         log.info("topic %s config overrides are now %s", name, overrides)
 
+    def _apply_broker_configs(self) -> None:
+        """Cluster mode: dynamic broker configs changed; topics inherit the new log configs."""
+        for name, image in self.metadata_cache.topics.items():
+            replicas = [list(p.replicas) for p in image.partitions.values()]
+            overrides = dict(self.metadata_cache.topic_configs(name))
+            self.replica_manager.update_config(TopicMetadata(name, image.topic_id, replicas, overrides))
+
     async def shutdown(self) -> None:
         if self.stopping:
             return
         self.stopping = True
+        log.info("shutting down")
+        if (
+            self.zk_node is not None
+            and self.zk_node.registration is not None
+            and self.config.get("controlled.shutdown.enable")
+        ):  # still serving (a controller asks itself): leadership moves away while clients can follow it
+            await request_controlled_shutdown(self.zk_node)
         if hasattr(self, "components"):
             self.components.stopping = True
-        log.info("shutting down")
         self.socket_server.stop_accepting()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             await self.zk_node.close()

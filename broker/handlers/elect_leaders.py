@@ -1,7 +1,12 @@
 """ElectLeaders (43), versions 0-2.
 
-As Kafka's KRaft controller (ReplicationControlManager.electLeaders), on a cluster of one broker that
-leads every partition:
+Cluster mode: the controller elects (``controller.zk.leader_balance``, Kafka 2.4+'s
+KafkaController.electLeaders); a broker that is not the controller answers NOT_CONTROLLER per partition,
+as clients send this request to the controller. Per partition: none, ELECTION_NOT_NEEDED,
+PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION.
+
+The embedded controller, as Kafka's KRaft controller (ReplicationControlManager.electLeaders), on a
+cluster of one broker that leads every partition:
 
 - Preferred election (type 0; the only one in v0): the preferred replica already leads, so each named
   partition gets ELECTION_NOT_NEEDED. Unclean election (type 1): the partition has a leader, so also
@@ -34,18 +39,24 @@ async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest
     if election not in (PREFERRED, UNCLEAN):
         return ElectLeadersResponse(error_code=ErrorCode.INVALID_REQUEST)
     cache = ctx.components.metadata_cache
-    response = ElectLeadersResponse(error_code=ErrorCode.NONE)
-    if request.topic_partitions is None:
-        for name in sorted(cache.topics):
-            response.replica_election_results.append(ReplicaElectionResult(topic=name, partition_result=[]))
-        return response
-    wanted = [(t.topic, index) for t in request.topic_partitions for index in t.partitions]
+    if request.topic_partitions is None:  # every partition; those needing no election are left out
+        wanted = [(name, index) for name in sorted(cache.topics) for index in sorted(cache.topics[name].partitions)]
+    else:
+        wanted = [(t.topic, index) for t in request.topic_partitions for index in t.partitions]
     outcome = await ctx.components.controller.elect_leaders(election == PREFERRED, wanted)
-    for topic in request.topic_partitions:
-        result = ReplicaElectionResult(topic=topic.topic)
-        response.replica_election_results.append(result)
-        for index in topic.partitions:
-            error = outcome[(topic.topic, index)]
-            code, message = (ErrorCode.NONE, None) if error is None else (error.code, error.message)
-            result.partition_result.append(PartitionResult(partition_id=index, error_code=code, error_message=message))
+    response = ElectLeadersResponse(error_code=ErrorCode.NONE)
+    results: dict[str, ReplicaElectionResult] = {}
+    names = sorted(cache.topics) if request.topic_partitions is None else [t.topic for t in request.topic_partitions]
+    for name in names:
+        if name not in results:
+            results[name] = ReplicaElectionResult(topic=name)
+            response.replica_election_results.append(results[name])
+    for name, index in wanted:
+        error = outcome[(name, index)]
+        code, message = (ErrorCode.NONE, None) if error is None else (error.code, error.message)
+        if request.topic_partitions is None and code == ErrorCode.ELECTION_NOT_NEEDED:
+            continue
+        results[name].partition_result.append(
+            PartitionResult(partition_id=index, error_code=code, error_message=message)
+        )
     return response

@@ -25,6 +25,8 @@ class Cluster:
                 "zookeeper.connect": zk_connect,
                 "broker.id": str(broker_id),
                 "zookeeper.session.timeout.ms": str(SESSION_TIMEOUT_MS),
+                # the last broker of a stopping cluster retries a controlled shutdown nobody can grant
+                "controlled.shutdown.retry.backoff.ms": "200",
                 **(overrides or {}),
             }
             self.brokers.append(BrokerProcess(directory, settings))

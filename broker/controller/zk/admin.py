@@ -45,6 +45,7 @@ from storage.errors import StorageError
 
 from . import paths
 from .client import ZkClient
+from .controller import ZkController
 from .topics import TopicExists, create_topic
 from .znodes import (
     ReplicaAssignment,
@@ -78,13 +79,16 @@ class ZkAdmin:
         config: BrokerConfig,
         cache: MetadataCache,
         apply_configs: Callable[[str, dict[str, Any]], None],
+        controller: Callable[[], ZkController | None] = lambda: None,
     ) -> None:
-        """``apply_configs(topic, overrides)``: this broker takes a topic's new overrides at once."""
+        """``apply_configs(topic, overrides)``: this broker takes a topic's new overrides at once;
+        ``controller()``: this broker's controller (elections run on it while it holds /controller)."""
         self._zk = zk
         self.config = config
         self.cache = cache
         self._apply_configs = apply_configs
         self._creating: set[str] = set()
+        self._controller = controller
 
     def _brokers(self) -> list[BrokerRack]:
         return [BrokerRack(b.id, b.rack) for b in self.cache.alive_brokers()]
@@ -200,8 +204,8 @@ class ZkAdmin:
 
     async def alter_broker_configs(self, per_broker: bool, configs: Mapping[str, Any], validate_only: bool) -> None:
         """Kafka's ZooKeeper layout: ``/config/brokers/<id>`` (or ``<default>``) and a ``brokers/...``
-        change notification. This broker applies them at once; other brokers read them when they start
-        (watching ``/config/changes`` for broker entities is still to come)."""
+        change notification, which every broker follows (``broker_configs``; this one too, which is how
+        its topics take inherited log configs). This broker's config takes them at once."""
         trial = dataclasses.replace(
             self.config, **{"dynamic_broker" if per_broker else "dynamic_default": dict(configs)}
         )
@@ -228,24 +232,31 @@ class ZkAdmin:
     async def elect_leaders(
         self, preferred: bool, partitions: Sequence[tuple[str, int]]
     ) -> dict[tuple[str, int], ControllerError | None]:
-        """Leaders are elected by the controller as brokers come and go; here every partition that has a
-        leader gets ELECTION_NOT_NEEDED, one without ELIGIBLE_LEADERS_NOT_AVAILABLE."""
-        out: dict[tuple[str, int], ControllerError | None] = {}
-        for name, index in partitions:
-            state = self.cache.partition(name, index)
-            if state is None:
-                out[(name, index)] = ControllerError(
-                    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"No such topic partition {name}-{index}"
-                )
-            elif state.leader < 0:
-                out[(name, index)] = ControllerError(
-                    ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE, "No eligible leader is alive in the ISR."
-                )
-            else:
-                out[(name, index)] = ControllerError(
-                    ErrorCode.ELECTION_NOT_NEEDED, "Leader election not needed for topic partition."
-                )
-        return out
+        """As Kafka 2.4+: the controller elects (``leader_balance``, on its event queue); a broker that is
+        not the controller answers NOT_CONTROLLER for each partition (clients send ElectLeaders to the
+        controller). Done once this broker's metadata shows the new leaders."""
+        controller = self._controller()
+        if controller is None or controller.epoch is None:
+            error = ControllerError(ErrorCode.NOT_CONTROLLER, "This is not the correct controller for this cluster.")
+            return dict.fromkeys(partitions, error)
+        try:
+            outcome = await asyncio.wait_for(controller.balance.elect(preferred, partitions), ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            error = ControllerError(ErrorCode.REQUEST_TIMED_OUT, "Timed out waiting for the controller.")
+            return dict.fromkeys(partitions, error)
+        elected = {key: leader for key, leader in outcome.items() if isinstance(leader, int)}
+
+        def visible() -> bool:
+            return all(
+                (state := self.cache.partition(t, p)) is not None and state.leader == leader
+                for (t, p), leader in elected.items()
+            )
+
+        try:
+            await self._until(visible, "the new leaders")
+        except ControllerError as exc:  # elected, but not yet seen here: Kafka's DelayedElectLeader times out
+            return {key: (exc if isinstance(result, int) else result) for key, result in outcome.items()}
+        return {key: (None if isinstance(result, int) else result) for key, result in outcome.items()}
 
     # -- waiting for the controller ---------------------------------------------------------------------
     def _has_leaders(self, name: str, count: int) -> bool:

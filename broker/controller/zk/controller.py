@@ -37,6 +37,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from kazoo.exceptions import NoNodeError, NotEmptyError
 from kazoo.protocol.states import EventType, WatchedEvent
@@ -69,6 +70,7 @@ from . import isr_changes, paths
 from .channel import ControllerChannel
 from .client import ZkClient
 from .election import ControllerEpoch, ControllerMoved
+from .leader_balance import LeaderBalancer, Replicas
 from .live_brokers import BrokerChange, LiveBroker
 from .state_machine import IllegalStateChange, initial_leader, offline_partition_leader, partition_transition
 from .state_machine import PartitionState as Phase
@@ -113,6 +115,16 @@ class ZkController:
         self.topics: dict[str, TopicAssignment] = {}
         self.partitions: dict[TopicPartition, _Partition] = {}
         self.deleting: dict[str, dict[int, list[int]]] = {}  # topic -> dead replica -> its partitions
+        self.balance = LeaderBalancer(self)  # ElectLeaders, /admin/preferred_replica_election, auto rebalance
+        self.shutting_down: set[int] = set()  # brokers in controlled shutdown: never elected (controlled_shutdown)
+
+    @property
+    def zk(self) -> ZkClient:
+        return self._zk
+
+    @property
+    def config(self) -> BrokerConfig:
+        return self._config
 
     # -- the event queue -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,6 +140,10 @@ class ZkController:
 
     def _enqueue(self, event: Callable[[], Awaitable[None]]) -> None:
         self._queue.put_nowait((self._reign, event))
+
+    def submit(self, event: Callable[[], Awaitable[None]]) -> None:
+        """Run ``event`` on the queue in this reign (other controller modules' events)."""
+        self._enqueue(event)
 
     async def _run(self) -> None:
         while True:
@@ -155,9 +171,11 @@ class ZkController:
             return
         self._reign += 1
         self.epoch = None
+        self.balance.resigned()
         for broker_id in list(self.live):
             self._channel.remove_broker(broker_id)
         self.live, self.topics, self.partitions, self.deleting = {}, {}, {}, {}
+        self.shutting_down = set()
 
     def brokers_changed(self, change: BrokerChange) -> None:
         if self.epoch is not None:
@@ -198,6 +216,7 @@ class ZkController:
         await self._on_deletions()  # topics marked for deletion are not handed out again
         self._send_leader_and_isr(self.live, list(self.partitions))
         self._send_update_metadata(list(self.partitions))
+        await self.balance.on_elected()
         log.info(
             "controller %d: %d live broker(s), %d topic(s), %d partition(s), %d offline",
             self.broker_id, len(self.live), len(self.topics), len(self.partitions),
@@ -228,6 +247,7 @@ class ZkController:
     async def _on_broker_change(self, change: BrokerChange) -> None:
         for broker_id in change.died:
             self.live.pop(broker_id, None)
+            self.shutting_down.discard(broker_id)
             self._channel.remove_broker(broker_id)
         arrived = {**change.joined, **change.bounced}
         for broker_id, broker in {**arrived, **change.updated}.items():
@@ -339,7 +359,7 @@ class ZkController:
         partitions whose state changed."""
         assert self.epoch is not None
         epoch = self.epoch
-        live = set(self.live)
+        live = self.electable()
         keys = list(keys)
         unclean = await unclean_election_enabled(self._zk, self._config, [  # read only where it may matter
             k[0] for k in keys if (p := self.partitions.get(k)) is not None and p.state is not None
@@ -409,6 +429,29 @@ class ZkController:
             partition.state, partition.zk_version = states[key[1]]
         log.error("controller: cannot write the state of %s-%d", *key)
         return False
+
+    def electable(self) -> set[int]:
+        """Brokers that may lead or join an ISR: live and not in controlled shutdown."""
+        return set(self.live) - self.shutting_down
+
+    def send(self, broker_id: int, api: Any, version: int, body: Any) -> None:
+        """A request to one broker over the controller's channel (other controller modules' requests)."""
+        self._channel.send(broker_id, api, version, body)
+
+    def replicas(self) -> dict[TopicPartition, Replicas]:
+        """Each partition's assignment and state, for elections made elsewhere (``leader_balance``)."""
+        return {key: Replicas(p.replicas, p.state) for key, p in self.partitions.items()}
+
+    async def apply_states(self, states: dict[TopicPartition, PartitionState]) -> set[TopicPartition]:
+        """Write new leader/ISR states (an election made elsewhere), tell the replicas (LeaderAndIsr) and
+        every live broker (UpdateMetadata); returns the partitions whose state was written."""
+        updates = [(key, self.partitions[key], state) for key, state in states.items() if key in self.partitions]
+        written = await asyncio.gather(*(self._update(*update) for update in updates))
+        changed = [key for (key, _, _), ok in zip(updates, written, strict=True) if ok]
+        if changed:
+            self._send_leader_and_isr(self.live, changed)
+            self._send_update_metadata(changed)
+        return set(changed)
 
     @staticmethod
     def _set_phase(partition: _Partition, target: Phase) -> None:

@@ -12,7 +12,8 @@
 - ``join``: the ephemeral /brokers/ids/<id> (another live broker with the id: ``ClusterStartError``),
   the live-broker watch, the controller election; while this broker holds /controller its
   ``ZkController`` runs. Every broker follows /config/changes and hands a topic's new overrides to
-  ``on_topic_configs``.
+  ``on_topic_configs``, and reloads its own and the cluster default's dynamic broker configs
+  (``broker_configs``) when a notification names them, telling ``on_broker_configs``.
 - ``broker_epoch`` and ``active_controller`` fence the controller's requests (``ControllerCommands``).
 """
 
@@ -35,6 +36,7 @@ from protocol.messages.alter_partition import AlterPartitionRequest, AlterPartit
 from storage.checkpoints import MetaProperties
 
 from . import paths
+from .broker_configs import DEFAULT_ENTITY, load_broker_configs
 from .channel import ControllerChannel
 from .client import ZkClient, ZkConnectionTimeout, ZkSessionState, zk_client_for
 from .controller import ZkController
@@ -72,6 +74,7 @@ class ZkBrokerNode:
         self._last_change = -1
         self._changes_task: asyncio.Task[None] | None = None
         self._listener = ""  # the inter-broker listener, checked by ``connect``
+        self.on_broker_configs: Callable[[], None] | None = None  # this broker's dynamic configs changed
 
     @property
     def broker_epoch(self) -> int:
@@ -119,6 +122,7 @@ class ZkBrokerNode:
                 self.zk, configured, stored.node_id if stored is not None else None,
                 self.config.get("broker.id.generation.enable"), self.config.get("reserved.broker.max.id"),
             )  # fmt: skip
+            await load_broker_configs(self.zk, self.config, self.broker_id)  # before the logs open
         except (ZkConnectionTimeout, InconsistentClusterId, InconsistentBrokerId, ClusterIdMissing) as exc:
             await self.zk.close()
             raise ClusterStartError(str(exc)) from exc
@@ -234,3 +238,8 @@ class ZkBrokerNode:
                 self._on_topic_configs(name, overrides)
                 if overrides.get("unclean.leader.election.enable") and self.controller is not None:
                     self.controller.unclean_election_enabled(name)  # Kafka's TopicUncleanLeaderElectionEnable
+            elif kind == "brokers" and name in (str(self.broker_id), DEFAULT_ENTITY):
+                # Applied even when unchanged: the broker that wrote them took them already, not its topics.
+                await load_broker_configs(self.zk, self.config, self.broker_id)
+                if self.on_broker_configs is not None:
+                    self.on_broker_configs()
