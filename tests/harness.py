@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
+_STARTED: list[BrokerProcess] = []
 READY = "listening on"
 # One listener in the ready line: "NAME://bind_host:port (advertised host:port)".
 _LISTENING = re.compile(r"(\w+)://\S+:(\d+) \(advertised ")
@@ -48,6 +49,12 @@ def wait_port_free(port: int, timeout_s: float = 10.0) -> None:
             return
         except OSError:
             time.sleep(0.1)
+
+
+def started_brokers() -> list[BrokerProcess]:
+    """Every broker this process has started and not seen stopped at a test's start (tests/conftest.py
+    attaches their logs to a failing test's report)."""
+    return _STARTED
 
 
 class BrokerProcess:
@@ -85,6 +92,8 @@ class BrokerProcess:
         for key, value in self.overrides.items():
             args += ["--override", f"{key}={value}"]
         self._lines = []
+        if self not in _STARTED:
+            _STARTED.append(self)
         self.process = subprocess.Popen(
             args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -120,6 +129,7 @@ class BrokerProcess:
             for line in process.stderr:
                 self._lines.append(line)
                 copy.write(line)
+                copy.flush()  # a failing test's report reads it (tests/conftest.py)
                 if READY in line:
                     ready.set()
         ready.set()
