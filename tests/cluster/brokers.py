@@ -25,6 +25,7 @@ class Cluster:
                 "zookeeper.connect": zk_connect,
                 "broker.id": str(broker_id),
                 "zookeeper.session.timeout.ms": str(SESSION_TIMEOUT_MS),
+                "group.initial.rebalance.delay.ms": "0",  # as Kafka's test harness: no 3 s wait per new group
                 **(overrides or {}),
             }
             self.brokers.append(BrokerProcess(directory, settings))
