@@ -55,8 +55,13 @@ js-deps:
 	    npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error; fi; \
 	else echo "node/npm missing: the kafkajs tests will be skipped"; fi
 
+# pytest-xdist workers: most tests wait on broker processes and sockets, so they overlap well even on 2
+# cores. --dist loadfile keeps each test module on one worker, so its module-scoped broker, cluster or
+# ZooKeeper starts once. Brokers bind port 0 (tests/harness.py): workers never race for a port.
+# `make unit PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
 unit: $(STAMP) system-deps js-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck imports unit
 

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import BrokerProcess, free_port
+from tests.harness import BrokerProcess
 
 
 class SecuredBroker(BrokerProcess):
-    """``listeners``: name -> security protocol; the first is also the harness's ``port``."""
+    """``listeners``: name -> security protocol; the first is also the harness's ``port``. Each listener
+    binds an ephemeral port; ``ports`` names them once the broker has started."""
 
     def __init__(self, tmp: Path, listeners: dict[str, str], overrides: dict[str, str] | None = None) -> None:
         super().__init__(tmp, overrides)
-        self.ports: dict[str, int] = {}
-        for index, name in enumerate(listeners):
-            self.ports[name] = self.port if index == 0 else free_port()
-        self.overrides["listeners"] = ",".join(f"{n}://127.0.0.1:{p}" for n, p in self.ports.items())
+        self.overrides["listeners"] = ",".join(f"{name}://127.0.0.1:0" for name in listeners)
         self.overrides["listener.security.protocol.map"] = ",".join(f"{n}:{p}" for n, p in listeners.items())
         if "PLAINTEXT" not in listeners:
             self.overrides.setdefault("inter.broker.listener.name", next(iter(listeners)))

@@ -1,4 +1,5 @@
-"""Start a real ZooKeeper server process for a test: free port, generated config, data dir in tmp.
+"""Start a real ZooKeeper server process for a test: free port (another on address-in-use), generated
+config, data dir in tmp.
 
     with ZooKeeperServer(tmp_path) as zk:
         client = KazooClient(hosts=zk.connect)
@@ -83,6 +84,7 @@ class ZooKeeperServer:
         self.start_timeout_s = start_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
         self.started_in_s = 0.0  # how long the last start took until ZooKeeper answered
+        self._pinned = False  # started once: the port is ours, restarts keep it
 
     @property
     def connect(self) -> str:
@@ -104,10 +106,23 @@ class ZooKeeperServer:
         )
 
     def start(self) -> ZooKeeperServer:
+        """Start and wait until it serves. ZooKeeper cannot listen on port 0, so the first start takes a free
+        port, and another one if a parallel process took it meanwhile; later starts keep the port."""
+        for attempt in range(1 if self._pinned else 5):
+            if attempt:
+                self.port = free_port()
+            if self._start_once(last=self._pinned or attempt == 4):
+                break
+        self._pinned = True
+        return self
+
+    def _start_once(self, last: bool) -> bool:
+        """False if the port was taken (and ``last`` is false); raises if ZooKeeper fails otherwise."""
         classpath = zookeeper_classpath()
         java = java_binary()
         self._write_config()
         started = time.monotonic()
+        logged = self.output_path.stat().st_size if self.output_path.exists() else 0
         with open(self.output_path, "ab") as out:
             self.process = subprocess.Popen(
                 [java, "-Xmx128m", "-XX:+UseSerialGC", "-cp", classpath, MAIN, str(self.config_path)],
@@ -116,6 +131,8 @@ class ZooKeeperServer:
         deadline = started + self.start_timeout_s
         while True:
             if self.process.poll() is not None:
+                if not last and "java.net.BindException" in self._output_since(logged):
+                    return False
                 raise RuntimeError(f"ZooKeeper exited with {self.process.returncode}:\n{self.output}")
             if self.is_ok():
                 break
@@ -124,7 +141,12 @@ class ZooKeeperServer:
                 raise RuntimeError(f"ZooKeeper did not answer in {self.start_timeout_s}s:\n{self.output}")
             time.sleep(0.05)
         self.started_in_s = time.monotonic() - started
-        return self
+        return True
+
+    def _output_since(self, offset: int) -> str:
+        with open(self.output_path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
 
     def is_ok(self) -> bool:
         """Serving requests: ``ruok`` says imok as soon as the port is open, ``srvr`` only once it serves."""

@@ -38,7 +38,7 @@ def test_invalid_property_value_exits_1_naming_the_property(tmp_path: Path) -> N
 
 def test_invalid_value_in_a_properties_file_exits_1(tmp_path: Path) -> None:
     properties = tmp_path / "server.properties"
-    properties.write_text(f"log.dirs={tmp_path / 'logs'}\nlisteners=PLAINTEXT://127.0.0.1:{free_port()}\nnode.id=x\n")
+    properties.write_text(f"log.dirs={tmp_path / 'logs'}\nlisteners=PLAINTEXT://127.0.0.1:0\nnode.id=x\n")
     result = run_broker(str(properties))
     assert result.returncode == 1
     assert "node.id" in result.stderr
@@ -83,9 +83,11 @@ def test_unknown_property_is_a_warning_and_the_broker_runs(tmp_path: Path) -> No
 
 
 def test_first_line_says_where_it_listens_and_where_data_lives(tmp_path: Path) -> None:
-    with BrokerProcess(tmp_path) as broker:
+    """The first line comes before the listeners bind, so it holds even if a parallel test took the port."""
+    port = free_port()
+    with BrokerProcess(tmp_path, {"listeners": f"PLAINTEXT://127.0.0.1:{port}"}) as broker:
         first = broker.output.splitlines()[0]
-        assert f"127.0.0.1:{broker.port}" in first
+        assert f"127.0.0.1:{port}" in first
         assert str(broker.log_dir) in first
 
 
@@ -118,7 +120,8 @@ def test_sigint_exits_0(tmp_path: Path) -> None:
 
 
 def test_shipped_server_properties_is_all_known_names(tmp_path: Path) -> None:
-    """config/server.properties starts a broker with no warnings (only listeners and log.dirs moved)."""
+    """config/server.properties starts a broker with no warnings (only listeners and log.dirs moved).
+    The first line comes before the listener binds: no race with a parallel test for the port."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "broker", str(SHIPPED_CONFIG),

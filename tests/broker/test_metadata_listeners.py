@@ -11,7 +11,7 @@ from protocol.errors import ErrorCode
 from protocol.messages.describe_cluster import DescribeClusterRequest, DescribeClusterResponse
 from protocol.messages.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic, MetadataResponse
-from tests.harness import BrokerProcess, free_port
+from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
 
 METADATA, FIND_COORDINATOR, DESCRIBE_CLUSTER = 3, 10, 60
@@ -23,16 +23,15 @@ class _Port:
 
 
 def test_each_listener_sees_its_own_advertised_endpoint(tmp_path: Path) -> None:
-    internal = free_port()
     overrides = {
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT",
         "broker.rack": "r1",
+        "listeners": "PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0",
+        # Ephemeral ports: each listener advertises the port it got (INTERNAL: its own host too).
+        "advertised.listeners": "PLAINTEXT://outside.example:0",
     }
-    broker = BrokerProcess(tmp_path, overrides)
-    external = broker.port
-    broker.overrides["listeners"] = f"PLAINTEXT://127.0.0.1:{external},INTERNAL://127.0.0.1:{internal}"
-    broker.overrides["advertised.listeners"] = f"PLAINTEXT://outside.example:{external},INTERNAL://127.0.0.1:{internal}"
-    with broker:
+    with BrokerProcess(tmp_path, overrides) as broker:
+        external, internal = broker.ports["PLAINTEXT"], broker.ports["INTERNAL"]
         outside = RawClient(broker)
         inside = RawClient(cast(BrokerProcess, _Port(internal)))
         for client, host, port in ((outside, "outside.example", external), (inside, "127.0.0.1", internal)):

@@ -193,9 +193,12 @@ def test_consume_transform_produce_is_exactly_once_across_a_sigkill(tmp_path: Pa
     inputs = [b"%d" % i for i in range(50)]
 
     def app(broker: BrokerProcess) -> tuple[Consumer, Producer]:
+        # The first consumer does not get to leave the group (it closes while reconnecting to the restarted
+        # broker): the second one's join waits for its session to expire, so a short one (librdkafka: 45 s).
         consumer = Consumer(
             {"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False,
-             "auto.offset.reset": "earliest", "isolation.level": "read_committed"}
+             "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+             "session.timeout.ms": 8000, "heartbeat.interval.ms": 1000}
         )  # fmt: skip
         consumer.subscribe([source])
         return consumer, producer(broker, txn_id, **{"transaction.timeout.ms": 10000})

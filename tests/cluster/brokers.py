@@ -27,6 +27,7 @@ class Cluster:
                 "zookeeper.session.timeout.ms": str(SESSION_TIMEOUT_MS),
                 # the last broker of a stopping cluster retries a controlled shutdown nobody can grant
                 "controlled.shutdown.retry.backoff.ms": "200",
+                "group.initial.rebalance.delay.ms": "0",  # as Kafka's test harness: no 3 s wait per new group
                 **(overrides or {}),
             }
             self.brokers.append(BrokerProcess(directory, settings))

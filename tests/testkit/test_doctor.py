@@ -3,18 +3,40 @@ Kafka images' issue trackers, each named in plain words with what to change."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator, Mapping
 
-from kafkish.testing import Broker
+from kafkish.testing import Broker, BrokerError
 from tests.testkit.cli import kafkish
 
 
 def closed_port() -> int:
-    """A free port. The brokers with an advertised listener listen on a fixed one: with ``listeners`` on
-    port 0 kafkish advertises the port it got, even over an explicit advertised port (Kafka keeps that)."""
+    """A free port (nothing listens on it unless another process takes it meanwhile)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def on_fixed_port(config: Mapping[str, str | int]) -> Iterator[Broker]:
+    """A broker listening on a fixed free port. The brokers with an advertised listener need one:
+    with ``listeners`` on port 0 kafkish advertises the port it got, even over an explicit advertised port
+    (Kafka keeps that). Another process (a parallel test) may take the port first: then try another."""
+    for attempt in range(5):
+        broker = Broker(config, port=closed_port())
+        try:
+            broker.start()
+        except BrokerError as e:
+            broker.stop()
+            if "Address already in use" not in str(e) or attempt == 4:
+                raise
+            continue
+        try:
+            yield broker
+        finally:
+            broker.stop()
+        return
 
 
 def test_a_well_configured_broker_has_no_problems() -> None:
@@ -28,7 +50,7 @@ def test_a_well_configured_broker_has_no_problems() -> None:
 
 def test_an_advertised_container_name_that_does_not_resolve() -> None:
     config = {"advertised.listeners": "PLAINTEXT://kafka.invalid:9092"}
-    with Broker(config, port=closed_port()) as broker:
+    with on_fixed_port(config) as broker:
         done = kafkish("doctor", "--bootstrap-server", broker.bootstrap_servers)
     assert done.code == 1
     assert "ok       bootstrap: Kafka answers" in done.stdout
@@ -39,7 +61,7 @@ def test_an_advertised_container_name_that_does_not_resolve() -> None:
 
 def test_an_advertised_port_nobody_listens_on() -> None:
     port = closed_port()
-    with Broker({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}"}, port=closed_port()) as broker:
+    with on_fixed_port({"advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}"}) as broker:
         done = kafkish("doctor", "--bootstrap-server", broker.bootstrap_servers)
     assert done.code == 1
     assert f"PROBLEM  broker 0: nothing listens on 127.0.0.1 port {port} (connection refused)" in done.stdout
@@ -48,9 +70,7 @@ def test_an_advertised_port_nobody_listens_on() -> None:
 def test_a_broker_advertising_another_brokers_address() -> None:
     with (
         Broker() as other,
-        Broker(
-            {"node.id": 7, "advertised.listeners": f"PLAINTEXT://{other.bootstrap_servers}"}, port=closed_port()
-        ) as b,
+        on_fixed_port({"node.id": 7, "advertised.listeners": f"PLAINTEXT://{other.bootstrap_servers}"}) as b,
     ):
         done = kafkish("doctor", "--bootstrap-server", b.bootstrap_servers)
     assert done.code == 1

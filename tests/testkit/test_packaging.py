@@ -10,6 +10,7 @@ borrows the dependencies of the running one through a .pth line.
 from __future__ import annotations
 
 import os
+import re
 import site
 import subprocess
 import sys
@@ -94,9 +95,8 @@ def test_an_apps_tests_use_the_plugin_beside_its_own_storage_and_broker(installe
 
 
 def test_the_kafkish_command_starts_our_broker_from_an_apps_folder(installed: Path, app: Path) -> None:
-    port = _free_port()
     broker = subprocess.Popen(
-        [str(installed / "kafkish"), "broker", "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+        [str(installed / "kafkish"), "broker", "--override", "listeners=PLAINTEXT://127.0.0.1:0",
          "--override", f"log.dirs={app / 'data'}"],
         cwd=app, stderr=subprocess.PIPE, text=True, env=clean_env(),
     )  # fmt: skip
@@ -115,7 +115,10 @@ def test_the_kafkish_command_starts_our_broker_from_an_apps_folder(installed: Pa
 
         threading.Thread(target=read, daemon=True).start()
         assert ready.wait(60) and broker.poll() is None, "".join(lines)
-        bootstrap = ("--bootstrap-server", f"127.0.0.1:{port}")
+        ready_line = next(line for line in lines if "listening on" in line)
+        bound = re.search(r"listening on PLAINTEXT://127\.0\.0\.1:(\d+) ", ready_line)  # port 0: the one it got
+        assert bound is not None, ready_line
+        bootstrap = ("--bootstrap-server", f"127.0.0.1:{bound.group(1)}")
         run = [str(installed / "kafkish"), "topics", *bootstrap]
         created = subprocess.run([*run, "--create", "--topic", "t"], cwd=app, capture_output=True, text=True,
                                  env=clean_env(), timeout=60)  # fmt: skip
@@ -125,11 +128,3 @@ def test_the_kafkish_command_starts_our_broker_from_an_apps_folder(installed: Pa
     finally:
         broker.terminate()
         assert broker.wait(30) == 0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
