@@ -29,9 +29,11 @@ from typing import Any
 from broker import handlers
 from broker.components import BrokerComponents
 from broker.config import BrokerConfig
+from broker.config_defs import ConfigError
 from broker.controller.api import Controller
 from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
+from broker.controller.zk.acls import ZkAclStore
 from broker.controller.zk.admin import ZkAdmin
 from broker.controller.zk.node import ZkBrokerNode
 from broker.controller.zk.producer_ids import ZkProducerIdBlocks
@@ -44,6 +46,8 @@ from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.security.acl import AUTHORIZER_CLASSES, Authorizer, parse_super_users
+from broker.security.acl_store import AclStore, LogDirAclStore
 from broker.security.scram_store import LogDirScramStore
 from broker.topics import TopicMetadata, TopicStore
 from broker.version_profiles import apply_profile
@@ -171,6 +175,7 @@ class Broker:
             controller_commands=self.controller_commands,
             scram_credentials=self._scram_credentials(),
         )
+        await self._start_authorizer()
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
@@ -204,6 +209,28 @@ class Broker:
             "kafkish broker %d of cluster %s listening on %s; data in %s; started in %.2fs",
             self.node_id, self.cluster_id, where, ", ".join(self.log_dirs), time.monotonic() - self.started_at,
         )  # fmt: skip
+
+    async def _start_authorizer(self) -> None:
+        """``authorizer.class.name``: Kafka's AclAuthorizer turns ACLs on, kept in ZooKeeper in cluster mode."""
+        name = self.config.get("authorizer.class.name")
+        if not name:
+            return
+        if name not in AUTHORIZER_CLASSES:
+            raise ConfigError(
+                f"authorizer.class.name={name}: kafkish implements {', '.join(sorted(AUTHORIZER_CLASSES))}"
+            )
+        authorizer = Authorizer(
+            parse_super_users(self.config.get("super.users")), self.config.get("allow.everyone.if.no.acl.found")
+        )
+        if self.zk_node is not None:
+            zk_store = ZkAclStore(self.zk_node.zk, authorizer)
+            await zk_store.start()
+            store: AclStore = zk_store
+        else:
+            log_dir_store = LogDirAclStore(authorizer, self.log_dirs[0])
+            log_dir_store.load()
+            store = log_dir_store
+        self.components.authorizer, self.components.acls = authorizer, store
 
     def _scram_credentials(self) -> LogDirScramStore:
         store = LogDirScramStore(self.log_dirs[0])  # cluster mode: a ZooKeeper store (/config/users) instead
