@@ -13,6 +13,7 @@ check, so the hot paths pay nothing else. With one, ``broker.security.acl.Author
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext
+from broker.handlers._partitions import PartitionError
 from broker.security.acl import CLUSTER_NAME, NOT_REQUESTED, AclOperation, ResourceType, all_operations_mask
 from broker.security.principal import ANONYMOUS
 from protocol.errors import ErrorCode
@@ -125,3 +126,62 @@ def authorized_operations(ctx: RequestContext, requested: bool, resource_type: R
     if authorizer is None:
         return all_operations_mask(resource_type)
     return authorizer.authorized_operations(principal(ctx), ctx.client_host, resource_type, name)
+
+
+def produce_denied(ctx: RequestContext, transactional_id: str | None, topic: str) -> PartitionError | None:
+    """Produce: WRITE on the transactional id (if any), then WRITE on the topic."""
+    if transactional_id and not allowed(ctx, RT.TRANSACTIONAL_ID, transactional_id):
+        return PartitionError(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    if not allowed(ctx, RT.TOPIC, topic):
+        return PartitionError(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+    return None
+
+
+def replica_or_topic_allowed(ctx: RequestContext, replica_id: int, topic: str) -> bool:
+    """Fetch, OffsetForLeaderEpoch: a follower (replica id >= 0) needs CLUSTER_ACTION on the cluster, a
+    client what ``RULES`` say on the topic."""
+    if replica_id >= 0:
+        return allowed(ctx, RT.CLUSTER)
+    return allowed(ctx, RT.TOPIC, topic)
+
+
+def create_topic_allowed(ctx: RequestContext, topic: str) -> bool:
+    """CreateTopics and Metadata's auto-creation: CREATE on the cluster, or else on the topic."""
+    return allowed_to(ctx, Op.CREATE, RT.CLUSTER, CLUSTER_NAME) or allowed_to(ctx, Op.CREATE, RT.TOPIC, topic)
+
+
+def init_producer_id_denied(ctx: RequestContext, transactional_id: str | None) -> ErrorCode | None:
+    """InitProducerId: WRITE on the transactional id; without one (idempotence) IDEMPOTENT_WRITE on the
+    cluster, or WRITE on some topic (KIP-679, which lets today's idempotent-by-default producers start)."""
+    authorizer = ctx.components.authorizer
+    if authorizer is None:
+        return None
+    if transactional_id is not None:
+        return None if allowed(ctx, RT.TRANSACTIONAL_ID, transactional_id) else DENIED_ERRORS[RT.TRANSACTIONAL_ID]
+    if allowed(ctx, RT.CLUSTER) or authorizer.allows_any(principal(ctx), ctx.client_host, Op.WRITE, RT.TOPIC):
+        return None
+    return DENIED_ERRORS[RT.CLUSTER]
+
+
+def txn_partitions_denied(
+    ctx: RequestContext, transactional_id: str, partitions: list[tuple[str, int]]
+) -> dict[tuple[str, int], ErrorCode] | None:
+    """AddPartitionsToTxn: WRITE on the transactional id, then on every topic (the others of a request
+    with a denied topic are OPERATION_NOT_ATTEMPTED, as Kafka answers)."""
+    if ctx.components.authorizer is None:
+        return None
+    if not allowed(ctx, RT.TRANSACTIONAL_ID, transactional_id):
+        return dict.fromkeys(partitions, DENIED_ERRORS[RT.TRANSACTIONAL_ID])
+    denied = {tp for tp in partitions if not allowed(ctx, RT.TOPIC, tp[0])}
+    if not denied:
+        return None
+    return {tp: DENIED_ERRORS[RT.TOPIC] if tp in denied else ErrorCode.OPERATION_NOT_ATTEMPTED for tp in partitions}
+
+
+def txn_offsets_denied(ctx: RequestContext, transactional_id: str, group_id: str) -> ErrorCode | None:
+    """TxnOffsetCommit: WRITE on the transactional id, READ on the group (topics: per partition)."""
+    if not allowed(ctx, RT.TRANSACTIONAL_ID, transactional_id):
+        return DENIED_ERRORS[RT.TRANSACTIONAL_ID]
+    if not allowed(ctx, RT.GROUP, group_id):
+        return DENIED_ERRORS[RT.GROUP]
+    return None

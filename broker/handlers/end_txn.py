@@ -16,7 +16,10 @@ Version notes: v2 PRODUCER_FENCED; v3 flexible; v4 TRANSACTION_ABORTABLE (never 
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._transactions import for_version, txn_coordinator
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.end_txn import END_TXN, EndTxnRequest, EndTxnResponse
 
 PRODUCER_FENCED_VERSION = 2
@@ -24,6 +27,8 @@ PRODUCER_FENCED_VERSION = 2
 
 @handles(END_TXN, versions="0-4")
 async def handle_end_txn(ctx: RequestContext, request: EndTxnRequest) -> EndTxnResponse:
+    if not _authz.allowed(ctx, RT.TRANSACTIONAL_ID, request.transactional_id):
+        return EndTxnResponse(error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     code = await txn_coordinator(ctx).end_transaction(
         request.transactional_id, request.producer_id, request.producer_epoch, request.committed
     )

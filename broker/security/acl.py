@@ -243,6 +243,29 @@ class Authorizer:
             self._cache[key] = decision
         return decision
 
+    def allows_any(self, principal: str, host: str, operation: AclOperation, resource_type: ResourceType) -> bool:
+        """Kafka's ``authorizeByResourceType`` (simplified): may the principal do ``operation`` on some
+        resource of the type? A super user, an ALLOW of the operation (or ALL) on any pattern not
+        cancelled by a DENY on the wildcard, or no ACL of the type at all with allow.everyone."""
+        if principal in self.super_users:
+            return True
+        of_type = [b for b in self._bindings if b.pattern.resource_type == resource_type]
+        if not of_type:
+            return self.allow_if_no_acl
+        mine = [
+            b
+            for b in of_type
+            if b.entry.principal in (principal, WILDCARD_PRINCIPAL) and b.entry.host in (host, WILDCARD)
+        ]
+        ops = (operation, Op.ALL)
+        if any(
+            b.entry.permission_type == AclPermissionType.DENY and b.entry.operation in ops
+            and b.pattern.pattern_type == PatternType.LITERAL and b.pattern.name == WILDCARD
+            for b in mine
+        ):  # fmt: skip
+            return False
+        return any(b.entry.permission_type == AclPermissionType.ALLOW and b.entry.operation in ops for b in mine)
+
     def authorized_operations(self, principal: str, host: str, resource_type: ResourceType, name: str) -> int:
         """The bitmask of the operations of the resource's type ``principal`` may do (bit = operation code)."""
         mask = 0
