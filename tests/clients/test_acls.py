@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
@@ -116,7 +116,7 @@ def test_admin_creates_describes_and_deletes_acls(broker: SecuredBroker) -> None
     allow(admin, literal, prefixed, group)
     everything = admin.describe_acls(ANY).result(timeout=TIMEOUT_S)
     assert {literal, prefixed, group} <= set(everything)
-    match = AclBindingFilter(ResourceType.TOPIC, "orders", ResourcePatternType.MATCH, None, None,
+    match = AclBindingFilter(ResourceType.TOPIC, "orders", ResourcePatternType.MATCH, None, None,  # type: ignore[arg-type]
                              AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
     assert set(admin.describe_acls(match).result(timeout=TIMEOUT_S)) == {literal, prefixed}
     only_group = AclBindingFilter(ResourceType.GROUP, None, ResourcePatternType.ANY, None, None,  # type: ignore[arg-type]
@@ -194,7 +194,7 @@ def open_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBro
 
 
 def test_allow_everyone_if_no_acl_found(open_broker: SecuredBroker) -> None:
-    config = {"bootstrap.servers": open_broker.bootstrap}
+    config: dict[str, Any] = {"bootstrap.servers": open_broker.bootstrap}
     make_topics(open_broker, "open")
     assert confluent_round_trip(config, "open") == b"hello"
     admin = AdminClient(config)
