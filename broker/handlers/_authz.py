@@ -185,3 +185,18 @@ def txn_offsets_denied(ctx: RequestContext, transactional_id: str, group_id: str
     if not allowed(ctx, RT.GROUP, group_id):
         return DENIED_ERRORS[RT.GROUP]
     return None
+
+
+CONFIG_TOPIC, CONFIG_BROKER, CONFIG_BROKER_LOGGER = 2, 4, 8  # the config APIs' own resource type codes
+
+
+def config_resource_denied(ctx: RequestContext, config_resource_type: int, name: str) -> ErrorCode | None:
+    """DescribeConfigs, AlterConfigs, IncrementalAlterConfigs: a topic needs (DESCRIBE|ALTER)_CONFIGS on
+    the topic, a broker or broker logger on the cluster (TOPIC/CLUSTER_AUTHORIZATION_FAILED)."""
+    if ctx.components.authorizer is None:
+        return None
+    if config_resource_type == CONFIG_TOPIC:
+        return None if allowed(ctx, RT.TOPIC, name) else DENIED_ERRORS[RT.TOPIC]
+    if config_resource_type in (CONFIG_BROKER, CONFIG_BROKER_LOGGER):
+        return None if allowed(ctx, RT.CLUSTER) else DENIED_ERRORS[RT.CLUSTER]
+    return None

@@ -1,0 +1,222 @@
+"""An authorization matrix over the APIs, on raw sockets: User:ANONYMOUS (PLAINTEXT, not a super user)
+meets Kafka's denial code in every API while it has no ACL, nothing but successes once allowed
+everything, and exactly what one READ ACL implies in between (READ implies DESCRIBE, not WRITE), with
+real authorized-operations bitmasks. The admin is a SASL super user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
+from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
+
+from protocol.errors import ErrorCode as E
+from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest
+from protocol.messages.describe_acls import DescribeAclsRequest
+from protocol.messages.describe_groups import DescribeGroupsRequest
+from protocol.messages.describe_log_dirs import DescribeLogDirsRequest
+from protocol.messages.find_coordinator import FindCoordinatorRequest
+from protocol.messages.init_producer_id import InitProducerIdRequest
+from protocol.messages.join_group import JoinGroupRequest, JoinGroupRequestProtocol
+from protocol.messages.list_offsets import ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic
+from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic
+from protocol.messages.update_metadata import UpdateMetadataRequest
+from tests.raw_client import RawClient, batch
+from tests.security_broker import SecuredBroker
+
+JAAS = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    'username="admin" password="admin-secret" user_admin="admin-secret";'
+)
+TOPIC, GROUP, TXN = "m", "mg", "mtx"
+TOPIC_OPS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
+GROUP_OPS = (1 << 3) | (1 << 6) | (1 << 8)
+ANY = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,  # type: ignore[arg-type]
+                       AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
+    settings = {
+        "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+        "super.users": "User:admin",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+        "offsets.topic.replication.factor": "1",
+    }
+    listeners = {"PLAINTEXT": "PLAINTEXT", "SASL_PLAINTEXT": "SASL_PLAINTEXT"}
+    with SecuredBroker(tmp_path_factory.mktemp("matrix"), listeners, settings) as process:
+        admin = admin_of(process)
+        for future in admin.create_topics([NewTopic(TOPIC, 1, 1)]).values():
+            future.result(timeout=30)
+        yield process
+        assert "Traceback" not in process.output
+
+
+def admin_of(broker: SecuredBroker) -> AdminClient:
+    return AdminClient({
+        "bootstrap.servers": broker.bootstrap_of("SASL_PLAINTEXT"), "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "PLAIN", "sasl.username": "admin", "sasl.password": "admin-secret",
+    })  # fmt: skip
+
+
+def set_acls(broker: SecuredBroker, *bindings: AclBinding) -> None:
+    admin = admin_of(broker)
+    admin.delete_acls([ANY])[ANY].result(timeout=30)
+    if bindings:
+        for future in admin.create_acls(list(bindings)).values():
+            future.result(timeout=30)
+
+
+def anonymous(rtype: ResourceType, name: str, op: AclOperation) -> AclBinding:
+    return AclBinding(rtype, name, ResourcePatternType.LITERAL, "User:ANONYMOUS", "*", op, AclPermissionType.ALLOW)
+
+
+# API -> (what it answers, as an error code) for ANONYMOUS; each case sends one real request.
+def _cases(c: RawClient) -> dict[str, Callable[[], int]]:
+    return {
+        "Produce": lambda: c.produce(TOPIC, batch(b"v")).responses[0].partition_responses[0].error_code,
+        "Fetch": lambda: c.fetch(TOPIC, 0).responses[0].partitions[0].error_code,
+        "ListOffsets": lambda: (
+            c.request(
+                2,
+                5,
+                ListOffsetsRequest(
+                    replica_id=-1,
+                    topics=[
+                        ListOffsetsTopic(name=TOPIC, partitions=[ListOffsetsPartition(partition_index=0, timestamp=-1)])
+                    ],
+                ),
+            )
+            .topics[0]
+            .partitions[0]
+            .error_code
+        ),
+        "Metadata": lambda: (
+            c.request(3, 9, MetadataRequest(topics=[MetadataRequestTopic(name=TOPIC)])).topics[0].error_code
+        ),
+        "FindCoordinator": lambda: c.request(10, 3, FindCoordinatorRequest(key=GROUP, key_type=0)).error_code,
+        "JoinGroup": lambda: (
+            c.request(
+                11,
+                5,
+                JoinGroupRequest(
+                    group_id=GROUP,
+                    session_timeout_ms=10000,
+                    rebalance_timeout_ms=10000,
+                    member_id="",
+                    protocol_type="consumer",
+                    protocols=[JoinGroupRequestProtocol(name="range", metadata=b"")],
+                ),
+            ).error_code
+        ),
+        "DescribeGroups": lambda: c.request(15, 3, DescribeGroupsRequest(groups=[GROUP])).groups[0].error_code,
+        "InitProducerId(txn)": lambda: (
+            c.request(22, 2, InitProducerIdRequest(transactional_id=TXN, transaction_timeout_ms=10000)).error_code
+        ),
+        "InitProducerId(idempotent)": lambda: c.request(22, 2, InitProducerIdRequest(transactional_id=None)).error_code,
+        "CreateTopics": lambda: (
+            c.request(
+                19,
+                4,
+                CreateTopicsRequest(
+                    timeout_ms=10000,
+                    topics=[CreatableTopic(name="made-by-anonymous", num_partitions=1, replication_factor=1)],
+                    validate_only=True,
+                ),
+            )
+            .topics[0]
+            .error_code
+        ),
+        "DescribeLogDirs": lambda: c.request(35, 4, DescribeLogDirsRequest(topics=None)).error_code,
+        "DescribeAcls": lambda: (
+            c.request(
+                29,
+                1,
+                DescribeAclsRequest(
+                    resource_type_filter=1,
+                    pattern_type_filter=1,
+                    resource_name_filter=None,
+                    principal_filter=None,
+                    host_filter=None,
+                    operation=1,
+                    permission_type=1,
+                ),
+            ).error_code
+        ),
+        "UpdateMetadata": lambda: c.request(6, 6, UpdateMetadataRequest()).error_code,
+    }
+
+
+DENIED = {
+    "Produce": E.TOPIC_AUTHORIZATION_FAILED,
+    "Fetch": E.TOPIC_AUTHORIZATION_FAILED,
+    "ListOffsets": E.TOPIC_AUTHORIZATION_FAILED,
+    "Metadata": E.TOPIC_AUTHORIZATION_FAILED,
+    "FindCoordinator": E.GROUP_AUTHORIZATION_FAILED,
+    "JoinGroup": E.GROUP_AUTHORIZATION_FAILED,
+    "DescribeGroups": E.GROUP_AUTHORIZATION_FAILED,
+    "InitProducerId(txn)": E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    "InitProducerId(idempotent)": E.CLUSTER_AUTHORIZATION_FAILED,
+    "CreateTopics": E.TOPIC_AUTHORIZATION_FAILED,
+    "DescribeLogDirs": E.CLUSTER_AUTHORIZATION_FAILED,
+    "DescribeAcls": E.CLUSTER_AUTHORIZATION_FAILED,
+    "UpdateMetadata": E.CLUSTER_AUTHORIZATION_FAILED,
+}
+AUTHORIZATION_ERRORS = set(DENIED.values())
+
+
+def answers(broker: SecuredBroker) -> dict[str, int]:
+    client = RawClient(broker)
+    try:
+        return {name: int(case()) for name, case in _cases(client).items()}
+    finally:
+        client.close()
+
+
+def metadata_view(broker: SecuredBroker) -> Any:
+    client = RawClient(broker)
+    try:
+        return client.request(3, 9, MetadataRequest(topics=None, include_topic_authorized_operations=True))
+    finally:
+        client.close()
+
+
+def test_no_acl_denies_every_api_with_kafkas_code(broker: SecuredBroker) -> None:
+    set_acls(broker)
+    assert answers(broker) == DENIED
+    assert [t.name for t in metadata_view(broker).topics] == []  # every topic hidden
+
+
+def test_all_allowed_no_denial_anywhere(broker: SecuredBroker) -> None:
+    set_acls(
+        broker,
+        anonymous(ResourceType.TOPIC, "*", AclOperation.ALL),
+        anonymous(ResourceType.GROUP, "*", AclOperation.ALL),
+        anonymous(ResourceType.TRANSACTIONAL_ID, "*", AclOperation.ALL),
+        anonymous(ResourceType.BROKER, "kafka-cluster", AclOperation.ALL),
+    )
+    got = answers(broker)
+    assert not {name: code for name, code in got.items() if code in AUTHORIZATION_ERRORS}, got
+    (topic,) = [t for t in metadata_view(broker).topics if t.name == TOPIC]
+    assert topic.topic_authorized_operations == TOPIC_OPS
+    client = RawClient(broker)
+    try:
+        group = client.request(15, 3, DescribeGroupsRequest(groups=[GROUP], include_authorized_operations=True))
+        assert group.groups[0].authorized_operations == GROUP_OPS
+    finally:
+        client.close()
+
+
+def test_read_implies_describe_and_nothing_else(broker: SecuredBroker) -> None:
+    set_acls(broker, anonymous(ResourceType.TOPIC, TOPIC, AclOperation.READ))
+    got = answers(broker)
+    assert got["Produce"] == E.TOPIC_AUTHORIZATION_FAILED
+    assert got["Fetch"] == E.NONE
+    assert got["ListOffsets"] == E.NONE and got["Metadata"] == E.NONE
+    assert got["FindCoordinator"] == E.GROUP_AUTHORIZATION_FAILED
+    (topic,) = metadata_view(broker).topics
+    assert topic.topic_authorized_operations == (1 << 3) | (1 << 8)  # READ, and the DESCRIBE it implies
