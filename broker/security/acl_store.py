@@ -136,10 +136,14 @@ class LogDirAclStore(AclStore):
         except FileNotFoundError:
             return
         bindings = []
-        for doc in documents:
-            pattern = ResourcePattern(TYPES_BY_NAME[doc["resourceType"]], doc["name"], PatternType[doc["patternType"]])
-            entries = decode_entries(json.dumps(doc["document"]).encode())
-            bindings += [AclBinding(pattern, e) for e in entries]
+        try:
+            for doc in documents:
+                kind, pattern_type = TYPES_BY_NAME[doc["resourceType"]], PatternType[doc["patternType"]]
+                pattern = ResourcePattern(kind, str(doc["name"]), pattern_type)
+                entries = decode_entries(json.dumps(doc["document"]).encode())
+                bindings += [AclBinding(pattern, e) for e in entries]
+        except (KeyError, TypeError) as exc:
+            raise AclDocumentError(f"{self.path}: not an ACL file ({exc!r})") from None
         self.authorizer.replace(bindings)
 
     async def _persist(self, patterns: set[ResourcePattern]) -> None:
