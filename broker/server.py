@@ -37,6 +37,7 @@ from broker.controller.zk.acls import ZkAclStore
 from broker.controller.zk.admin import ZkAdmin
 from broker.controller.zk.node import ZkBrokerNode
 from broker.controller.zk.producer_ids import ZkProducerIdBlocks
+from broker.controller.zk.scram import ZkScramStore
 from broker.controller.zk.znodes import EndPoint
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.group.store import OFFSETS_TOPIC
@@ -176,6 +177,10 @@ class Broker:
             scram_credentials=self._scram_credentials(),
         )
         await self._start_authorizer()
+        if self.zk_node is not None:  # cluster mode: SCRAM users in /config/users, seen by every broker
+            zk_scram = ZkScramStore(self.zk_node.zk)
+            await zk_scram.start()
+            self.components.scram_credentials = zk_scram
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
@@ -262,6 +267,10 @@ class Broker:
         log.info("shutting down")
         self.socket_server.stop_accepting()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
+            components = getattr(self, "components", None)
+            for store in (components.acls, components.scram_credentials) if components is not None else ():
+                if isinstance(store, (ZkAclStore, ZkScramStore)):
+                    await store.close()
             await self.zk_node.close()
         for task in self._background:
             task.cancel()

@@ -91,6 +91,7 @@ async def handle_alter_user_scram_credentials(
             {key: value for key, value in upserts.items() if key[0] not in failed},
             {key for key in deletions if key[0] not in failed},
         )
+        await store.persisted()
     except OSError as exc:
         for user in users:
             fail(user, ErrorCode.UNKNOWN_SERVER_ERROR, f"cannot store the credentials: {exc.strerror}")

@@ -1,5 +1,6 @@
-"""ACLs in cluster mode: kept in ZooKeeper in Kafka's layout (/kafka-acl, /kafka-acl-changes), and an ACL
-created through one broker enforced by every broker (each follows the change notifications)."""
+"""ACLs and SCRAM users in cluster mode: kept in ZooKeeper in Kafka's layout (/kafka-acl, /kafka-acl-changes,
+/config/users with /config/changes), and an ACL or a user created through one broker seen by every broker
+(each follows the change notifications)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
+from confluent_kafka.admin._scram import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 from kazoo.client import KazooClient
 
 from tests.cluster.brokers import Cluster, admin, metadata, wait_for
@@ -113,3 +115,33 @@ def _described(broker: BrokerProcess, flt: AclBindingFilter) -> list[AclBinding]
 
 def _hides(broker: BrokerProcess, topic: str) -> bool:
     return topic not in metadata(broker).topics
+
+
+def test_scram_users_live_in_config_users_and_reach_every_broker(cluster: Cluster) -> None:
+    user = f"u{uuid.uuid4().hex[:6]}"
+    client = admin(cluster.brokers[0])
+    upsert = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096), b"pw")
+    for future in client.alter_user_scram_credentials([upsert]).values():
+        future.result(timeout=30)
+    zk = KazooClient(hosts=cluster.zk_connect)
+    zk.start(timeout=15)
+    try:
+        document = json.loads(zk.get(f"/config/users/{user}")[0])
+        changes = [json.loads(zk.get(f"/config/changes/{c}")[0]) for c in zk.get_children("/config/changes")]
+    finally:
+        zk.stop()
+        zk.close()
+    assert document["version"] == 1 and list(document["config"]) == ["SCRAM-SHA-256"]
+    assert (
+        document["config"]["SCRAM-SHA-256"].startswith("salt=")
+        and "iterations=4096" in document["config"]["SCRAM-SHA-256"]
+    )
+    assert {"version": 2, "entity_path": f"users/{user}"} in changes
+    for broker in cluster.brokers[1:]:
+        wait_for(functools.partial(_knows_user, broker, user), what=f"broker {broker} to know {user}")
+
+
+def _knows_user(broker: BrokerProcess, user: str) -> bool:
+    client: AdminClient = admin(broker)
+    described = client.describe_user_scram_credentials([user])[user].result(timeout=30)
+    return [i.mechanism for i in described.scram_credential_infos] == [ScramMechanism.SCRAM_SHA_256]
