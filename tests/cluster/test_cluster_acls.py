@@ -143,5 +143,7 @@ def test_scram_users_live_in_config_users_and_reach_every_broker(cluster: Cluste
 
 def _knows_user(broker: BrokerProcess, user: str) -> bool:
     client: AdminClient = admin(broker)
-    described = client.describe_user_scram_credentials([user])[user].result(timeout=30)
+    futures = client.describe_user_scram_credentials([user])
+    assert isinstance(futures, dict)  # one future per user asked for
+    described = futures[user].result(timeout=30)
     return [i.mechanism for i in described.scram_credential_infos] == [ScramMechanism.SCRAM_SHA_256]
