@@ -51,7 +51,7 @@ RULES: dict[str, dict[ResourceType, AclOperation]] = {
     "DeleteRecords": {RT.TOPIC: Op.DELETE},
     "CreatePartitions": {RT.TOPIC: Op.ALTER},
     "InitProducerId": {RT.TRANSACTIONAL_ID: Op.WRITE, RT.CLUSTER: Op.IDEMPOTENT_WRITE},
-    "AddPartitionsToTxn": {RT.TRANSACTIONAL_ID: Op.WRITE, RT.TOPIC: Op.WRITE},
+    "AddPartitionsToTxn": {RT.TRANSACTIONAL_ID: Op.WRITE, RT.TOPIC: Op.WRITE, RT.CLUSTER: Op.CLUSTER_ACTION},  # v4+
     "AddOffsetsToTxn": {RT.TRANSACTIONAL_ID: Op.WRITE, RT.GROUP: Op.READ},
     "EndTxn": {RT.TRANSACTIONAL_ID: Op.WRITE},
     "TxnOffsetCommit": {RT.TRANSACTIONAL_ID: Op.WRITE, RT.GROUP: Op.READ, RT.TOPIC: Op.READ},

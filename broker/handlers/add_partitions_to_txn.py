@@ -45,6 +45,8 @@ async def handle_add_partitions_to_txn(
             request.v3_and_below_producer_epoch, request.v3_and_below_topics, verify_only=False,
         )  # fmt: skip
         return AddPartitionsToTxnResponse(results_by_topic_v3_and_below=_results(errors))
+    if not _authz.cluster_allowed(ctx):  # v4+ is the brokers' (KIP-890): CLUSTER_ACTION on the cluster
+        return AddPartitionsToTxnResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     response = AddPartitionsToTxnResponse()
     for txn in request.transactions:
         errors = await _add(
