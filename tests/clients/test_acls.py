@@ -1,8 +1,8 @@
 """ACLs with real clients on one broker running Kafka's AclAuthorizer: confluent-kafka's AdminClient
 creates, describes and deletes them; SASL PLAIN users are denied (TOPIC_AUTHORIZATION_FAILED,
 GROUP_AUTHORIZATION_FAILED as librdkafka reports them) and then allowed; super.users, prefixed ACLs,
-DENY over ALLOW, Metadata hiding topics; and ``allow.everyone.if.no.acl.found=true``, the client
-libraries' usual test fixture."""
+DENY over ALLOW, Metadata hiding topics, a TLS client known by its certificate's mapped name; and
+``allow.everyone.if.no.acl.found=true``, the client libraries' usual test fixture."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
+from tests.certs import PASSWORD, Pki
 from tests.clients.secure_clients import confluent_round_trip
 from tests.security_broker import SecuredBroker
 
@@ -205,3 +206,31 @@ def test_allow_everyone_if_no_acl_found(open_broker: SecuredBroker) -> None:
     assert produce_error(config, "open").code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
     assert admin.delete_acls([ANY])[ANY].result(timeout=TIMEOUT_S) == [binding]
     assert produce_error(config, "open") is None
+
+
+def test_a_tls_client_is_authorized_as_its_mapped_certificate_name(tmp_path_factory: pytest.TempPathFactory) -> None:
+    pki = Pki.make(tmp_path_factory.mktemp("acl-pki"))
+    settings = {
+        "authorizer.class.name": AUTHORIZER,
+        "super.users": "User:ANONYMOUS",
+        "listener.name.ssl.ssl.keystore.type": "PKCS12",
+        "listener.name.ssl.ssl.keystore.location": pki.broker_pkcs12(),
+        "listener.name.ssl.ssl.keystore.password": PASSWORD,
+        "listener.name.ssl.ssl.truststore.type": "PEM",
+        "listener.name.ssl.ssl.truststore.location": pki.path("ca.pem"),
+        "listener.name.ssl.ssl.client.auth": "required",
+        "listener.name.ssl.ssl.principal.mapping.rules": "RULE:^CN=(.*?),OU=eng,.*$/$1/U",
+    }
+    listeners = {"PLAINTEXT": "PLAINTEXT", "SSL": "SSL"}
+    with SecuredBroker(tmp_path_factory.mktemp("tls-acl"), listeners, settings) as broker:
+        make_topics(broker, "tls-topic")
+        client = {
+            "bootstrap.servers": broker.bootstrap_of("SSL"), "security.protocol": "SSL",
+            "ssl.ca.location": pki.path("ca.pem"), "ssl.certificate.location": pki.path("client.crt"),
+            "ssl.key.location": pki.path("client.key"),
+        }  # fmt: skip
+        error = produce_error(client, "tls-topic")
+        assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        allow(admin, acl(ResourceType.TOPIC, "tls-topic", "User:CLIENT", AclOperation.WRITE))  # the mapped name
+        assert produce_error(client, "tls-topic") is None
