@@ -234,3 +234,24 @@ def test_a_tls_client_is_authorized_as_its_mapped_certificate_name(tmp_path_fact
         admin = AdminClient({"bootstrap.servers": broker.bootstrap})
         allow(admin, acl(ResourceType.TOPIC, "tls-topic", "User:CLIENT", AclOperation.WRITE))  # the mapped name
         assert produce_error(client, "tls-topic") is None
+
+
+def test_transactional_producer_needs_write_on_its_transactional_id(broker: SecuredBroker) -> None:
+    topic, txn = f"tx-{uuid.uuid4().hex[:6]}", f"txn-{uuid.uuid4().hex[:6]}"
+    make_topics(broker, topic)
+    config = {**user(broker, "alice"), "transactional.id": txn, "transaction.timeout.ms": 10000}
+    denied = Producer(config)
+    with pytest.raises(KafkaException) as failure:
+        denied.init_transactions(TIMEOUT_S)
+    assert failure.value.args[0].code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    allow(
+        admin,
+        acl(ResourceType.TRANSACTIONAL_ID, txn, "User:alice", AclOperation.WRITE),
+        acl(ResourceType.TOPIC, topic, "User:alice", AclOperation.WRITE),
+    )
+    producer = Producer(config)
+    producer.init_transactions(TIMEOUT_S)
+    producer.begin_transaction()
+    producer.produce(topic, b"in a transaction")
+    producer.commit_transaction(TIMEOUT_S)
