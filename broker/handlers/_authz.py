@@ -31,7 +31,6 @@ RULES: dict[str, dict[ResourceType, AclOperation]] = {
     "LeaderAndIsr": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "StopReplica": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "UpdateMetadata": {RT.CLUSTER: Op.CLUSTER_ACTION},
-    "ControlledShutdown": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "WriteTxnMarkers": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "OffsetCommit": {RT.GROUP: Op.READ, RT.TOPIC: Op.READ},
     "OffsetFetch": {RT.GROUP: Op.DESCRIBE, RT.TOPIC: Op.DESCRIBE},
