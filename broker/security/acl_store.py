@@ -106,7 +106,7 @@ class AclStore:
         if not new:
             return
         self.authorizer.replace(current | set(new))
-        await self._persist({b.pattern for b in new})
+        await self._persist(set(new), set())
 
     async def delete(self, filters: list[AclBindingFilter]) -> list[list[AclBinding]]:
         """Remove what each filter matches; per filter, the bindings it removed."""
@@ -115,11 +115,11 @@ class AclStore:
         gone = {b for r in removed for b in r}
         if gone:
             self.authorizer.replace(current - gone)
-            await self._persist({b.pattern for b in gone})
+            await self._persist(set(), gone)
         return removed
 
-    async def _persist(self, patterns: set[ResourcePattern]) -> None:
-        """Where the ACLs are kept; in memory only here."""
+    async def _persist(self, added: set[AclBinding], removed: set[AclBinding]) -> None:
+        """Keep a change (what was added, what was removed); in memory only here."""
 
 
 class LogDirAclStore(AclStore):
@@ -146,7 +146,7 @@ class LogDirAclStore(AclStore):
             raise AclDocumentError(f"{self.path}: not an ACL file ({exc!r})") from None
         self.authorizer.replace(bindings)
 
-    async def _persist(self, patterns: set[ResourcePattern]) -> None:
+    async def _persist(self, added: set[AclBinding], removed: set[AclBinding]) -> None:
         grouped = group_by_pattern(self.authorizer.bindings)
         data = [
             {

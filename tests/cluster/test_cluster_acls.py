@@ -147,3 +147,29 @@ def _knows_user(broker: BrokerProcess, user: str) -> bool:
     assert isinstance(futures, dict)  # one future per user asked for
     described = futures[user].result(timeout=30)
     return [i.mechanism for i in described.scram_credential_infos] == [ScramMechanism.SCRAM_SHA_256]
+
+
+def test_acls_on_one_resource_created_at_once_through_every_broker_are_all_kept(cluster: Cluster) -> None:
+    topic = f"shared-{uuid.uuid4().hex[:6]}"
+    clients = [admin(b) for b in cluster.brokers]
+    bindings = [
+        AclBinding(
+            ResourceType.TOPIC,
+            topic,
+            ResourcePatternType.LITERAL,
+            f"User:u{i}",
+            "*",
+            AclOperation.READ,
+            AclPermissionType.ALLOW,
+        )
+        for i in range(len(clients))
+    ]
+    futures = [c.create_acls([b])[b] for c, b in zip(clients, bindings, strict=True)]
+    for future in futures:
+        future.result(timeout=30)
+    for broker in cluster.brokers:
+        wait_for(functools.partial(_has_all, broker, topic, set(bindings)), what=f"every ACL of {topic} on {broker}")
+
+
+def _has_all(broker: BrokerProcess, topic: str, expected: set[AclBinding]) -> bool:
+    return set(_described(broker, _filter(topic))) == expected

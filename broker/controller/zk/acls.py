@@ -7,8 +7,8 @@
   ``patternType``) for a prefixed one. Every broker watches both and re-reads the ACLs, so an ACL created
   through one broker is enforced by all; a new session re-reads them too (watches die with sessions).
 
-Limit: a resource's znode is written from this broker's view (no versioned read-modify-write), so two
-brokers changing the same resource's ACLs at the same instant may lose one change.
+A resource's znode is read-modify-written with its version, so ACLs changed through several brokers at
+once are all kept (Kafka's conditional updates); after it, each broker re-reads every ACL znode.
 
 Not thread-safe: the broker's event loop owns it; kazoo's threads come back through ``ZkClient``.
 """
@@ -16,14 +16,13 @@ Not thread-safe: the broker's event loop owns it; kazoo's threads come back thro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 from kazoo.protocol.states import EventType, WatchedEvent
 
-from broker.security.acl import AclBinding, Authorizer, PatternType, ResourcePattern
+from broker.security.acl import AccessControlEntry, AclBinding, Authorizer, PatternType, ResourcePattern
 from broker.security.acl_store import (
     TYPE_NAMES,
     TYPES_BY_NAME,
@@ -81,22 +80,43 @@ class ZkAclStore(AclStore):
         if self._reload is not None:
             self._reload.cancel()
 
-    async def _persist(self, patterns: set[ResourcePattern]) -> None:
-        grouped = group_by_pattern(self.authorizer.bindings)
-        for pattern in sorted(patterns, key=lambda p: (p.pattern_type, p.resource_type, p.name)):
-            path, entries = acl_path(pattern), grouped.get(pattern)
-            if entries:
-                data = encode_entries(entries)
-                try:
-                    await self.zk.set(path, data)
-                except NoNodeError:
-                    await self.zk.ensure_path(path.rsplit("/", 1)[0])
-                    await self.zk.create(path, data)
-            else:
-                with contextlib.suppress(NoNodeError):
-                    await self.zk.delete(path)
+    async def _persist(self, added: set[AclBinding], removed: set[AclBinding]) -> None:
+        """Each changed resource's znode, read-modify-written with its version (as Kafka's conditional
+        updates), so changes made at once through several brokers are all kept; then a notification."""
+        adding, removing = group_by_pattern(added), group_by_pattern(removed)
+        for pattern in sorted(set(adding) | set(removing), key=lambda p: (p.pattern_type, p.resource_type, p.name)):
+            await self._update(pattern, set(adding.get(pattern, ())), set(removing.get(pattern, ())))
             prefix, note = change_notification(pattern)
             await self.zk.create(prefix, note, sequence=True)
+
+    async def _update(
+        self, pattern: ResourcePattern, add: set[AccessControlEntry], remove: set[AccessControlEntry]
+    ) -> None:
+        path = acl_path(pattern)
+        while True:
+            try:
+                data, stat = await self.zk.get(path)
+                version: int | None = stat.version
+                try:
+                    current = set(decode_entries(data))
+                except AclDocumentError as exc:
+                    log.error("replacing the unreadable ACLs of %s: %s", path, exc)
+                    current = set()
+            except NoNodeError:
+                version, current = None, set()
+            entries = (current | add) - remove
+            try:
+                if version is None:
+                    if entries:
+                        await self.zk.ensure_path(path.rsplit("/", 1)[0])
+                        await self.zk.create(path, encode_entries(entries))
+                elif entries:
+                    await self.zk.set(path, encode_entries(entries), version)
+                else:
+                    await self.zk.delete(path, version)
+                return
+            except (BadVersionError, NodeExistsError, NoNodeError):
+                continue  # another broker changed it meanwhile: read again
 
     # -- following the other brokers' changes --------------------------------------------------------
     def _on_changes_event(self, event: WatchedEvent) -> None:
