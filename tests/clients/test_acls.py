@@ -16,6 +16,18 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
+from kafka import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ResourcePattern,
+    ResourcePatternFilter,
+)
+from kafka.admin import ResourceType as KpResourceType
+from kafka.errors import NoError
 
 from tests.certs import PASSWORD, Pki
 from tests.clients.secure_clients import confluent_round_trip
@@ -255,3 +267,26 @@ def test_transactional_producer_needs_write_on_its_transactional_id(broker: Secu
     producer.begin_transaction()
     producer.produce(topic, b"in a transaction")
     producer.commit_transaction(TIMEOUT_S)
+
+
+def test_kafka_python_admin_acls_on_the_usual_fixture(open_broker: SecuredBroker) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=open_broker.bootstrap)
+    try:
+        acl_ = ACL(
+            principal="User:kp", host="*", operation=ACLOperation.WRITE, permission_type=ACLPermissionType.ALLOW,
+            resource_pattern=ResourcePattern(KpResourceType.TOPIC, "kp-", ACLResourcePatternType.PREFIXED),
+        )  # fmt: skip
+        result = admin.create_acls([acl_])
+        assert result["failed"] == [] and len(result["succeeded"]) == 1
+        by_principal = ACLFilter(
+            principal="User:kp", host="*", operation=ACLOperation.ANY, permission_type=ACLPermissionType.ANY,
+            resource_pattern=ResourcePatternFilter(KpResourceType.ANY, None, ACLResourcePatternType.ANY),
+        )  # fmt: skip
+        found, error = admin.describe_acls(by_principal)
+        assert error is NoError
+        assert [(a.principal, a.resource_pattern.resource_name) for a in found] == [("User:kp", "kp-")]
+        ((_, deleted, _),) = admin.delete_acls([by_principal])
+        assert [a.operation for a in deleted] == [ACLOperation.WRITE]
+        assert admin.describe_acls(by_principal)[0] == []
+    finally:
+        admin.close()
