@@ -6,6 +6,7 @@
   literal pattern, or ``/kafka-acl-extended-changes/acl_changes_`` (JSON with ``resourceType``, ``name``,
   ``patternType``) for a prefixed one. Every broker watches both and re-reads the ACLs, so an ACL created
   through one broker is enforced by all; a new session re-reads them too (watches die with sessions).
+  Notifications older than 15 minutes are deleted, as Kafka's brokers delete them.
 
 A resource's znode is read-modify-written with its version, so ACLs changed through several brokers at
 once are all kept (Kafka's conditional updates); after it, each broker re-reads every ACL znode.
@@ -16,8 +17,10 @@ Not thread-safe: the broker's event loop owns it; kazoo's threads come back thro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import time
 
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 from kazoo.protocol.states import EventType, WatchedEvent
@@ -42,6 +45,7 @@ PREFIXED_ROOT = "/kafka-acl-extended/prefixed"
 LITERAL_CHANGES = "/kafka-acl-changes"
 EXTENDED_CHANGES = "/kafka-acl-extended-changes"
 CHANGE_PREFIX = "acl_changes_"
+CHANGE_EXPIRATION_MS = 15 * 60 * 1000  # Kafka's ZkNodeChangeNotificationListener.changeExpirationMs
 ROOTS = {PatternType.LITERAL: LITERAL_ROOT, PatternType.PREFIXED: PREFIXED_ROOT}
 
 
@@ -146,7 +150,8 @@ class ZkAclStore(AclStore):
     async def _read_all(self) -> None:
         """Watch both change paths, then read every ACL znode and make them the authorizer's set."""
         for changes in (LITERAL_CHANGES, EXTENDED_CHANGES):
-            await self.zk.get_children(changes, watch=self._on_changes_event)
+            children = await self.zk.get_children(changes, watch=self._on_changes_event)
+            await self._purge(changes, children)
         bindings: list[AclBinding] = []
         for pattern_type, root in ROOTS.items():
             for type_name in await _children(self.zk, root):
@@ -166,6 +171,17 @@ class ZkAclStore(AclStore):
         if set(bindings) != self.authorizer.bindings:
             self.authorizer.replace(bindings)
             log.info("ACLs now: %d bindings", len(bindings))
+
+    async def _purge(self, changes: str, children: list[str]) -> None:
+        """Delete the notifications older than Kafka's 15 minutes, oldest first (every broker may)."""
+        cutoff_ms = time.time() * 1000 - CHANGE_EXPIRATION_MS
+        for child in sorted(children):
+            path = f"{changes}/{child}"
+            stat = await self.zk.exists(path)
+            if stat is not None and stat.ctime >= cutoff_ms:
+                return
+            with contextlib.suppress(NoNodeError):
+                await self.zk.delete(path)
 
 
 async def _children(zk: ZkClient, path: str) -> list[str]:
