@@ -25,7 +25,10 @@ from protocol.messages.delete_groups import (
 async def handle_delete_groups(ctx: RequestContext, request: DeleteGroupsRequest) -> DeleteGroupsResponse:
     names = list(dict.fromkeys(request.groups_names))
     denied = {g: ErrorCode.GROUP_AUTHORIZATION_FAILED for g in names if not _authz.allowed(ctx, RT.GROUP, g)}
-    done: Completion[dict[str, ErrorCode]] = Completion()
-    coordinator(ctx).delete_groups([g for g in names if g not in denied], done.set)
-    results = {**denied, **await done}
-    return DeleteGroupsResponse(results=[DeletableGroupResult(group_id=g, error_code=e) for g, e in results.items()])
+    allowed = [g for g in names if g not in denied]
+    results = dict(denied)
+    if allowed:  # the coordinator answers once per deletion: none asked for, no answer
+        done: Completion[dict[str, ErrorCode]] = Completion()
+        coordinator(ctx).delete_groups(allowed, done.set)
+        results.update(await done)
+    return DeleteGroupsResponse(results=[DeletableGroupResult(group_id=g, error_code=results[g]) for g in names])

@@ -15,6 +15,7 @@ from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
 from protocol.errors import ErrorCode as E
 from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest
+from protocol.messages.delete_groups import DeleteGroupsRequest
 from protocol.messages.describe_acls import DescribeAclsRequest
 from protocol.messages.describe_groups import DescribeGroupsRequest
 from protocol.messages.describe_log_dirs import DescribeLogDirsRequest
@@ -148,6 +149,7 @@ def _cases(c: RawClient) -> dict[str, Callable[[], int]]:
             ).error_code
         ),
         "UpdateMetadata": lambda: c.request(6, 6, UpdateMetadataRequest()).error_code,
+        "DeleteGroups": lambda: c.request(42, 2, DeleteGroupsRequest(groups_names=[GROUP])).results[0].error_code,
     }
 
 
@@ -165,6 +167,7 @@ DENIED = {
     "DescribeLogDirs": E.CLUSTER_AUTHORIZATION_FAILED,
     "DescribeAcls": E.CLUSTER_AUTHORIZATION_FAILED,
     "UpdateMetadata": E.CLUSTER_AUTHORIZATION_FAILED,
+    "DeleteGroups": E.GROUP_AUTHORIZATION_FAILED,
 }
 AUTHORIZATION_ERRORS = set(DENIED.values())
 
@@ -189,6 +192,11 @@ def test_no_acl_denies_every_api_with_kafkas_code(broker: SecuredBroker) -> None
     set_acls(broker)
     assert answers(broker) == DENIED
     assert [t.name for t in metadata_view(broker).topics] == []  # every topic hidden
+    client = RawClient(broker)
+    try:  # nothing to delete once the denied groups are answered: the answer still comes
+        assert client.request(42, 2, DeleteGroupsRequest(groups_names=[])).results == []
+    finally:
+        client.close()
 
 
 def test_all_allowed_no_denial_anywhere(broker: SecuredBroker) -> None:
