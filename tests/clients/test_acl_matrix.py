@@ -228,3 +228,24 @@ def test_read_implies_describe_and_nothing_else(broker: SecuredBroker) -> None:
     assert got["FindCoordinator"] == E.GROUP_AUTHORIZATION_FAILED
     (topic,) = metadata_view(broker).topics
     assert topic.topic_authorized_operations == (1 << 3) | (1 << 8)  # READ, and the DESCRIBE it implies
+
+
+def test_auto_creation_through_metadata_needs_create(broker: SecuredBroker) -> None:
+    described = AclBinding(ResourceType.TOPIC, "auto-", ResourcePatternType.PREFIXED, "User:ANONYMOUS", "*",
+                           AclOperation.DESCRIBE, AclPermissionType.ALLOW)  # fmt: skip
+    set_acls(broker, described)
+
+    def auto_create(name: str) -> int:
+        client = RawClient(broker)
+        try:
+            request = MetadataRequest(topics=[MetadataRequestTopic(name=name)], allow_auto_topic_creation=True)
+            return int(client.request(3, 9, request).topics[0].error_code)
+        finally:
+            client.close()
+
+    assert auto_create("auto-one") == E.TOPIC_AUTHORIZATION_FAILED
+    create = AclBinding(ResourceType.TOPIC, "auto-", ResourcePatternType.PREFIXED, "User:ANONYMOUS", "*",
+                        AclOperation.CREATE, AclPermissionType.ALLOW)  # fmt: skip
+    set_acls(broker, described, create)
+    assert auto_create("auto-one") in (E.NONE, E.LEADER_NOT_AVAILABLE)
+    assert auto_create("other") == E.TOPIC_AUTHORIZATION_FAILED  # not even described
