@@ -140,11 +140,13 @@ class AclBindingFilter:
 
     def invalid_reason(self) -> str | None:
         """Why Kafka refuses this filter (INVALID_REQUEST), or None."""
-        if RT.UNKNOWN in (self.resource_type,) or self.pattern_type == PatternType.UNKNOWN:
-            return "The filter contains UNKNOWN elements"
-        if self.operation == Op.UNKNOWN or self.permission_type == AclPermissionType.UNKNOWN:
-            return "The filter contains UNKNOWN elements"
-        return None
+        unknown = (
+            self.resource_type == RT.UNKNOWN
+            or self.pattern_type == PatternType.UNKNOWN
+            or self.operation == Op.UNKNOWN
+            or self.permission_type == AclPermissionType.UNKNOWN
+        )
+        return "The filter contains UNKNOWN elements" if unknown else None
 
     def matches(self, binding: AclBinding) -> bool:
         p, e = binding.pattern, binding.entry
