@@ -249,3 +249,12 @@ def test_auto_creation_through_metadata_needs_create(broker: SecuredBroker) -> N
     set_acls(broker, described, create)
     assert auto_create("auto-one") in (E.NONE, E.LEADER_NOT_AVAILABLE)
     assert auto_create("other") == E.TOPIC_AUTHORIZATION_FAILED  # not even described
+
+
+def test_an_idempotent_producer_starts_with_write_on_some_topic(broker: SecuredBroker) -> None:
+    set_acls(broker, anonymous(ResourceType.TOPIC, TOPIC, AclOperation.READ))
+    assert answers(broker)["InitProducerId(idempotent)"] == E.CLUSTER_AUTHORIZATION_FAILED
+    set_acls(broker, anonymous(ResourceType.TOPIC, TOPIC, AclOperation.WRITE))  # KIP-679
+    assert answers(broker)["InitProducerId(idempotent)"] == E.NONE
+    set_acls(broker, anonymous(ResourceType.BROKER, "kafka-cluster", AclOperation.IDEMPOTENT_WRITE))
+    assert answers(broker)["InitProducerId(idempotent)"] == E.NONE
