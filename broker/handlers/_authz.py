@@ -1,7 +1,8 @@
 """What each API must be authorized for, in one table, and the small helpers handlers ask.
 
-The table is Kafka's ``KafkaApis`` checks (ZooKeeper era, with KIP-679's later relaxations left out):
-per API, the operation it needs on each kind of resource it names. A handler asks
+The table is Kafka's ``KafkaApis`` checks (ZooKeeper era; an idempotent InitProducerId also passes with
+WRITE on some topic, KIP-679, so today's idempotent-by-default producers start): per API, the
+operation it needs on each kind of resource it names. A handler asks
 ``allowed(ctx, ResourceType.TOPIC, name)`` and gets the answer for *its* API from the table, so the
 rules live here, not copied into handlers. The error a denial gives is the resource type's
 (``DENIED_ERRORS``): TOPIC_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, and so on.
