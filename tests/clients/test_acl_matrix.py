@@ -12,7 +12,14 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperation, AclPermissionType
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from broker.security.acl import AccessControlEntry, PatternType, ResourcePattern
+from broker.security.acl import AclBinding as OurBinding
+from broker.security.acl import AclOperation as Op
+from broker.security.acl import AclPermissionType as AclPermissionTypeOurs
+from broker.security.acl import ResourceType as OurType
 from protocol.errors import ErrorCode as E
 from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest
 from protocol.messages.delete_groups import DeleteGroupsRequest
@@ -25,6 +32,7 @@ from protocol.messages.join_group import JoinGroupRequest, JoinGroupRequestProto
 from protocol.messages.list_offsets import ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic
 from protocol.messages.update_metadata import UpdateMetadataRequest
+from tests.broker.test_acl_authorizer import reference
 from tests.raw_client import RawClient, batch
 from tests.security_broker import SecuredBroker
 
@@ -258,3 +266,62 @@ def test_an_idempotent_producer_starts_with_write_on_some_topic(broker: SecuredB
     assert answers(broker)["InitProducerId(idempotent)"] == E.NONE
     set_acls(broker, anonymous(ResourceType.BROKER, "kafka-cluster", AclOperation.IDEMPOTENT_WRITE))
     assert answers(broker)["InitProducerId(idempotent)"] == E.NONE
+
+
+# -- property: random ACLs, every API's answer against the reference model -------------------------
+_CONFLUENT_TYPES = {
+    OurType.TOPIC: ResourceType.TOPIC, OurType.GROUP: ResourceType.GROUP,
+    OurType.TRANSACTIONAL_ID: ResourceType.TRANSACTIONAL_ID, OurType.CLUSTER: ResourceType.BROKER,
+}  # fmt: skip
+_RESOURCES = [(OurType.TOPIC, TOPIC), (OurType.TOPIC, "*"), (OurType.TOPIC, "ma"), (OurType.GROUP, GROUP),
+              (OurType.GROUP, "m"), (OurType.TRANSACTIONAL_ID, TXN), (OurType.CLUSTER, "kafka-cluster")]  # fmt: skip
+_OPS = [Op.ALL, Op.READ, Op.WRITE, Op.DESCRIBE, Op.DELETE, Op.CREATE, Op.CLUSTER_ACTION, Op.IDEMPOTENT_WRITE]
+
+# What each case needs, as the reference model is asked it (any one of the alternatives suffices).
+_NEEDS: dict[str, list[tuple[Op, OurType, str]]] = {
+    "Produce": [(Op.WRITE, OurType.TOPIC, TOPIC)],
+    "Fetch": [(Op.READ, OurType.TOPIC, TOPIC)],
+    "ListOffsets": [(Op.DESCRIBE, OurType.TOPIC, TOPIC)],
+    "Metadata": [(Op.DESCRIBE, OurType.TOPIC, TOPIC)],
+    "FindCoordinator": [(Op.DESCRIBE, OurType.GROUP, GROUP)],
+    "JoinGroup": [(Op.READ, OurType.GROUP, GROUP)],
+    "DescribeGroups": [(Op.DESCRIBE, OurType.GROUP, GROUP)],
+    "InitProducerId(txn)": [(Op.WRITE, OurType.TRANSACTIONAL_ID, TXN)],
+    "CreateTopics": [(Op.CREATE, OurType.CLUSTER, "kafka-cluster"), (Op.CREATE, OurType.TOPIC, "made-by-anonymous")],
+    "DescribeLogDirs": [(Op.DESCRIBE, OurType.CLUSTER, "kafka-cluster")],
+    "DescribeAcls": [(Op.DESCRIBE, OurType.CLUSTER, "kafka-cluster")],
+    "UpdateMetadata": [(Op.CLUSTER_ACTION, OurType.CLUSTER, "kafka-cluster")],
+    "DeleteGroups": [(Op.DELETE, OurType.GROUP, GROUP)],
+}
+
+_bindings = st.builds(
+    lambda resource, pattern, who, op, perm: OurBinding(
+        ResourcePattern(resource[0], resource[1], pattern), AccessControlEntry(who, "*", op, perm)
+    ),
+    st.sampled_from(_RESOURCES),
+    st.sampled_from([PatternType.LITERAL, PatternType.PREFIXED]),
+    st.sampled_from(["User:ANONYMOUS", "User:*", "User:other"]),
+    st.sampled_from(_OPS),
+    st.sampled_from([AclPermissionTypeOurs.ALLOW, AclPermissionTypeOurs.DENY]),
+).filter(lambda b: b.pattern.resource_type != OurType.CLUSTER or b.pattern.pattern_type == PatternType.LITERAL)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(acls=st.lists(_bindings, max_size=4, unique=True))
+def test_every_api_answers_as_the_reference_model_decides(broker: SecuredBroker, acls: list[OurBinding]) -> None:
+    set_acls(broker, *[
+        AclBinding(_CONFLUENT_TYPES[b.pattern.resource_type], b.pattern.name,
+                   ResourcePatternType[b.pattern.pattern_type.name], b.entry.principal, b.entry.host,
+                   AclOperation[b.entry.operation.name], AclPermissionType[b.entry.permission_type.name])
+        for b in acls
+    ])  # fmt: skip
+    got = answers(broker)
+    for api, alternatives in _NEEDS.items():
+        allowed = any(
+            reference(acls, set(), False, "User:ANONYMOUS", "127.0.0.1", op, rtype, name)
+            for op, rtype, name in alternatives
+        )
+        if allowed:
+            assert got[api] not in AUTHORIZATION_ERRORS, (api, got[api], acls)  # no wrongful denial
+        else:
+            assert got[api] == DENIED[api], (api, got[api], acls)  # no unauthorised success
