@@ -81,6 +81,8 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
             else:
                 result.name = found.name
                 resolved[topic_id] = found.name
+        elif not _authz.allowed(ctx, RT.TOPIC, name):  # before its existence, as Kafka: nothing is revealed
+            _fail(result, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed.")
         else:
             found = cache.topic(name)
             if found is None:

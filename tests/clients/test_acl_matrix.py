@@ -21,16 +21,29 @@ from broker.security.acl import AclOperation as Op
 from broker.security.acl import AclPermissionType as AclPermissionTypeOurs
 from broker.security.acl import ResourceType as OurType
 from protocol.errors import ErrorCode as E
+from protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
 from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest
 from protocol.messages.delete_groups import DeleteGroupsRequest
+from protocol.messages.delete_topics import DeleteTopicsRequest
 from protocol.messages.describe_acls import DescribeAclsRequest
 from protocol.messages.describe_groups import DescribeGroupsRequest
 from protocol.messages.describe_log_dirs import DescribeLogDirsRequest
+from protocol.messages.end_txn import EndTxnRequest
 from protocol.messages.find_coordinator import FindCoordinatorRequest
+from protocol.messages.heartbeat import HeartbeatRequest
 from protocol.messages.init_producer_id import InitProducerIdRequest
 from protocol.messages.join_group import JoinGroupRequest, JoinGroupRequestProtocol
+from protocol.messages.leave_group import LeaveGroupRequest, MemberIdentity
 from protocol.messages.list_offsets import ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic
 from protocol.messages.metadata import MetadataRequest, MetadataRequestTopic
+from protocol.messages.offset_commit import OffsetCommitRequest, OffsetCommitRequestPartition, OffsetCommitRequestTopic
+from protocol.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestTopic
+from protocol.messages.sync_group import SyncGroupRequest
+from protocol.messages.txn_offset_commit import (
+    TxnOffsetCommitRequest,
+    TxnOffsetCommitRequestPartition,
+    TxnOffsetCommitRequestTopic,
+)
 from protocol.messages.update_metadata import UpdateMetadataRequest
 from tests.broker.test_acl_authorizer import reference
 from tests.raw_client import RawClient, batch
@@ -158,7 +171,77 @@ def _cases(c: RawClient) -> dict[str, Callable[[], int]]:
         ),
         "UpdateMetadata": lambda: c.request(6, 6, UpdateMetadataRequest()).error_code,
         "DeleteGroups": lambda: c.request(42, 2, DeleteGroupsRequest(groups_names=[GROUP])).results[0].error_code,
+        "Heartbeat": lambda: (
+            c.request(12, 3, HeartbeatRequest(group_id=GROUP, generation_id=1, member_id="x")).error_code
+        ),
+        "SyncGroup": lambda: (
+            c.request(14, 3, SyncGroupRequest(group_id=GROUP, generation_id=1, member_id="x")).error_code
+        ),
+        "LeaveGroup": lambda: (
+            c.request(13, 3, LeaveGroupRequest(group_id=GROUP, members=[MemberIdentity(member_id="x")])).error_code
+        ),
+        "OffsetCommit": lambda: (
+            c.request(
+                8,
+                8,
+                OffsetCommitRequest(
+                    group_id=GROUP,
+                    topics=[
+                        OffsetCommitRequestTopic(
+                            name=TOPIC, partitions=[OffsetCommitRequestPartition(partition_index=0, committed_offset=0)]
+                        )
+                    ],
+                ),
+            )
+            .topics[0]
+            .partitions[0]
+            .error_code
+        ),
+        "OffsetFetch": lambda: _offset_fetch_error(
+            c.request(
+                9,
+                7,
+                OffsetFetchRequest(group_id=GROUP, topics=[OffsetFetchRequestTopic(name=TOPIC, partition_indexes=[0])]),
+            )
+        ),
+        "EndTxn": lambda: (
+            c.request(26, 2, EndTxnRequest(transactional_id=TXN, producer_id=1, producer_epoch=0)).error_code
+        ),
+        "AddOffsetsToTxn": lambda: (
+            c.request(
+                25, 2, AddOffsetsToTxnRequest(transactional_id=TXN, producer_id=1, producer_epoch=0, group_id=GROUP)
+            ).error_code
+        ),
+        "TxnOffsetCommit": lambda: (
+            c.request(
+                28,
+                2,
+                TxnOffsetCommitRequest(
+                    transactional_id=TXN,
+                    group_id=GROUP,
+                    producer_id=1,
+                    producer_epoch=0,
+                    topics=[
+                        TxnOffsetCommitRequestTopic(
+                            name=TOPIC,
+                            partitions=[TxnOffsetCommitRequestPartition(partition_index=0, committed_offset=0)],
+                        )
+                    ],
+                ),
+            )
+            .topics[0]
+            .partitions[0]
+            .error_code
+        ),
+        "DeleteTopics": lambda: (
+            c.request(20, 4, DeleteTopicsRequest(topic_names=["gone"], timeout_ms=5000)).responses[0].error_code
+        ),
     }
+
+
+def _offset_fetch_error(response: Any) -> int:
+    """OffsetFetch v2-7: a group's error at the top, a topic's in its partitions."""
+    return int(response.error_code or response.topics[0].partitions[0].error_code)
 
 
 DENIED = {
@@ -176,6 +259,15 @@ DENIED = {
     "DescribeAcls": E.CLUSTER_AUTHORIZATION_FAILED,
     "UpdateMetadata": E.CLUSTER_AUTHORIZATION_FAILED,
     "DeleteGroups": E.GROUP_AUTHORIZATION_FAILED,
+    "Heartbeat": E.GROUP_AUTHORIZATION_FAILED,
+    "SyncGroup": E.GROUP_AUTHORIZATION_FAILED,
+    "LeaveGroup": E.GROUP_AUTHORIZATION_FAILED,
+    "OffsetCommit": E.GROUP_AUTHORIZATION_FAILED,
+    "OffsetFetch": E.GROUP_AUTHORIZATION_FAILED,
+    "EndTxn": E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    "AddOffsetsToTxn": E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    "TxnOffsetCommit": E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    "DeleteTopics": E.TOPIC_AUTHORIZATION_FAILED,
 }
 AUTHORIZATION_ERRORS = set(DENIED.values())
 
@@ -277,21 +369,52 @@ _RESOURCES = [(OurType.TOPIC, TOPIC), (OurType.TOPIC, "*"), (OurType.TOPIC, "ma"
               (OurType.GROUP, "m"), (OurType.TRANSACTIONAL_ID, TXN), (OurType.CLUSTER, "kafka-cluster")]  # fmt: skip
 _OPS = [Op.ALL, Op.READ, Op.WRITE, Op.DESCRIBE, Op.DELETE, Op.CREATE, Op.CLUSTER_ACTION, Op.IDEMPOTENT_WRITE]
 
-# What each case needs, as the reference model is asked it (any one of the alternatives suffices).
-_NEEDS: dict[str, list[tuple[Op, OurType, str]]] = {
-    "Produce": [(Op.WRITE, OurType.TOPIC, TOPIC)],
-    "Fetch": [(Op.READ, OurType.TOPIC, TOPIC)],
-    "ListOffsets": [(Op.DESCRIBE, OurType.TOPIC, TOPIC)],
-    "Metadata": [(Op.DESCRIBE, OurType.TOPIC, TOPIC)],
-    "FindCoordinator": [(Op.DESCRIBE, OurType.GROUP, GROUP)],
-    "JoinGroup": [(Op.READ, OurType.GROUP, GROUP)],
-    "DescribeGroups": [(Op.DESCRIBE, OurType.GROUP, GROUP)],
-    "InitProducerId(txn)": [(Op.WRITE, OurType.TRANSACTIONAL_ID, TXN)],
-    "CreateTopics": [(Op.CREATE, OurType.CLUSTER, "kafka-cluster"), (Op.CREATE, OurType.TOPIC, "made-by-anonymous")],
-    "DescribeLogDirs": [(Op.DESCRIBE, OurType.CLUSTER, "kafka-cluster")],
-    "DescribeAcls": [(Op.DESCRIBE, OurType.CLUSTER, "kafka-cluster")],
-    "UpdateMetadata": [(Op.CLUSTER_ACTION, OurType.CLUSTER, "kafka-cluster")],
-    "DeleteGroups": [(Op.DELETE, OurType.GROUP, GROUP)],
+# What each case needs, in the order the broker checks, as the reference model is asked it: per step the
+# alternatives (any one suffices) and the error when none does. Expected: the first failing step's error.
+Need = list[tuple[Op, OurType, str]]
+CLUSTER = "kafka-cluster"
+_T: Need = [(Op.WRITE, OurType.TRANSACTIONAL_ID, TXN)]
+_STEPS: dict[str, list[tuple[Need, E]]] = {
+    "Produce": [([(Op.WRITE, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
+    "Fetch": [([(Op.READ, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
+    "ListOffsets": [([(Op.DESCRIBE, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
+    "Metadata": [([(Op.DESCRIBE, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
+    "FindCoordinator": [([(Op.DESCRIBE, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "JoinGroup": [([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "DescribeGroups": [([(Op.DESCRIBE, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "InitProducerId(txn)": [(_T, E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)],
+    "CreateTopics": [
+        (
+            [(Op.CREATE, OurType.CLUSTER, CLUSTER), (Op.CREATE, OurType.TOPIC, "made-by-anonymous")],
+            E.TOPIC_AUTHORIZATION_FAILED,
+        ),
+    ],
+    "DescribeLogDirs": [([(Op.DESCRIBE, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
+    "DescribeAcls": [([(Op.DESCRIBE, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
+    "UpdateMetadata": [([(Op.CLUSTER_ACTION, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
+    "DeleteGroups": [([(Op.DELETE, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "Heartbeat": [([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "SyncGroup": [([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "LeaveGroup": [([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
+    "OffsetCommit": [
+        ([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED),
+        ([(Op.READ, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED),
+    ],
+    "OffsetFetch": [
+        ([(Op.DESCRIBE, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED),
+        ([(Op.DESCRIBE, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED),
+    ],
+    "EndTxn": [(_T, E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)],
+    "AddOffsetsToTxn": [
+        (_T, E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+        ([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED),
+    ],
+    "TxnOffsetCommit": [
+        (_T, E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+        ([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED),
+        ([(Op.READ, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED),
+    ],
+    "DeleteTopics": [([(Op.DELETE, OurType.TOPIC, "gone")], E.TOPIC_AUTHORIZATION_FAILED)],
 }
 
 _bindings = st.builds(
@@ -316,12 +439,19 @@ def test_every_api_answers_as_the_reference_model_decides(broker: SecuredBroker,
         for b in acls
     ])  # fmt: skip
     got = answers(broker)
-    for api, alternatives in _NEEDS.items():
-        allowed = any(
-            reference(acls, set(), False, "User:ANONYMOUS", "127.0.0.1", op, rtype, name)
-            for op, rtype, name in alternatives
+    for api, steps in _STEPS.items():
+        expected = next(
+            (
+                error
+                for alternatives, error in steps
+                if not any(
+                    reference(acls, set(), False, "User:ANONYMOUS", "127.0.0.1", op, rtype, name)
+                    for op, rtype, name in alternatives
+                )
+            ),
+            None,
         )
-        if allowed:
+        if expected is None:
             assert got[api] not in AUTHORIZATION_ERRORS, (api, got[api], acls)  # no wrongful denial
         else:
-            assert got[api] == DENIED[api], (api, got[api], acls)  # no unauthorised success
+            assert got[api] == expected, (api, got[api], acls)  # no unauthorised success
