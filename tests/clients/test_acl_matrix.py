@@ -22,10 +22,13 @@ from broker.security.acl import AclPermissionType as AclPermissionTypeOurs
 from broker.security.acl import ResourceType as OurType
 from protocol.errors import ErrorCode as E
 from protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
+from protocol.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsTopic
 from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest
 from protocol.messages.delete_groups import DeleteGroupsRequest
+from protocol.messages.delete_records import DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic
 from protocol.messages.delete_topics import DeleteTopicsRequest
 from protocol.messages.describe_acls import DescribeAclsRequest
+from protocol.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResource
 from protocol.messages.describe_groups import DescribeGroupsRequest
 from protocol.messages.describe_log_dirs import DescribeLogDirsRequest
 from protocol.messages.end_txn import EndTxnRequest
@@ -236,6 +239,45 @@ def _cases(c: RawClient) -> dict[str, Callable[[], int]]:
         "DeleteTopics": lambda: (
             c.request(20, 4, DeleteTopicsRequest(topic_names=["gone"], timeout_ms=5000)).responses[0].error_code
         ),
+        "DescribeConfigs": lambda: (
+            c.request(
+                32,
+                1,
+                DescribeConfigsRequest(
+                    resources=[DescribeConfigsResource(resource_type=2, resource_name=TOPIC, configuration_keys=None)]
+                ),
+            )
+            .results[0]
+            .error_code
+        ),
+        "CreatePartitions": lambda: (
+            c.request(
+                37,
+                1,
+                CreatePartitionsRequest(
+                    topics=[CreatePartitionsTopic(name=TOPIC, count=1, assignments=None)],
+                    timeout_ms=5000,
+                    validate_only=True,
+                ),
+            )
+            .results[0]
+            .error_code
+        ),
+        "DeleteRecords": lambda: (
+            c.request(
+                21,
+                1,
+                DeleteRecordsRequest(
+                    topics=[
+                        DeleteRecordsTopic(name=TOPIC, partitions=[DeleteRecordsPartition(partition_index=0, offset=0)])
+                    ],
+                    timeout_ms=5000,
+                ),
+            )
+            .topics[0]
+            .partitions[0]
+            .error_code
+        ),
     }
 
 
@@ -268,6 +310,9 @@ DENIED = {
     "AddOffsetsToTxn": E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     "TxnOffsetCommit": E.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     "DeleteTopics": E.TOPIC_AUTHORIZATION_FAILED,
+    "DescribeConfigs": E.TOPIC_AUTHORIZATION_FAILED,
+    "CreatePartitions": E.TOPIC_AUTHORIZATION_FAILED,
+    "DeleteRecords": E.TOPIC_AUTHORIZATION_FAILED,
 }
 AUTHORIZATION_ERRORS = set(DENIED.values())
 
@@ -367,7 +412,8 @@ _CONFLUENT_TYPES = {
 }  # fmt: skip
 _RESOURCES = [(OurType.TOPIC, TOPIC), (OurType.TOPIC, "*"), (OurType.TOPIC, "ma"), (OurType.GROUP, GROUP),
               (OurType.GROUP, "m"), (OurType.TRANSACTIONAL_ID, TXN), (OurType.CLUSTER, "kafka-cluster")]  # fmt: skip
-_OPS = [Op.ALL, Op.READ, Op.WRITE, Op.DESCRIBE, Op.DELETE, Op.CREATE, Op.CLUSTER_ACTION, Op.IDEMPOTENT_WRITE]
+_OPS = [Op.ALL, Op.READ, Op.WRITE, Op.DESCRIBE, Op.DELETE, Op.CREATE, Op.ALTER, Op.CLUSTER_ACTION,
+        Op.IDEMPOTENT_WRITE, Op.DESCRIBE_CONFIGS, Op.ALTER_CONFIGS]  # fmt: skip
 
 # What each case needs, in the order the broker checks, as the reference model is asked it: per step the
 # alternatives (any one suffices) and the error when none does. Expected: the first failing step's error.
@@ -415,6 +461,9 @@ _STEPS: dict[str, list[tuple[Need, E]]] = {
         ([(Op.READ, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED),
     ],
     "DeleteTopics": [([(Op.DELETE, OurType.TOPIC, "gone")], E.TOPIC_AUTHORIZATION_FAILED)],
+    "DescribeConfigs": [([(Op.DESCRIBE_CONFIGS, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
+    "CreatePartitions": [([(Op.ALTER, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
+    "DeleteRecords": [([(Op.DELETE, OurType.TOPIC, TOPIC)], E.TOPIC_AUTHORIZATION_FAILED)],
 }
 
 _bindings = st.builds(
