@@ -21,6 +21,8 @@ from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction.service import TransactionService
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.security.acl import Authorizer
+from broker.security.acl_store import AclStore
 from broker.security.scram_store import ScramCredentialStore
 from protocol.messages.alter_partition import AlterPartitionRequest, AlterPartitionResponse
 from storage.manager import LogManager
@@ -44,4 +46,6 @@ class BrokerComponents:
     # cluster mode: ControlledShutdown(broker id, broker epoch) -> partitions still led (None: embedded)
     controlled_shutdown: Callable[[int, int], Awaitable[list[tuple[str, int]]]] | None = None
     scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
+    authorizer: Authorizer | None = None  # None: no authorizer.class.name, nothing is checked
+    acls: AclStore | None = None  # where the authorizer's ACLs are kept (None with no authorizer)
     stopping: bool = False  # set once shutdown begins: connections read no further requests

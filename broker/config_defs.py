@@ -860,6 +860,13 @@ _SECURITY: list[ConfigDef] = [
     ),
     ConfigDef("connections.max.reauth.ms", L, 0, "Longest session lifetime of a SASL connection (0: unbounded)."),
     ConfigDef("authorizer.class.name", S, "", "The authorizer's class name; empty: no authorizer."),
+    ConfigDef("super.users", S, "", "Principals allowed everything by the authorizer (User:a;User:b)."),
+    ConfigDef(
+        "allow.everyone.if.no.acl.found",
+        ConfigType.BOOLEAN,
+        False,
+        "Authorizer: allow a resource with no ACL at all to everyone.",
+    ),
 ]
 
 BROKER_CONFIGS: dict[str, ConfigDef] = {c.name: c for c in _BROKER + _SECURITY}

@@ -243,11 +243,6 @@ class SocketServer:
         self.listeners = list(listeners)
         self.quotas = ConnectionQuotas(config)
         self.security = {lst.name: ListenerSecurity.build(config, lst.name, lst.security_protocol) for lst in listeners}
-        if config.get("authorizer.class.name"):
-            log.warning(
-                "authorizer.class.name=%s is set, but kafkish has no authorizer yet: ACLs are not enforced",
-                config.get("authorizer.class.name"),
-            )
         self.components: BrokerComponents | None = None  # given by ``start``
         self.connections: dict[asyncio.Task[None], Connection | None] = {}  # None: being set up
         self._tasks: list[asyncio.Task[None]] = []

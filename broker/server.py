@@ -30,13 +30,16 @@ from broker import handlers
 from broker.alter_partition import AlterPartitionManager
 from broker.components import BrokerComponents
 from broker.config import BrokerConfig
+from broker.config_defs import ConfigError
 from broker.controller.api import Controller
 from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
+from broker.controller.zk.acls import ZkAclStore
 from broker.controller.zk.admin import ZkAdmin
 from broker.controller.zk.controlled_shutdown import request_controlled_shutdown, shut_down_broker
 from broker.controller.zk.node import ZkBrokerNode
 from broker.controller.zk.producer_ids import ZkProducerIdBlocks
+from broker.controller.zk.scram import ZkScramStore
 from broker.controller.zk.znodes import EndPoint
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.group.store import OFFSETS_TOPIC
@@ -47,6 +50,8 @@ from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.network_client import NetworkClient
 from broker.replica_manager import ReplicaManager
+from broker.security.acl import AUTHORIZER_CLASSES, Authorizer, parse_super_users
+from broker.security.acl_store import AclStore, LogDirAclStore
 from broker.security.scram_store import LogDirScramStore
 from broker.topics import TopicMetadata, TopicStore
 from broker.version_profiles import apply_profile
@@ -193,6 +198,11 @@ class Broker:
             self.components.controlled_shutdown = lambda broker_id, epoch: shut_down_broker(
                 node.controller, broker_id, epoch
             )
+        await self._start_authorizer()
+        if self.zk_node is not None:  # cluster mode: SCRAM users in /config/users, seen by every broker
+            zk_scram = ZkScramStore(self.zk_node.zk)
+            await zk_scram.start()
+            self.components.scram_credentials = zk_scram
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
@@ -229,6 +239,28 @@ class Broker:
             "kafkish broker %d of cluster %s listening on %s; data in %s; started in %.2fs",
             self.node_id, self.cluster_id, where, ", ".join(self.log_dirs), time.monotonic() - self.started_at,
         )  # fmt: skip
+
+    async def _start_authorizer(self) -> None:
+        """``authorizer.class.name``: Kafka's AclAuthorizer turns ACLs on, kept in ZooKeeper in cluster mode."""
+        name = self.config.get("authorizer.class.name")
+        if not name:
+            return
+        if name not in AUTHORIZER_CLASSES:
+            raise ConfigError(
+                f"authorizer.class.name={name}: kafkish implements {', '.join(sorted(AUTHORIZER_CLASSES))}"
+            )
+        authorizer = Authorizer(
+            parse_super_users(self.config.get("super.users")), self.config.get("allow.everyone.if.no.acl.found")
+        )
+        if self.zk_node is not None:
+            zk_store = ZkAclStore(self.zk_node.zk, authorizer)
+            await zk_store.start()
+            store: AclStore = zk_store
+        else:
+            log_dir_store = LogDirAclStore(authorizer, self.log_dirs[0])
+            log_dir_store.load()
+            store = log_dir_store
+        self.components.authorizer, self.components.acls = authorizer, store
 
     def _scram_credentials(self) -> LogDirScramStore:
         store = LogDirScramStore(self.log_dirs[0])  # cluster mode: a ZooKeeper store (/config/users) instead
@@ -273,6 +305,10 @@ class Broker:
             self.components.stopping = True
         self.socket_server.stop_accepting()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
+            components = getattr(self, "components", None)
+            for store in (components.acls, components.scram_credentials) if components is not None else ():
+                if isinstance(store, (ZkAclStore, ZkScramStore)):
+                    await store.close()
             await self.zk_node.close()
         if self.alter_partition is not None:
             await self.alter_partition.close()

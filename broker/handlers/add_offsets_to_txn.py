@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import offsets_topic_ready
 from broker.handlers._transactions import for_version, txn_coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.add_offsets_to_txn import ADD_OFFSETS_TO_TXN, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse
 
@@ -23,6 +25,10 @@ PRODUCER_FENCED_VERSION = 2
 
 @handles(ADD_OFFSETS_TO_TXN, versions="0-4")
 async def handle_add_offsets_to_txn(ctx: RequestContext, request: AddOffsetsToTxnRequest) -> AddOffsetsToTxnResponse:
+    if not _authz.allowed(ctx, RT.TRANSACTIONAL_ID, request.transactional_id):
+        return AddOffsetsToTxnResponse(error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return AddOffsetsToTxnResponse(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED)
     if not await offsets_topic_ready(ctx):
         return AddOffsetsToTxnResponse(error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE)
     index = ctx.components.group_coordinator.offsets_topic.partition_for(request.group_id)

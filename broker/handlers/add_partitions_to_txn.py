@@ -18,6 +18,7 @@ carry TRANSACTION_ABORTABLE, never answered here).
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._transactions import for_version, txn_coordinator
 from protocol.errors import ErrorCode
 from protocol.messages.add_partitions_to_txn import (
@@ -44,6 +45,8 @@ async def handle_add_partitions_to_txn(
             request.v3_and_below_producer_epoch, request.v3_and_below_topics, verify_only=False,
         )  # fmt: skip
         return AddPartitionsToTxnResponse(results_by_topic_v3_and_below=_results(errors))
+    if not _authz.cluster_allowed(ctx):  # v4+ is the brokers' (KIP-890): CLUSTER_ACTION on the cluster
+        return AddPartitionsToTxnResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     response = AddPartitionsToTxnResponse()
     for txn in request.transactions:
         errors = await _add(
@@ -64,6 +67,8 @@ async def _add(
     verify_only: bool,
 ) -> dict[TopicPartition, ErrorCode]:
     wanted = [(t.name, p) for t in topics for p in t.partitions]
+    if (denied := _authz.txn_partitions_denied(ctx, txn_id, wanted)) is not None:
+        return denied
     coordinator = txn_coordinator(ctx)
     if verify_only:
         error, per_partition = coordinator.verify_partitions(txn_id, producer_id, epoch, wanted)

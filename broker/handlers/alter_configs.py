@@ -32,6 +32,7 @@ from broker.config import ConfigError, validate_topic_configs
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
 from broker.dynamic_config import NotDynamic, parse_configs
+from broker.handlers import _authz
 from broker.handlers.describe_configs import BROKER, TOPIC, ResourceError, check_broker_id
 from protocol.errors import ErrorCode
 from protocol.messages.alter_configs import (
@@ -90,6 +91,8 @@ async def handle_alter_configs(ctx: RequestContext, request: AlterConfigsRequest
 
 
 async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
+    if (denied := _authz.config_resource_denied(ctx, resource.resource_type, resource.resource_name)) is not None:
+        raise ResourceError(denied, None)
     changes = [(config.name, config.value) for config in resource.configs]
     check_changes(changes)
     if resource.resource_type == TOPIC:

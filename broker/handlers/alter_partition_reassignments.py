@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from protocol.errors import ErrorCode
 from protocol.messages.alter_partition_reassignments import (
     ALTER_PARTITION_REASSIGNMENTS,
@@ -29,6 +30,10 @@ from protocol.messages.alter_partition_reassignments import (
 async def handle_alter_partition_reassignments(
     ctx: RequestContext, request: AlterPartitionReassignmentsRequest
 ) -> AlterPartitionReassignmentsResponse:
+    if not _authz.cluster_allowed(ctx):
+        return AlterPartitionReassignmentsResponse(
+            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None
+        )
     response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None)
     for wanted in request.topics:
         count = ctx.components.metadata_cache.num_partitions(wanted.name)

@@ -32,6 +32,7 @@ import os
 
 from broker.components import BrokerComponents
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.partition import NotLeaderOrFollower, UnknownTopicOrPartition
 from protocol.errors import ErrorCode
 from protocol.messages.alter_replica_log_dirs import (
@@ -59,11 +60,16 @@ async def handle_alter_replica_log_dirs(
     ctx: RequestContext, request: AlterReplicaLogDirsRequest
 ) -> AlterReplicaLogDirsResponse:
     results: dict[str, AlterReplicaLogDirTopicResult] = {}
+    allowed = _authz.cluster_allowed(ctx)  # ALTER on the cluster, else every partition is refused
     for wanted in request.dirs:
         for topic in wanted.topics:
             result = results.setdefault(topic.name, AlterReplicaLogDirTopicResult(topic_name=topic.name))
             for index in topic.partitions:
-                code = _alter(ctx.components, wanted.path, topic.name, index)
+                code = (
+                    _alter(ctx.components, wanted.path, topic.name, index)
+                    if allowed
+                    else ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+                )
                 result.partitions.append(AlterReplicaLogDirPartitionResult(partition_index=index, error_code=code))
     return AlterReplicaLogDirsResponse(results=list(results.values()))
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.security.sasl import (
     MAX_ITERATIONS,
     MIN_ITERATIONS,
@@ -36,6 +37,16 @@ _BY_ID = {type_id: name for name, (_, type_id) in SCRAM_MECHANISMS.items()}
 async def handle_alter_user_scram_credentials(
     ctx: RequestContext, request: AlterUserScramCredentialsRequest
 ) -> AlterUserScramCredentialsResponse:
+    if not _authz.cluster_allowed(ctx):
+        names = dict.fromkeys([d.name for d in request.deletions] + [u.name for u in request.upsertions])
+        return AlterUserScramCredentialsResponse(
+            results=[
+                AlterUserScramCredentialsResult(
+                    user=n, error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None
+                )
+                for n in names
+            ]
+        )
     store = ctx.components.scram_credentials
     users: dict[str, tuple[int, str | None]] = {}  # user -> its first error
     seen: set[tuple[str, int]] = set()
@@ -80,6 +91,7 @@ async def handle_alter_user_scram_credentials(
             {key: value for key, value in upserts.items() if key[0] not in failed},
             {key for key in deletions if key[0] not in failed},
         )
+        await store.persisted()
     except OSError as exc:
         for user in users:
             fail(user, ErrorCode.UNKNOWN_SERVER_ERROR, f"cannot store the credentials: {exc.strerror}")

@@ -16,9 +16,10 @@ from __future__ import annotations
 from broker.coordinator.group.consumer.assignors import Assignment
 from broker.coordinator.group.consumer.manager import STATUS_MESSAGES
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import coordinator
-from broker.handlers.describe_groups import GROUP_OPERATIONS, NOT_REQUESTED
 from broker.metadata_cache import MetadataCache
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.consumer_group_describe import (
     CONSUMER_GROUP_DESCRIBE,
@@ -42,6 +43,8 @@ async def handle_consumer_group_describe(
     described = []
     for group_id in request.group_ids:
         status = coordinator(ctx).ownership.status(group_id)
+        if not _authz.allowed(ctx, RT.GROUP, group_id):
+            status = ErrorCode.GROUP_AUTHORIZATION_FAILED
         if status is not ErrorCode.NONE:
             message = STATUS_MESSAGES.get(status)
             described.append(DescribedGroup(error_code=status, error_message=message, group_id=group_id))
@@ -80,7 +83,9 @@ async def handle_consumer_group_describe(
                     )
                     for m in group.members.values()
                 ],
-                authorized_operations=GROUP_OPERATIONS if request.include_authorized_operations else NOT_REQUESTED,
+                authorized_operations=_authz.authorized_operations(
+                    ctx, request.include_authorized_operations, RT.GROUP, group_id
+                ),
             )
         )
     return ConsumerGroupDescribeResponse(groups=described)

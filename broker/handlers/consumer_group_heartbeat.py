@@ -20,7 +20,9 @@ from __future__ import annotations
 from broker.coordinator.group.consumer.assignors import Assignment
 from broker.coordinator.group.consumer.validation import Heartbeat, HeartbeatResult
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.consumer_group_heartbeat import (
     CONSUMER_GROUP_HEARTBEAT,
@@ -37,6 +39,8 @@ from protocol.messages.consumer_group_heartbeat import (
 async def handle_consumer_group_heartbeat(
     ctx: RequestContext, request: ConsumerGroupHeartbeatRequest
 ) -> ConsumerGroupHeartbeatResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return ConsumerGroupHeartbeatResponse(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED, error_message=None)
     if not await offsets_topic_ready(ctx):
         return ConsumerGroupHeartbeatResponse(
             error_code=ErrorCode.COORDINATOR_NOT_AVAILABLE, error_message="The coordinator is not available."

@@ -22,6 +22,8 @@ from collections import Counter
 from broker.controller.api import EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.create_partitions import (
     CREATE_PARTITIONS,
@@ -51,6 +53,9 @@ async def handle_create_partitions(ctx: RequestContext, request: CreatePartition
         response.results.append(result)
         if counts[topic.name] > 1:
             result.error_code, result.error_message = ErrorCode.INVALID_REQUEST, "Duplicate topic name."
+            continue
+        if not _authz.allowed(ctx, RT.TOPIC, topic.name):
+            result.error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
             continue
         assignment = None if topic.assignments is None else [list(a.broker_ids) for a in topic.assignments]
         try:

@@ -34,6 +34,7 @@ from broker.config import ConfigError, validate_topic_configs
 from broker.controller.api import EXCESSIVE_CREATE_TOPICS, MAX_PARTITIONS_PER_REQUEST
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.topics import new_topic_id
 from protocol.errors import ErrorCode
 from protocol.messages.create_topics import (
@@ -84,6 +85,8 @@ async def _duplicate(name: str) -> CreatableTopicResult:
 
 async def _create(ctx: RequestContext, topic: CreatableTopic, validate_only: bool) -> CreatableTopicResult:
     controller = ctx.components.controller
+    if not _authz.create_topic_allowed(ctx, topic.name):
+        return CreatableTopicResult(name=topic.name, error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
     try:
         controller.check_topic_name(topic.name)
         configs = _configs(ctx, topic)

@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.delete_groups import (
     DELETE_GROUPS,
@@ -22,7 +24,11 @@ from protocol.messages.delete_groups import (
 @handles(DELETE_GROUPS, versions="0-2")
 async def handle_delete_groups(ctx: RequestContext, request: DeleteGroupsRequest) -> DeleteGroupsResponse:
     names = list(dict.fromkeys(request.groups_names))
-    done: Completion[dict[str, ErrorCode]] = Completion()
-    coordinator(ctx).delete_groups(names, done.set)
-    results = await done
-    return DeleteGroupsResponse(results=[DeletableGroupResult(group_id=g, error_code=e) for g, e in results.items()])
+    denied = {g: ErrorCode.GROUP_AUTHORIZATION_FAILED for g in names if not _authz.allowed(ctx, RT.GROUP, g)}
+    allowed = [g for g in names if g not in denied]
+    results = dict(denied)
+    if allowed:  # the coordinator answers once per deletion: none asked for, no answer
+        done: Completion[dict[str, ErrorCode]] = Completion()
+        coordinator(ctx).delete_groups(allowed, done.set)
+        results.update(await done)
+    return DeleteGroupsResponse(results=[DeletableGroupResult(group_id=g, error_code=results[g]) for g in names])

@@ -15,7 +15,10 @@ Version notes: v1 same as v0; v2 flexible.
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code, leader_partition
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.delete_records import (
     DELETE_RECORDS,
     DeleteRecordsPartitionResult,
@@ -31,9 +34,13 @@ async def handle_delete_records(ctx: RequestContext, request: DeleteRecordsReque
     for topic in request.topics:
         result = DeleteRecordsTopicResult(name=topic.name)
         response.topics.append(result)
+        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
         for wanted in topic.partitions:
             answer = DeleteRecordsPartitionResult(partition_index=wanted.partition_index, low_watermark=-1)
             result.partitions.append(answer)
+            if denied:
+                answer.error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             try:
                 partition = leader_partition(ctx.components, topic.name, wanted.partition_index)
                 answer.low_watermark = partition.delete_records_on_leader(wanted.offset)

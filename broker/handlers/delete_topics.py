@@ -24,6 +24,8 @@ from collections import Counter
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.delete_topics import (
     DELETE_TOPICS,
@@ -79,6 +81,8 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
             else:
                 result.name = found.name
                 resolved[topic_id] = found.name
+        elif not _authz.allowed(ctx, RT.TOPIC, name):  # before its existence, as Kafka: nothing is revealed
+            _fail(result, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed.")
         else:
             found = cache.topic(name)
             if found is None:
@@ -94,6 +98,9 @@ async def handle_delete_topics(ctx: RequestContext, request: DeleteTopicsRequest
             _fail(result, ErrorCode.INVALID_REQUEST, NAME_MAPS_TO_ID)
         elif result.error_code == ErrorCode.NONE and result.topic_id in resolved:
             name = resolved.pop(result.topic_id)
+            if not _authz.allowed(ctx, RT.TOPIC, name):
+                _fail(result, ErrorCode.TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed.")
+                continue
             try:
                 await ctx.components.controller.delete_topic(name)
             except ControllerError as exc:

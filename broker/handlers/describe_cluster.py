@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
-from broker.handlers.metadata import CLUSTER_OPERATIONS
+from broker.handlers import _authz
+from broker.security.acl import CLUSTER_NAME
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.describe_cluster import (
     DESCRIBE_CLUSTER,
@@ -49,5 +51,5 @@ async def handle_describe_cluster(ctx: RequestContext, request: DescribeClusterR
         ],
     )
     if request.include_cluster_authorized_operations:
-        response.cluster_authorized_operations = CLUSTER_OPERATIONS
+        response.cluster_authorized_operations = _authz.authorized_operations(ctx, True, RT.CLUSTER, CLUSTER_NAME)
     return response

@@ -30,6 +30,7 @@ import logging
 
 from broker.config import ConfigEntry, ConfigSource
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.topics import InvalidTopic, validate_topic_name
 from protocol.errors import ErrorCode
 from protocol.messages.describe_configs import (
@@ -101,6 +102,8 @@ def _select(
 def _describe(
     ctx: RequestContext, resource: DescribeConfigsResource, with_synonyms: bool, with_docs: bool
 ) -> list[DescribeConfigsResourceResult]:
+    if (denied := _authz.config_resource_denied(ctx, resource.resource_type, resource.resource_name)) is not None:
+        raise ResourceError(denied, None)
     broker = ctx.components
     name = resource.resource_name
     if resource.resource_type == TOPIC:

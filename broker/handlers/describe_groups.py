@@ -12,7 +12,10 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import coordinator
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.describe_groups import (
     DESCRIBE_GROUPS,
     DescribedGroup,
@@ -30,6 +33,9 @@ async def handle_describe_groups(ctx: RequestContext, request: DescribeGroupsReq
     with_ops = ctx.version >= 3 and request.include_authorized_operations
     groups = []
     for group_id in request.groups:
+        if not _authz.allowed(ctx, RT.GROUP, group_id):
+            groups.append(DescribedGroup(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED, group_id=group_id))
+            continue
         summary = coordinator(ctx).describe_group(group_id)
         groups.append(
             DescribedGroup(
@@ -49,7 +55,7 @@ async def handle_describe_groups(ctx: RequestContext, request: DescribeGroupsReq
                     )
                     for m in summary.members
                 ],
-                authorized_operations=GROUP_OPERATIONS if with_ops else NOT_REQUESTED,
+                authorized_operations=_authz.authorized_operations(ctx, with_ops, RT.GROUP, group_id),
             )
         )
     return DescribeGroupsResponse(groups=groups)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from protocol.errors import ErrorCode
 from protocol.messages.describe_log_dirs import (
     DESCRIBE_LOG_DIRS,
@@ -37,6 +38,9 @@ async def handle_describe_log_dirs(ctx: RequestContext, request: DescribeLogDirs
     wanted = None if request.topics is None else {(t.topic, p) for t in request.topics for p in t.partitions}
     logs = ctx.components.log_manager.logs
     response = DescribeLogDirsResponse(error_code=ErrorCode.NONE)
+    if not _authz.cluster_allowed(ctx):  # Kafka: CLUSTER_AUTHORIZATION_FAILED (v3+ carry it), no dirs
+        response.error_code = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+        return response
     for log_dir in ctx.components.log_dirs:
         try:
             stats = os.statvfs(log_dir)

@@ -14,7 +14,9 @@ TOPIC_AUTHORIZATION_FAILED.
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code, leader_partition
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.describe_producers import (
     DESCRIBE_PRODUCERS,
@@ -35,9 +37,13 @@ async def handle_describe_producers(
     for topic in request.topics:
         answer = TopicResponse(name=topic.name)
         response.topics.append(answer)
+        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
         for index in topic.partition_indexes:
             part = PartitionResponse(partition_index=index, error_code=ErrorCode.NONE)
             answer.partitions.append(part)
+            if denied:
+                part.error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             try:
                 log = leader_partition(ctx.components, topic.name, index).log
                 if log.offline:

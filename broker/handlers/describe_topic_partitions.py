@@ -21,8 +21,10 @@ As Kafka's DescribeTopicPartitionsRequestHandler and KRaftMetadataCache:
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers.metadata import TOPIC_OPERATIONS
 from broker.metadata_cache import NO_LEADER, MetadataCache, TopicImage
+from broker.security.acl import ResourceType as RT
 from broker.topics import InvalidTopic, validate_topic_name
 from protocol.errors import ErrorCode
 from protocol.messages.describe_topic_partitions import (
@@ -47,6 +49,8 @@ async def handle_describe_topic_partitions(
     cursor = request.cursor
     start_name = cursor.topic_name if cursor is not None else ""
     names = set(cache.topics) if everything else {t.name for t in request.topics}
+    if everything and _authz.enabled(ctx):  # the topics it may not describe are left out
+        names = {name for name in names if _authz.allowed(ctx, RT.TOPIC, name)}
     names = {name for name in names if name >= start_name}
     if cursor is not None and (cursor.partition_index < 0 or (not everything and cursor.topic_name not in names)):
         return DescribeTopicPartitionsResponse(
@@ -62,6 +66,11 @@ async def handle_describe_topic_partitions(
             response.next_cursor = Cursor(topic_name=name, partition_index=0)
             break
         topic = cache.topic(name)
+        if not _authz.allowed(ctx, RT.TOPIC, name):
+            response.topics.append(
+                DescribeTopicPartitionsResponseTopic(error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED, name=name)
+            )
+            continue
         if topic is None:
             if not everything:
                 response.topics.append(_missing(name))
@@ -70,6 +79,7 @@ async def handle_describe_topic_partitions(
         count = len(topic.partitions)
         end = min(count, first + remaining)
         response.topics.append(_describe(cache, topic, first, end, ctx.listener))
+        response.topics[-1].topic_authorized_operations = _authz.authorized_operations(ctx, True, RT.TOPIC, name)
         if end < count:
             response.next_cursor = Cursor(topic_name=name, partition_index=end)
             break

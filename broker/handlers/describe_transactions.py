@@ -10,7 +10,10 @@ NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS when this broker does not own, or
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._transactions import txn_coordinator
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.describe_transactions import (
     DESCRIBE_TRANSACTIONS,
     DescribeTransactionsRequest,
@@ -26,6 +29,11 @@ async def handle_describe_transactions(
 ) -> DescribeTransactionsResponse:
     response = DescribeTransactionsResponse()
     for txn_id in request.transactional_ids:
+        if not _authz.allowed(ctx, RT.TRANSACTIONAL_ID, txn_id):
+            response.transaction_states.append(
+                TransactionState(error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactional_id=txn_id)
+            )
+            continue
         d = txn_coordinator(ctx).describe(txn_id)
         by_topic: dict[str, list[int]] = {}
         for topic, index in d.partitions:

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.security.sasl import SCRAM_MECHANISMS
 from protocol.errors import ErrorCode
 from protocol.messages.describe_user_scram_credentials import (
@@ -24,6 +25,9 @@ from protocol.messages.describe_user_scram_credentials import (
 async def handle_describe_user_scram_credentials(
     ctx: RequestContext, request: DescribeUserScramCredentialsRequest
 ) -> DescribeUserScramCredentialsResponse:
+    if not _authz.cluster_allowed(ctx):
+        denied = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+        return DescribeUserScramCredentialsResponse(error_code=denied, error_message=None)
     store = ctx.components.scram_credentials
     names = [u.name for u in request.users or []] or sorted(store.users)
     counts: dict[str, int] = {}

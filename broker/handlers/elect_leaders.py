@@ -21,6 +21,7 @@ cluster of one broker that leads every partition:
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from protocol.errors import ErrorCode
 from protocol.messages.elect_leaders import (
     ELECT_LEADERS,
@@ -35,6 +36,8 @@ PREFERRED, UNCLEAN = 0, 1
 
 @handles(ELECT_LEADERS, versions="0-2")
 async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest) -> ElectLeadersResponse:
+    if not _authz.cluster_allowed(ctx):
+        return ElectLeadersResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     election = request.election_type if ctx.version >= 1 else PREFERRED
     if election not in (PREFERRED, UNCLEAN):
         return ElectLeadersResponse(error_code=ErrorCode.INVALID_REQUEST)

@@ -22,7 +22,10 @@ epoch bump on every end, producer id and epoch in the response.
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._transactions import for_version, txn_coordinator
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.end_txn import END_TXN, EndTxnRequest, EndTxnResponse
 
 PRODUCER_FENCED_VERSION = 2
@@ -31,6 +34,8 @@ EPOCH_BUMP_VERSION = 5
 
 @handles(END_TXN, versions="0-5")
 async def handle_end_txn(ctx: RequestContext, request: EndTxnRequest) -> EndTxnResponse:
+    if not _authz.allowed(ctx, RT.TRANSACTIONAL_ID, request.transactional_id):
+        return EndTxnResponse(error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     coordinator = txn_coordinator(ctx)
     if ctx.version >= EPOCH_BUMP_VERSION:
         code, producer_id, epoch = await coordinator.end_transaction_bumped(

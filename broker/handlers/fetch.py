@@ -47,6 +47,7 @@ import asyncio
 from broker.delayed import FetchParams, FetchPartitionResult, FetchPartitionSpec
 from broker.dispatcher import RequestContext, handles
 from broker.fetch_session import decide
+from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code
 from broker.partition import READ_COMMITTED
 from broker.zerocopy import FileBackedResponse, RecordsSplicer
@@ -83,6 +84,7 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     )
     # Decode: topic ids (v13+) to names; an unknown id is answered here, the rest is read.
     response = FetchResponse(session_id=session.session_id)
+    checks = broker.authorizer is not None
     answers: list[PartitionData] = []
     wanted: list[tuple[tuple[str, int], FetchPartitionSpec]] = []
     slots: list[int] = []
@@ -99,6 +101,9 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
             answers.append(answer)
             if name is None:
                 answer.error_code = ErrorCode.UNKNOWN_TOPIC_ID
+                continue
+            if checks and not _authz.replica_or_topic_allowed(ctx, params.replica_id, name):
+                answer.error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
                 continue
             slots.append(len(answers) - 1)
             spec = FetchPartitionSpec(

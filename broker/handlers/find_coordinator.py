@@ -17,7 +17,9 @@ from __future__ import annotations
 from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import offsets_topic_ready
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.find_coordinator import (
     FIND_COORDINATOR,
@@ -45,6 +47,10 @@ async def _find(ctx: RequestContext, key_type: int, key: str) -> Coordinator:
     def error(code: ErrorCode, message: str) -> Coordinator:
         return Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
 
+    if key_type == TRANSACTION and not _authz.allowed(ctx, RT.TRANSACTIONAL_ID, key):
+        return error(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Transactional Id authorization failed.")
+    if key_type == GROUP and not _authz.allowed(ctx, RT.GROUP, key):
+        return error(ErrorCode.GROUP_AUTHORIZATION_FAILED, "Group authorization failed.")
     if key_type == TRANSACTION:
         transactions = ctx.components.transaction_coordinator
         if not await transactions.ensure_topic():

@@ -9,12 +9,17 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import coordinator
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.heartbeat import HEARTBEAT, HeartbeatRequest, HeartbeatResponse
 
 
 @handles(HEARTBEAT, versions="0-4")
 async def handle_heartbeat(ctx: RequestContext, request: HeartbeatRequest) -> HeartbeatResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return HeartbeatResponse(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED)
     error = coordinator(ctx).heartbeat(
         request.group_id,
         request.member_id,

@@ -32,6 +32,7 @@ from typing import Any
 from broker.config import BROKER_CONFIGS, AlterOp, incremental_configs, incremental_topic_configs
 from broker.dispatcher import RequestContext, handles
 from broker.dynamic_config import check_names
+from broker.handlers import _authz
 from broker.handlers.alter_configs import alter_broker, alter_topic, answer_each, check_changes
 from broker.handlers.describe_configs import BROKER, BROKER_LOGGER, TOPIC, ResourceError, check_broker_id
 from protocol.errors import ErrorCode
@@ -70,6 +71,8 @@ async def handle_incremental_alter_configs(
 
 
 async def _alter(ctx: RequestContext, resource: AlterConfigsResource, validate_only: bool) -> None:
+    if (denied := _authz.config_resource_denied(ctx, resource.resource_type, resource.resource_name)) is not None:
+        raise ResourceError(denied, None)
     check_changes([(c.name, "" if c.config_operation == AlterOp.DELETE else c.value) for c in resource.configs])
     ops = []
     for config in resource.configs:

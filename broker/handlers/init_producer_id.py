@@ -23,6 +23,7 @@ The broker builds one id manager (``BrokerComponents.producer_ids``), shared wit
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._transactions import for_version, txn_coordinator
 from protocol.errors import ErrorCode
 from protocol.messages.init_producer_id import INIT_PRODUCER_ID, InitProducerIdRequest, InitProducerIdResponse
@@ -37,6 +38,8 @@ async def handle_init_producer_id(ctx: RequestContext, request: InitProducerIdRe
                                       producer_id=-1, producer_epoch=-1)  # fmt: skip
 
     txn_id = request.transactional_id
+    if (denied := _authz.init_producer_id_denied(ctx, txn_id)) is not None:
+        return fail(denied)
     try:
         if txn_id is None:
             producer_id = await ctx.components.producer_ids.generate_producer_id()

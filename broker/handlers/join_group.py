@@ -25,13 +25,17 @@ from __future__ import annotations
 
 from broker.coordinator.group.group import JoinResult
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.join_group import JOIN_GROUP, JoinGroupRequest, JoinGroupResponse, JoinGroupResponseMember
 
 
 @handles(JOIN_GROUP, versions="0-9")
 async def handle_join_group(ctx: RequestContext, request: JoinGroupRequest) -> JoinGroupResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return _answer(ctx, JoinResult(ErrorCode.GROUP_AUTHORIZATION_FAILED))
     if not await offsets_topic_ready(ctx):
         return _answer(ctx, JoinResult(ErrorCode.COORDINATOR_NOT_AVAILABLE, member_id=request.member_id))
     done: Completion[JoinResult] = Completion()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._controller_requests import commands_of
 from protocol.errors import ErrorCode
 from protocol.messages.leader_and_isr import (
@@ -26,6 +27,8 @@ from protocol.messages.leader_and_isr import (
 
 @handles(LEADER_AND_ISR, versions="0-5")
 async def handle_leader_and_isr(ctx: RequestContext, request: LeaderAndIsrRequest) -> LeaderAndIsrResponse:
+    if not _authz.cluster_allowed(ctx):
+        return LeaderAndIsrResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     try:
         results = await commands_of(ctx).leader_and_isr(request, ctx.version)
     except ControllerError as exc:

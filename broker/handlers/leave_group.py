@@ -11,13 +11,17 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.leave_group import LEAVE_GROUP, LeaveGroupRequest, LeaveGroupResponse, MemberResponse
 
 
 @handles(LEAVE_GROUP, versions="0-5")
 async def handle_leave_group(ctx: RequestContext, request: LeaveGroupRequest) -> LeaveGroupResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return LeaveGroupResponse(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED)
     leaving: list[tuple[str, str | None]]
     if ctx.version < 3:
         leaving = [(request.member_id, None)]

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from broker.coordinator.group.state import GroupState, parse_state
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.messages.list_groups import LIST_GROUPS, ListedGroup, ListGroupsRequest, ListGroupsResponse
 
 CLASSIC, CONSUMER = "classic", "consumer"
@@ -41,4 +43,6 @@ async def handle_list_groups(ctx: RequestContext, request: ListGroupsRequest) ->
             for g in coordinator(ctx).consumer.groups.values()
             if not names or str(g.state).lower() in names
         ]
+    if not _authz.allowed(ctx, RT.CLUSTER):  # without DESCRIBE on the cluster: the groups it may describe
+        groups = [g for g in groups if _authz.allowed(ctx, RT.GROUP, g.group_id)]
     return ListGroupsResponse(error_code=coordinator(ctx).list_groups_error(), groups=groups)

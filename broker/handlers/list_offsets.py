@@ -24,8 +24,10 @@ from __future__ import annotations
 from collections import Counter
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code, leader_partition
 from broker.partition import Partition
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.list_offsets import (
     LIST_OFFSETS,
@@ -52,11 +54,15 @@ async def handle_list_offsets(ctx: RequestContext, request: ListOffsetsRequest) 
     for topic in request.topics:
         answers = ListOffsetsTopicResponse(name=topic.name)
         response.topics.append(answers)
+        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
         for wanted in topic.partitions:
             answer = ListOffsetsPartitionResponse(partition_index=wanted.partition_index)
             answers.partitions.append(answer)
             if ctx.version >= 1 and counts[(topic.name, wanted.partition_index)] > 1:
                 answer.error_code = ErrorCode.INVALID_REQUEST
+                continue
+            if denied:
+                answer.error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
                 continue
             try:
                 partition = leader_partition(ctx.components, topic.name, wanted.partition_index)

@@ -9,6 +9,7 @@ is ongoing (unknown topics are left out there too). Flexible from v0.
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from protocol.errors import ErrorCode
 from protocol.messages.list_partition_reassignments import (
     LIST_PARTITION_REASSIGNMENTS,
@@ -21,4 +22,6 @@ from protocol.messages.list_partition_reassignments import (
 async def handle_list_partition_reassignments(
     ctx: RequestContext, request: ListPartitionReassignmentsRequest
 ) -> ListPartitionReassignmentsResponse:
+    if not _authz.cluster_allowed(ctx):
+        return ListPartitionReassignmentsResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None)
     return ListPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None, topics=[])

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from broker.coordinator.transaction.state import TxnState
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._transactions import txn_coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.list_transactions import (
     LIST_TRANSACTIONS,
@@ -46,5 +48,6 @@ async def handle_list_transactions(ctx: RequestContext, request: ListTransaction
                 transactional_id=m.transactional_id, producer_id=m.producer_id, transaction_state=m.state.name_
             )
             for m in sorted(found, key=lambda m: m.transactional_id)
+            if _authz.allowed(ctx, RT.TRANSACTIONAL_ID, m.transactional_id)  # the others are left out
         ],
     )

@@ -14,14 +14,20 @@
   LEADER_NOT_AVAILABLE (LISTENER_NOT_FOUND from v6 when the leader is alive without that listener),
   as Kafka's metadata cache answers; replicas, ISR and offline replicas as the cache has them.
 - Authorized operations (v8+): with no authorizer everything is allowed, so the bit field has every
-  topic (and cluster) operation set when asked for.
+  topic (and cluster) operation set when asked for; with one, the operations the principal may do.
+- With an authorizer (``_authz``): a list of every topic leaves out those the principal may not
+  DESCRIBE; a topic asked for by name or id is TOPIC_AUTHORIZATION_FAILED; auto-creation needs CREATE
+  on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED.
 """
 
 from __future__ import annotations
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.metadata_cache import NO_LEADER, MetadataCache, TopicImage
+from broker.security.acl import CLUSTER_NAME
+from broker.security.acl import ResourceType as RT
 from broker.topics import InvalidTopic, validate_topic_name
 from protocol.errors import ErrorCode
 from protocol.messages.metadata import (
@@ -56,11 +62,13 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
         controller_id=cache.controller_id,
     )
     if ctx.version >= 8 and request.include_cluster_authorized_operations:
-        response.cluster_authorized_operations = CLUSTER_OPERATIONS
+        response.cluster_authorized_operations = _authz.authorized_operations(ctx, True, RT.CLUSTER, CLUSTER_NAME)
     with_ops = ctx.version >= 8 and request.include_topic_authorized_operations
     if request.topics is None or (ctx.version == 0 and not request.topics):
+        checks = _authz.enabled(ctx)
         for topic in cache.topics.values():
-            response.topics.append(describe(ctx, topic, with_ops))
+            if not checks or _authz.allowed(ctx, RT.TOPIC, topic.name):  # the others are hidden
+                response.topics.append(describe(ctx, topic, with_ops))
         return response
     allow_create = ctx.version < 4 or request.allow_auto_topic_creation
     for wanted in request.topics:
@@ -70,8 +78,13 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
                 response.topics.append(
                     MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_ID, name=None, topic_id=wanted.topic_id)
                 )
+            elif not _authz.allowed(ctx, RT.TOPIC, found.name):
+                response.topics.append(_denied(None, wanted.topic_id))
             else:
                 response.topics.append(describe(ctx, found, with_ops))
+            continue
+        if not _authz.allowed(ctx, RT.TOPIC, wanted.name):
+            response.topics.append(_denied(wanted.name, ZERO_UUID))
             continue
         response.topics.append(await lookup_or_create(ctx, wanted.name, allow_create, with_ops))
     return response
@@ -90,6 +103,8 @@ async def lookup_or_create(ctx: RequestContext, name: str, allow_create: bool, w
         return MetadataResponseTopic(error_code=ErrorCode.LEADER_NOT_AVAILABLE, name=name)
     if not (allow_create and broker.config.get("auto.create.topics.enable")):
         return MetadataResponseTopic(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name=name)
+    if not _authz.create_topic_allowed(ctx, name):
+        return _denied(name, ZERO_UUID)
     try:
         replicas = broker.controller.check_new_topic(name, -1, -1, None)
         await broker.controller.create_topic(name, replicas, {})
@@ -110,7 +125,13 @@ def describe(ctx: RequestContext, topic: TopicImage, with_ops: bool) -> Metadata
         topic_id=topic.topic_id or ZERO_UUID,
         is_internal=topic.is_internal,
         partitions=_partitions(cache, topic, ctx.listener, ctx.version >= LISTENER_ERRORS_VERSION),
-        topic_authorized_operations=TOPIC_OPERATIONS if with_ops else NOT_REQUESTED,
+        topic_authorized_operations=_authz.authorized_operations(ctx, with_ops, RT.TOPIC, topic.name),
+    )
+
+
+def _denied(name: str | None, topic_id: bytes) -> MetadataResponseTopic:
+    return MetadataResponseTopic(
+        error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED, name=name, topic_id=topic_id, is_internal=False
     )
 
 

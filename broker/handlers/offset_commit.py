@@ -28,7 +28,9 @@ from collections.abc import Callable
 
 from broker.coordinator.group.group import OffsetAndMetadata
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.offset_commit import (
     OFFSET_COMMIT,
@@ -43,6 +45,8 @@ MAX_TIMESTAMP = 2**63 - 1
 
 @handles(OFFSET_COMMIT, versions="0-9")
 async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest) -> OffsetCommitResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return _answer(request, lambda tp: ErrorCode.GROUP_AUTHORIZATION_FAILED)
     if not await offsets_topic_ready(ctx):
         return _answer(request, lambda tp: ErrorCode.COORDINATOR_NOT_AVAILABLE)
     now = int(time.time() * 1000)
@@ -51,8 +55,12 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
     offsets: dict[tuple[str, int], OffsetAndMetadata] = {}
     for topic in request.topics:
         count = ctx.components.metadata_cache.num_partitions(topic.name)
+        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
         for p in topic.partitions:
             tp = (topic.name, p.partition_index)
+            if denied:
+                errors[tp] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             if count is None or not 0 <= p.partition_index < count:
                 errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 continue

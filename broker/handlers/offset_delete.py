@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.offset_delete import (
     OFFSET_DELETE,
@@ -24,6 +26,8 @@ from protocol.messages.offset_delete import (
 
 @handles(OFFSET_DELETE, versions="0-0")
 async def handle_offset_delete(ctx: RequestContext, request: OffsetDeleteRequest) -> OffsetDeleteResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return OffsetDeleteResponse(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED)
     unknown: dict[tuple[str, int], ErrorCode] = {}
     partitions = []
     for topic in request.topics:

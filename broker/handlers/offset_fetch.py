@@ -17,7 +17,9 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import coordinator
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.offset_fetch import (
     OFFSET_FETCH,
@@ -40,6 +42,8 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
         for group in request.groups:
             member_id, epoch = (group.member_id, group.member_epoch) if ctx.version >= 9 else (None, -1)
             error = coordinator(ctx).check_offset_fetch(group.group_id, member_id, epoch)
+            if not _authz.allowed(ctx, RT.GROUP, group.group_id):
+                error = ErrorCode.GROUP_AUTHORIZATION_FAILED
             if error is not ErrorCode.NONE:
                 groups.append(OffsetFetchResponseGroup(group_id=group.group_id, error_code=error))
                 continue
@@ -70,6 +74,8 @@ async def handle_offset_fetch(ctx: RequestContext, request: OffsetFetchRequest) 
         return OffsetFetchResponse(groups=groups)
     wanted = None if request.topics is None else [(t.name, t.partition_indexes) for t in request.topics]
     error = coordinator(ctx).check_offset_fetch(request.group_id, None, -1)
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        error = ErrorCode.GROUP_AUTHORIZATION_FAILED
     if error is not ErrorCode.NONE:
         return _error_response(ctx.version, error, wanted)
     found = _fetch(ctx, request.group_id, wanted, ctx.version >= 7 and request.require_stable)
@@ -130,4 +136,10 @@ def _fetch(ctx: RequestContext, group_id: str, wanted: Wanted, require_stable: b
     if wanted is not None:
         for name, _ in wanted:
             by_topic.setdefault(name, [])
+    if _authz.enabled(ctx):  # topics it may not DESCRIBE: left out of "all", else TOPIC_AUTHORIZATION_FAILED
+        for name in [n for n in by_topic if not _authz.allowed(ctx, RT.TOPIC, n)]:
+            if wanted is None:
+                del by_topic[name]
+            else:
+                by_topic[name] = [(p, -1, -1, "", ErrorCode.TOPIC_AUTHORIZATION_FAILED) for p, *_ in by_topic[name]]
     return list(by_topic.items())

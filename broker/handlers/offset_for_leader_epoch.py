@@ -16,7 +16,9 @@ id; v4 flexible.
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code, leader_partition
+from protocol.errors import ErrorCode
 from protocol.messages.offset_for_leader_epoch import (
     OFFSET_FOR_LEADER_EPOCH,
     EpochEndOffset,
@@ -34,9 +36,13 @@ async def handle_offset_for_leader_epoch(
     for topic in request.topics:
         result = OffsetForLeaderTopicResult(topic=topic.topic)
         response.topics.append(result)
+        denied = not _authz.replica_or_topic_allowed(ctx, request.replica_id if ctx.version >= 3 else -1, topic.topic)
         for wanted in topic.partitions:
             answer = EpochEndOffset(partition=wanted.partition)
             result.partitions.append(answer)
+            if denied:
+                answer.error_code = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             try:
                 partition = leader_partition(ctx.components, topic.topic, wanted.partition)
                 partition.check_leader_epoch(wanted.current_leader_epoch)

@@ -45,6 +45,7 @@ a partition not added to it gets INVALID_TXN_STATE (TRANSACTION_ABORTABLE v11+).
 from __future__ import annotations
 
 from broker.dispatcher import CloseConnection, RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code
 from broker.handlers._produce_checks import check_produce_records
 from broker.handlers._transactions import unverified_produce, verify_remotely
@@ -70,9 +71,13 @@ async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> Produc
     entries: dict[tuple[str, int], Buffer] = {}
     refused: dict[tuple[str, int], PartitionError] = {}
     remote: dict[tuple[str, int], tuple[int, int]] = {}  # to verify with the coordinating broker
+    checks = ctx.components.authorizer is not None
     for topic_data in request.topic_data:
         for data in topic_data.partition_data:
             key = (topic_data.name, data.index)
+            if checks and (denied := _authz.produce_denied(ctx, request.transactional_id, topic_data.name)):
+                refused[key] = denied
+                continue
             try:
                 entries[key] = check_produce_records(data.records, ctx.version)
                 if (producer := unverified_produce(ctx, request.transactional_id, key, entries[key])) is not None:

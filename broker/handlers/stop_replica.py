@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._controller_requests import commands_of
+from protocol.errors import ErrorCode
 from protocol.messages.stop_replica import (
     STOP_REPLICA,
     StopReplicaPartitionError,
@@ -24,6 +26,8 @@ from protocol.messages.stop_replica import (
 
 @handles(STOP_REPLICA, versions="0-3")
 async def handle_stop_replica(ctx: RequestContext, request: StopReplicaRequest) -> StopReplicaResponse:
+    if not _authz.cluster_allowed(ctx):
+        return StopReplicaResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     try:
         results = await commands_of(ctx).stop_replica(request, ctx.version)
     except ControllerError as exc:

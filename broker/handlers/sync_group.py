@@ -18,12 +18,17 @@ from __future__ import annotations
 
 from broker.coordinator.group.group import SyncResult
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator
+from broker.security.acl import ResourceType as RT
+from protocol.errors import ErrorCode
 from protocol.messages.sync_group import SYNC_GROUP, SyncGroupRequest, SyncGroupResponse
 
 
 @handles(SYNC_GROUP, versions="0-5")
 async def handle_sync_group(ctx: RequestContext, request: SyncGroupRequest) -> SyncGroupResponse:
+    if not _authz.allowed(ctx, RT.GROUP, request.group_id):
+        return SyncGroupResponse(error_code=ErrorCode.GROUP_AUTHORIZATION_FAILED)
     done: Completion[SyncResult] = Completion()
     coordinator(ctx).sync_group(
         request.group_id,

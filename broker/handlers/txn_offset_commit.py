@@ -28,8 +28,10 @@ from collections.abc import Callable
 from broker.coordinator.group.group import OffsetAndMetadata
 from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
 from broker.handlers._transactions import verify_in_transaction
+from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.txn_offset_commit import (
     TXN_OFFSET_COMMIT,
@@ -45,6 +47,8 @@ ABORTABLE_VERSION = 4  # TRANSACTION_ABORTABLE (KIP-890)
 
 @handles(TXN_OFFSET_COMMIT, versions="0-4")
 async def handle_txn_offset_commit(ctx: RequestContext, request: TxnOffsetCommitRequest) -> TxnOffsetCommitResponse:
+    if (refused := _authz.txn_offsets_denied(ctx, request.transactional_id, request.group_id)) is not None:
+        return _answer(request, lambda tp: refused)
     if not await offsets_topic_ready(ctx):
         return _answer(request, lambda tp: ErrorCode.COORDINATOR_NOT_AVAILABLE)
     now = int(time.time() * 1000)
@@ -52,8 +56,12 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: TxnOffsetCommit
     offsets: dict[TopicPartition, OffsetAndMetadata] = {}
     for topic in request.topics:
         count = ctx.components.metadata_cache.num_partitions(topic.name)
+        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
         for p in topic.partitions:
             tp = (topic.name, p.partition_index)
+            if denied:
+                errors[tp] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                continue
             if count is None or not 0 <= p.partition_index < count:
                 errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
                 continue

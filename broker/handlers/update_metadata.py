@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from broker.handlers._controller_requests import commands_of
 from protocol.errors import ErrorCode
 from protocol.messages.update_metadata import UPDATE_METADATA, UpdateMetadataRequest, UpdateMetadataResponse
@@ -18,6 +19,8 @@ from protocol.messages.update_metadata import UPDATE_METADATA, UpdateMetadataReq
 
 @handles(UPDATE_METADATA, versions="0-8")
 async def handle_update_metadata(ctx: RequestContext, request: UpdateMetadataRequest) -> UpdateMetadataResponse:
+    if not _authz.cluster_allowed(ctx):
+        return UpdateMetadataResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     try:
         await commands_of(ctx).update_metadata(request, ctx.version)
     except ControllerError as exc:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from broker.coordinator.transaction.markers import write_markers
 from broker.dispatcher import RequestContext, handles
-from broker.handlers._partitions import error_code
+from broker.handlers import _authz
+from broker.handlers._partitions import PartitionError, error_code
 from protocol.errors import ErrorCode
 from protocol.messages.write_txn_markers import (
     WRITE_TXN_MARKERS,
@@ -32,12 +33,15 @@ from protocol.messages.write_txn_markers import (
 async def handle_write_txn_markers(ctx: RequestContext, request: WriteTxnMarkersRequest) -> WriteTxnMarkersResponse:
     response = WriteTxnMarkersResponse()
     groups = ctx.components.group_coordinator.coordinator
+    allowed = _authz.cluster_allowed(ctx)
     for marker in request.markers:
         partitions = {(t.name, p) for t in marker.topics for p in t.partition_indexes}
-        results = await write_markers(
-            ctx.components.replica_manager, groups, marker.producer_id, marker.producer_epoch,
-            marker.coordinator_epoch, marker.transaction_result, partitions,
-        )  # fmt: skip
+        results: dict[tuple[str, int], BaseException | None] = dict.fromkeys(partitions, _NOT_AUTHORIZED)
+        if allowed:
+            results = await write_markers(
+                ctx.components.replica_manager, groups, marker.producer_id, marker.producer_epoch,
+                marker.coordinator_epoch, marker.transaction_result, partitions,
+            )  # fmt: skip
         topics = [
             WritableTxnMarkerTopicResult(
                 name=t.name,
@@ -50,6 +54,9 @@ async def handle_write_txn_markers(ctx: RequestContext, request: WriteTxnMarkers
         ]
         response.markers.append(WritableTxnMarkerResult(producer_id=marker.producer_id, topics=topics))
     return response
+
+
+_NOT_AUTHORIZED = PartitionError(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
 
 
 def _code(error: BaseException | None) -> ErrorCode:

@@ -6,9 +6,10 @@ Each user's credentials are Kafka's ``/config/users/<user>`` document::
 
 ``ScramCredentialStore`` holds them in memory (the base, for in-process use); ``LogDirScramStore`` also
 writes them all to ``user-scram-credentials.json`` in the first log dir through storage's atomic write
-(write-temp, fsync, rename), so a crash leaves the old set or the new one. In cluster mode a ZooKeeper
-store takes the same place: it overrides ``_persist`` (write ``/config/users/<user>`` and a change
-notification) and calls ``replace_user`` when a notification arrives. Passwords are never stored.
+(write-temp, fsync, rename), so a crash leaves the old set or the new one. In cluster mode
+``broker.controller.zk.scram.ZkScramStore`` takes the same place: it overrides ``_persist`` (write
+``/config/users/<user>`` and a change notification; ``persisted`` waits for it) and calls
+``replace_user`` when a notification arrives. Passwords are never stored.
 
 Not thread-safe: the broker's event loop owns it.
 """
@@ -65,6 +66,9 @@ class ScramCredentialStore:
 
     def _persist(self, users: set[str]) -> None:
         """Where the credentials are kept; in memory only here."""
+
+    async def persisted(self) -> None:
+        """Wait until every change so far is kept (a ZooKeeper store writes after ``alter`` returns)."""
 
 
 class LogDirScramStore(ScramCredentialStore):
