@@ -33,6 +33,8 @@ RULES: dict[str, dict[ResourceType, AclOperation]] = {
     "StopReplica": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "UpdateMetadata": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "WriteTxnMarkers": {RT.CLUSTER: Op.CLUSTER_ACTION},
+    "AlterPartition": {RT.CLUSTER: Op.CLUSTER_ACTION},
+    "ControlledShutdown": {RT.CLUSTER: Op.CLUSTER_ACTION},
     "OffsetCommit": {RT.GROUP: Op.READ, RT.TOPIC: Op.READ},
     "OffsetFetch": {RT.GROUP: Op.DESCRIBE, RT.TOPIC: Op.DESCRIBE},
     "OffsetDelete": {RT.GROUP: Op.DELETE, RT.TOPIC: Op.READ},

@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from protocol.errors import ErrorCode
 from protocol.messages.alter_partition import ALTER_PARTITION, AlterPartitionRequest, AlterPartitionResponse
 
 
 @handles(ALTER_PARTITION, versions="0-3")
 async def handle_alter_partition(ctx: RequestContext, request: AlterPartitionRequest) -> AlterPartitionResponse:
+    if not _authz.cluster_allowed(ctx):
+        return AlterPartitionResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     controller = ctx.components.isr_controller
     if controller is None:
         return AlterPartitionResponse(error_code=ErrorCode.NOT_CONTROLLER)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
+from broker.handlers import _authz
 from protocol.errors import ErrorCode
 from protocol.messages.controlled_shutdown import (
     CONTROLLED_SHUTDOWN,
@@ -26,6 +27,8 @@ from protocol.messages.controlled_shutdown import (
 async def handle_controlled_shutdown(
     ctx: RequestContext, request: ControlledShutdownRequest
 ) -> ControlledShutdownResponse:
+    if not _authz.cluster_allowed(ctx):
+        return ControlledShutdownResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
     shut_down = ctx.components.controlled_shutdown
     if shut_down is None:
         return ControlledShutdownResponse(error_code=ErrorCode.NOT_CONTROLLER)

@@ -22,6 +22,8 @@ from broker.security.acl import AclPermissionType as AclPermissionTypeOurs
 from broker.security.acl import ResourceType as OurType
 from protocol.errors import ErrorCode as E
 from protocol.messages.add_offsets_to_txn import AddOffsetsToTxnRequest
+from protocol.messages.alter_partition import AlterPartitionRequest
+from protocol.messages.controlled_shutdown import ControlledShutdownRequest
 from protocol.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsTopic
 from protocol.messages.create_topics import CreatableTopic, CreateTopicsRequest
 from protocol.messages.delete_groups import DeleteGroupsRequest
@@ -173,6 +175,8 @@ def _cases(c: RawClient) -> dict[str, Callable[[], int]]:
             ).error_code
         ),
         "UpdateMetadata": lambda: c.request(6, 6, UpdateMetadataRequest()).error_code,
+        "AlterPartition": lambda: c.request(56, 0, AlterPartitionRequest(broker_id=1)).error_code,
+        "ControlledShutdown": lambda: c.request(7, 3, ControlledShutdownRequest(broker_id=1)).error_code,
         "DeleteGroups": lambda: c.request(42, 2, DeleteGroupsRequest(groups_names=[GROUP])).results[0].error_code,
         "Heartbeat": lambda: (
             c.request(12, 3, HeartbeatRequest(group_id=GROUP, generation_id=1, member_id="x")).error_code
@@ -300,6 +304,8 @@ DENIED = {
     "DescribeLogDirs": E.CLUSTER_AUTHORIZATION_FAILED,
     "DescribeAcls": E.CLUSTER_AUTHORIZATION_FAILED,
     "UpdateMetadata": E.CLUSTER_AUTHORIZATION_FAILED,
+    "AlterPartition": E.CLUSTER_AUTHORIZATION_FAILED,
+    "ControlledShutdown": E.CLUSTER_AUTHORIZATION_FAILED,
     "DeleteGroups": E.GROUP_AUTHORIZATION_FAILED,
     "Heartbeat": E.GROUP_AUTHORIZATION_FAILED,
     "SyncGroup": E.GROUP_AUTHORIZATION_FAILED,
@@ -438,6 +444,8 @@ _STEPS: dict[str, list[tuple[Need, E]]] = {
     "DescribeLogDirs": [([(Op.DESCRIBE, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
     "DescribeAcls": [([(Op.DESCRIBE, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
     "UpdateMetadata": [([(Op.CLUSTER_ACTION, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
+    "AlterPartition": [([(Op.CLUSTER_ACTION, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
+    "ControlledShutdown": [([(Op.CLUSTER_ACTION, OurType.CLUSTER, CLUSTER)], E.CLUSTER_AUTHORIZATION_FAILED)],
     "DeleteGroups": [([(Op.DELETE, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
     "Heartbeat": [([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
     "SyncGroup": [([(Op.READ, OurType.GROUP, GROUP)], E.GROUP_AUTHORIZATION_FAILED)],
