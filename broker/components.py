@@ -18,6 +18,7 @@ from broker.controller.commands import ControllerCommands
 from broker.coordinator.group.service import GroupService
 from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction.service import TransactionService
+from broker.fault_injection import FaultInjector
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
 from broker.security.scram_store import ScramCredentialStore
@@ -38,4 +39,5 @@ class BrokerComponents:
     transaction_coordinator: TransactionService
     controller_commands: ControllerCommands | None = None  # cluster mode: LeaderAndIsr & co. (None: embedded)
     scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
+    faults: FaultInjector | None = None  # kafkish.fault.injection.enable: the rules requests go through
     stopping: bool = False  # set once shutdown begins: connections read no further requests

@@ -41,6 +41,8 @@ from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFile
 from broker.coordinator.transaction.service import TransactionService
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC
+from broker.fault_endpoint import FaultEndpoint
+from broker.fault_injection import FaultInjector
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
@@ -99,6 +101,7 @@ class Broker:
         self.controller_commands: ControllerCommands | None = None
         self.group_coordinator: GroupService
         self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
+        self.fault_endpoint: FaultEndpoint | None = None  # kafkish.fault.injection.enable (tests only)
 
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -171,6 +174,14 @@ class Broker:
             controller_commands=self.controller_commands,
             scram_credentials=self._scram_credentials(),
         )
+        if self.config.get("kafkish.fault.injection.enable"):
+            self.components.faults = FaultInjector(self.metadata_cache)
+            self.fault_endpoint = FaultEndpoint(
+                self.components.faults,
+                self.config.get("kafkish.fault.injection.host"),
+                self.config.get("kafkish.fault.injection.port"),
+            )
+            await self.fault_endpoint.start()
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
@@ -234,6 +245,8 @@ class Broker:
             self.components.stopping = True
         log.info("shutting down")
         self.socket_server.stop_accepting()
+        if self.fault_endpoint is not None:
+            await self.fault_endpoint.stop()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             await self.zk_node.close()
         for task in self._background:

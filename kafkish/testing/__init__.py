@@ -13,5 +13,15 @@ from __future__ import annotations
 
 from kafkish.testing.broker import TEST_DEFAULTS, Broker, BrokerError
 from kafkish.testing.checkers import DeliveryReport, Record, check_delivery
+from kafkish.testing.faults import FaultInjectionError, Faults
 
-__all__ = ["TEST_DEFAULTS", "Broker", "BrokerError", "DeliveryReport", "Record", "check_delivery"]
+__all__ = [
+    "TEST_DEFAULTS",
+    "Broker",
+    "BrokerError",
+    "DeliveryReport",
+    "FaultInjectionError",
+    "Faults",
+    "Record",
+    "check_delivery",
+]
