@@ -32,12 +32,12 @@ def topic(broker: Broker) -> Iterator[str]:
     broker.faults.clear()
 
 
-def _read(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[bytes]:
+def _read(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[bytes | None]:
     consumer = Consumer(
         {"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"}
     )
     consumer.subscribe([topic])
-    values: list[bytes] = []
+    values: list[bytes | None] = []
     deadline = time.monotonic() + timeout
     while len(values) < count and time.monotonic() < deadline:
         message = consumer.poll(1.0)
@@ -57,7 +57,7 @@ def test_fault_injection_is_off_unless_enabled() -> None:
 def test_a_producer_retries_through_not_leader_or_follower_and_succeeds(broker: Broker, topic: str) -> None:
     broker.faults.inject(api="Produce", error="NOT_LEADER_OR_FOLLOWER", count=3, topic=topic)
     producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "retry.backoff.ms": 50, "linger.ms": 0})
-    reports: list[tuple[KafkaError | None, bytes]] = []
+    reports: list[tuple[KafkaError | None, bytes | None]] = []
     producer.produce(topic, value=b"one", on_delivery=lambda err, msg: reports.append((err, msg.value())))
     assert producer.flush(30) == 0
     assert reports == [(None, b"one")]
