@@ -80,6 +80,7 @@ class Broker:
         self._lines: list[str] = []
         self._reader: threading.Thread | None = None
         self._faults: Faults | None = None
+        self.paused = False
 
     @property
     def bootstrap_servers(self) -> str:
@@ -151,6 +152,13 @@ class Broker:
 
     def stop(self, timeout: float = 15.0) -> None:
         """A clean shutdown (SIGTERM), then SIGKILL if it takes longer than ``timeout``; removes a temp data dir."""
+        self.terminate(timeout)
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def terminate(self, timeout: float = 15.0) -> None:
+        """A clean shutdown (SIGTERM; SIGKILL after ``timeout``), keeping the data dir for a ``restart()``."""
+        self.resume()  # a paused process cannot shut down
         if self.process is not None and self.process.poll() is None:
             from kafkish.testing._admin import forget
 
@@ -162,8 +170,6 @@ class Broker:
                 self.process.kill()
                 self.process.wait(10)
         self._join()
-        if self._own_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def kill(self) -> None:
         """SIGKILL: no flush, no checkpoint (keeps the data dir)."""
@@ -171,6 +177,31 @@ class Broker:
             self.process.kill()
             self.process.wait(10)
         self._join()
+
+    def pause(self) -> None:
+        """SIGSTOP: the process freezes (its sockets stay open, nothing answers, its ZooKeeper session
+        lapses after ``zookeeper.session.timeout.ms``), as in a long GC pause or a hung host."""
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause()``."""
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def restart(self, timeout: float = 15.0) -> Broker:
+        """Stop (SIGTERM) if still running, then start again with the same data, on the same port."""
+        self.terminate(timeout)
+        listener = self.config["listeners"]
+        self.config["listeners"] = re.sub(r":\d+$", f":{self.port}", listener) if self.port else listener
+        return self.start()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def _join(self) -> None:
         if self._reader is not None:
