@@ -10,8 +10,8 @@ Fixtures:
   session (each xdist worker its own), with ``kill``/``pause``/``resume``/``stop_broker``/``restart`` of a
   broker; after each test, brokers it paused or stopped are brought back (``heal()``). Skipped, with the
   reason, where ZooKeeper or Java is not installed. Properties from the ini option ``kafka_cluster_config``.
-- ``kafka_faults``: the ``kafkish.testing.Faults`` of a broker started with fault injection on (shared by
-  the tests that use it); its rules are cleared after each test.
+- ``kafka_faults``: the ``kafkish.testing.Faults`` of the test's ``kafka_broker``, which for such a test is
+  a broker started with fault injection on (shared by the tests that use it); rules cleared after each test.
 - ``kafka_topic``: a factory, ``kafka_topic(partitions=1, config=None) -> name``, creating a fresh topic
   with a name unique to the test; ``@pytest.mark.kafka_topic(partitions=3, config={...})`` sets the
   defaults.
@@ -103,6 +103,8 @@ def kafka_broker(request: pytest.FixtureRequest, _kafkish_brokers: _Brokers) -> 
         for arg in marker.args:
             overrides.update(arg)
         overrides.update(marker.kwargs.get("config", {}))
+    if "kafka_faults" in request.fixturenames:  # the test's broker is the one whose faults it injects
+        overrides[FAULTS_ENABLE] = "true"
     broker = _kafkish_brokers.get(overrides)
     if broker.process is not None and broker.process.poll() is not None:
         pytest.fail(f"the kafkish broker exited (code {broker.process.returncode}); its log:\n{broker.log_text()}")
@@ -113,12 +115,12 @@ def kafka_broker(request: pytest.FixtureRequest, _kafkish_brokers: _Brokers) -> 
 
 
 @pytest.fixture
-def kafka_faults(_kafkish_brokers: _Brokers) -> Generator[Faults]:
-    """Fault injection on a broker of its own (``kafkish.fault.injection.enable=true``); rules cleared after."""
-    broker = _kafkish_brokers.get({FAULTS_ENABLE: "true"})
-    broker.faults.clear()
-    yield broker.faults
-    broker.faults.clear()
+def kafka_faults(kafka_broker: Broker) -> Generator[Faults]:
+    """The fault injection of the test's ``kafka_broker``, which then is a broker started with it on
+    (``kafkish.fault.injection.enable=true``, shared by the tests that use faults); rules cleared after."""
+    kafka_broker.faults.clear()
+    yield kafka_broker.faults
+    kafka_broker.faults.clear()
 
 
 class _ClusterHolder:

@@ -136,3 +136,29 @@ def test_the_kafkish_faults_command(broker: Broker, topic: str) -> None:
     bad = kafkish(*endpoint, "inject", "--api", "Produce", "--error", "NO_SUCH_ERROR")
     assert bad.code == 1 and "unknown Kafka error code 'NO_SUCH_ERROR'" in bad.stderr
     assert json.loads(kafkish(*endpoint, "clear").stdout) == {"removed": 1}
+
+
+FIXTURE = """
+from confluent_kafka import KafkaError, Producer
+
+
+def test_inject(kafka_faults, kafka_broker, kafka_topic):
+    topic = kafka_topic()
+    kafka_faults.inject(api="Produce", error="INVALID_REQUIRED_ACKS", topic=topic)
+    errors = []
+    producer = Producer({"bootstrap.servers": kafka_broker.bootstrap_servers})
+    producer.produce(topic, b"x", on_delivery=lambda err, msg: errors.append(err.code()))
+    producer.flush(30)
+    assert errors == [KafkaError.INVALID_REQUIRED_ACKS]
+
+
+def test_rules_are_cleared_between_tests(kafka_faults):
+    assert kafka_faults.list() == []
+"""
+
+
+def test_the_kafka_faults_fixture(pytester: pytest.Pytester) -> None:
+    from tests.testkit.test_plugin import PLUGIN
+
+    pytester.makepyfile(test_fixture_sample=FIXTURE)
+    pytester.runpytest(*PLUGIN).assert_outcomes(passed=2)
