@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from broker.fault_injection import FaultInjector
-from broker.faults import FaultRuleError
+from broker.faults import FaultRule, FaultRuleError
 from protocol.api import APIS
 from protocol.errors import ErrorCode
 
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 << 10
 _REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
+_REASONS[500] = "Internal Server Error"
 
 
 class FaultEndpoint:
@@ -57,6 +58,9 @@ class FaultEndpoint:
             status, answer = await self._request(reader)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, asyncio.LimitOverrunError) as exc:
             status, answer = 400, {"error": f"bad HTTP request: {exc}"}
+        except Exception as exc:  # a bug here must not go unanswered
+            log.exception("fault injection endpoint failed")
+            status, answer = 500, {"error": f"the broker failed: {exc!r}"}
         data = json.dumps(answer).encode()
         head = (
             f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: application/json\r\n"
@@ -87,7 +91,7 @@ class FaultEndpoint:
         now = self.injector.clock()
         if path == "/faults":
             if method == "GET":
-                return 200, {"faults": [r.describe(now) for r in state.active(now)]}
+                return 200, {"faults": [describe(r, now) for r in state.active(now)]}
             if method == "DELETE":
                 return 200, {"removed": state.clear()}
             if method == "POST":
@@ -98,14 +102,26 @@ class FaultEndpoint:
                     rule = state.add(now, **rule_arguments(spec))
                 except (ValueError, FaultRuleError, TypeError) as exc:
                     return 400, {"error": str(exc)}
-                log.info("fault injected: %s", rule.describe(now))
-                return 201, {"fault": rule.describe(now)}
+                log.info("fault injected: %s", describe(rule, now))
+                return 201, {"fault": describe(rule, now)}
             return 405, {"error": f"{method} {path} is not allowed"}
         if path.startswith("/faults/") and path[len("/faults/") :].isdigit():
             if method == "DELETE":
                 return 200, {"removed": int(state.remove(int(path[len("/faults/") :])))}
             return 405, {"error": f"{method} {path} is not allowed"}
         return 404, {"error": f"no {path}: see /faults"}
+
+
+def describe(rule: FaultRule, now: float) -> dict[str, Any]:
+    """A rule as JSON, with Kafka's names of its API and error beside their numbers."""
+    known = APIS.get(rule.api_key)
+    names = {"api": known.name if known is not None else str(rule.api_key)}
+    if rule.kind == "error":
+        try:
+            names["error"] = ErrorCode(rule.error_code).name
+        except ValueError:
+            names["error"] = str(rule.error_code)
+    return {**names, **rule.describe(now)}
 
 
 def rule_arguments(spec: dict[str, Any]) -> dict[str, Any]:

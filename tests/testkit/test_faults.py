@@ -162,3 +162,32 @@ def test_the_kafka_faults_fixture(pytester: pytest.Pytester) -> None:
 
     pytester.makepyfile(test_fixture_sample=FIXTURE)
     pytester.runpytest(*PLUGIN).assert_outcomes(passed=2)
+
+
+def test_a_partition_rule_fails_that_partition_and_appends_to_the_others(broker: Broker) -> None:
+    name = f"faults-{uuid.uuid4().hex[:8]}"
+    create_topic(broker.bootstrap_servers, name, partitions=2)
+    rule = broker.faults.inject(api="Produce", error="TOPIC_AUTHORIZATION_FAILED", topic=name, partition=1)
+    assert (rule["api"], rule["error"]) == ("Produce", "TOPIC_AUTHORIZATION_FAILED")
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 50})
+    outcome: dict[int, int | None] = {}
+    for partition in (0, 1):
+        producer.produce(
+            name, value=b"p%d" % partition, partition=partition,
+            on_delivery=lambda err, msg: outcome.__setitem__(msg.partition(), None if err is None else err.code()),
+        )  # fmt: skip
+    producer.flush(30)
+    broker.faults.clear()
+    assert outcome == {0: None, 1: KafkaError.TOPIC_AUTHORIZATION_FAILED}
+    assert _read(broker.bootstrap_servers, name, 1) == [b"p0"]
+
+
+def test_a_metadata_error_names_the_topic(broker: Broker, topic: str) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    broker.faults.inject(api="Metadata", error="LEADER_NOT_AVAILABLE", topic=topic)  # librdkafka retries it
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    error = admin.list_topics(topic, timeout=10).topics[topic].error
+    assert error is not None and error.code() == KafkaError.LEADER_NOT_AVAILABLE
+    assert broker.faults.clear() == 1
+    assert admin.list_topics(topic, timeout=10).topics[topic].error is None
