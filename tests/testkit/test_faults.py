@@ -170,7 +170,7 @@ def test_a_partition_rule_fails_that_partition_and_appends_to_the_others(broker:
     rule = broker.faults.inject(api="Produce", error="TOPIC_AUTHORIZATION_FAILED", topic=name, partition=1)
     assert (rule["api"], rule["error"]) == ("Produce", "TOPIC_AUTHORIZATION_FAILED")
     producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 50})
-    outcome: dict[int, int | None] = {}
+    outcome: dict[int | None, int | None] = {}
     for partition in (0, 1):
         producer.produce(
             name, value=b"p%d" % partition, partition=partition,
