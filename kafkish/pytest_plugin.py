@@ -37,6 +37,7 @@ from kafkish.testing.cluster import Cluster
 from kafkish.testing.zookeeper import ZooKeeperUnavailable
 
 _BROKER_KEY = pytest.StashKey[tuple[Broker, int]]()
+_CLUSTER_KEY = pytest.StashKey[list[tuple[Broker, int]]]()
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]+")
 
 
@@ -155,9 +156,10 @@ def _kafkish_cluster(
 
 
 @pytest.fixture
-def kafka_cluster(_kafkish_cluster: _ClusterHolder) -> Generator[Cluster]:
+def kafka_cluster(request: pytest.FixtureRequest, _kafkish_cluster: _ClusterHolder) -> Generator[Cluster]:
     """ZooKeeper and 3 brokers in cluster mode; any broker the test killed, paused or stopped is back after it."""
     cluster = _kafkish_cluster.get()
+    request.node.stash[_CLUSTER_KEY] = [(broker, len(broker.log_text())) for broker in cluster.brokers]
     yield cluster
     cluster.heal()
 
@@ -198,4 +200,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         broker, start = used
         text = broker.log_text()[start:]
         report.sections.append((f"kafkish broker log ({broker.bootstrap_servers}, {broker.log_path})", text))
+    if report.failed:
+        members: list[tuple[Broker, int]] = item.stash.get(_CLUSTER_KEY, [])
+        for index, (member, start) in enumerate(members):
+            text = member.log_text()
+            text = text[start:] if start <= len(text) else text  # a restart began a new log
+            report.sections.append((f"kafkish cluster broker {index} log ({member.log_path})", text))
     return report

@@ -66,6 +66,12 @@ def test_a_paused_broker_leaves_and_a_stopped_one_is_left_for_the_fixture(kafka_
 def test_the_next_test_gets_the_whole_cluster_back(kafka_cluster):
     assert kafka_cluster.running_ids() == [0, 1, 2]
     assert kafka_cluster.metadata_broker_ids() == {0, 1, 2}
+
+
+def test_zz_a_failing_test_reports_the_brokers_logs(kafka_cluster):
+    admin = AdminClient({"bootstrap.servers": kafka_cluster.bootstrap_servers})
+    admin.create_topics([NewTopic("failing", num_partitions=1, replication_factor=1)])["failing"].result(30)
+    assert False, "the application under test misbehaved"
 """
 
 
@@ -82,7 +88,9 @@ def _zookeeper_missing() -> str | None:
 def test_kafka_cluster_fixture_kill_pause_restart(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_cluster_sample=CLUSTER)
     result = pytester.runpytest(*PLUGIN)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(["*kafkish cluster broker 0 log*", "*kafkish cluster broker 2 log*"])
+    result.stdout.fnmatch_lines(["*the application under test misbehaved*", "*created topic failing*"])
 
 
 def test_kafka_cluster_is_skipped_with_the_reason_where_zookeeper_cannot_run(
