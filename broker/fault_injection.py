@@ -9,9 +9,13 @@ Where the error goes:
   acks=0 that gets an error closes the connection, as Kafka does for a failed acks=0 produce.
 - Fetch: the handler does not run; the answer lists only the matching partitions, with the error (a
   valid full-fetch answer: the others simply have no data this time).
-- Any other API: the handler runs, then its response's top-level ``error_code`` and every nested
-  ``error_code`` (of the rule's topic only, when it names one) carry the error. The handler's side
-  effects (a topic created, a member joined) therefore happen: inject on such APIs knowing that.
+- Any other API whose response carries a top-level ``error_code`` in the request's version (JoinGroup,
+  Heartbeat, InitProducerId, FindCoordinator v0-3, ...), for a rule that names no topic: the handler does
+  not run; the answer is the response's defaults with that error.
+- Any other case: the handler runs, then its response's top-level ``error_code`` and every nested
+  ``error_code`` (of the rule's topic only, when it names one) carry the error (Metadata's topics,
+  CreateTopics' results, FindCoordinator v4+'s coordinators). The handler's side effects (a topic
+  created) therefore happen: inject on such APIs knowing that.
 
 A drop closes the connection after the answers before it are sent; a delay holds the answer (and, as
 answers leave in request order, those after it on the same connection).
@@ -125,6 +129,8 @@ class FaultInjector:
             return self._fetch_error(body, rule)
         spec = _PER_PARTITION.get(key)
         if spec is None:
+            if rule.topic is None and _has_top_level_error(ctx.api.response, ctx.version):
+                return ctx.api.response(error_code=rule.error_code)  # type: ignore[call-arg]
             response = await handler(ctx, body)
             if response is not None:
                 _set_errors(response, rule)
@@ -175,6 +181,10 @@ class FaultInjector:
             if parts:
                 topics.append(FetchableTopicResponse(topic=topic.topic, topic_id=topic.topic_id, partitions=parts))
         return FetchResponse(session_id=0, responses=topics)
+
+
+def _has_top_level_error(message: type[Struct], version: int) -> bool:
+    return any(f.name == "error_code" and f.present_in(version) for f in message.fields())
 
 
 def _has_partitions(body: Struct, spec: _PerPartition) -> bool:

@@ -115,3 +115,64 @@ def test_the_endpoint_routes() -> None:
     assert endpoint.route("GET", "/nope", b"")[0] == 404
     assert endpoint.route("DELETE", f"/faults/{body['fault']['id']}", b"")[1] == {"removed": 1}
     assert endpoint.route("DELETE", "/faults", b"")[1] == {"removed": 0}
+
+
+def _ctx(api: object, version: int) -> object:
+    from broker.dispatcher import RequestContext
+    from protocol.headers import RequestHeader
+
+    header = RequestHeader(request_api_key=api.key, request_api_version=version)  # type: ignore[attr-defined]
+    return RequestContext(components=None, api=api, header=header, client_host="127.0.0.1", client_port=1)  # type: ignore[arg-type]
+
+
+def test_a_partition_error_skips_those_partitions_and_merges_with_the_handlers_answer() -> None:
+    import asyncio
+
+    from protocol.messages.produce import (
+        PRODUCE as API,
+    )  # fmt: skip
+    from protocol.messages.produce import (
+        PartitionProduceData,
+        PartitionProduceResponse,
+        ProduceRequest,
+        ProduceResponse,
+        TopicProduceData,
+        TopicProduceResponse,
+    )
+
+    seen: list[ProduceRequest] = []
+
+    async def handler(ctx: object, request: ProduceRequest) -> ProduceResponse:
+        seen.append(request)
+        topics = [
+            TopicProduceResponse(name=t.name, partition_responses=[PartitionProduceResponse(index=p.index)
+                                                                    for p in t.partition_data])
+            for t in request.topic_data
+        ]  # fmt: skip
+        return ProduceResponse(responses=topics)
+
+    injector = FaultInjector(clock=lambda: 0.0)
+    injector.state.add(0.0, api_key=API.key, kind="error", error_code=6, topic="a", partition=1, count=1)
+    request = ProduceRequest(acks=1, topic_data=[
+        TopicProduceData(name="a", partition_data=[PartitionProduceData(index=0), PartitionProduceData(index=1)]),
+        TopicProduceData(name="b", partition_data=[PartitionProduceData(index=1)]),
+    ])  # fmt: skip
+    response = asyncio.run(injector.run(_ctx(API, 9), handler, request))  # type: ignore[arg-type]
+    assert [(t.name, [p.index for p in t.partition_data]) for t in seen[0].topic_data] == [("a", [0]), ("b", [1])]
+    answered = {(t.name, p.index): p.error_code for t in response.responses for p in t.partition_responses}  # type: ignore[union-attr]
+    assert answered == {("a", 0): 0, ("a", 1): 6, ("b", 1): 0}
+    assert [p.index for p in request.topic_data[0].partition_data] == [0, 1]  # the request itself is untouched
+
+
+def test_a_whole_request_error_answers_without_the_handler_where_the_response_has_one() -> None:
+    import asyncio
+
+    from protocol.messages.join_group import JOIN_GROUP, JoinGroupRequest
+
+    async def handler(ctx: object, request: object) -> None:
+        raise AssertionError("the handler ran")
+
+    injector = FaultInjector(clock=lambda: 0.0)
+    injector.state.add(0.0, api_key=JOIN_GROUP.key, kind="error", error_code=15, count=1)
+    response = asyncio.run(injector.run(_ctx(JOIN_GROUP, 5), handler, JoinGroupRequest(group_id="g")))  # type: ignore[arg-type]
+    assert response is not None and response.error_code == 15  # type: ignore[attr-defined]
