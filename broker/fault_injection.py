@@ -6,7 +6,8 @@ Where the error goes:
 - Produce, ListOffsets, OffsetCommit: in each matching partition's ``error_code``. Matching partitions
   are taken out of the request before the handler runs (so an injected Produce error appends nothing,
   as with a real NOT_LEADER_OR_FOLLOWER); the handler answers the rest; both are merged. A Produce with
-  acks=0 that gets an error closes the connection, as Kafka does for a failed acks=0 produce.
+  acks=0 that gets an error has its other partitions appended, then its connection closed, as Kafka
+  does for a failed acks=0 produce.
 - Fetch: the handler does not run; the answer lists only the matching partitions, with the error (a
   valid full-fetch answer: the others simply have no data this time).
 - Any other API whose response carries a top-level ``error_code`` in the request's version (JoinGroup,
@@ -136,9 +137,9 @@ class FaultInjector:
                 _set_errors(response, rule)
             return response
         rest, failed = self._split(body, spec, rule)
-        if key == PRODUCE.key and getattr(body, "acks", 1) == 0:
-            raise CloseConnection(f"fault injection: error {rule.error_code} for an acks=0 produce")
         response = await handler(ctx, rest) if _has_partitions(rest, spec) else ctx.api.response()
+        if key == PRODUCE.key and getattr(body, "acks", 1) == 0:  # the rest is appended, then the close
+            raise CloseConnection(f"fault injection: error {rule.error_code} for an acks=0 produce")
         if response is None:
             return None
         topics = getattr(response, spec.response_topics)

@@ -176,3 +176,25 @@ def test_a_whole_request_error_answers_without_the_handler_where_the_response_ha
     injector.state.add(0.0, api_key=JOIN_GROUP.key, kind="error", error_code=15, count=1)
     response = asyncio.run(injector.run(_ctx(JOIN_GROUP, 5), handler, JoinGroupRequest(group_id="g")))  # type: ignore[arg-type]
     assert response is not None and response.error_code == 15  # type: ignore[attr-defined]
+
+
+def test_an_acks_0_produce_error_appends_the_rest_then_closes_the_connection() -> None:
+    import asyncio
+
+    from broker.dispatcher import CloseConnection
+    from protocol.messages.produce import PRODUCE as API
+    from protocol.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
+
+    seen: list[ProduceRequest] = []
+
+    async def handler(ctx: object, request: ProduceRequest) -> None:
+        seen.append(request)
+
+    injector = FaultInjector(clock=lambda: 0.0)
+    injector.state.add(0.0, api_key=API.key, kind="error", error_code=6, topic="a", partition=0)
+    request = ProduceRequest(acks=0, topic_data=[
+        TopicProduceData(name="a", partition_data=[PartitionProduceData(index=0), PartitionProduceData(index=1)]),
+    ])  # fmt: skip
+    with pytest.raises(CloseConnection):
+        asyncio.run(injector.run(_ctx(API, 9), handler, request))  # type: ignore[arg-type]
+    assert [p.index for p in seen[0].topic_data[0].partition_data] == [1]
