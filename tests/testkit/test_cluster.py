@@ -46,7 +46,7 @@ def test_forms_a_cluster_whose_topics_real_clients_use(kafka_cluster):
 def test_a_killed_broker_leaves_metadata_and_comes_back_after_restart(kafka_cluster):
     kafka_cluster.kill(1)
     assert not kafka_cluster.broker(1).running()
-    kafka_cluster.wait_for_brokers([0, 2])  # within the ZooKeeper session timeout (and a start's margin)
+    kafka_cluster.wait_for_brokers([0, 2], timeout=kafka_cluster.session_timeout_ms / 1000 + 30)  # its session ends
     assert kafka_cluster.metadata_broker_ids(via=0) == {0, 2}
     port = kafka_cluster.broker(1).port
     kafka_cluster.restart(1)
