@@ -526,6 +526,14 @@ _BROKER: list[ConfigDef] = [
         False,
         "Advertise the API versions Kafka marks unstable (internal in Kafka): EndTxn v5 (KIP-890 part 2).",
     ),
+    ConfigDef(
+        "kafkish.fault.injection.enable",
+        B,
+        False,
+        "kafkish only, for tests: serve the fault-injection endpoint and apply its rules (broker.fault_injection).",
+    ),
+    ConfigDef("kafkish.fault.injection.host", S, "127.0.0.1", "kafkish only: the fault-injection endpoint's address."),
+    ConfigDef("kafkish.fault.injection.port", INT, 0, "kafkish only: its port (0: any free one).", _at_least(0)),
     ConfigDef("request.timeout.ms", INT, 30000, "The configuration controls the maximum time to wait for a reply."),
 ]
 

@@ -393,7 +393,8 @@ class Connection:
         request.held = size
 
     async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct, request: _Request) -> Response:
-        response = await handler(ctx, body)
+        faults = self.components.faults
+        response = await (handler(ctx, body) if faults is None else faults.run(ctx, handler, body))
         if response is None:
             return None
         if isinstance(response, FileBackedResponse):

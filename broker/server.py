@@ -46,6 +46,8 @@ from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.coordinator.producer_id import BlockProducerIdManager, LocalBlockFile
 from broker.coordinator.transaction.service import TransactionService
 from broker.coordinator.transaction.store import TRANSACTION_TOPIC
+from broker.fault_endpoint import FaultEndpoint
+from broker.fault_injection import FaultInjector
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.network_client import NetworkClient
@@ -110,6 +112,7 @@ class Broker:
         self.alter_partition: AlterPartitionManager | None = None  # cluster mode: ISR changes to the controller
         self.group_coordinator: GroupService
         self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
+        self.fault_endpoint: FaultEndpoint | None = None  # kafkish.fault.injection.enable (tests only)
 
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -203,6 +206,14 @@ class Broker:
             zk_scram = ZkScramStore(self.zk_node.zk)
             await zk_scram.start()
             self.components.scram_credentials = zk_scram
+        if self.config.get("kafkish.fault.injection.enable"):
+            self.components.faults = FaultInjector(self.metadata_cache)
+            self.fault_endpoint = FaultEndpoint(
+                self.components.faults,
+                self.config.get("kafkish.fault.injection.host"),
+                self.config.get("kafkish.fault.injection.port"),
+            )
+            await self.fault_endpoint.start()
         self.listeners = await self.socket_server.start(self.components)
         if self.zk_node is not None:
             endpoints = (
@@ -304,6 +315,8 @@ class Broker:
         if hasattr(self, "components"):
             self.components.stopping = True
         self.socket_server.stop_accepting()
+        if self.fault_endpoint is not None:
+            await self.fault_endpoint.stop()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             components = getattr(self, "components", None)
             for store in (components.acls, components.scram_credentials) if components is not None else ():

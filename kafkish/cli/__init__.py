@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kafkish.cli import api_versions, configs, console, doctor, groups, offsets, perf, serve, topics
+from kafkish.cli import api_versions, configs, console, doctor, faults, groups, offsets, perf, serve, topics
 from kafkish.cli._common import ToolError, describe_error, err
 
 
@@ -35,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     api_versions.add_parser(commands)
     perf.add_parser(commands)
     doctor.add_parser(commands)
+    faults.add_parser(commands)
     return top
 
 

@@ -13,5 +13,17 @@ from __future__ import annotations
 
 from kafkish.testing.broker import TEST_DEFAULTS, Broker, BrokerError
 from kafkish.testing.checkers import DeliveryReport, Record, check_delivery
+from kafkish.testing.cluster import Cluster
+from kafkish.testing.faults import FaultInjectionError, Faults
 
-__all__ = ["TEST_DEFAULTS", "Broker", "BrokerError", "DeliveryReport", "Record", "check_delivery"]
+__all__ = [
+    "TEST_DEFAULTS",
+    "Broker",
+    "BrokerError",
+    "Cluster",
+    "DeliveryReport",
+    "FaultInjectionError",
+    "Faults",
+    "Record",
+    "check_delivery",
+]

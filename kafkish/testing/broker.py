@@ -8,6 +8,9 @@ Test defaults differ from Kafka's only where Kafka's slow a test down and no tes
 ``group.initial.rebalance.delay.ms=0`` (as Kafka's own test harness) and one partition for the internal
 ``__consumer_offsets`` and ``__transaction_state`` topics. Any of them may be overridden via ``config``.
 
+``Broker(faults=True)`` turns fault injection on (``kafkish.fault.injection.enable``) and ``broker.faults``
+(``kafkish.testing.faults.Faults``) drives it.
+
 ``reset()`` drops every topic and consumer group through the public admin APIs (DeleteTopics,
 DeleteGroups), so it behaves exactly as any client's deletion would.
 """
@@ -26,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 from kafkish._launch import broker_command
+from kafkish.testing.faults import Faults
 
 TEST_DEFAULTS: dict[str, str] = {
     "group.initial.rebalance.delay.ms": "0",
@@ -34,6 +38,8 @@ TEST_DEFAULTS: dict[str, str] = {
 }
 
 _READY = re.compile(r"listening on \S+?://(\S+):(\d+) \(advertised ")
+_FAULTS = re.compile(r"fault injection endpoint listening on (http://\S+):(\d+)/faults")
+FAULTS_ENABLE = "kafkish.fault.injection.enable"
 
 
 class BrokerError(RuntimeError):
@@ -55,6 +61,7 @@ class Broker:
         host: str = "127.0.0.1",
         port: int = 0,
         start_timeout: float = 30.0,
+        faults: bool = False,
     ) -> None:
         self._own_dir = data_dir is None
         self.data_dir = Path(tempfile.mkdtemp(prefix="kafkish-")) if data_dir is None else Path(data_dir)
@@ -63,6 +70,7 @@ class Broker:
             **TEST_DEFAULTS,
             "listeners": f"PLAINTEXT://{host}:{port}",
             "log.dirs": str(self.data_dir / "kafka-logs"),
+            **({FAULTS_ENABLE: "true"} if faults else {}),
             **{key: _prop(value) for key, value in (config or {}).items()},
         }
         self.start_timeout = start_timeout
@@ -71,6 +79,8 @@ class Broker:
         self.process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self._reader: threading.Thread | None = None
+        self._faults: Faults | None = None
+        self.paused = False
 
     @property
     def bootstrap_servers(self) -> str:
@@ -78,6 +88,18 @@ class Broker:
         if self.process is None:
             raise BrokerError("the broker is not started")
         return f"{self.host}:{self.port}"
+
+    @property
+    def faults(self) -> Faults:
+        """The broker's fault injection (``faults=True``, or ``kafkish.fault.injection.enable=true``)."""
+        if self._faults is None:
+            if self.config.get(FAULTS_ENABLE, "false").lower() != "true":
+                raise BrokerError(f"fault injection is off: start the broker with faults=True ({FAULTS_ENABLE})")
+            match = next((m for m in map(_FAULTS.search, self._lines) if m), None)
+            if match is None:
+                raise BrokerError("the broker has not logged its fault-injection endpoint (is it started?)")
+            self._faults = Faults(f"{match.group(1)}:{match.group(2)}")
+        return self._faults
 
     def log_text(self) -> str:
         """Everything the broker has logged so far."""
@@ -89,6 +111,7 @@ class Broker:
         for key, value in self.config.items():
             args += ["--override", f"{key}={value}"]
         self._lines = []
+        self._faults = None
         self.process = subprocess.Popen(
             broker_command(args), cwd=self.data_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True, env=_env(),
@@ -129,6 +152,13 @@ class Broker:
 
     def stop(self, timeout: float = 15.0) -> None:
         """A clean shutdown (SIGTERM), then SIGKILL if it takes longer than ``timeout``; removes a temp data dir."""
+        self.terminate(timeout)
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def terminate(self, timeout: float = 15.0) -> None:
+        """A clean shutdown (SIGTERM; SIGKILL after ``timeout``), keeping the data dir for a ``restart()``."""
+        self.resume()  # a paused process cannot shut down
         if self.process is not None and self.process.poll() is None:
             from kafkish.testing._admin import forget
 
@@ -140,8 +170,6 @@ class Broker:
                 self.process.kill()
                 self.process.wait(10)
         self._join()
-        if self._own_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def kill(self) -> None:
         """SIGKILL: no flush, no checkpoint (keeps the data dir)."""
@@ -149,6 +177,31 @@ class Broker:
             self.process.kill()
             self.process.wait(10)
         self._join()
+
+    def pause(self) -> None:
+        """SIGSTOP: the process freezes (its sockets stay open, nothing answers, its ZooKeeper session
+        lapses after ``zookeeper.session.timeout.ms``), as in a long GC pause or a hung host."""
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGSTOP)
+            self.paused = True
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause()``."""
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGCONT)
+        self.paused = False
+
+    def restart(self, timeout: float = 15.0) -> Broker:
+        """Stop (SIGTERM) if still running, then start again with the same data, on the same port."""
+        self.terminate(timeout)
+        listener = self.config["listeners"]
+        self.config["listeners"] = re.sub(r":\d+$", f":{self.port}", listener) if self.port else listener
+        return self.start()
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def _join(self) -> None:
         if self._reader is not None:
