@@ -44,6 +44,7 @@ from broker.coordinator.transaction.store import TRANSACTION_TOPIC
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.replica_manager import ReplicaManager
+from broker.replication import ReplicaFetcherManager
 from broker.security.scram_store import LogDirScramStore
 from broker.topics import TopicMetadata, TopicStore
 from broker.version_profiles import apply_profile
@@ -97,6 +98,7 @@ class Broker:
         self.zk_node: ZkBrokerNode | None = None  # zookeeper.connect set: cluster mode
         self.topics: TopicStore | None = None  # embedded mode: the topic metadata in the log dir
         self.controller_commands: ControllerCommands | None = None
+        self.replica_fetchers: ReplicaFetcherManager | None = None  # cluster mode: the followers' fetching
         self.group_coordinator: GroupService
         self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
 
@@ -126,6 +128,10 @@ class Broker:
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         if self.zk_node is not None:
             zk_node = self.zk_node
+            self.replica_fetchers = ReplicaFetcherManager(
+                self.node_id, self.config, self.metadata_cache, zk_node.inter_broker_listener
+            )
+            self.replica_manager.fetchers = self.replica_fetchers
             self.controller = ZkAdmin(zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs)
             self.controller_commands = ControllerCommands(
                 self.node_id, self.replica_manager, self.metadata_cache,
@@ -234,6 +240,8 @@ class Broker:
             self.components.stopping = True
         log.info("shutting down")
         self.socket_server.stop_accepting()
+        if self.replica_fetchers is not None:  # nothing is appended as follower from here on
+            await self.replica_fetchers.shutdown()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             await self.zk_node.close()
         for task in self._background:
