@@ -227,7 +227,7 @@ class ReplicaFetcher:
             if not self._current(state) or state.partition.latest_epoch != epoch:
                 continue
             if answer is None or answer.error_code != ErrorCode.NONE:
-                code = ErrorCode(answer.error_code) if answer is not None else "no answer"
+                code = ErrorCode(answer.error_code).name if answer is not None else "no answer"
                 log.info("%s: OffsetForLeaderEpoch for %s: %s; backing off", self.name, state.partition.name, code)
                 self._delay([state])
                 continue
@@ -302,7 +302,7 @@ class ReplicaFetcher:
                 if answer.error_code == ErrorCode.NONE:
                     out[key] = answer.offset
                 else:
-                    log.info("%s: ListOffsets for %s-%d: %s", self.name, *key, ErrorCode(answer.error_code))
+                    log.info("%s: ListOffsets for %s-%d: %s", self.name, *key, ErrorCode(answer.error_code).name)
         missing = [s for s in states if s.partition.key not in out]
         self._delay(missing)
         return out
@@ -332,7 +332,7 @@ class ReplicaFetcher:
         if response is None:
             return
         if response.error_code != ErrorCode.NONE:
-            log.info("%s: Fetch failed: %s; backing off", self.name, ErrorCode(response.error_code))
+            log.info("%s: Fetch failed: %s; backing off", self.name, ErrorCode(response.error_code).name)
             self._delay(states)
             return
         for topic_answer in response.responses:
@@ -351,7 +351,7 @@ class ReplicaFetcher:
             state.out_of_range = True
             return
         if code != ErrorCode.NONE:
-            log.info("%s: fetching %s: %s; backing off", self.name, partition.name, ErrorCode(code))
+            log.info("%s: fetching %s: %s; backing off", self.name, partition.name, ErrorCode(code).name)
             self._delay([state])
             return
         diverging = data.diverging_epoch

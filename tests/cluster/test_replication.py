@@ -8,6 +8,7 @@ shared by the module; the tests that kill a broker restart it before they end.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -116,3 +117,93 @@ def test_acks_all_on_replication_factor_3_replicates_byte_for_byte(cluster: Clus
     assert len(produced) == 400
     assert_delivery(produced, consume_all(cluster, "replicated", 2))
     assert_replicas_identical(cluster, "replicated", 2)
+
+
+def test_leader_killed_under_idempotent_acks_all_producer_loses_nothing(cluster: Cluster) -> None:
+    """SIGKILL the leader's broker while an idempotent acks=all producer runs, restart it: every
+    acknowledged record is read once, in order, and the restarted copy ends byte-identical."""
+    create(cluster, "failover", 1, {"min.insync.replicas": "2"})
+    acked: list[Any] = []
+    failed: list[KafkaError] = []
+    stop = threading.Event()
+
+    def delivered(err: KafkaError | None, msg: Any) -> None:
+        (failed if err is not None else acked).append(err or msg)
+
+    def produce() -> None:
+        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
+                             "linger.ms": 2, "message.timeout.ms": 60000})  # fmt: skip
+        i = 0
+        while not stop.is_set():
+            producer.produce("failover", f"v-{i}".encode(), partition=0, on_delivery=delivered)
+            i += 1
+            producer.poll(0.003)
+        producer.flush(90)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: len(acked) > 100, what="acknowledged records")
+        victim_id = leader_of(cluster, "failover", 0)
+        victim = cluster.brokers[victim_id]
+        victim.kill()
+        wait_for(lambda: leader_of(cluster, "failover", 0) not in (-1, victim_id), timeout_s=60, what="a new leader")
+        count = len(acked)
+        wait_for(lambda: len(acked) > count + 100, timeout_s=60, what="acks from the new leader")
+        victim.restart(clean=False)
+        count = len(acked)
+        wait_for(lambda: len(acked) > count + 100, timeout_s=60, what="acks after the restart")
+    finally:
+        stop.set()
+        thread.join(120)
+    assert not failed, failed[:5]
+    produced = [Record("failover", m.value(), m.partition(), m.offset()) for m in acked]
+    assert_delivery(produced, consume_all(cluster, "failover", 1))
+    assert_replicas_identical(cluster, "failover", 1)
+
+
+def test_committed_offsets_survive_the_death_of_the_coordinator(cluster: Cluster) -> None:
+    create(cluster, "progress", 1)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(10):
+        producer.produce("progress", f"p-{i}".encode(), partition=0)
+    assert producer.flush(60) == 0
+    group = f"survivor-{uuid.uuid4().hex[:6]}"
+    settings = {"bootstrap.servers": cluster.bootstrap, "group.id": group, "enable.auto.commit": False,
+                "auto.offset.reset": "earliest"}  # fmt: skip
+    consumer = Consumer(settings)
+    consumer.assign([TopicPartition("progress", 0, 0)])
+    read: list[Any] = []
+    deadline = time.monotonic() + 30
+    while len(read) < 7 and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is not None and msg.error() is None:
+            read.append(msg)
+    assert [m.value() for m in read] == [f"p-{i}".encode() for i in range(7)]
+    consumer.commit(offsets=[TopicPartition("progress", 0, 7)], asynchronous=False)
+    consumer.close()
+    client = admin(cluster.alive()[0])  # kept: its futures fail if it is gone
+    described = client.describe_consumer_groups([group])[group].result(timeout=30)
+    victim = cluster.brokers[described.coordinator.id]
+    victim.kill()
+    try:
+        again = Consumer(settings)
+        try:
+            committed = wait_for(
+                lambda: [tp.offset for tp in again.committed([TopicPartition("progress", 0)], timeout=5)] == [7],
+                timeout_s=60, what="the committed offset from the new coordinator",
+            )  # fmt: skip
+            assert committed
+            again.assign([TopicPartition("progress", 0)])  # no offset: the group's committed one
+            first = wait_for(lambda: _first_record(again), timeout_s=30, what="a record after the committed offset")
+            assert (first.offset(), first.value()) == (7, b"p-7")
+        finally:
+            again.close()
+    finally:
+        victim.restart(clean=False)
+    wait_for(lambda: len(metadata(victim).brokers) == 3, what="the coordinator's broker back")
+
+
+def _first_record(consumer: Consumer) -> Any:
+    msg = consumer.poll(0.5)
+    return msg if msg is not None and msg.error() is None else None
