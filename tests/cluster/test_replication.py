@@ -8,6 +8,7 @@ shared by the module; the tests that kill a broker restart it before they end.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import uuid
@@ -207,3 +208,45 @@ def test_committed_offsets_survive_the_death_of_the_coordinator(cluster: Cluster
 def _first_record(consumer: Consumer) -> Any:
     msg = consumer.poll(0.5)
     return msg if msg is not None and msg.error() is None else None
+
+
+def test_a_deposed_leader_truncates_what_it_alone_had_and_ends_byte_identical(cluster: Cluster) -> None:
+    """The followers are paused while the leader takes acks=1 records they never see; the leader dies,
+    a follower takes over (new leader epoch) and takes acks=all records at the same offsets. The old
+    leader, restarted, must cut its own records by leader epoch (OffsetForLeaderEpoch) and copy the new
+    leader's: afterwards all three copies are byte-identical and no reader sees the cut records."""
+    create(cluster, "diverge", 1)
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    for i in range(20):
+        producer.produce("diverge", f"agreed-{i}".encode(), partition=0)
+    assert producer.flush(60) == 0
+    leader_id = leader_of(cluster, "diverge", 0)
+    leader = cluster.brokers[leader_id]
+    followers = [b for i, b in enumerate(cluster.brokers) if i != leader_id]
+    for follower in followers:
+        assert follower.process is not None
+        follower.process.send_signal(signal.SIGSTOP)
+    time.sleep(1.0)  # their pending fetches are answered (empty) after replica.fetch.wait.max.ms
+    try:
+        alone = Producer(
+            {"bootstrap.servers": leader.bootstrap, "acks": "1", "topic.metadata.refresh.interval.ms": 600000}
+        )
+        for i in range(10):
+            alone.produce("diverge", f"alone-{i}".encode(), partition=0)
+        assert alone.flush(30) == 0
+    finally:
+        leader.kill()
+        for follower in followers:
+            assert follower.process is not None
+            follower.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: leader_of(cluster, "diverge", 0) not in (-1, leader_id), timeout_s=60, what="a new leader")
+    for i in range(15):
+        producer.produce("diverge", f"after-{i}".encode(), partition=0)
+    assert producer.flush(60) == 0
+    leader.restart(clean=False)
+    wait_for(
+        lambda: "truncated diverge-0 from 30 to 20" in leader.output, timeout_s=60, what="the old leader's truncation"
+    )
+    values = [m.value() for m in consume_all(cluster, "diverge", 1)]
+    assert values == [f"agreed-{i}".encode() for i in range(20)] + [f"after-{i}".encode() for i in range(15)]
+    assert_replicas_identical(cluster, "diverge", 1)
