@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck imports unit bench fuzz killloop system-deps js-deps spec-check clean
+.PHONY: run test lint typecheck imports unit bench fuzz killloop cluster-killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ fuzz: $(STAMP)
 CYCLES ?= 20
 killloop: $(STAMP)
 	$(PY) -m bench.killloop --cycles $(CYCLES)
+
+# The same on three brokers with replication factor 3: random brokers killed and restarted under an
+# acks=all producer; the history is checked and the replicas compared on disk (minutes).
+cluster-killloop: $(STAMP)
+	$(PY) -m bench.cluster_killloop --cycles $(CYCLES) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
