@@ -5,8 +5,9 @@ acknowledged record must be there once, in order, and every replica byte-identic
     python -m bench.cluster_killloop --cycles 10
 
 Each cycle: produce for a random while; SIGKILL a random broker (leader of some partitions, follower of
-others, maybe the controller); keep producing while the controller moves leadership (reported: time
-until every partition has a live leader again); restart the broker on its log dir and keep producing
+others, maybe the controller); keep producing while the controller moves leadership (reported for
+kills of a leader: time until the controller has seen the death, after the ZooKeeper session timeout,
+and every partition has a live leader again); restart the broker on its log dir and keep producing
 until it is back in every partition's ISR (reported, up to ``--rejoin-timeout``; it needs the leaders'
 ISR expansion to reach the controller). Afterwards a consumer reads every partition (checked as in
 ``bench.killloop``: lost, duplicated, reordered) and the three copies of each partition are compared on
@@ -36,9 +37,11 @@ from tests.cluster.brokers import Cluster
 from tests.harness import BrokerProcess
 from tests.zookeeper import ZooKeeperServer
 
+View = tuple[set[int], dict[int, tuple[int, list[int]]]]
 
-def partitions_view(cluster: Cluster, partitions: int) -> dict[int, tuple[int, list[int]]] | None:
-    """(leader, ISR) per partition as a live broker's Metadata says, or None when none answers."""
+
+def cluster_view(cluster: Cluster, partitions: int) -> View | None:
+    """The live brokers and (leader, ISR) per partition as a live broker's Metadata says, or None."""
     for broker in cluster.alive():
         try:
             md = AdminClient({"bootstrap.servers": broker.bootstrap, "log_level": 0}).list_topics(TOPIC, timeout=5)
@@ -47,7 +50,8 @@ def partitions_view(cluster: Cluster, partitions: int) -> dict[int, tuple[int, l
         topic = md.topics.get(TOPIC)
         if topic is None or topic.error is not None:
             continue
-        return {p: (int(topic.partitions[p].leader), list(topic.partitions[p].isrs)) for p in range(partitions)}
+        states = {p: (int(topic.partitions[p].leader), list(topic.partitions[p].isrs)) for p in range(partitions)}
+        return set(md.brokers), states
     return None
 
 
@@ -108,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             topic = NewTopic(TOPIC, args.partitions, 3, config={"min.insync.replicas": str(args.min_insync)})
             admin.create_topics([topic])[TOPIC].result(60)
 
-            def view() -> dict[int, tuple[int, list[int]]] | None:
-                return partitions_view(cluster, args.partitions)
+            def view() -> View | None:
+                return cluster_view(cluster, args.partitions)
 
             tally = Tally()
             producer = Producer({
@@ -125,27 +129,33 @@ def main(argv: list[str] | None = None) -> int:
                 produce_for(producer, tally, rng.uniform(args.min_s, args.max_s), args.rate, args.partitions, seq)
                 victim_id = rng.randrange(len(cluster.brokers))
                 victim: BrokerProcess = cluster.brokers[victim_id]
+                before = view()
+                led = before is not None and any(leader == victim_id for leader, _ in before[1].values())
                 victim.kill()
 
-                def led_by_live(vid: int = victim_id) -> bool:
+                def moved_on(vid: int = victim_id) -> bool:
+                    """Its registration is gone (so it may register again) and live brokers lead all."""
                     v = view()
-                    return v is not None and all(leader not in (-1, vid) for leader, _ in v.values())
+                    return v is not None and vid not in v[0] and all(lead not in (-1, vid) for lead, _ in v[1].values())
 
-                failover = produce_until(producer, tally, args, seq, led_by_live, 120)
-                if failover is not None:
+                failover = produce_until(producer, tally, args, seq, moved_on, 120)
+                if failover is not None and led:
                     failovers.append(failover)
                 victim.restart(clean=False)
+                while victim.process is not None and victim.process.poll() is not None:  # refused to start
+                    produce_for(producer, tally, 1.0, args.rate, args.partitions, seq)
+                    victim.restart(clean=False)
 
                 def back_in_isr(vid: int = victim_id) -> bool:
                     v = view()
-                    return v is not None and all(vid in isr for _, isr in v.values())
+                    return v is not None and all(vid in isr for _, isr in v[1].values())
 
                 rejoin = produce_until(producer, tally, args, seq, back_in_isr, args.rejoin_timeout)
                 if rejoin is None:
                     missed_rejoins += 1
                 else:
                     rejoins.append(rejoin)
-                moved = "-" if failover is None else f"{failover:.1f}s"
+                moved = "-" if failover is None else f"{failover:.1f}s" + ("" if led else " (led none)")
                 back = "-" if rejoin is None else f"{rejoin:.1f}s"
                 print(f"cycle {cycle + 1}/{args.cycles}: killed broker {victim_id}; leaders moved in {moved}, "
                       f"back in the ISR in {back}; {len(tally.acked)} acked", flush=True)  # fmt: skip
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{time.monotonic() - started:.0f}s: produced {sum(seq)}, acked {result['acked']}, stored "
                 f"{result['stored']}; lost {result['lost']}, duplicated {result['duplicated']}, reordered "
                 f"{result['reordered']}; failed deliveries {dict(tally.failed) or 0}, still unfinished {remaining}; "
-                f"leadership moved after a kill: median {median(failovers):.1f}s, max "
+                f"leaders moved after a leader's kill: median {median(failovers):.1f}s, max "
                 f"{max(failovers, default=float('nan')):.1f}s; back in the ISR: median {median(rejoins):.1f}s "
                 f"({missed_rejoins} restart(s) not back within {args.rejoin_timeout:.0f}s); replicas "
                 f"{'byte-identical' if not differences else 'DIFFER: ' + '; '.join(differences[:5])}"

@@ -23,7 +23,10 @@ from kafka import KafkaProducer
 
 from kafkish.testing.checkers import Record, assert_delivery
 from kafkish.testing.replicas import replica_differences
+from protocol.errors import ErrorCode
 from tests.cluster.brokers import Cluster, admin, metadata, wait_for
+from tests.harness import BrokerProcess
+from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
 
@@ -118,6 +121,24 @@ def test_acks_all_on_replication_factor_3_replicates_byte_for_byte(cluster: Clus
     assert len(produced) == 400
     assert_delivery(produced, consume_all(cluster, "replicated", 2))
     assert_replicas_identical(cluster, "replicated", 2)
+
+
+def test_only_the_leader_answers_a_replica_fetch_and_only_from_a_replica(cluster: Cluster) -> None:
+    leader_id = leader_of(cluster, "replicated", 0)
+    follower_id = next(i for i in range(3) if i != leader_id)
+    leader, follower = cluster.brokers[leader_id], cluster.brokers[follower_id]
+
+    def fetch(broker: BrokerProcess, replica_id: int) -> Any:
+        client = RawClient(broker)
+        try:
+            return client.fetch("replicated", 0, version=12, replica_id=replica_id).responses[0].partitions[0]
+        finally:
+            client.close()
+
+    assert fetch(leader, 7).error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER  # broker 7 holds no replica
+    assert fetch(follower, leader_id).error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER  # followers serve nobody
+    answer = fetch(leader, follower_id)
+    assert answer.error_code == ErrorCode.NONE and answer.records
 
 
 def test_leader_killed_under_idempotent_acks_all_producer_loses_nothing(cluster: Cluster) -> None:
