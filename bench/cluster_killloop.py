@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-s", type=float, default=3.0, help="longest produce time before a kill")
     parser.add_argument("--min-insync", type=int, default=2, help="the topic's min.insync.replicas")
     parser.add_argument("--rejoin-timeout", type=float, default=30.0, help="wait this long for the ISR after a restart")
-    parser.add_argument("--segment-bytes", type=int, default=100_000)
+    parser.add_argument("--segment-bytes", type=int, default=1_048_576, help="above the producer's largest batch")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -134,9 +134,12 @@ def main(argv: list[str] | None = None) -> int:
                 victim.kill()
 
                 def moved_on(vid: int = victim_id) -> bool:
-                    """Its registration is gone (so it may register again) and live brokers lead all."""
+                    """Its registration is gone (so it may register again) and live brokers lead every
+                    partition that has a live ISR member (one whose ISR was the victim alone stays offline)."""
                     v = view()
-                    return v is not None and vid not in v[0] and all(lead not in (-1, vid) for lead, _ in v[1].values())
+                    if v is None or vid in v[0]:
+                        return False
+                    return all(lead not in (-1, vid) or set(isr) <= {vid} for lead, isr in v[1].values())
 
                 failover = produce_until(producer, tally, args, seq, moved_on, 120)
                 if failover is not None and led:
