@@ -110,3 +110,16 @@ def test_an_epoch_begun_without_appends_goes_when_the_follower_truncates_at_its_
     a.make_follower(1, 3, [0, 1])
     assert a.truncate_to(a.log_end_offset) is False
     assert a.latest_epoch == 1
+
+
+def test_a_follower_starting_at_a_log_start_inside_a_batch_takes_the_whole_batch(tmp_path: Path) -> None:
+    a, b = _replica(tmp_path, 0), _replica(tmp_path, 1)
+    a.make_leader(1, isr=[0], replicas=[0, 1])
+    b.make_follower(0, 1, [0, 1])
+    a.append_as_leader(records(*(f"r{i}".encode() for i in range(10))), required_acks=1)
+    a.append_as_leader(records(b"s"), required_acks=1)
+    assert a.delete_records_on_leader(5) == 5  # the log start is now inside the first batch
+    b.truncate_fully_and_start_at(a.log_start_offset)  # what an OFFSET_OUT_OF_RANGE reset does
+    _copy(a, b)
+    assert (b.log_start_offset, b.log_end_offset) == (5, 11)
+    assert not replica_differences([a.log.directory, b.log.directory], a.log_end_offset)
