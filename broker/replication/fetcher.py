@@ -113,6 +113,7 @@ class ReplicaFetcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._reachable = True  # log a dead connection once, not every backoff
+        self._closed = False
 
     @property
     def name(self) -> str:
@@ -129,6 +130,7 @@ class ReplicaFetcher:
         self.states.pop(key, None)
 
     async def close(self) -> None:
+        self._closed = True  # the loop ends even if a wait swallows the cancellation (Python 3.11's wait_for)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -137,7 +139,7 @@ class ReplicaFetcher:
 
     # -- the loop ------------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 await self._round()
             except asyncio.CancelledError:
@@ -173,7 +175,8 @@ class ReplicaFetcher:
         self._wake.clear()
         timeout = min((s.delayed_until - now for s in self.states.values()), default=None)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     def _current(self, state: FetchState) -> bool:
         return self.states.get(state.partition.key) is state
