@@ -379,6 +379,14 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("replica.lag.time.max.ms", L, 30000, "A follower lagging this long is removed from the ISR."),
     ConfigDef("replica.fetch.max.bytes", INT, 1048576, "Bytes of messages fetched per partition by followers."),
     ConfigDef("replica.fetch.wait.max.ms", INT, 500, "Max wait time for each fetcher request issued by followers."),
+    ConfigDef("replica.fetch.min.bytes", INT, 1, "Minimum bytes expected for each fetch response of a follower."),
+    ConfigDef(
+        "replica.fetch.response.max.bytes", INT, 10485760, "Bytes expected for the whole fetch response of a follower."
+    ),
+    ConfigDef(
+        "replica.fetch.backoff.ms", INT, 1000, "Sleep after a fetch partition error of a follower.", _at_least(0)
+    ),
+    ConfigDef("replica.socket.timeout.ms", INT, 30000, "The socket timeout of a follower's requests."),
     ConfigDef("producer.id.expiration.ms", INT, 86400000, "Time to wait before a producer id expires.", _at_least(1)),
     ConfigDef(
         "producer.id.expiration.check.interval.ms",
@@ -510,7 +518,7 @@ _BROKER: list[ConfigDef] = [
     ConfigDef("log.cleaner.io.buffer.size", INT, 524288, "Stored only.", _at_least(0)),
     ConfigDef("log.cleaner.io.buffer.load.factor", D, 0.9, "Stored only."),
     ConfigDef("log.cleaner.io.max.bytes.per.second", D, 1.7976931348623157e308, "Stored only."),
-    ConfigDef("num.replica.fetchers", INT, 1, "Stored only: one broker has no followers."),
+    ConfigDef("num.replica.fetchers", INT, 1, "Fetcher tasks per source broker of a follower.", _at_least(1)),
     ConfigDef("background.threads", INT, 10, "Stored only: one event loop does all.", _at_least(1)),
     ConfigDef("metric.reporters", LI, [], "Stored only: kafkish has no metric reporters."),
     ConfigDef(

@@ -34,8 +34,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from protocol.records.header import InvalidRecordBatch, read_header
 from storage.config import LogConfig
-from storage.errors import OffsetOutOfRange
+from storage.errors import CorruptRecord, OffsetOutOfRange, UnexpectedAppendOffset
 from storage.log.log import Log
 from storage.log.results import FetchDataInfo, LogAppendInfo
 from storage.producer.state import AppendOrigin
@@ -400,6 +401,45 @@ class Partition:
         info = self.log.append_as_leader(records, self.leader_epoch, origin=origin)
         self.maybe_advance_high_watermark()
         return info
+
+    # -- the follower side (the replica fetcher's facades) --------------------------------------------
+    @property
+    def latest_epoch(self) -> int:
+        """The leader epoch of the last batch in the log (-1: none known): a fetch's last fetched epoch."""
+        return self.log.latest_epoch
+
+    def append_as_follower(self, records: bytes | bytearray | memoryview) -> LogAppendInfo:
+        """Append the leader's batches as they are (its offsets and epochs, no re-encoding). An empty
+        log starting inside the first batch (the leader's log start offset moved mid-batch, by
+        DeleteRecords) restarts at that batch's base offset first, as Kafka's follower does."""
+        if self.is_leader():
+            raise NotLeaderOrFollower(f"{self.name}: broker {self.local_id} leads; it does not follow")
+        try:
+            return self.log.append_as_follower(records)
+        except UnexpectedAppendOffset:
+            end = self.log_end_offset
+            try:
+                first = read_header(records)
+            except InvalidRecordBatch:
+                raise CorruptRecord(f"{self.name}: the leader's first batch has no readable header") from None
+            if not (end == self.log_start_offset and first.base_offset < end <= first.last_offset):
+                raise
+            self.log.truncate_fully_and_start_at(first.base_offset)
+            return self.log.append_as_follower(records)
+
+    def update_follower_offsets(self, leader_high_watermark: int, leader_log_start_offset: int) -> None:
+        """Take the leader's HW (as far as this log reaches) and log start offset (Kafka's follower)."""
+        hw = self.log.set_high_watermark(min(leader_high_watermark, self.log_end_offset))
+        if leader_log_start_offset > self.log_start_offset:
+            self.log.delete_records_before(min(leader_log_start_offset, hw))
+
+    def truncate_to(self, offset: int) -> bool:
+        """Follower truncation: drop every batch at or above ``offset``. True if anything went."""
+        return self.log.truncate_to(offset)
+
+    def truncate_fully_and_start_at(self, offset: int) -> None:
+        """The leader's log starts above ours: drop everything and start empty at ``offset``."""
+        self.log.truncate_fully_and_start_at(offset)
 
     def read(
         self,

@@ -91,6 +91,15 @@ class AppendResult(NamedTuple):
     error: BaseException | None
 
 
+class ReplicaFetchers(Protocol):
+    """The followers' fetching (``broker.replication.ReplicaFetcherManager``): told which partitions
+    to fetch and from which leader as LeaderAndIsr and StopReplica change them."""
+
+    def add_partition(self, partition: Partition) -> None: ...
+
+    def remove_partition(self, key: TopicPartition) -> None: ...
+
+
 class TopicLookup(Protocol):
     """The cluster's metadata (``MetadataCache``), to tell an unknown partition from one led elsewhere."""
 
@@ -121,6 +130,7 @@ class ReplicaManager:
         self.produce_purgatory: Purgatory[dict[TopicPartition, BaseException | None]] = Purgatory("produce")
         self._append_tails: dict[TopicPartition, asyncio.Future[None]] = {}
         self.alter_isr: AlterIsr | None = None  # cluster mode: ISR changes go to the controller
+        self.fetchers: ReplicaFetchers | None = None  # cluster mode: the followers' fetching
 
     def log_config(self, topic: TopicMetadata) -> LogConfig:
         return LogConfig.from_props(self.config.topic_values(topic.configs))
@@ -154,7 +164,8 @@ class ReplicaManager:
             local_id=self.node_id,
             alter_isr=self.alter_isr,
         )
-        partition.maybe_advance_high_watermark()
+        if len(replicas) <= 1:  # a replicated one's HW waits for its role (LeaderAndIsr) and followers
+            partition.maybe_advance_high_watermark()
         self.partitions[(topic.name, index)] = partition
         return partition
 
@@ -213,6 +224,8 @@ class ReplicaManager:
 
     def remove_partition(self, topic: str, index: int, delete: bool) -> None:
         partition = self.partitions.pop((topic, index), None)
+        if self.fetchers is not None:
+            self.fetchers.remove_partition((topic, index))
         if delete:
             self.log_manager.delete_log(topic, index)
         elif partition is not None:
@@ -232,7 +245,12 @@ class ReplicaManager:
         """LeaderAndIsr for a hosted partition: lead it from ``leader_epoch`` with ``isr`` (committed at
         ``partition_epoch``). Waiting requests are checked again (the HW may move, the epoch changed)."""
         partition = self.get_partition_or_exception(topic, index)
+        if self.fetchers is not None:
+            self.fetchers.remove_partition(partition.key)
         partition.make_leader(leader_epoch, isr, replicas, partition_epoch=partition_epoch)
+        # Kafka's leader records its epoch's start at once, so a follower's OffsetForLeaderEpoch (or a
+        # fetch's last fetched epoch) from an epoch this log never saw finds where they diverge.
+        partition.log.epoch_cache.assign(leader_epoch, partition.log_end_offset)
         self.on_high_watermark_change(partition)
         return partition
 
@@ -241,9 +259,13 @@ class ReplicaManager:
     ) -> Partition:
         """LeaderAndIsr for a hosted partition: follow ``leader_id``. Fetches and acks=all produces
         waiting on it complete at once with NOT_LEADER_OR_FOLLOWER, so their clients go to the new
-        leader. (Fetching from the leader is the replica fetchers' work, a later issue.)"""
+        leader. The replica fetchers start over for it (truncation first, from the new epoch)."""
         partition = self.get_partition_or_exception(topic, index)
         partition.make_follower(leader_id, leader_epoch, replicas)
+        if self.fetchers is not None:
+            self.fetchers.remove_partition(partition.key)
+            if leader_id >= 0:
+                self.fetchers.add_partition(partition)
         self.on_high_watermark_change(partition)
         return partition
 
@@ -483,13 +505,15 @@ class ReplicaManager:
         try:
             partition = self.leader_partition(*key)
             partition.check_leader_epoch(spec.current_leader_epoch)
-            moved = params.is_follower and update_followers
+            # A follower whose log diverges is told where (KIP-320) before its offset counts as its LEO.
+            diverging = partition.diverging_epoch(spec.fetch_offset, spec.last_fetched_epoch)
+            moved = params.is_follower and update_followers and diverging is None
             if moved and partition.update_follower_fetch_state(params.replica_id, spec.fetch_offset):
                 self.on_high_watermark_change(partition)
             result = FetchPartitionResult(
                 None, partition.high_watermark, partition.last_stable_offset, partition.log_start_offset
             )
-            result.diverging_epoch = partition.diverging_epoch(spec.fetch_offset, spec.last_fetched_epoch)
+            result.diverging_epoch = diverging
             if result.diverging_epoch is None:
                 result.info = partition.read(
                     spec.fetch_offset,

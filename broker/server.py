@@ -52,6 +52,7 @@ from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.network_client import NetworkClient
 from broker.replica_manager import ReplicaManager
+from broker.replication import ReplicaFetcherManager
 from broker.security.acl import AUTHORIZER_CLASSES, Authorizer, parse_super_users
 from broker.security.acl_store import AclStore, LogDirAclStore
 from broker.security.scram_store import LogDirScramStore
@@ -110,6 +111,7 @@ class Broker:
         self.topics: TopicStore | None = None  # embedded mode: the topic metadata in the log dir
         self.controller_commands: ControllerCommands | None = None
         self.alter_partition: AlterPartitionManager | None = None  # cluster mode: ISR changes to the controller
+        self.replica_fetchers: ReplicaFetcherManager | None = None  # cluster mode: the followers' fetching
         self.group_coordinator: GroupService
         self.transaction_coordinator: TransactionService  # on_elected/on_resigned per __transaction_state partition
         self.fault_endpoint: FaultEndpoint | None = None  # kafkish.fault.injection.enable (tests only)
@@ -140,6 +142,10 @@ class Broker:
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         if self.zk_node is not None:
             zk_node = self.zk_node
+            self.replica_fetchers = ReplicaFetcherManager(
+                self.node_id, self.config, self.metadata_cache, zk_node.inter_broker_listener
+            )
+            self.replica_manager.fetchers = self.replica_fetchers
             self.controller = ZkAdmin(
                 zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs, lambda: zk_node.controller
             )
@@ -317,6 +323,8 @@ class Broker:
         self.socket_server.stop_accepting()
         if self.fault_endpoint is not None:
             await self.fault_endpoint.stop()
+        if self.replica_fetchers is not None:  # nothing is appended as follower from here on
+            await self.replica_fetchers.shutdown()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             components = getattr(self, "components", None)
             for store in (components.acls, components.scram_credentials) if components is not None else ():

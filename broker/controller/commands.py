@@ -12,8 +12,8 @@ As Kafka's ReplicaManager.becomeLeaderOrFollower / stopReplicas and the metadata
   partitions not hosted yet get their logs made in worker threads (``ReplicaManager.prepare_leaders``),
   then in one step every partition becomes leader or follower, and the leadership listeners of
   internal topics (``__consumer_offsets``: the group coordinator; ``__transaction_state`` plugs in
-  the same way) are told ``on_elected`` / ``on_resigned``. Followers hold their logs but do not fetch
-  yet (replication is the next step of cluster mode).
+  the same way) are told ``on_elected`` / ``on_resigned``. A follower's fetching (truncation first)
+  starts over in ``ReplicaManager.make_follower`` (``broker.replication``).
 - UpdateMetadata: its content replaces the metadata cache's view (``MetadataUpdate``); topics new to
   this broker come with their config overrides, read from ZooKeeper first.
 - StopReplica: the partitions stop being served (a leader resigns), and with ``delete`` their

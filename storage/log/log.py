@@ -392,6 +392,9 @@ class Log:
         was removed. Below the log start offset the whole log is replaced by an empty one at ``offset``."""
         self._check_online()
         if offset >= self._local.log_end_offset:
+            # An epoch this replica began as leader without appending to it starts at the log end: it
+            # goes all the same, or the follower would keep asking the leader about it (Kafka does too).
+            self.epoch_cache.truncate_from_end(self._local.log_end_offset)
             return False
         if offset < self._log_start_offset:
             self.truncate_fully_and_start_at(offset)
