@@ -7,7 +7,8 @@
 
 Subcommands carry the names and flags of Kafka's scripts without ``kafka-`` and ``.sh``, and print what
 they print, so scripts that parse their output keep working. They talk to brokers through
-confluent-kafka (librdkafka), never through the broker's own code.
+confluent-kafka (librdkafka), and kafka-python where librdkafka lacks an API (``transactions``), never
+through the broker's own code.
 
 Starting a broker is ``kafkish broker [server.properties] [--override k=v ...]``. The older
 ``kafkish server.properties`` / ``kafkish --override ...`` (no subcommand) still starts one, and
@@ -19,7 +20,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kafkish.cli import api_versions, configs, console, doctor, faults, groups, offsets, perf, serve, topics
+from kafkish.cli import (
+    acls,
+    api_versions,
+    configs,
+    console,
+    doctor,
+    faults,
+    groups,
+    leader_election,
+    offsets,
+    perf,
+    serve,
+    topics,
+    transactions,
+)
 from kafkish.cli._common import ToolError, describe_error, err
 
 
@@ -33,6 +48,9 @@ def parser() -> argparse.ArgumentParser:
     configs.add_parser(commands)
     offsets.add_parsers(commands)
     api_versions.add_parser(commands)
+    acls.add_parser(commands)
+    leader_election.add_parser(commands)
+    transactions.add_parser(commands)
     perf.add_parser(commands)
     doctor.add_parser(commands)
     faults.add_parser(commands)
@@ -72,4 +90,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _from_client_library(exc: BaseException) -> bool:
     module = type(exc).__module__ or ""
-    return module.startswith(("cimpl", "confluent_kafka", "aiokafka")) or isinstance(exc, (OSError, TimeoutError))
+    return module.startswith(("cimpl", "confluent_kafka", "aiokafka", "kafka.")) or isinstance(
+        exc, (OSError, TimeoutError)
+    )
