@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from kafkish.testing import Broker
+from kafkish.testing import Broker, Cluster
+from kafkish.testing.zookeeper import ZooKeeperUnavailable, classpath, java
 from tests.testkit.cli import kafkish
 
 AUTHORIZER = {
@@ -220,3 +222,48 @@ def test_transactions_errors(bootstrap: str) -> None:
     )
     which = kafkish("transactions", *b, "abort", "--topic", "txn", "--partition", "0")
     assert which.code == 1 and which.stderr.startswith("The transaction to abort must be identified either with")
+
+
+def _zookeeper_missing() -> str | None:
+    try:
+        classpath()
+        java()
+    except ZooKeeperUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def _partition(admin: AdminClient, topic: str) -> tuple[int, list[int]]:
+    """Partition 0's leader and ISR as Metadata tells (-1 and [] while the topic is unknown)."""
+    metadata = admin.list_topics(topic, timeout=10).topics.get(topic)
+    if metadata is None or metadata.error is not None or 0 not in metadata.partitions:
+        return -1, []
+    partition = metadata.partitions[0]
+    return partition.leader, sorted(partition.isrs)
+
+
+def _wait(admin: AdminClient, topic: str, leader: int, isr: list[int], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (seen := _partition(admin, topic)) != (leader, isr):
+        assert time.monotonic() < deadline, f"{topic}-0: leader and ISR {seen}, waited for {(leader, isr)}"
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(_zookeeper_missing() is not None, reason=_zookeeper_missing() or "")
+def test_leader_election_moves_leadership_back_to_the_preferred_replica() -> None:
+    with Cluster(2, {"auto.leader.rebalance.enable": "false"}) as cluster:
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap_servers, "log_level": 0})
+        admin.create_topics([NewTopic("moved", 1, replica_assignment=[[0, 1]])])["moved"].result(30)
+        _wait(admin, "moved", 0, [0, 1])
+        cluster.stop_broker(0)  # a controlled shutdown hands the partition to broker 1
+        _wait(admin, "moved", 1, [1])
+        cluster.restart(0)
+        _wait(admin, "moved", 1, [0, 1])  # back in sync, not leading: no automatic rebalance
+        b = ("--bootstrap-server", cluster.bootstrap_servers)
+        elected = kafkish("leader-election", *b, "--election-type", "preferred", "--topic", "moved", "--partition", "0")
+        assert (elected.code, elected.stdout) == (
+            0, "Successfully completed leader election (PREFERRED) for partitions moved-0\n"
+        ), elected.stderr  # fmt: skip
+        _wait(admin, "moved", 0, [0, 1])
+        again = kafkish("leader-election", *b, "--election-type", "preferred", "--all-topic-partitions")
+        assert (again.code, again.stdout) == (0, "")
