@@ -49,9 +49,9 @@ class Pattern:
     name: str
     pattern_type: str
 
-    def text(self, filter_: bool = False) -> str:
-        kind = "ResourcePatternFilter" if filter_ else "ResourcePattern"
-        return f"{kind}(resourceType={self.resource_type}, name={self.name}, patternType={self.pattern_type})"
+    def text(self) -> str:
+        """Kafka's ResourcePattern.toString (its ResourcePatternFilter prints the same)."""
+        return f"ResourcePattern(resourceType={self.resource_type}, name={self.name}, patternType={self.pattern_type})"
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,10 @@ def run(args: argparse.Namespace) -> int:
             if entries:
                 question = (
                     f"Are you sure you want to remove ACLs: \n {_lines(entries)} \n from resource filter "
-                    f"`{pattern.text(filter_=True)}`? (y/n)"
+                    f"`{pattern.text()}`? (y/n)"
                 )
             else:
-                question = (
-                    f"Are you sure you want to delete all ACLs for resource filter `{pattern.text(filter_=True)}`? "
-                    "(y/n)"
-                )
+                question = f"Are you sure you want to delete all ACLs for resource filter `{pattern.text()}`? (y/n)"
             if args.force or _confirm(question):
                 filters = [_filter(pattern, entry) for entry in entries] or [_filter(pattern, None)]
                 for future in client.delete_acls(filters).values():

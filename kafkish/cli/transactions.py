@@ -132,6 +132,13 @@ def run_describe(args: argparse.Namespace) -> int:
     try:
         description = client.describe_transactions([txn_id])[txn_id]
     except KafkaError as exc:
+        # the Java admin client's messages for these two errors
+        why = {105: "because the ID could not be found", 53: "due to authorization failure"}.get(_code(exc))
+        if why is not None:
+            _fail(
+                f"Failed to describe transaction state of transactional-id `{txn_id}`: DescribeTransactions request "
+                f"for transactionalId `{txn_id}` failed {why}. Enable debug logging for additional detail."
+            )
         _fail(f"Failed to describe transaction state of transactional-id `{txn_id}`", exc)
     started = description.transaction_start_time_ms
     partitions = sorted(description.topic_partitions)
@@ -280,6 +287,10 @@ def _producers(client: Any, partitions: list[Any], broker_id: int | None, what: 
         return dict(client.describe_producers(partitions, broker_id=broker_id))
     except KafkaError as exc:
         _fail(what, exc)
+
+
+def _code(exc: BaseException) -> int:
+    return int(getattr(exc, "errno", -1) or -1)
 
 
 def _name(tp: Any) -> str:

@@ -102,7 +102,7 @@ def test_acls_add_list_remove(bootstrap: str) -> None:
     }
     kept = kafkish("acls", *b, "--remove", "--topic", "acl-t", stdin="n\n")
     question = "Are you sure you want to delete all ACLs for resource filter " \
-               "`ResourcePatternFilter(resourceType=TOPIC, name=acl-t, patternType=LITERAL)`? (y/n)\n"  # fmt: skip
+               "`ResourcePattern(resourceType=TOPIC, name=acl-t, patternType=LITERAL)`? (y/n)\n"  # fmt: skip
     assert kept.stdout.startswith(question) and TOPIC in current_acls(kept.stdout)
     gone = kafkish("acls", *b, "--remove", "--topic", "acl-t", "--topic", "acl-p", "--group", "acl-g",
                    "--resource-pattern-type", "any", stdin="y\ny\ny\n")  # fmt: skip
@@ -213,7 +213,8 @@ def test_transactions_errors(bootstrap: str) -> None:
     b = ("--bootstrap-server", bootstrap)
     unknown = kafkish("transactions", *b, "describe", "--transactional-id", "nope")
     assert (unknown.code, unknown.stderr) == (
-        1, "Failed to describe transaction state of transactional-id `nope`: The transactionalId could not be found. "
+        1, "Failed to describe transaction state of transactional-id `nope`: DescribeTransactions request for "
+        "transactionalId `nope` failed because the ID could not be found. "
         "Enable debug logging for additional detail.\n",
     )  # fmt: skip
     scope = kafkish("transactions", *b, "find-hanging")
