@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafkish.cli._common import ToolError, add_bootstrap, admin, admin_names, out, result
+from kafkish.cli._kafka_python import admin_client, message
 
 CLUSTER_NAME = "kafka-cluster"
 OPERATIONS = (
@@ -101,7 +102,16 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
-    client = admin(args)
+    try:
+        _run(admin(args), args)
+    except ToolError as exc:
+        if exc.prefix != "Error: ":
+            raise
+        raise ToolError(str(exc), prefix="Error while executing ACL command: ") from exc
+    return 0
+
+
+def _run(client: Any, args: argparse.Namespace) -> None:
     if args.add:
         patterns = _patterns_to_entries(args)
         if args.resource_pattern_type.upper() not in ("LITERAL", "PREFIXED"):
@@ -129,8 +139,7 @@ def run(args: argparse.Namespace) -> int:
                 filters = [_filter(pattern, entry) for entry in entries] or [_filter(pattern, None)]
                 for future in client.delete_acls(filters).values():
                     result(future)
-    _list(client, args)
-    return 0
+    _list(args)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -233,15 +242,32 @@ def _patterns_to_entries(args: argparse.Namespace) -> dict[Pattern, list[Entry]]
     return out_
 
 
-def _list(client: Any, args: argparse.Namespace) -> None:
+def _list(args: argparse.Namespace) -> None:
+    """DescribeAcls through kafka-python: librdkafka drops that response's top-level error (a principal
+    without DESCRIBE on the cluster would see an empty list where Kafka's tool fails)."""
+    from kafka.admin import ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePatternFilter
+    from kafka.admin import ResourceType as KafkaPythonResourceType
+    from kafka.errors import KafkaError
+
+    patterns: list[Pattern | None] = [*_resources(args, required=False)] or [None]
+    client = admin_client(args)
     acls: dict[Pattern, list[Entry]] = {}
-    filters = [_filter(pattern, None) for pattern in _resources(args, required=False)] or [_filter(None, None)]
-    for binding_filter in filters:
-        for binding in result(client.describe_acls(binding_filter)):
-            pattern = Pattern(binding.restype.name, binding.name, binding.resource_pattern_type.name)
+    for pattern in patterns:
+        wanted = ResourcePatternFilter(
+            KafkaPythonResourceType[pattern.resource_type] if pattern else KafkaPythonResourceType.ANY,
+            pattern.name if pattern else None,
+            ACLResourcePatternType[pattern.pattern_type] if pattern else ACLResourcePatternType.ANY,
+        )
+        try:
+            found, _ = client.describe_acls(ACLFilter(None, None, ACLOperation.ANY, ACLPermissionType.ANY, wanted))
+        except KafkaError as exc:
+            raise ToolError(f"{exc.args[0] if exc.args and exc.args[0] else message(exc)} ({exc.message})") from exc
+        for binding in found:
+            resource = binding.resource_pattern
+            key = Pattern(resource.resource_type.name, resource.resource_name, resource.pattern_type.name)
             entry = Entry(binding.principal, binding.host, binding.operation.name, binding.permission_type.name)
-            if entry not in acls.setdefault(pattern, []):
-                acls[pattern].append(entry)
+            if entry not in acls.setdefault(key, []):
+                acls[key].append(entry)
     if not args.principal:
         _print_current(acls)
         return

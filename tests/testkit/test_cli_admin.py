@@ -18,6 +18,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from kafkish.testing import Broker, Cluster
 from kafkish.testing.zookeeper import ZooKeeperUnavailable, classpath, java
+from tests.security_broker import SecuredBroker
 from tests.testkit.cli import kafkish
 
 AUTHORIZER = {
@@ -119,7 +120,6 @@ def test_acls_usage_errors(bootstrap: str) -> None:
          "ResourceType GROUP only supports operations Read, Describe, Delete, All"),
         (("--add", "--topic", "x", "--allow-principal", "User:a", "--resource-pattern-type", "match"),
          "A '--resource-pattern-type' value of 'MATCH' is not valid when adding acls."),
-        (("--add", "--allow-principal", "User:a"), "You must provide at least one resource: --topic <topic> or"),
         (("--add", "--producer", "--allow-principal", "User:a", "--group", "g"),
          "With --producer you must specify a --topic"),
         (("--add", "--topic", "x", "--allow-principal", "alice"),
@@ -266,5 +266,49 @@ def test_leader_election_moves_leadership_back_to_the_preferred_replica() -> Non
             0, "Successfully completed leader election (PREFERRED) for partitions moved-0\n"
         ), elected.stderr  # fmt: skip
         _wait(admin, "moved", 0, [0, 1])
-        again = kafkish("leader-election", *b, "--election-type", "preferred", "--all-topic-partitions")
-        assert (again.code, again.stdout) == (0, "")
+
+
+PLAIN_USERS = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    'username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";'
+)
+
+
+def test_command_config_signs_in_with_sasl(tmp_path: Path) -> None:
+    """--command-config's SASL properties reach both client libraries: the admin does what it likes, alice
+    (no ACLs, nobody allowed by default) is turned away as Kafka's tools report it."""
+    settings = {
+        **AUTHORIZER,
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": "User:admin",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_USERS,
+    }
+    listeners = {"PLAINTEXT": "PLAINTEXT", "SASL_PLAINTEXT": "SASL_PLAINTEXT"}
+    (tmp_path / "broker").mkdir()
+    with SecuredBroker(tmp_path / "broker", listeners, settings) as broker:
+        b = ("--bootstrap-server", broker.bootstrap_of("SASL_PLAINTEXT"))
+        signed_in = {}
+        for user in ("admin", "alice"):
+            signed_in[user] = tmp_path / f"{user}.properties"
+            signed_in[user].write_text(
+                f"security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username={user}\n"
+                f"sasl.password={user}-secret\n"
+            )
+        admin = ("--command-config", str(signed_in["admin"]))
+        alice = ("--command-config", str(signed_in["alice"]))
+        added = kafkish("acls", *b, *admin, "--add", "--allow-principal", "User:alice", "--operation", "Describe",
+                        "--transactional-id", "alice-tx")  # fmt: skip
+        assert added.code == 0 and "name=alice-tx, patternType=LITERAL" in added.stdout, added.stderr
+        listed = kafkish("transactions", *b, *admin, "list")
+        assert (listed.code, listed.stdout) == (0, "TransactionalId\tCoordinator\tProducerId\tTransactionState\t\n")
+
+        refused = kafkish("leader-election", *b, *alice, "--election-type", "preferred", "--all-topic-partitions")
+        assert (refused.code, refused.stdout) == (1, "Not authorized to perform leader election\n")
+        denied = kafkish("acls", *b, *alice, "--list")
+        assert denied.code == 1 and denied.stderr.startswith("Error while executing ACL command: ")
+        assert denied.stderr.endswith("(CLUSTER_AUTHORIZATION_FAILED)\n"), denied.stderr
+        unknown = kafkish("transactions", *b, *alice, "describe", "--transactional-id", "alice-tx")
+        assert unknown.code == 1 and "failed because the ID could not be found" in unknown.stderr, unknown.stderr
+        forbidden = kafkish("transactions", *b, *alice, "describe", "--transactional-id", "admin-tx")
+        assert forbidden.code == 1 and "failed due to authorization failure" in forbidden.stderr, forbidden.stderr
