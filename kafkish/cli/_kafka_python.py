@@ -56,7 +56,7 @@ def admin_client(args: argparse.Namespace) -> Any:
     try:
         return KafkaAdminClient(bootstrap_servers=args.bootstrap_server.split(","), **config)
     except KafkaError as exc:
-        fail(f"cannot connect to {args.bootstrap_server}: {message(exc)}")
+        fail(f"cannot connect to {args.bootstrap_server}: {message(exc)} (is it reachable? try: kafkish doctor)")
 
 
 def message(exc: BaseException) -> str:
