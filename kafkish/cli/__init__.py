@@ -31,6 +31,7 @@ from kafkish.cli import (
     leader_election,
     offsets,
     perf,
+    reassign,
     serve,
     topics,
     transactions,
@@ -51,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     acls.add_parser(commands)
     leader_election.add_parser(commands)
     transactions.add_parser(commands)
+    reassign.add_parser(commands)
     perf.add_parser(commands)
     doctor.add_parser(commands)
     faults.add_parser(commands)

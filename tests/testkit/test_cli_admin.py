@@ -160,6 +160,44 @@ def test_leader_election_on_one_broker(bootstrap: str, tmp_path: Path) -> None:
         assert (run.code, run.stderr) == (1, message + "\n"), (args, run)
 
 
+def test_reassign_partitions_on_one_broker(bootstrap: str, tmp_path: Path) -> None:
+    b = ("--bootstrap-server", bootstrap)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": "elect", "partition": p, "replicas": [0]}
+                                                             for p in (1, 0)]}))  # fmt: skip
+    file = ("--reassignment-json-file", str(plan))
+    assert kafkish("reassign-partitions", *b, "--list").stdout == "No partition reassignments found.\n"
+    executed = kafkish("reassign-partitions", *b, "--execute", *file)
+    current = (
+        '{"version":1,"partitions":[{"topic":"elect","partition":0,"replicas":[0],"log_dirs":["any"]},'
+        '{"topic":"elect","partition":1,"replicas":[0],"log_dirs":["any"]}]}'
+    )
+    assert (executed.code, executed.stdout) == (0, (
+        f"Current partition replica assignment\n\n{current}\n\n"
+        "Save this to use as the --reassignment-json-file option during rollback\n"
+        "Successfully started partition reassignments for elect-0,elect-1\n"
+    )), executed.stderr  # fmt: skip
+    verified = kafkish("reassign-partitions", *b, "--verify", *file)
+    assert (verified.code, verified.stdout) == (0, (
+        "Status of partition reassignment:\nReassignment of partition elect-0 is completed.\n"
+        "Reassignment of partition elect-1 is completed.\n\n"
+        "Clearing broker-level throttles on broker 0\nClearing topic-level throttles on topic elect\n"
+    )), verified.stderr  # fmt: skip
+    cancelled = kafkish("reassign-partitions", *b, "--cancel", *file)
+    assert cancelled.stdout.startswith(
+        "None of the specified partition reassignments are active.\n"
+        "None of the specified partition moves are active.Clearing broker-level throttles on broker 0\n"
+    )
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": "elect", "partition": 0, "replicas": [3]}]}))
+    unknown = kafkish("reassign-partitions", *b, "--execute", *file)
+    assert (unknown.code, unknown.stderr) == (1, "Unknown broker id 3\n")
+    differs = kafkish("reassign-partitions", *b, "--verify", "--preserve-throttles", *file)
+    assert differs.stdout == (
+        "Status of partition reassignment:\n"
+        "There is no active reassignment of partition elect-0, but replica set is 0 rather than 3.\n\n"
+    )
+
+
 def table(stdout: str) -> list[list[str]]:
     """kafka-transactions.sh's table: every cell padded to its column's width and followed by a tab."""
     lines = stdout.split("\n")
