@@ -55,6 +55,12 @@ def bootstrap() -> Iterator[str]:
         ("get-offsets", ["--topic", "same"]),
         ("get-offsets", ["--topic", "same", "--time", "-2"]),
         ("configs", ["--describe", "--entity-type", "topics", "--entity-name", "same"]),
+        ("leader-election", ["--election-type", "preferred", "--topic", "same", "--partition", "0"]),
+        ("leader-election", ["--election-type", "preferred", "--all-topic-partitions"]),
+        ("transactions", ["list"]),
+        ("transactions", ["describe-producers", "--topic", "same", "--partition", "0"]),
+        ("transactions", ["find-hanging", "--topic", "same"]),
+        ("reassign-partitions", ["--list"]),
         (
             "console-consumer",
             [
