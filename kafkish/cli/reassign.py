@@ -10,9 +10,11 @@ and once nothing is moving clears the replication throttles of every broker and 
 (``Clearing broker-level throttles on brokers 0,1``); ``--list`` prints ``Current partition
 reassignments:`` with a line per partition, or ``No partition reassignments found.``.
 
-Not here: ``--generate``, throttles (``--throttle``, ``--replica-alter-log-dirs-throttle``) and moves
-between log directories (``log_dirs`` other than ``any``). Reassignments go through kafka-python
-(librdkafka has no AlterPartitionReassignments); throttles are cleared through confluent-kafka.
+``--generate`` proposes a plan for ``--topics-to-move-json-file`` over ``--broker-list`` (Kafka's rack-
+unaware assignment from a random start). Not here: rack-aware assignment, throttles (``--throttle``,
+``--replica-alter-log-dirs-throttle``) and moves between log directories (``log_dirs`` other than ``any``).
+Reassignments go through kafka-python (librdkafka has no AlterPartitionReassignments); throttles are cleared
+through confluent-kafka.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser("reassign-partitions", help="move partitions between brokers")
     add_bootstrap(p)
     action = p.add_mutually_exclusive_group(required=True)
-    for name in ("execute", "verify", "cancel", "list"):
+    for name in ("generate", "execute", "verify", "cancel", "list"):
         action.add_argument(f"--{name}", action="store_true")
     p.add_argument("--reassignment-json-file", metavar="FILE")
+    p.add_argument("--topics-to-move-json-file", metavar="FILE", help='{"version":1,"topics":[{"topic":"t"}]}')
+    p.add_argument("--broker-list", metavar="0,1,2", help="with --generate: the brokers to spread replicas over")
+    p.add_argument("--disable-rack-aware", action="store_true", help="(kafkish assigns without racks anyway)")
     p.add_argument("--additional", action="store_true", help="--execute while other reassignments run")
     p.add_argument("--preserve-throttles", action="store_true")
     p.set_defaults(run=run)
@@ -63,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.list:
             _list(client)
+            return 0
+        if args.generate:
+            _generate(client, args)
             return 0
         if not args.reassignment_json_file:
             _fail('Missing required argument "[reassignment-json-file]"')
@@ -128,8 +136,12 @@ def _reassigning(client: Any) -> dict[tuple[str, int], dict[str, list[int]]]:
 
 
 def _current_replicas(client: Any, topics: set[str]) -> Plan:
+    from kafka.errors import for_code
+
     found: Plan = {}
     for topic in client.describe_topics(sorted(topics)):
+        if topic.get("error_code"):
+            raise for_code(topic["error_code"])(f"Topic {topic['name']}")
         for partition in topic["partitions"]:
             found[(topic["name"], partition["partition_index"])] = list(partition["replica_nodes"])
     return found
@@ -157,7 +169,7 @@ def _execute(client: Any, args: argparse.Namespace, plan: Plan) -> None:
     brokers = _broker_ids(client)
     unknown = [b for replicas in plan.values() for b in replicas if b not in brokers]
     if unknown:
-        _fail(f"Unknown broker id {unknown[0]}")
+        raise ToolError(f"Unknown broker id {unknown[0]}")
     current = _current_replicas(client, {t for t, _ in plan})
     missing = [key for key in plan if key not in current]
     if missing:
@@ -173,6 +185,65 @@ def _execute(client: Any, args: argparse.Namespace, plan: Plan) -> None:
             "Error reassigning partition(s):\n" + "\n".join(f"{t}-{p}: {error.description}" for t, p, error in failed)
         )
     out(f"Successfully started partition reassignment{'' if len(plan) == 1 else 's'} for {_names(list(plan))}")
+
+
+def _generate(client: Any, args: argparse.Namespace) -> None:
+    """Kafka's proposal: each topic's partitions spread over ``--broker-list`` (those of them in the
+    cluster) with its current replication factor, by Kafka's rack-unaware assignment from a random start."""
+    if not args.topics_to_move_json_file or not args.broker_list:
+        _fail('Missing required argument "[topics-to-move-json-file, broker-list]"')
+    try:
+        wanted = [int(b) for b in args.broker_list.split(",")]
+    except ValueError:
+        _fail(f"--broker-list expects broker ids separated by commas, got {args.broker_list}")
+    twice = sorted({b for b in wanted if wanted.count(b) > 1})
+    if twice:
+        raise ToolError(f"Broker list contains duplicate entries: [{', '.join(map(str, twice))}]")
+    try:
+        with open(args.topics_to_move_json_file, encoding="utf-8") as f:
+            data = json.load(f)
+        topics = [str(t["topic"]) for t in data.get("topics", [])]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ToolError(f"cannot read {args.topics_to_move_json_file}: {exc}") from exc
+    if data.get("version", 1) != 1:
+        _fail(f"Not supported version field value {data['version']}")
+    repeated = sorted({t for t in topics if topics.count(t) > 1})
+    if repeated:
+        raise ToolError(f"List of topics to reassign contains duplicate entries: [{', '.join(repeated)}]")
+    current = _current_replicas(client, set(topics))
+    live = _broker_ids(client)
+    brokers = [b for b in wanted if b in live]
+    proposed: Plan = {}
+    for topic in sorted(set(topics)):
+        partitions = sorted(p for t, p in current if t == topic)
+        if partitions:
+            factor = len(current[(topic, partitions[0])])
+            for index, replicas in enumerate(_assign(brokers, len(partitions), factor)):
+                proposed[(topic, index)] = replicas
+    out(f"Current partition replica assignment\n{_as_json(current)}\n")
+    out(f"Proposed partition reassignment configuration\n{_as_json(proposed)}")
+
+
+def _assign(brokers: list[int], partitions: int, factor: int) -> list[list[int]]:
+    """Kafka's rack-unaware replica assignment (AdminUtils): leaders round-robin from a random broker,
+    followers shifted by an amount that grows each time the partitions wrap around the brokers."""
+    import random
+
+    if factor <= 0:
+        raise ToolError("Replication factor must be larger than 0.")
+    if factor > len(brokers):
+        raise ToolError(f"Replication factor: {factor} larger than available brokers: {len(brokers)}.")
+    start, shift = random.randrange(len(brokers)), random.randrange(len(brokers))
+    out_: list[list[int]] = []
+    for partition in range(partitions):
+        if partition > 0 and partition % len(brokers) == 0:
+            shift += 1
+        first = (partition + start) % len(brokers)
+        replicas = [brokers[first]]
+        for j in range(factor - 1):
+            replicas.append(brokers[(first + 1 + (shift + j) % (len(brokers) - 1)) % len(brokers)])
+        out_.append(replicas)
+    return out_
 
 
 def _verify(client: Any, args: argparse.Namespace, plan: Plan) -> None:

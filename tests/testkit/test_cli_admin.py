@@ -190,7 +190,14 @@ def test_reassign_partitions_on_one_broker(bootstrap: str, tmp_path: Path) -> No
     )
     plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": "elect", "partition": 0, "replicas": [3]}]}))
     unknown = kafkish("reassign-partitions", *b, "--execute", *file)
-    assert (unknown.code, unknown.stderr) == (1, "Unknown broker id 3\n")
+    assert (unknown.code, unknown.stderr) == (1, "Error: Unknown broker id 3\n")
+    topics = tmp_path / "topics.json"
+    topics.write_text('{"version": 1, "topics": [{"topic": "elect"}]}')
+    generated = kafkish("reassign-partitions", *b, "--generate", "--topics-to-move-json-file", str(topics),
+                        "--broker-list", "0")  # fmt: skip
+    assert (generated.code, generated.stdout) == (0, (
+        f"Current partition replica assignment\n{current}\n\nProposed partition reassignment configuration\n{current}\n"
+    )), generated.stderr  # fmt: skip
     differs = kafkish("reassign-partitions", *b, "--verify", "--preserve-throttles", *file)
     assert differs.stdout == (
         "Status of partition reassignment:\n"
@@ -350,3 +357,16 @@ def test_command_config_signs_in_with_sasl(tmp_path: Path) -> None:
         assert unknown.code == 1 and "failed because the ID could not be found" in unknown.stderr, unknown.stderr
         forbidden = kafkish("transactions", *b, *alice, "describe", "--transactional-id", "admin-tx")
         assert forbidden.code == 1 and "failed due to authorization failure" in forbidden.stderr, forbidden.stderr
+
+
+def test_generated_assignment_spreads_leaders_and_replicas_evenly() -> None:
+    """--generate's proposal (Kafka's rack-unaware assignment), whatever its random start."""
+    from collections import Counter
+
+    from kafkish.cli.reassign import _assign
+
+    for _ in range(20):
+        plan = _assign([0, 1, 2], 6, 2)
+        assert all(len(set(replicas)) == 2 for replicas in plan)
+        assert Counter(replicas[0] for replicas in plan) == {0: 2, 1: 2, 2: 2}
+        assert Counter(b for replicas in plan for b in replicas) == {0: 4, 1: 4, 2: 4}
