@@ -124,44 +124,46 @@ def assert_replicas_identical(cluster: Cluster, topic: str, partitions: int) -> 
         consumer.close()
 
 
-def test_a_killed_followers_broker_catches_up_and_rejoins_the_isr(setup: Setup) -> None:
-    """Replication factor 2, min.insync.replicas=2: with the follower's broker killed acks=all is
-    refused (NOT_ENOUGH_REPLICAS) while acks=1 goes on; restarted on its old data, the follower copies
-    what it missed, the controller puts it back in the ISR (state znode, every broker's Metadata), and
-    acks=all is accepted again."""
+def test_killed_followers_catch_up_and_rejoin_the_isr(setup: Setup) -> None:
+    """Replication factor 3, min.insync.replicas=2. With both followers' brokers killed (two of three
+    down) acks=all is refused with NOT_ENOUGH_REPLICAS while acks=1 goes on; the first follower
+    restarted on its old data copies what it missed, the controller puts it back in the ISR (state znode
+    and every broker's Metadata), and acks=all is accepted again; the second one rejoins too and all
+    three copies end byte-identical."""
     cluster, zk = setup
-    controller = json.loads(zk.get("/controller")[0])["brokerid"]
-    leader_id, follower_id = (i for i in range(3) if i != controller)  # keep the controller out of it
-    create(cluster, "rejoin", [[leader_id, follower_id]], {"min.insync.replicas": "2"})
-    leader, follower = cluster.brokers[leader_id], cluster.brokers[follower_id]
+    leader_id = json.loads(zk.get("/controller")[0])["brokerid"]  # the controller's broker is never killed
+    first_id, second_id = (i for i in range(3) if i != leader_id)
+    create(cluster, "rejoin", [[leader_id, first_id, second_id]], {"min.insync.replicas": "2"})
+    leader = cluster.brokers[leader_id]
     acked: list[Any] = []
-    for i in range(5):
-        err, msg = produce_one(leader.bootstrap, "rejoin", "all", f"before-{i}".encode())
-        assert err is None, err
-        acked.append(msg)
 
-    follower.kill()
-    wait_for(lambda: state(zk, "rejoin", 0)["isr"] == [leader_id], what="the controller to drop the dead follower")
-    err, _ = produce_one(leader.bootstrap, "rejoin", "all", b"refused")
+    def produce(acks: str, value: str) -> KafkaError | None:
+        err, msg = produce_one(leader.bootstrap, "rejoin", acks, value.encode())
+        if err is None:
+            acked.append(msg)
+        return err
+
+    assert [produce("all", f"before-{i}") for i in range(5)] == [None] * 5
+    cluster.brokers[first_id].kill()
+    cluster.brokers[second_id].kill()
+    wait_for(lambda: state(zk, "rejoin", 0)["isr"] == [leader_id], what="the controller to drop the dead followers")
+    err = produce("all", "refused")
     assert err is not None and err.code() == KafkaError.NOT_ENOUGH_REPLICAS, err
-    for i in range(20):  # acks=1 needs only the leader: records the follower has to catch up on
-        err, msg = produce_one(leader.bootstrap, "rejoin", "1", f"missed-{i}".encode())
-        assert err is None, err
-        acked.append(msg)
+    # acks=1 needs only the leader: records the followers have to catch up on
+    assert [produce("1", f"missed-{i}") for i in range(20)] == [None] * 20
 
-    follower.restart(clean=False)
-    wait_for(
-        lambda: isr_everywhere(cluster, zk, "rejoin", 1, follower_id), timeout_s=60, what="the follower in the ISR"
-    )
+    cluster.brokers[first_id].restart(clean=False)
+    wait_for(lambda: isr_everywhere(cluster, zk, "rejoin", 1, first_id), timeout_s=60, what="the first one in the ISR")
     assert state(zk, "rejoin", 0)["leader"] == leader_id
-    for i in range(5):
-        err, msg = produce_one(leader.bootstrap, "rejoin", "all", f"after-{i}".encode())
-        assert err is None, err
-        acked.append(msg)
+    assert [produce("all", f"two-{i}") for i in range(5)] == [None] * 5
+    cluster.brokers[second_id].restart(clean=False)
+    wait_for(lambda: isr_everywhere(cluster, zk, "rejoin", 1, second_id), timeout_s=60, what="the second in the ISR")
+    assert sorted(state(zk, "rejoin", 0)["isr"]) == [0, 1, 2]
+    assert [produce("all", f"three-{i}") for i in range(5)] == [None] * 5
     produced = [Record("rejoin", m.value(), m.partition(), m.offset()) for m in acked]
+    assert len(produced) == 35
     assert_delivery(produced, consume_all(cluster, "rejoin", 1))
-    dirs = [Path(b.log_dir) / "rejoin-0" for b in (leader, follower)]
-    wait_for(lambda: not replica_differences(dirs, 30), timeout_s=60, what="both copies identical")
+    assert_replicas_identical(cluster, "rejoin", 1)
 
 
 def test_rolling_restart_under_an_acks_all_producer_loses_nothing(setup: Setup) -> None:
