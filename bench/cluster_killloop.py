@@ -21,6 +21,7 @@ Exit status 1 if anything was lost, duplicated or reordered, or the replicas dif
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import sys
@@ -90,6 +91,13 @@ def replicas_identical(cluster: Cluster, partitions: int, timeout_s: float) -> l
         consumer.close()
 
 
+def misplaced_acks(tally: Tally, stored: dict[tuple[int, int], bytes]) -> list[str]:
+    """Acknowledgements whose offset does not hold their record, with where the record really is."""
+    where = {value: key for key, value in stored.items()}
+    return [f"acked {value!r} at {p}:{offset}, which holds {stored.get((p, offset))!r}; it is at {where.get(value)}"
+            for p, offset, value in tally.acks if stored.get((p, offset)) != value]  # fmt: skip
+
+
 def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2] if values else float("nan")
 
@@ -105,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rejoin-timeout", type=float, default=30.0, help="wait this long for the ISR after a restart")
     parser.add_argument("--segment-bytes", type=int, default=1_048_576, help="above the producer's largest batch")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", help="work in this directory and keep it (logs, data) instead of a temporary one")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory(prefix="cluster-killloop-") as tmp:
+    keep = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="cluster-killloop-")
+    with keep as tmp:
         zookeeper = ZooKeeperServer(Path(tmp))
         zookeeper.start()
         settings = {"log.segment.bytes": str(args.segment_bytes), "replica.fetch.backoff.ms": "200"}
@@ -175,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
                       f"back in the ISR in {back}; {len(tally.acked)} acked", flush=True)  # fmt: skip
             produce_for(producer, tally, 1.0, args.rate, args.partitions, seq)
             remaining = producer.flush(TIMEOUT_S)
-            result = check(tally, read_back(cluster.bootstrap, args.partitions))
+            stored = read_back(cluster.bootstrap, args.partitions)
+            result = check(tally, stored)
+            for line in misplaced_acks(tally, stored)[:20]:
+                print(line)
             differences = replicas_identical(cluster, args.partitions, 60)
             isrs = zk_isrs(zk, args.partitions)
             short = {p: isr for p, isr in isrs.items() if sorted(isr) != [0, 1, 2]}

@@ -43,10 +43,12 @@ class Tally:
     def __init__(self) -> None:
         self.acked: dict[tuple[int, int], bytes] = {}  # (partition, offset) -> value
         self.failed: Counter[str] = Counter()
+        self.acks: list[tuple[int, int, bytes]] = []  # every acknowledgement, in order: two at one offset show up
 
     def delivered(self, err: KafkaError | None, msg: Any) -> None:
         if err is None:
             self.acked[(msg.partition(), msg.offset())] = msg.value()
+            self.acks.append((msg.partition(), msg.offset(), msg.value()))
         else:
             self.failed[err.name()] += 1
 
