@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             short = {p: isr for p, isr in isrs.items() if sorted(isr) != [0, 1, 2]}
             print(
                 f"{args.cycles} SIGKILL cycles on 3 brokers (RF 3, min.insync.replicas {args.min_insync}) in "
-                f"{time.monotonic() - started:.0f}s: produced {sum(seq)}, acked {result['acked']}, stored "
+                f"{time.monotonic() - started:.0f}s: produced {sum(seq)}, acked {result['acked']} "
+                f"({len(tally.acked_without_offset)} without an offset), stored "
                 f"{result['stored']}; lost {result['lost']}, duplicated {result['duplicated']}, reordered "
                 f"{result['reordered']}; failed deliveries {dict(tally.failed) or 0}, still unfinished {remaining}; "
                 f"leaders moved after a leader's kill: median {median(failovers):.1f}s, max "
