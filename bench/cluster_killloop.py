@@ -9,7 +9,8 @@ others, maybe the controller); keep producing while the controller moves leaders
 kills of a leader: time until the controller has seen the death, after the ZooKeeper session timeout,
 and every partition has a live leader again); restart the broker on its log dir and keep producing
 until it is back in every partition's ISR (reported, up to ``--rejoin-timeout``; it needs the leaders'
-ISR expansion to reach the controller). Afterwards a consumer reads every partition (checked as in
+ISR expansion to reach the controller: both ZooKeeper's state znodes and a live broker's Metadata must
+say so). Afterwards a consumer reads every partition (checked as in
 ``bench.killloop``: lost, duplicated, reordered) and the three copies of each partition are compared on
 disk below the high watermark (``kafkish.testing.replicas``).
 
@@ -20,6 +21,8 @@ Exit status 1 if anything was lost, duplicated or reordered, or the replicas dif
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import random
 import sys
 import tempfile
@@ -30,6 +33,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
+from kazoo.client import KazooClient
 
 from bench.killloop import TIMEOUT_S, TOPIC, Tally, check, produce_for, read_back
 from kafkish.testing.replicas import replica_differences
@@ -53,6 +57,11 @@ def cluster_view(cluster: Cluster, partitions: int) -> View | None:
         states = {p: (int(topic.partitions[p].leader), list(topic.partitions[p].isrs)) for p in range(partitions)}
         return set(md.brokers), states
     return None
+
+
+def zk_isrs(zk: KazooClient, partitions: int) -> dict[int, list[int]]:
+    """Each partition's ISR as the controller last wrote it to its state znode."""
+    return {p: json.loads(zk.get(f"/brokers/topics/{TOPIC}/partitions/{p}/state")[0])["isr"] for p in range(partitions)}
 
 
 def produce_until(producer: Producer, tally: Tally, args: argparse.Namespace, seq: list[int],
@@ -82,6 +91,13 @@ def replicas_identical(cluster: Cluster, partitions: int, timeout_s: float) -> l
         consumer.close()
 
 
+def misplaced_acks(tally: Tally, stored: dict[tuple[int, int], bytes]) -> list[str]:
+    """Acknowledgements whose offset does not hold their record, with where the record really is."""
+    where = {value: key for key, value in stored.items()}
+    return [f"acked {value!r} at {p}:{offset}, which holds {stored.get((p, offset))!r}; it is at {where.get(value)}"
+            for p, offset, value in tally.acks if stored.get((p, offset)) != value]  # fmt: skip
+
+
 def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2] if values else float("nan")
 
@@ -97,17 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rejoin-timeout", type=float, default=30.0, help="wait this long for the ISR after a restart")
     parser.add_argument("--segment-bytes", type=int, default=1_048_576, help="above the producer's largest batch")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", help="work in this directory and keep it (logs, data) instead of a temporary one")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    with tempfile.TemporaryDirectory(prefix="cluster-killloop-") as tmp:
+    keep = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="cluster-killloop-")
+    with keep as tmp:
         zookeeper = ZooKeeperServer(Path(tmp))
         zookeeper.start()
         settings = {"log.segment.bytes": str(args.segment_bytes), "replica.fetch.backoff.ms": "200"}
         cluster = Cluster(Path(tmp), f"{zookeeper.connect}/killloop", overrides=settings)
+        zk = KazooClient(hosts=cluster.zk_connect)
         for broker in cluster.brokers:
             broker.start_timeout_s = 120
         try:
             cluster.start()
+            zk.start(30)
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap, "log_level": 0})
             topic = NewTopic(TOPIC, args.partitions, 3, config={"min.insync.replicas": str(args.min_insync)})
             admin.create_topics([topic])[TOPIC].result(60)
@@ -151,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
 
                 def back_in_isr(vid: int = victim_id) -> bool:
                     v = view()
-                    return v is not None and all(vid in isr for _, isr in v[1].values())
+                    in_metadata = v is not None and all(vid in isr for _, isr in v[1].values())
+                    return in_metadata and all(vid in isr for isr in zk_isrs(zk, args.partitions).values())
 
                 rejoin = produce_until(producer, tally, args, seq, back_in_isr, args.rejoin_timeout)
                 if rejoin is None:
@@ -164,21 +185,29 @@ def main(argv: list[str] | None = None) -> int:
                       f"back in the ISR in {back}; {len(tally.acked)} acked", flush=True)  # fmt: skip
             produce_for(producer, tally, 1.0, args.rate, args.partitions, seq)
             remaining = producer.flush(TIMEOUT_S)
-            result = check(tally, read_back(cluster.bootstrap, args.partitions))
+            stored = read_back(cluster.bootstrap, args.partitions)
+            result = check(tally, stored)
+            for line in misplaced_acks(tally, stored)[:20]:
+                print(line)
             differences = replicas_identical(cluster, args.partitions, 60)
+            isrs = zk_isrs(zk, args.partitions)
+            short = {p: isr for p, isr in isrs.items() if sorted(isr) != [0, 1, 2]}
             print(
                 f"{args.cycles} SIGKILL cycles on 3 brokers (RF 3, min.insync.replicas {args.min_insync}) in "
-                f"{time.monotonic() - started:.0f}s: produced {sum(seq)}, acked {result['acked']}, stored "
+                f"{time.monotonic() - started:.0f}s: produced {sum(seq)}, acked {result['acked']} "
+                f"({len(tally.acked_without_offset)} without an offset), stored "
                 f"{result['stored']}; lost {result['lost']}, duplicated {result['duplicated']}, reordered "
                 f"{result['reordered']}; failed deliveries {dict(tally.failed) or 0}, still unfinished {remaining}; "
                 f"leaders moved after a leader's kill: median {median(failovers):.1f}s, max "
                 f"{max(failovers, default=float('nan')):.1f}s; back in the ISR: median {median(rejoins):.1f}s "
                 f"({missed_rejoins} restart(s) not back within {args.rejoin_timeout:.0f}s); replicas "
-                f"{'byte-identical' if not differences else 'DIFFER: ' + '; '.join(differences[:5])}"
+                f"{'byte-identical' if not differences else 'DIFFER: ' + '; '.join(differences[:5])}; ISRs in "
+                f"ZooKeeper at the end: {'all 3 brokers' if not short else 'SHORT ' + str(short)}"
             )
-            bad = result["lost"] or result["duplicated"] or result["reordered"] or differences
+            bad = result["lost"] or result["duplicated"] or result["reordered"] or differences or short
             return 1 if bad else 0
         finally:
+            zk.stop()
             cluster.stop()
             for broker in cluster.brokers:
                 broker.kill()

@@ -43,12 +43,20 @@ class Tally:
     def __init__(self) -> None:
         self.acked: dict[tuple[int, int], bytes] = {}  # (partition, offset) -> value
         self.failed: Counter[str] = Counter()
+        # librdkafka's idempotent producer acknowledges records "implicitly", without an offset, when a
+        # request failed with an uncertain outcome (a broken connection) and the next one succeeded: the
+        # first request's records were written. They must be stored, once, somewhere in their partition.
+        self.acked_without_offset: list[tuple[int, bytes]] = []
+        self.acks: list[tuple[int, int, bytes]] = []  # every acknowledgement with an offset, in order
 
     def delivered(self, err: KafkaError | None, msg: Any) -> None:
-        if err is None:
-            self.acked[(msg.partition(), msg.offset())] = msg.value()
-        else:
+        if err is not None:
             self.failed[err.name()] += 1
+        elif msg.offset() is None or msg.offset() < 0:
+            self.acked_without_offset.append((msg.partition(), msg.value()))
+        else:
+            self.acked[(msg.partition(), msg.offset())] = msg.value()
+            self.acks.append((msg.partition(), msg.offset(), msg.value()))
 
 
 def produce_for(producer: Producer, tally: Tally, seconds: float, rate: int, partitions: int, seq: list[int]) -> None:
@@ -93,6 +101,8 @@ def read_back(bootstrap: str, partitions: int) -> dict[tuple[int, int], bytes]:
 
 def check(tally: Tally, stored: dict[tuple[int, int], bytes]) -> dict[str, int]:
     lost = sum(1 for key, value in tally.acked.items() if stored.get(key) != value)
+    where = {(p, value) for (p, _), value in stored.items()}
+    lost += sum(1 for key in tally.acked_without_offset if key not in where)
     counts = Counter(stored.values())
     duplicated = sum(n - 1 for n in counts.values() if n > 1)
     reordered = 0
@@ -102,7 +112,8 @@ def check(tally: Tally, stored: dict[tuple[int, int], bytes]) -> dict[str, int]:
         if seq <= last.get(p, -1):
             reordered += 1
         last[p] = max(seq, last.get(p, -1))
-    return {"acked": len(tally.acked), "stored": len(stored), "lost": lost, "duplicated": duplicated,
+    acked = len(tally.acked) + len(tally.acked_without_offset)
+    return {"acked": acked, "stored": len(stored), "lost": lost, "duplicated": duplicated,
             "reordered": reordered}  # fmt: skip
 
 

@@ -1,11 +1,13 @@
 """Leader balance on a real 3-broker cluster: ElectLeaders (preferred, unclean) with a real admin client,
 the /admin/preferred_replica_election znode, and the automatic preferred-leader rebalance.
 
-Followers do not replicate yet, so a restarted broker never rejoins an ISR by itself. The partitions that
-a preferred election should move are therefore written to ZooKeeper the way a previous controller
-leaves them after a broker restart: led by a replica that is not the preferred one, with every replica in
-the ISR (Kafka's JSON, through a plain ZooKeeper client; the controller picks them up from the topics
-watch). Broker kills check the error paths and the unclean election.
+The preferred elections and the automatic rebalance start from what a real broker death leaves behind:
+the preferred leader's broker is killed (SIGKILL), the controller moves its leadership to the next ISR
+member, the broker is restarted on its log dir and its follower fetchers bring it back into the ISR;
+only then does leadership go back. The tests of the ZooKeeper admin path, of every ElectLeaders version
+and of the error paths write a topic's state to ZooKeeper the way a previous controller leaves it (Kafka's
+JSON, through a plain ZooKeeper client; the controller picks them up from the topics watch), which is
+cheaper than a kill for each.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import ElectionType, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import ElectionType, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from kazoo.client import KazooClient
 
 from protocol.errors import ErrorCode
@@ -90,26 +92,72 @@ def manual(
     cluster.stop()
 
 
-def test_preferred_election_moves_leadership_back_with_kafkas_errors(
-    manual: Setup,
-) -> None:
+def create(cluster: Cluster, zk: KazooClient, topic: str, assignment: list[list[int]]) -> None:
+    """A real topic with the given replica assignment, every replica in the ISR."""
+    client = AdminClient({"bootstrap.servers": cluster.bootstrap})  # kept: its futures fail if it is gone
+    new = NewTopic(topic, num_partitions=len(assignment), replica_assignment=assignment)
+    client.create_topics([new], operation_timeout=30)[topic].result(60)
+    wait_for(lambda: all(len(state(zk, topic, p)["isr"]) == 3 for p in range(len(assignment))), what=f"{topic} in sync")
+
+
+def state(zk: KazooClient, topic: str, partition: int) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(zk.get(f"/brokers/topics/{topic}/partitions/{partition}/state")[0])
+    return result
+
+
+def kill_and_rejoin(cluster: Cluster, zk: KazooClient, topic: str, size: int, victim_id: int) -> dict[int, int]:
+    """SIGKILL a broker, wait until the controller has moved its leadership, restart it on its log dir and
+    wait until it is back in every ISR of ``topic`` (ZooKeeper's state znodes and every broker's Metadata).
+    Returns the leaders then."""
+    victim = cluster.brokers[victim_id]
+    victim.kill()
+    wait_for(
+        lambda: all(state(zk, topic, p)["leader"] != victim_id and victim_id not in state(zk, topic, p)["isr"]
+                    for p in range(size)),
+        timeout_s=60, what=f"broker {victim_id}'s leadership to move",
+    )  # fmt: skip
+    victim.restart(clean=False)
+    wait_for(lambda: all(victim_id in state(zk, topic, p)["isr"] for p in range(size)), timeout_s=60,
+             what=f"broker {victim_id} back in the ISR")  # fmt: skip
+    isr = {p: sorted(state(zk, topic, p)["isr"]) for p in range(size)}
+    wait_for(
+        lambda: all(
+            {p: sorted(part.isrs) for p, part in metadata(b).topics[topic].partitions.items()} == isr
+            for b in cluster.brokers
+        ),
+        what="every broker's Metadata",
+    )
+    now = leaders(cluster, topic, size)
+    assert now is not None
+    return now
+
+
+def test_preferred_election_moves_leadership_back_after_a_kill_and_restart(manual: Setup) -> None:
     cluster, zk = manual
-    seed_topic(zk, "moved", {0: ([1, 2, 0], 2), 1: ([2, 0, 1], 2), 2: ([0, 1, 2], 1)})
-    assert wait_for(lambda: leaders(cluster, "moved", 3), what="the seeded topic") == {0: 2, 1: 2, 2: 1}
+    create(cluster, zk, "moved", [[1, 2, 0], [2, 0, 1], [0, 1, 2]])
+    assert wait_for(lambda: leaders(cluster, "moved", 3), what="the topic") == {0: 1, 1: 2, 2: 0}
+    # Broker 1, partition 0's preferred leader, dies: broker 2 (next in the ISR) leads it, also after
+    # broker 1 is back in the ISR.
+    assert kill_and_rejoin(cluster, zk, "moved", 3, 1) == {0: 2, 1: 2, 2: 0}
+    before = state(zk, "moved", 0)
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     wanted = [TopicPartition("moved", p) for p in range(3)] + [TopicPartition("nope", 0), TopicPartition("moved", 7)]
     result = elect(admin, ElectionType.PREFERRED, wanted)
     assert result == {
         ("moved", 0): "ok",
         ("moved", 1): "ELECTION_NOT_NEEDED",
-        ("moved", 2): "ok",
+        ("moved", 2): "ELECTION_NOT_NEEDED",
         ("nope", 0): "UNKNOWN_TOPIC_OR_PART",
         ("moved", 7): "UNKNOWN_TOPIC_OR_PART",
     }
     # Every broker now names the preferred replicas, with a bumped leader epoch in ZooKeeper.
     assert wait_for(lambda: leaders(cluster, "moved", 3) == {0: 1, 1: 2, 2: 0} or None, what="preferred leaders")
-    state = json.loads(zk.get("/brokers/topics/moved/partitions/0/state")[0])
-    assert (state["leader"], state["leader_epoch"], state["isr"]) == (1, 4, [1, 2, 0])
+    after = state(zk, "moved", 0)
+    assert (after["leader"], after["leader_epoch"], sorted(after["isr"])) == (1, before["leader_epoch"] + 1, [0, 1, 2])
+    # The new leader serves: acks=all through all three replicas.
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all"})
+    producer.produce("moved", b"after the election", partition=0)
+    assert producer.flush(30) == 0
     # Unclean election of partitions that have a live leader: nothing to do.
     assert elect(admin, ElectionType.UNCLEAN, [TopicPartition("moved", 0)]) == {("moved", 0): "ELECTION_NOT_NEEDED"}
 
@@ -159,9 +207,18 @@ def test_auto_rebalance_elects_preferred_leaders(zk_server: ZooKeeperServer, tmp
     overrides = {"leader.imbalance.check.interval.seconds": "1", "leader.imbalance.per.broker.percentage": "10"}
     cluster, zk = start_cluster(zk_server, tmp_path, overrides)
     try:
-        # Broker 0 prefers 4 partitions and leads only 2 of them (50% > 10%): both come back to it.
-        seed_topic(zk, "tilted", {0: ([0, 1, 2], 1), 1: ([0, 2, 1], 2), 2: ([0, 1, 2], 0), 3: ([0, 2, 1], 0)})
-        assert wait_for(lambda: leaders(cluster, "tilted", 4) == {0: 0, 1: 0, 2: 0, 3: 0} or None, what="rebalance")
+        # Broker 0 prefers all 4 partitions. Killed, it leads none; back in the ISR, it leads none of
+        # its 4 (100% > 10%) until the controller's periodic check elects it again.
+        create(cluster, zk, "tilted", [[0, 1, 2], [0, 2, 1], [0, 1, 2], [0, 2, 1]])
+        assert wait_for(lambda: leaders(cluster, "tilted", 4), what="the topic") == {0: 0, 1: 0, 2: 0, 3: 0}
+        victim = cluster.brokers[0]
+        victim.kill()
+        wait_for(lambda: all(state(zk, "tilted", p)["leader"] in (1, 2) for p in range(4)), timeout_s=60,
+                 what="leadership off broker 0")  # fmt: skip
+        victim.restart(clean=False)
+        assert wait_for(lambda: leaders(cluster, "tilted", 4) == {0: 0, 1: 0, 2: 0, 3: 0} or None, timeout_s=60,
+                        what="rebalance")  # fmt: skip
+        assert all(sorted(state(zk, "tilted", p)["isr"]) == [0, 1, 2] for p in range(4))
     finally:
         zk.stop()
         cluster.stop()

@@ -86,3 +86,15 @@ def test_real_clients_records_and_a_consumer_that_misses_one() -> None:
     skipped = [m for m in read if m.value() != b"v5"]
     report = check_delivery(acked, skipped)
     assert [r.value for r in report.lost + report.unread] == [b"v5"]
+
+
+def test_records_acknowledged_without_an_offset_are_not_judged_for_order() -> None:
+    """librdkafka's idempotent producer acknowledges a request with an uncertain outcome implicitly,
+    without an offset, once the next request succeeds: those records must be read once, but their place
+    among the others is unknown, so reading them in their real place is not a reordering."""
+    produced = [*recs("a", "b"), Record("t", "c", 0), Record("t", "d", 0), *recs("e", start=4)]
+    read = recs("a", "b", "c", "d", "e")
+    report = check_delivery(produced, read)
+    assert report.ok, str(report)
+    missing = check_delivery(produced, [r for r in read if r.value != "c"])
+    assert [r.value for r in missing.lost] == ["c"] and not missing.reordered
