@@ -19,6 +19,7 @@ thread-safe: the broker's event loop owns it, and an update is applied without a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -162,11 +163,14 @@ class MetadataCache:
         self._topics: dict[str, TopicImage] = {}
         self._by_id: dict[bytes, TopicImage] = {}
         self._configs: dict[str, Mapping[str, Any]] = {}
+        # set by the first update: a broker of a cluster knows its peers only once its controller told it
+        self.initialized = asyncio.Event()
 
     # -- feeding ------------------------------------------------------------------------------------
     def update_metadata(self, update: MetadataUpdate) -> list[tuple[str, int]]:
         """Apply an UpdateMetadata's content; returns the partitions it removed."""
         self.generation += 1
+        self.initialized.set()
         self.controller_id = update.controller_id
         self._brokers = {b.id: b for b in sorted(update.live_brokers, key=lambda b: b.id)}
         removed: list[tuple[str, int]] = []

@@ -13,6 +13,10 @@
   listener the request came in on; a partition whose leader is not alive there has leader -1 and
   LEADER_NOT_AVAILABLE (LISTENER_NOT_FOUND from v6 when the leader is alive without that listener),
   as Kafka's metadata cache answers; replicas, ISR and offline replicas as the cache has them.
+- A broker of a cluster that has not yet had its first UpdateMetadata (just started: the controller
+  tells it the cluster a moment after it registers) holds Metadata requests until it has, for at most
+  ``FIRST_UPDATE_WAIT_S``. Kafka answers at once with an empty broker list; clients then forget the
+  brokers they knew (librdkafka reports all brokers down), so waiting a moment serves them better.
 - Authorized operations (v8+): with no authorizer everything is allowed, so the bit field has every
   topic (and cluster) operation set when asked for; with one, the operations the principal may do.
 - With an authorizer (``_authz``): a list of every topic leaves out those the principal may not
@@ -21,6 +25,9 @@
 """
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
@@ -45,6 +52,7 @@ from protocol.schema import ZERO_UUID
 TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
 CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12))
 NOT_REQUESTED = -2147483648
+FIRST_UPDATE_WAIT_S = 5.0
 LISTENER_ERRORS_VERSION = 6  # from v6 a leader without the request's listener is LISTENER_NOT_FOUND
 
 
@@ -53,6 +61,9 @@ async def handle_metadata(ctx: RequestContext, request: MetadataRequest) -> Meta
     if ctx.version < 12 and request.topics and any(t.name is None or t.topic_id != ZERO_UUID for t in request.topics):
         return refuse_topic_ids(request)
     cache = ctx.components.metadata_cache
+    if not cache.initialized.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cache.initialized.wait(), FIRST_UPDATE_WAIT_S)
     response = MetadataResponse(
         brokers=[
             MetadataResponseBroker(node_id=broker.id, host=endpoint.host, port=endpoint.port, rack=broker.rack)

@@ -216,7 +216,9 @@ def test_rolling_restart_under_an_acks_all_producer_loses_nothing(setup: Setup) 
         thread.join(120)
     assert not failed, failed[:5]
     # only the broken connections to the broker being restarted: nothing fatal, nothing the client gave up on
-    assert all(e.code() == KafkaError._TRANSPORT and not e.fatal() for e in errors), errors
+    assert all(e.code() == KafkaError._TRANSPORT and not e.fatal() for e in errors), [
+        (e.name(), e.str()) for e in errors if e.code() != KafkaError._TRANSPORT or e.fatal()
+    ]
     produced = [Record("rolling", m.value(), m.partition(), m.offset()) for m in acked]
     assert_delivery(produced, consume_all(cluster, "rolling", partitions))
     assert_replicas_identical(cluster, "rolling", partitions)
