@@ -1,11 +1,11 @@
 """Leader balance on a real 3-broker cluster: ElectLeaders (preferred, unclean) with a real admin client,
 the /admin/preferred_replica_election znode, and the automatic preferred-leader rebalance.
 
-Followers do not replicate yet, so a restarted broker never rejoins an ISR by itself. The partitions that
-a preferred election should move are therefore written to ZooKeeper the way a previous controller
-leaves them after a broker restart: led by a replica that is not the preferred one, with every replica in
-the ISR (Kafka's JSON, through a plain ZooKeeper client; the controller picks them up from the topics
-watch). Broker kills check the error paths and the unclean election.
+The partitions that a preferred election should move are written to ZooKeeper the way a previous
+controller leaves them after a broker restart and the restarted follower's return to the ISR: led by a
+replica that is not the preferred one, with every replica in the ISR (Kafka's JSON, through a plain
+ZooKeeper client; the controller picks them up from the topics watch), which is quicker than
+restarting a broker and waiting for it to catch up. Broker kills check the error paths and the unclean election.
 """
 
 from __future__ import annotations
