@@ -1,8 +1,7 @@
 """Cluster mode: a real ZooKeeper and three broker processes (``python -m bench.bench_cluster``).
 
 - start-up: from starting ZooKeeper and 3 brokers (in parallel) to a topic of replication factor 3
-  whose every partition took an acks=1 write on its leader (followers do not fetch yet, so acks=all
-  would wait for replication, the next step of cluster mode);
+  whose every partition took an acks=all write (so its followers fetched it: the ISR is whole);
 - controller failover: from SIGKILL of the controller to a survivor's Metadata naming a new controller
   and a live leader for every partition (``zookeeper.session.timeout.ms`` below);
 - creating 1,000 partitions with replication factor 3, and Metadata latency on that cluster.
@@ -34,7 +33,7 @@ def _writable(bootstrap: str, topic: str, partitions: int) -> None:
     client = AdminClient({"bootstrap.servers": bootstrap})
     for future in client.create_topics([NewTopic(topic, partitions, 3)], operation_timeout=30).values():
         future.result(timeout=60)
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": 1})
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
     for p in range(partitions):
         producer.produce(topic, b"x", partition=p)
     if producer.flush(30) != 0:

@@ -166,7 +166,9 @@ class Broker:
                 self.node_id, self.config, self.topics, self.replica_manager, self.metadata_cache
             )
             self.embedded.start()
-        self.group_coordinator = GroupService(self.config, self.metadata_cache, self.controller, self.replica_manager)
+        self.group_coordinator = GroupService(
+            self.config, self.metadata_cache, self.controller, self.replica_manager, cluster=self.zk_node is not None
+        )
         await self.group_coordinator.start()
         producer_ids = BlockProducerIdManager(
             LocalBlockFile(self.log_dirs[0])

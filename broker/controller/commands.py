@@ -11,8 +11,8 @@ As Kafka's ReplicaManager.becomeLeaderOrFollower / stopReplicas and the metadata
   hosted (an equal or older one is ``STALE_CONTROLLER_EPOCH`` for that partition, as Kafka answers):
   partitions not hosted yet get their logs made in worker threads (``ReplicaManager.prepare_leaders``),
   then in one step every partition becomes leader or follower, and the leadership listeners of
-  internal topics (``__consumer_offsets``: the group coordinator; ``__transaction_state`` plugs in
-  the same way) are told ``on_elected`` / ``on_resigned``. A follower's fetching (truncation first)
+  internal topics (``__consumer_offsets``: the group coordinator; ``__transaction_state``: the
+  transaction coordinator) are told ``on_elected`` / ``on_resigned``. A follower's fetching (truncation first)
   starts over in ``ReplicaManager.make_follower`` (``broker.replication``).
 - UpdateMetadata: its content replaces the metadata cache's view (``MetadataUpdate``); topics new to
   this broker come with their config overrides, read from ZooKeeper first.

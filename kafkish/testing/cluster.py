@@ -13,7 +13,9 @@ Brokers have ids 0..size-1 (``cluster.brokers[i]`` is a ``kafkish.testing.Broker
 session timeout is ``session_timeout_ms`` (6 s by default, Kafka's is 18 s), so a killed or paused broker
 leaves the cluster's metadata that long after. ``start()`` returns once every broker's Metadata lists
 every broker. ZooKeeper is ``kafkish.testing.zookeeper.ZooKeeper`` unless ``zookeeper_connect`` names one.
-Topics' replication factor is up to the caller (``default.replication.factor`` in ``config``).
+Topics' replication factor is up to the caller (``default.replication.factor`` in ``config``); the
+internal topics keep Kafka's defaults (3 replicas of ``__consumer_offsets`` and ``__transaction_state``),
+so consumer groups and transactions work without overrides.
 """
 
 from __future__ import annotations

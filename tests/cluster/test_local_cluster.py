@@ -1,7 +1,9 @@
 """`make cluster`'s launcher (python -m broker.local_cluster): ZooKeeper and 3 brokers, one SIGINT stops all.
 
 Runs the launcher as a real process on free ports, reads its announcements, asks a real client for the
-cluster's brokers, then sends SIGINT (a terminal's Ctrl-C) and checks every child process is gone.
+cluster's brokers, has a consumer group subscribe to a topic with 3 replicas (Kafka's defaults, so
+``__consumer_offsets`` has 3 replicas too: no override needed), then sends SIGINT (a terminal's
+Ctrl-C) and checks every child process is gone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import sys
 import threading
 from pathlib import Path
 
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from tests.cluster.brokers import wait_for
 from tests.cluster.conftest import _require_zookeeper
@@ -54,6 +58,7 @@ def test_launcher_starts_three_brokers_and_sigint_stops_every_process(tmp_path: 
         assert sorted(p.name for p in (tmp_path / "cluster" / "logs").iterdir()) == [
             "broker-0.log", "broker-1.log", "broker-2.log", "zookeeper.log",
         ]  # fmt: skip
+        _a_subscribing_group_reads_a_replicated_topic(bootstrap)
 
         launcher.send_signal(signal.SIGINT)
         assert launcher.wait(60) == 0
@@ -77,3 +82,27 @@ def test_launcher_starts_three_brokers_and_sigint_stops_every_process(tmp_path: 
             except subprocess.TimeoutExpired:
                 launcher.kill()
                 launcher.wait(10)
+
+
+def _a_subscribing_group_reads_a_replicated_topic(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic("demo", 3, 3)], operation_timeout=30)["demo"].result(60)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i in range(30):
+        producer.produce("demo", value=b"%d" % i, partition=i % 3)
+    assert producer.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "demo", "auto.offset.reset": "earliest"})
+    consumer.subscribe(["demo"])
+    seen: set[bytes] = set()
+    try:
+
+        def all_read() -> bool:
+            seen.update(m.value() or b"" for m in consumer.consume(30, 0.5) if m.error() is None)
+            return len(seen) == 30
+
+        wait_for(all_read, timeout_s=60, what="the subscribed consumer to read every record")
+        consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    offsets = admin.list_topics(timeout=10).topics["__consumer_offsets"]
+    assert all(len(p.replicas) == 3 for p in offsets.partitions.values())

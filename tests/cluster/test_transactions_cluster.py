@@ -1,9 +1,10 @@
 """Transactions in cluster mode: a real ZooKeeper, three broker processes, confluent-kafka clients.
 
 The transaction coordinator writes the markers of partitions it leads itself and sends WriteTxnMarkers
-to the leaders of the others over the inter-broker listener. Followers do not fetch yet, so every
-topic here has replication factor 1, spread over the three brokers, ``__transaction_state`` included
-(``transaction.state.log.replication.factor=1``, ``min.isr=1``).
+to the leaders of the others over the inter-broker listener. The data topic has replication factor 1,
+its partitions spread over the three brokers, so each marker goes to a different leader; the internal
+topics keep Kafka's defaults (3 replicas, ``transaction.state.log.min.isr`` 2). A coordinator's death
+is tested in test_transactions_failover.py.
 """
 
 from __future__ import annotations
@@ -31,10 +32,7 @@ TIMEOUT_S = 30
 TOPIC = "txn-spread"
 PARTITIONS = 3
 OVERRIDES = {
-    "offsets.topic.replication.factor": "1",
     "offsets.topic.num.partitions": "3",
-    "transaction.state.log.replication.factor": "1",
-    "transaction.state.log.min.isr": "1",
     "transaction.state.log.num.partitions": "3",
     "group.initial.rebalance.delay.ms": "0",
 }
@@ -115,12 +113,12 @@ def test_a_transaction_over_partitions_of_three_brokers_commits_and_aborts(clust
 def test_the_transaction_state_topic_has_its_configs(cluster: Cluster) -> None:
     topic = wait_for(lambda: metadata(cluster.brokers[1]).topics.get("__transaction_state"), what="the topic")
     assert len(topic.partitions) == 3
-    assert all(len(p.replicas) == 1 for p in topic.partitions.values())
+    assert all(len(p.replicas) == 3 for p in topic.partitions.values())
     resource = ConfigResource(ConfigResource.Type.TOPIC, "__transaction_state")
     client = admin(cluster.brokers[2])  # kept: the future fails if its client is gone
     configs = client.describe_configs([resource])[resource].result(TIMEOUT_S)
     assert configs["cleanup.policy"].value == "compact"
-    assert configs["min.insync.replicas"].value == "1"
+    assert configs["min.insync.replicas"].value == "2"
     assert configs["segment.bytes"].value == "104857600"
 
 

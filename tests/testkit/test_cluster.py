@@ -1,7 +1,8 @@
 """The ``kafka_cluster`` fixture (and so ``kafkish.testing.Cluster``) as a user meets it: sample test modules
 run by ``pytester`` on one real ZooKeeper and 3 real brokers in cluster mode, with real clients.
 
-Topics have one replica: followers do not fetch yet (replication is still to come).
+Kafka's defaults throughout: topics with 3 replicas, and ``__consumer_offsets`` with 3 (a subscribing
+group) without any override in ``kafka_cluster_config``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from tests.testkit.test_plugin import PLUGIN
 
 CLUSTER = """
 import time
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -22,25 +23,28 @@ def test_forms_a_cluster_whose_topics_real_clients_use(kafka_cluster):
     assert kafka_cluster.metadata_broker_ids() == {0, 1, 2}
     assert len(kafka_cluster.bootstrap_servers.split(",")) == 3
     admin = AdminClient({"bootstrap.servers": kafka_cluster.bootstrap_servers})
-    admin.create_topics([NewTopic("orders", num_partitions=3, replication_factor=1)])["orders"].result(30)
+    admin.create_topics([NewTopic("orders", num_partitions=3, replication_factor=3)])["orders"].result(30)
     producer = Producer({"bootstrap.servers": kafka_cluster.bootstrap_servers})
     for i in range(30):
         producer.produce("orders", value=b"%d" % i, partition=i % 3)
     assert producer.flush(30) == 0
     leaders = {p.leader for p in admin.list_topics(timeout=10).topics["orders"].partitions.values()}
     assert leaders <= {0, 1, 2} and -1 not in leaders
-    consumer = Consumer(  # assigned, not subscribed: __consumer_offsets would need 3 replicas
-        {"bootstrap.servers": kafka_cluster.bootstrap_servers, "group.id": "g", "enable.auto.commit": False}
-    )
-    consumer.assign([TopicPartition("orders", p, OFFSET_BEGINNING) for p in range(3)])
+    consumer = Consumer({
+        "bootstrap.servers": kafka_cluster.bootstrap_servers, "group.id": "g", "auto.offset.reset": "earliest",
+    })
+    consumer.subscribe(["orders"])
     seen = set()
     deadline = time.monotonic() + 60
     while len(seen) < 30 and time.monotonic() < deadline:
         message = consumer.poll(1)
         if message is not None and message.error() is None:
             seen.add(int(message.value()))
+    consumer.commit(asynchronous=False)
     consumer.close()
     assert seen == set(range(30))
+    offsets = admin.list_topics(timeout=10).topics["__consumer_offsets"]
+    assert all(len(p.replicas) == 3 for p in offsets.partitions.values())
 
 
 def test_a_killed_broker_leaves_metadata_and_comes_back_after_restart(kafka_cluster):

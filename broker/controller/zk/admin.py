@@ -36,7 +36,6 @@ from broker.config_defs import TOPIC_CONFIGS
 from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
 from broker.controller.validation import new_partition_replicas, new_topic_replicas
-from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.metadata_cache import MetadataCache
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, new_topic_id, validate_topic_name
 from protocol.errors import ErrorCode
@@ -115,8 +114,6 @@ class ZkAdmin:
         self, name: str, num_partitions: int, replication_factor: int, assignment: Mapping[int, Sequence[int]] | None
     ) -> list[list[int]]:
         self.check_topic_name(name)
-        if name == OFFSETS_TOPIC:  # Kafka: no fewer replicas than configured; creation waits for enough brokers
-            replication_factor = max(replication_factor, self.config.get("offsets.topic.replication.factor"))
         return new_topic_replicas(self.config, self._brokers(), num_partitions, replication_factor, assignment)
 
     def check_new_partitions(

@@ -1,6 +1,6 @@
 """The group coordinator as the broker runs it: the offsets topic, the event-loop clock, load and retention.
 
-    service = GroupService(config, metadata_cache, controller, replica_manager)
+    service = GroupService(config, metadata_cache, controller, replica_manager, cluster=in_cluster_mode)
     await service.start()   # elects (and loads) every __consumer_offsets partition this broker leads
     service.coordinator     # what the group and offset handlers call
     service.on_elected(partition, leader_epoch) / service.on_resigned(partition, leader_epoch)
@@ -37,10 +37,15 @@ log = logging.getLogger(__name__)
 
 class GroupService:
     def __init__(
-        self, config: BrokerConfig, metadata: MetadataCache, controller: Controller, replicas: ReplicaManager
+        self,
+        config: BrokerConfig,
+        metadata: MetadataCache,
+        controller: Controller,
+        replicas: ReplicaManager,
+        cluster: bool = False,
     ) -> None:
         self.config = GroupConfig.from_broker(config)
-        self.offsets_topic = OffsetsTopic(self.config, metadata, controller, replicas)
+        self.offsets_topic = OffsetsTopic(self.config, metadata, controller, replicas, cluster=cluster)
         self.offsets_topic.on_created = self.elect_led_partitions
         self.metadata = metadata
         self.replicas = replicas

@@ -1,10 +1,14 @@
 """``__consumer_offsets`` on this broker: where the group coordinator's records are appended and replayed.
 
 - The topic is created on first use, as Kafka does: ``offsets.topic.num.partitions`` partitions,
-  replication factor ``min(offsets.topic.replication.factor, live brokers)``, compacted, segments of
-  ``offsets.topic.segment.bytes``. A group's partition is ``abs(java hashCode(group id)) % partitions``
-  (of the existing topic, whatever the config now says). The controller is called in one place,
-  ``_create``; a finished creation calls ``on_created`` (the service elects the new partitions).
+  replication factor ``offsets.topic.replication.factor``, compacted, segments of
+  ``offsets.topic.segment.bytes``. In cluster mode, as Kafka, it is not created while fewer brokers are
+  alive than the replication factor (COORDINATOR_NOT_AVAILABLE meanwhile, and Kafka's error logged), so
+  a cluster still starting cannot end up with a smaller factor for good. A single broker (no ZooKeeper)
+  caps the factor at what one broker can have (1), so the default works there. A group's partition
+  is ``abs(java hashCode(group id)) % partitions`` (of the existing topic, whatever the config now
+  says). The controller is called in one place, ``_create``; a finished creation calls
+  ``on_created`` (the service elects the new partitions).
 - Creation goes through the controller's async path, so the event loop (every other client) goes on
   while the logs are made. ``ensure_created`` is True once the topic exists: the request that starts
   the creation waits for it; any request meanwhile (the creation in flight, or found finished by a
@@ -105,9 +109,16 @@ class _InFlight:
 
 class OffsetsTopic:
     def __init__(
-        self, config: GroupConfig, metadata: MetadataCache, controller: Controller, replicas: ReplicaManager
+        self,
+        config: GroupConfig,
+        metadata: MetadataCache,
+        controller: Controller,
+        replicas: ReplicaManager,
+        cluster: bool = False,
     ) -> None:
         self.config = config
+        self.cluster = cluster
+        self._short_of_brokers = -1  # the live broker count last logged as too few
         self.metadata = metadata
         self.controller = controller
         self.replicas = replicas
@@ -149,7 +160,20 @@ class OffsetsTopic:
         return self._creating or bool(self._background) or self.controller.is_being_created(OFFSETS_TOPIC)
 
     async def _create(self) -> bool:
-        factor = min(self.config.offsets_topic_replication_factor, len(self.metadata.alive_brokers()))
+        alive = len(self.metadata.alive_brokers())
+        factor = self.config.offsets_topic_replication_factor
+        if not self.cluster:
+            factor = min(factor, alive)
+        elif alive < factor:
+            if alive != self._short_of_brokers:
+                self._short_of_brokers = alive
+                log.error(
+                    "Number of alive brokers '%d' does not meet the required replication factor '%d' for the "
+                    "offsets topic (configured via 'offsets.topic.replication.factor'). This error can be "
+                    "ignored if the cluster is starting up and not all brokers are up yet.",
+                    alive, factor,
+                )  # fmt: skip
+            return False
         configs: dict[str, object] = {
             "cleanup.policy": ["compact"],
             "segment.bytes": self.config.offsets_topic_segment_bytes,
