@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from confluent_kafka.admin import AdminClient, ClusterMetadata  # type: ignore[attr-defined]
+from kazoo.client import KazooClient
 
 from tests.harness import BrokerProcess
+from tests.zookeeper import ZooKeeperServer
 
 SESSION_TIMEOUT_MS = 4000  # a killed broker's session (and so its registration) ends this long after
 
@@ -96,3 +101,23 @@ def wait_for(condition: Callable[[], Any], timeout_s: float = 30.0, what: str = 
                 return last
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last: {last!r})")
+
+
+@contextlib.contextmanager
+def cluster_on_its_own_zookeeper(
+    tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[tuple[Cluster, KazooClient]]:
+    """A ZooKeeper of its own, 3 brokers under a fresh chroot, and a client of that chroot (module fixtures)."""
+    from tests.cluster.conftest import _require_zookeeper
+
+    _require_zookeeper()
+    with ZooKeeperServer(tmp_path_factory.mktemp("zk")) as server:
+        chroot = f"/{name}-{uuid.uuid4().hex[:8]}"
+        cluster = Cluster(tmp_path_factory.mktemp("brokers"), server.connect + chroot).start()
+        zk = KazooClient(hosts=server.connect + chroot)
+        zk.start(15)
+        try:
+            yield cluster, zk
+        finally:
+            zk.stop()
+            cluster.stop()

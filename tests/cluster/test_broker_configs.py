@@ -9,7 +9,6 @@ A per-broker value applies to that broker alone.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,29 +30,17 @@ from protocol.messages.incremental_alter_configs import (
     AlterConfigsResource,
     IncrementalAlterConfigsRequest,
 )
-from tests.cluster.brokers import Cluster, metadata, wait_for
+from tests.cluster.brokers import Cluster, cluster_on_its_own_zookeeper, metadata, wait_for
 from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
-from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    from tests.cluster.conftest import _require_zookeeper
-
-    _require_zookeeper()
-    with ZooKeeperServer(tmp_path_factory.mktemp("zk")) as server:
-        chroot = f"/configs-{uuid.uuid4().hex[:8]}"
-        cluster = Cluster(tmp_path_factory.mktemp("brokers"), server.connect + chroot).start()
-        zk = KazooClient(hosts=server.connect + chroot)
-        zk.start(15)
-        try:
-            yield cluster, zk
-        finally:
-            zk.stop()
-            cluster.stop()
+    with cluster_on_its_own_zookeeper(tmp_path_factory, "configs") as both:
+        yield both
 
 
 def describe(broker: BrokerProcess, kind: Any, name: str, config: str) -> tuple[str, int]:

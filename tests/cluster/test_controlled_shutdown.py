@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,29 +19,17 @@ from kazoo.client import KazooClient
 
 from protocol.errors import ErrorCode
 from protocol.messages.controlled_shutdown import CONTROLLED_SHUTDOWN, ControlledShutdownRequest
-from tests.cluster.brokers import Cluster, metadata, wait_for
+from tests.cluster.brokers import Cluster, cluster_on_its_own_zookeeper, metadata, wait_for
 from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
-from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    from tests.cluster.conftest import _require_zookeeper
-
-    _require_zookeeper()
-    with ZooKeeperServer(tmp_path_factory.mktemp("zk")) as server:
-        chroot = f"/shutdown-{uuid.uuid4().hex[:8]}"
-        cluster = Cluster(tmp_path_factory.mktemp("brokers"), server.connect + chroot).start()
-        zk = KazooClient(hosts=server.connect + chroot)
-        zk.start(15)
-        try:
-            yield cluster, zk
-        finally:
-            zk.stop()
-            cluster.stop()
+    with cluster_on_its_own_zookeeper(tmp_path_factory, "shutdown") as both:
+        yield both
 
 
 def create(cluster: Cluster, topic: str, assignment: list[list[int]]) -> None:

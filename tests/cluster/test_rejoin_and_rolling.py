@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, Producer
 from confluent_kafka.cimpl import NewTopic
 from kazoo.client import KazooClient
 
 from kafkish.testing.checkers import Record, assert_delivery
-from kafkish.testing.replicas import replica_differences
 from tests.cluster.brokers import Cluster, admin, metadata, wait_for
+from tests.cluster.replicated import assert_replicas_identical, consume_all
 from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
@@ -90,38 +88,6 @@ def produce_one(bootstrap: str, topic: str, acks: str, value: bytes) -> tuple[Ka
     producer.flush(30)
     assert len(outcome) == 1
     return outcome[0]
-
-
-def consume_all(cluster: Cluster, topic: str, partitions: int) -> list[Any]:
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": f"read-{uuid.uuid4().hex[:6]}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
-    try:
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in range(partitions)}
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        records: list[Any] = []
-        positions = dict.fromkeys(ends, 0)
-        deadline = time.monotonic() + 60
-        while any(positions[p] < ends[p] for p in ends) and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None or msg.error() is not None:
-                continue
-            records.append(msg)
-            positions[int(msg.partition() or 0)] = int(msg.offset() or 0) + 1
-        return records
-    finally:
-        consumer.close()
-
-
-def assert_replicas_identical(cluster: Cluster, topic: str, partitions: int) -> None:
-    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "hw"})
-    try:
-        for p in range(partitions):
-            hw = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            dirs = [Path(b.log_dir) / f"{topic}-{p}" for b in cluster.brokers]
-            assert hw > 0
-            wait_for(lambda: not replica_differences(dirs, hw), timeout_s=60, what=f"{topic}-{p} identical below {hw}")  # noqa: B023
-    finally:
-        consumer.close()
 
 
 def test_killed_followers_catch_up_and_rejoin_the_isr(setup: Setup) -> None:
