@@ -39,6 +39,7 @@ from . import paths
 from .broker_configs import DEFAULT_ENTITY, load_broker_configs
 from .channel import ControllerChannel
 from .client import ZkClient, ZkConnectionTimeout, ZkSessionState, zk_client_for
+from .config_changes import new_config_changes
 from .controller import ZkController
 from .election import ZkControllerElection
 from .live_brokers import ZkLiveBrokers
@@ -53,7 +54,7 @@ from .registration import (
     get_or_create_cluster_id,
     resolve_broker_id,
 )
-from .znodes import BrokerRegistration, EndPoint, ZnodeDataError, decode_config_change, decode_entity_config
+from .znodes import BrokerRegistration, EndPoint, ZnodeDataError, decode_entity_config
 
 log = logging.getLogger(__name__)
 TopicConfigs = Callable[[str, dict[str, Any]], None]
@@ -210,28 +211,12 @@ class ZkBrokerNode:
         """Follow /config/changes: each notification newer than the last seen names an entity whose
         config changed (at start-up only the numbering is taken: configs are read when topics are hosted)."""
         try:
-            children = await self.zk.get_children(paths.CONFIG_CHANGES, watch=self._on_changes_event)
+            self._last_change, entities = await new_config_changes(
+                self.zk, self._last_change, self._on_changes_event, initial
+            )
         except NoNodeError:
             return
-        numbered = sorted(
-            (n, child) for child in children
-            if (n := paths.sequence_number(child, paths.CONFIG_CHANGE_PREFIX)) is not None
-        )  # fmt: skip
-        for number, child in numbered:
-            if number <= self._last_change:
-                continue
-            self._last_change = number
-            if initial:
-                continue
-            path = f"{paths.CONFIG_CHANGES}/{child}"
-            try:
-                data, _ = await self.zk.get(path)
-                entity = decode_config_change(path, data)
-            except NoNodeError:
-                continue
-            except ZnodeDataError as exc:
-                log.error("ignoring config change %s: %s", path, exc)
-                continue
+        for entity in entities:
             kind, _, name = entity.partition("/")
             if kind == "topics" and self._on_topic_configs is not None:
                 overrides = await self.topic_configs(name)

@@ -24,7 +24,8 @@ from broker.security.scram_store import ScramCredentialStore
 
 from . import paths
 from .client import ZkClient, ZkSessionState
-from .znodes import ZnodeDataError, decode_config_change, encode_config_change
+from .config_changes import new_config_changes
+from .znodes import encode_config_change
 
 log = logging.getLogger(__name__)
 USERS = "users"
@@ -123,25 +124,8 @@ class ZkScramStore(ScramCredentialStore):
 
     async def _read_changes(self, initial: bool) -> None:
         """The notifications newer than the last seen that name a user: re-read those users."""
-        children = await self.zk.get_children(paths.CONFIG_CHANGES, watch=self._on_changes)
-        numbered = sorted(
-            (n, child) for child in children
-            if (n := paths.sequence_number(child, paths.CONFIG_CHANGE_PREFIX)) is not None
-        )  # fmt: skip
-        for number, child in numbered:
-            if number <= self._last_change:
-                continue
-            self._last_change = number
-            if initial:
-                continue
-            path = f"{paths.CONFIG_CHANGES}/{child}"
-            try:
-                data, _ = await self.zk.get(path)
-                kind, _, name = decode_config_change(path, data).partition("/")
-            except NoNodeError:
-                continue
-            except ZnodeDataError as exc:
-                log.error("ignoring config change %s: %s", path, exc)
-                continue
+        self._last_change, entities = await new_config_changes(self.zk, self._last_change, self._on_changes, initial)
+        for entity in entities:
+            kind, _, name = entity.partition("/")
             if kind == USERS:
                 await self._read_user(name)
