@@ -256,7 +256,9 @@ def test_controller_killed_another_takes_over_and_moves_leadership(zookeeper: Zo
         deleter = admin(survivor)
         for future in deleter.delete_topics(["doomed"], operation_timeout=30).values():
             future.result(timeout=60)
-        assert "doomed" not in view(survivor)["topics"]
+        # the answer came from the controller's broker once its metadata dropped the topic (as Kafka's
+        # DeleteTopics waits on the broker it went to); the others follow with the UpdateMetadata
+        wait_for(lambda: all("doomed" not in view(b)["topics"] for b in cluster.alive()), what="doomed gone")
         zk = KazooClient(hosts=chroot)
         zk.start(timeout=15)
         try:
