@@ -76,8 +76,9 @@ class ConfigDef:
                     raise ConfigError(self.invalid(item, "String must be one of: " + ", ".join(self.choices)))
         if self.check is not None:
             reason = self.check(value)
-            if reason is not None:
-                raise ConfigError(self.invalid(raw, reason))
+            if reason is not None:  # Kafka's validators see a list parsed, and show it so: [a, b]
+                shown = f"[{', '.join(map(str, value))}]" if self.type is ConfigType.LIST else raw
+                raise ConfigError(self.invalid(shown, reason))
         return value
 
     def invalid(self, raw: Any, reason: str) -> str:
@@ -180,14 +181,18 @@ def _gzip_level(v: Any) -> str | None:
     return None if v == -1 or 1 <= v <= 9 else "Value must be between 1 and 9 or equal to -1"
 
 
-def _check_throttled(v: Any) -> str | None:
-    """Kafka's ThrottledReplicaListValidator: ``*``, or ``partition:broker`` items."""
-    if v == ["*"] or all(re.fullmatch(r"[0-9]+:[0-9]+", item) for item in v):
-        return None
-    return (
-        "must be the literal '*' or a list of replicas in the following format: "
-        "[partitionId]:[brokerId],[partitionId]:[brokerId],..."
-    )
+def _check_throttled(name: str) -> Callable[[Any], str | None]:
+    """Kafka's ThrottledReplicaListValidator: ``*`` alone, or ``partitionId:brokerId`` items."""
+
+    def check(v: Any) -> str | None:
+        if v == ["*"] or all(re.fullmatch(r"[0-9]+:[0-9]+", item) for item in v):
+            return None
+        return (
+            f"{name} must be the literal '*' or a list of replicas in the following format: "
+            "[partitionId]:[brokerId],[partitionId]:[brokerId],..."
+        )
+
+    return check
 
 
 # Kafka's MetadataVersion names (3.9): what message.format.version may be ("0.10.0", "2.8", "3.0-IV1" ...)
@@ -387,6 +392,39 @@ _BROKER: list[ConfigDef] = [
         "replica.fetch.backoff.ms", INT, 1000, "Sleep after a fetch partition error of a follower.", _at_least(0)
     ),
     ConfigDef("replica.socket.timeout.ms", INT, 30000, "The socket timeout of a follower's requests."),
+    # Replication quotas (broker.replication.quota): Kafka takes the rates only from AlterConfigs (per
+    # broker, else the cluster default); here a static value counts too. The sampling window is static.
+    ConfigDef(
+        "leader.replication.throttled.rate",
+        L,
+        LONG_MAX,
+        "Upper bound (bytes/s) on what this broker sends, as leader, to the followers of the replicas its "
+        "topics list in leader.replication.throttled.replicas (in-sync followers are never held back).",
+        _at_least(0),
+    ),
+    ConfigDef(
+        "follower.replication.throttled.rate",
+        L,
+        LONG_MAX,
+        "Upper bound (bytes/s) on what this broker fetches, as follower, for the replicas its topics list in "
+        "follower.replication.throttled.replicas (in-sync replicas are never held back).",
+        _at_least(0),
+    ),
+    ConfigDef(
+        "replica.alter.log.dirs.io.max.bytes.per.second",
+        L,
+        LONG_MAX,
+        "Upper bound (bytes/s) on moves between log directories; stored only (no such moves here).",
+        _at_least(0),
+    ),
+    ConfigDef("replication.quota.window.num", INT, 11, "Samples kept for replication quotas.", _at_least(1)),
+    ConfigDef(
+        "replication.quota.window.size.seconds",
+        INT,
+        1,
+        "The time span of each replication quota sample.",
+        _at_least(1),
+    ),
     ConfigDef("producer.id.expiration.ms", INT, 86400000, "Time to wait before a producer id expires.", _at_least(1)),
     ConfigDef(
         "producer.id.expiration.check.interval.ms",
@@ -758,15 +796,17 @@ _TOPIC: list[ConfigDef] = [
         "follower.replication.throttled.replicas",
         LI,
         [],
-        "Replicas whose follower fetches are throttled; stored only (no replication quotas).",
-        _check_throttled,
+        "Replicas (partition:broker, or *) whose fetches their follower throttles with "
+        "follower.replication.throttled.rate while they are not in sync.",
+        _check_throttled("follower.replication.throttled.replicas"),
     ),
     ConfigDef(
         "leader.replication.throttled.replicas",
         LI,
         [],
-        "Replicas whose leader side is throttled; stored only (no replication quotas).",
-        _check_throttled,
+        "Replicas (partition:broker, or *) whose leader throttles what it sends to out-of-sync followers "
+        "with leader.replication.throttled.rate.",
+        _check_throttled("leader.replication.throttled.replicas"),
     ),
     ConfigDef(
         "local.retention.bytes",
@@ -902,6 +942,9 @@ _DYNAMIC_CLUSTER_WIDE = {
     "producer.id.expiration.ms", "transaction.partition.verification.enable",
     # DynamicListenerConfig's cluster-level ones
     "max.connections", "max.connection.creation.rate", "num.network.threads",
+    # DynamicConfig.Broker's quota configs (QuotaConfigs)
+    "leader.replication.throttled.rate", "follower.replication.throttled.rate",
+    "replica.alter.log.dirs.io.max.bytes.per.second",
 }  # fmt: skip
 _DYNAMIC_PER_BROKER = {
     # DynamicListenerConfig: listeners and their security (Kafka refuses them at the cluster level)

@@ -151,11 +151,15 @@ class DelayedFetch(DelayedOperation[None]):
         params: FetchParams,
         partitions: Sequence[tuple[tuple[str, int], FetchPartitionSpec]],
         lookup: PartitionLookup,
+        throttled: Callable[[Partition], bool] | None = None,
     ) -> None:
+        """``throttled(partition)``: a follower's fetch the leader's replication quota holds back
+        there (its bytes do not count towards ``min_bytes``, as in Kafka)."""
         super().__init__(params.max_wait_ms)
         self.params = params
         self.partitions = partitions
         self._lookup = lookup
+        self._throttled = throttled
 
     def try_complete(self) -> bool:
         if self._ready():
@@ -176,7 +180,7 @@ class DelayedFetch(DelayedOperation[None]):
                 if not partition.log_start_offset <= spec.fetch_offset <= partition.log_end_offset:
                     return True  # out of range now (truncated, records deleted)
                 end = partition.last_fetchable_offset(params.read_isolation)
-                if end <= spec.fetch_offset:
+                if end <= spec.fetch_offset or (self._throttled is not None and self._throttled(partition)):
                     continue
                 if params.min_bytes <= 1:
                     return True

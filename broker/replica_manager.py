@@ -51,12 +51,13 @@ from broker.partition import (
     UnknownTopicOrPartition,
 )
 from broker.purgatory import Purgatory
+from broker.replication.quota import ReplicationQuota
 from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, validate_topic_name
 from storage.config import LogConfig
 from storage.errors import StorageError
 from storage.log._validate import decoding_cost, validate_client_records
 from storage.log.log import Log
-from storage.log.results import LogAppendInfo
+from storage.log.results import FetchDataInfo, LogAppendInfo
 from storage.manager import LogManager, NewLog, PlannedLog
 from storage.producer.state import AppendOrigin
 
@@ -131,6 +132,7 @@ class ReplicaManager:
         self._append_tails: dict[TopicPartition, asyncio.Future[None]] = {}
         self.alter_isr: AlterIsr | None = None  # cluster mode: ISR changes go to the controller
         self.fetchers: ReplicaFetchers | None = None  # cluster mode: the followers' fetching
+        self.leader_quota: ReplicationQuota | None = None  # leader.replication.throttled.rate
 
     def log_config(self, topic: TopicMetadata) -> LogConfig:
         return LogConfig.from_props(self.config.topic_values(topic.configs))
@@ -472,7 +474,8 @@ class ReplicaManager:
         results = self._read(params, partitions, update_followers=True)
         if params.max_wait_ms <= 0 or not partitions or fetch_is_complete(results, params.min_bytes):
             return results
-        operation = DelayedFetch(params, partitions, lambda key: self.leader_partition(*key))
+        throttled = (lambda p: self.should_leader_throttle(p, params.replica_id)) if params.is_follower else None
+        operation = DelayedFetch(params, partitions, lambda key: self.leader_partition(*key), throttled)
         await self.fetch_purgatory.wait(operation, [key for key, _ in partitions])
         return self._read(params, partitions, update_followers=False)
 
@@ -521,11 +524,24 @@ class ReplicaManager:
                     partition.last_fetchable_offset(params.read_isolation),
                     min_one_message=min_one,
                 )
+                if params.is_follower and self.should_leader_throttle(partition, params.replica_id):
+                    result.info = FetchDataInfo(result.info.fetch_offset_metadata)  # nothing, as Kafka
                 if params.read_isolation == READ_COMMITTED:
                     result.aborted_transactions = partition.log.aborted_transactions(result.info)
         except (StorageError, ReplicaError) as exc:
             return FetchPartitionResult(exc)
         return result
+
+    def should_leader_throttle(self, partition: Partition, replica_id: int) -> bool:
+        """Kafka's ``shouldLeaderThrottle``: a follower out of the ISR, fetching a partition whose topic
+        throttles it here, while the leader's replication quota is exceeded, gets no records."""
+        quota = self.leader_quota
+        return (
+            quota is not None
+            and replica_id not in partition.isr
+            and quota.is_throttled(partition.config, partition.index)
+            and quota.is_quota_exceeded()
+        )
 
     # -- the ISR ------------------------------------------------------------------------------------
     def maybe_shrink_isr(self, now_ms: int | None = None) -> int:

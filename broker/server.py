@@ -53,6 +53,7 @@ from broker.metadata_cache import Endpoint, MetadataCache
 from broker.network_client import NetworkClient
 from broker.replica_manager import ReplicaManager
 from broker.replication import ReplicaFetcherManager
+from broker.replication.quota import FOLLOWER, LEADER, ReplicationQuota
 from broker.security.acl import AUTHORIZER_CLASSES, Authorizer, parse_super_users
 from broker.security.acl_store import AclStore, LogDirAclStore
 from broker.security.scram_store import LogDirScramStore
@@ -142,9 +143,12 @@ class Broker:
         self.replica_manager = ReplicaManager(self.node_id, self.config, self.log_manager, self.metadata_cache)
         if self.zk_node is not None:
             zk_node = self.zk_node
+            # replication quotas: their rates are read at each check, so AlterConfigs applies at once
+            self.replica_manager.leader_quota = ReplicationQuota(LEADER, self.config, self.node_id)
             self.replica_fetchers = ReplicaFetcherManager(
-                self.node_id, self.config, self.metadata_cache, zk_node.inter_broker_listener
-            )
+                self.node_id, self.config, self.metadata_cache, zk_node.inter_broker_listener,
+                ReplicationQuota(FOLLOWER, self.config, self.node_id),
+            )  # fmt: skip
             self.replica_manager.fetchers = self.replica_fetchers
             self.controller = ZkAdmin(
                 zk_node.zk, self.config, self.metadata_cache, self._apply_topic_configs, lambda: zk_node.controller

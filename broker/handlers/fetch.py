@@ -23,7 +23,10 @@
   limits, follower fetches) and maps its exceptions to error codes.
 - Follower fetches (replica id >= 0) read up to the log end offset and move that follower's log end
   offset on the leader (and so the HW); a replica id that is not a follower of the partition gets
-  NOT_LEADER_OR_FOLLOWER, which is every replica id on a single broker.
+  NOT_LEADER_OR_FOLLOWER, which is every replica id on a single broker. Replication quota (Kafka's):
+  a follower out of the ISR gets no records of a partition its topic throttles here
+  (``leader.replication.throttled.replicas``) while the leader's quota is exceeded; each follower
+  fetch records the size of its answer's throttled partitions (``broker.replication.quota``).
 - Records stay in the segment files: large regions go out with ``sendfile`` after the response
   head, small ones are read into the answer (``broker.zerocopy``: placeholders, descriptors of their
   own, and what happens when a segment is deleted or truncated before the bytes are sent).
@@ -50,7 +53,9 @@ from broker.fetch_session import decide
 from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code
 from broker.partition import READ_COMMITTED
+from broker.replica_manager import ReplicaManager
 from broker.zerocopy import FileBackedResponse, RecordsSplicer
+from protocol.codec import encode
 from protocol.errors import ErrorCode
 from protocol.messages.fetch import (
     FETCH,
@@ -64,6 +69,8 @@ from protocol.messages.fetch import (
 from protocol.records import InvalidRecordBatch, UnsupportedCompressionForMagic, down_convert
 
 TOPIC_IDS_VERSION = 13
+FLEXIBLE_VERSION = 12
+_EMPTY_SIZES: dict[int, int] = {}  # version -> the size of a Fetch response with no partitions
 LEGACY_MAGIC_BELOW = 4  # Fetch v0-1 read magic 0, v2-3 magic 1; v4+ reads the stored batches as they are
 INLINE_DOWN_CONVERT_BYTES = 64 * 1024
 """Down-conversion decodes every record: above this many stored bytes it runs in a worker thread."""
@@ -112,11 +119,16 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
             wanted.append(((name, part.partition), spec))
     results = await broker.replica_manager.fetch_messages(params, wanted)
     # From here to the splicing there is no await: the regions are opened while they are current.
+    for slot, result in zip(slots, results, strict=True):
+        _fill(answers[slot], result)
+    quota = broker.replica_manager.leader_quota
+    if params.is_follower and quota is not None:
+        sizes = {id(answers[slot]): result.size for slot, result in zip(slots, results, strict=True)}
+        quota.record(_throttled_size(ctx.version, response, sizes, broker.replica_manager))
     splicer = RecordsSplicer()
     legacy: list[tuple[PartitionData, bytes, int]] = []
     for slot, (_, spec), result in zip(slots, wanted, results, strict=True):
         answer = answers[slot]
-        _fill(answer, result)
         if result.info is None or answer.error_code != ErrorCode.NONE:
             continue
         if ctx.version < LEGACY_MAGIC_BELOW:
@@ -136,6 +148,36 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
         else:
             _fill_legacy_records(answer, data, magic, fetch_offset)
     return splicer.response(response)
+
+
+def _throttled_size(version: int, response: FetchResponse, sizes: dict[int, int], replicas: ReplicaManager) -> int:
+    """What the leader's replication quota records for a follower's fetch (Kafka's
+    ``sizeOfThrottledPartitions``): the size, length prefix included, of this Fetch response holding
+    only the partitions the quota throttles here; ``sizes``: each answer's records (not yet set)."""
+    quota = replicas.leader_quota
+    assert quota is not None
+    topics: list[FetchableTopicResponse] = []
+    records = 0
+    for topic in response.responses:
+        kept = []
+        for answer in topic.partitions:
+            partition = replicas.get_partition(topic.topic, answer.partition_index)
+            if partition is not None and quota.is_throttled(partition.config, answer.partition_index):
+                kept.append(answer)
+                size = sizes.get(id(answer), 0)  # its records field is empty here: add their bytes
+                records += size + (_uvarint_size(size + 1) - 1 if version >= FLEXIBLE_VERSION else 0)
+        if kept:
+            topics.append(FetchableTopicResponse(topic=topic.topic, topic_id=topic.topic_id, partitions=kept))
+    if not topics:
+        empty = _EMPTY_SIZES.get(version)
+        if empty is None:
+            empty = _EMPTY_SIZES[version] = 4 + len(encode(FetchResponse(session_id=-1), version))
+        return empty
+    return 4 + len(encode(FetchResponse(session_id=-1, responses=topics), version)) + records
+
+
+def _uvarint_size(value: int) -> int:
+    return max(1, -(-value.bit_length() // 7))
 
 
 def _empty_answer(index: int, isolation: int) -> PartitionData:

@@ -14,6 +14,12 @@ Each round, for the partitions not backing off:
    follower, raw; then the follower takes the leader's high watermark (as far as its own log reaches)
    and log start offset. A diverging epoch in the answer (KIP-320) truncates as in 1.
 
+Replication quota (Kafka's ``shouldFollowerThrottle``): with a ``quota``, a partition its topic
+throttles here (``follower.replication.throttled.replicas``) that is not in sync (its last fetch with
+records ended below the leader's high watermark, or it has had none since it was added) is left out
+of the fetch while the quota is exceeded; if that leaves nothing to fetch, the fetcher waits
+``replica.fetch.backoff.ms``. The records of every throttled partition, in sync or not, are recorded.
+
 Errors: NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH and the like back the
 partition off for ``replica.fetch.backoff.ms`` (the next LeaderAndIsr replaces its state); a dead
 connection or an unknown leader endpoint backs off every partition. The task never dies of an
@@ -38,6 +44,7 @@ from typing import Any
 from broker.config import BrokerConfig
 from broker.network_client import BrokerUnreachable, NetworkClient
 from broker.partition import Partition, ReplicaError
+from broker.replication.quota import ReplicationQuota
 from broker.replication.truncation import truncation_offset
 from protocol.api import Api
 from protocol.errors import ErrorCode
@@ -95,17 +102,31 @@ class FetchState:
     truncating: bool = True  # ask the leader where the logs part before fetching
     out_of_range: bool = False  # ask the leader's log start and end before fetching again
     delayed_until: float = 0.0  # time.monotonic() before which it is not fetched
+    lag: int | None = None  # the leader's HW minus the log end offset after the last fetch with data
+
+    @property
+    def in_sync(self) -> bool:
+        """Kafka's ``PartitionFetchState.isReplicaInSync``: the last fetch that brought records reached
+        the leader's high watermark (never true before one has)."""
+        return self.lag is not None and self.lag <= 0
 
 
 class ReplicaFetcher:
     def __init__(
-        self, leader_id: int, fetcher_id: int, config: FetcherConfig, endpoint: Callable[[int], Address | None]
+        self,
+        leader_id: int,
+        fetcher_id: int,
+        config: FetcherConfig,
+        endpoint: Callable[[int], Address | None],
+        quota: ReplicationQuota | None = None,
     ) -> None:
-        """``endpoint(broker_id)``: the broker's (host, port) on the inter-broker listener, or None."""
+        """``endpoint(broker_id)``: the broker's (host, port) on the inter-broker listener, or None;
+        ``quota``: the follower's replication quota (``follower.replication.throttled.rate``)."""
         self.leader_id = leader_id
         self.fetcher_id = fetcher_id
         self.config = config
         self._endpoint = endpoint
+        self.quota = quota
         self.states: dict[TopicPartition, FetchState] = {}
         self._client = NetworkClient(
             f"broker-{config.node_id}-fetcher-{fetcher_id}", request_timeout_s=config.socket_timeout_s
@@ -167,16 +188,35 @@ class ReplicaFetcher:
             await self._reset_out_of_range(address, out_of_range)
         fetchable = [s for s in ready if self._current(s) and not (s.truncating or s.out_of_range)]
         fetchable = [s for s in fetchable if s.delayed_until <= time.monotonic()]
+        throttled = [s for s in fetchable if self._should_throttle(s)]
+        if throttled:
+            fetchable = [s for s in fetchable if s not in throttled]
         if fetchable:
             await self._fetch(address, fetchable)
+        elif throttled:  # nothing to ask for: Kafka's fetcher waits replica.fetch.backoff.ms
+            await self._wait_for_wake(self.config.backoff_s)
 
-    async def _idle(self, now: float) -> None:
-        """Wait for a partition to be added or for the first backoff to end."""
+    def _should_throttle(self, state: FetchState) -> bool:
+        """Kafka's ``shouldFollowerThrottle``: a replica not in sync, that its topic throttles here,
+        while the follower's replication quota is exceeded, is left out of the fetch."""
+        quota = self.quota
+        partition = state.partition
+        return (
+            quota is not None
+            and not state.in_sync
+            and quota.is_throttled(partition.config, partition.index)
+            and quota.is_quota_exceeded()
+        )
+
+    async def _wait_for_wake(self, timeout: float | None) -> None:
         self._wake.clear()
-        timeout = min((s.delayed_until - now for s in self.states.values()), default=None)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
+
+    async def _idle(self, now: float) -> None:
+        """Wait for a partition to be added or for the first backoff to end."""
+        await self._wait_for_wake(min((s.delayed_until - now for s in self.states.values()), default=None))
 
     def _current(self, state: FetchState) -> bool:
         return self.states.get(state.partition.key) is state
@@ -361,10 +401,18 @@ class ReplicaFetcher:
         if diverging.epoch >= 0 or diverging.end_offset >= 0:
             self._truncate_to_leader(state, diverging.epoch, diverging.end_offset)
             return
+        records = data.records
+        size = len(records) if records is not None else 0
         try:
-            if data.records is not None and len(data.records) > 0:
-                partition.append_as_follower(data.records)
+            if records is not None and size > 0:
+                partition.append_as_follower(records)
             partition.update_follower_offsets(data.high_watermark, data.log_start_offset)
         except FOLLOWER_ERRORS as exc:
             log.warning("%s: cannot append to %s: %s; backing off", self.name, partition.name, exc)
             self._delay([state])
+            return
+        if size > 0:  # Kafka: the lag is that of the last fetch that brought records
+            state.lag = max(0, data.high_watermark - partition.log_end_offset)
+        quota = self.quota
+        if quota is not None and quota.is_throttled(partition.config, partition.index):
+            quota.record(size)  # in-sync replicas count too, so the total stays within the quota

@@ -22,6 +22,7 @@ from broker.config import BrokerConfig
 from broker.metadata_cache import MetadataCache
 from broker.partition import Partition
 from broker.replication.fetcher import Address, FetcherConfig, ReplicaFetcher
+from broker.replication.quota import ReplicationQuota
 
 log = logging.getLogger(__name__)
 TopicPartition = tuple[str, int]
@@ -29,8 +30,17 @@ FetcherKey = tuple[int, int]  # (source broker, fetcher id)
 
 
 class ReplicaFetcherManager:
-    def __init__(self, node_id: int, config: BrokerConfig, cache: MetadataCache, listener: str) -> None:
-        """``listener``: the inter-broker listener, whose endpoint of the leader the fetchers connect to."""
+    def __init__(
+        self,
+        node_id: int,
+        config: BrokerConfig,
+        cache: MetadataCache,
+        listener: str,
+        quota: ReplicationQuota | None = None,
+    ) -> None:
+        """``listener``: the inter-broker listener, whose endpoint of the leader the fetchers connect to;
+        ``quota``: the follower's replication quota, shared by every fetcher (as in Kafka)."""
+        self.quota = quota
         self.node_id = node_id
         self.fetcher_config = FetcherConfig.from_broker(config, node_id)
         self.num_fetchers = max(1, int(config.get("num.replica.fetchers")))
@@ -58,7 +68,9 @@ class ReplicaFetcherManager:
         where = (partition.leader_id, self.fetcher_id(key))
         fetcher = self.fetchers.get(where)
         if fetcher is None:
-            fetcher = self.fetchers[where] = ReplicaFetcher(where[0], where[1], self.fetcher_config, self.endpoint)
+            fetcher = self.fetchers[where] = ReplicaFetcher(
+                where[0], where[1], self.fetcher_config, self.endpoint, self.quota
+            )
             fetcher.start()
             log.info("started %s", fetcher.name)
         fetcher.add(partition)
