@@ -1,0 +1,168 @@
+"""Replication throttles, end to end (Kafka's replication quotas): a real ZooKeeper, three broker
+processes, the rates and throttled replica lists set with IncrementalAlterConfigs by a stock client.
+
+A follower stopped while its leaders' logs grow by ``BACKLOG`` bytes, restarted under a low follower
+throttle (one topic) and a low leader throttle (another), replicates at most what the quotas allow over
+a window (an upper bound: a slow machine only replicates less), and catches up once the rates are
+deleted, without a restart. A follower in the ISR is never held back, however low the rates.
+Bounds: the rate over ``WINDOW_NUM`` samples of 1 s lets through at most ``RATE`` times the window
+plus the samples' span, and one fetch (``FETCH_MAX`` per partition) beyond it, twice for margin.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
+from confluent_kafka.admin._resource import ResourceType
+from confluent_kafka.cimpl import NewTopic
+
+from tests.cluster.brokers import Cluster, admin, view, wait_for
+from tests.harness import BrokerProcess
+from tests.zookeeper import ZooKeeperServer
+
+RATE = 200_000  # bytes/s
+WINDOW_NUM = 3  # replication.quota.window.num
+FETCH_MAX = 128 * 1024  # replica.fetch.max.bytes
+RECORD = 10_000
+BACKLOG = 16_000_000  # bytes produced per topic while the follower is down
+WINDOW_S = 6.0
+
+
+@pytest.fixture(scope="module")
+def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    chroot = f"{zookeeper.connect}/throttles-{uuid.uuid4().hex[:8]}"
+    overrides = {
+        "offsets.topic.replication.factor": "1",
+        "replica.lag.time.max.ms": "3000",
+        "replication.quota.window.num": str(WINDOW_NUM),
+        "replica.fetch.max.bytes": str(FETCH_MAX),
+    }
+    running = Cluster(tmp_path_factory.mktemp("throttles"), chroot, overrides=overrides)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def _alter(client: AdminClient, kind: Any, name: str, configs: dict[str, str | None]) -> None:
+    ops = [
+        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET if value is not None else
+                    AlterConfigOpType.DELETE)
+        for key, value in configs.items()
+    ]  # fmt: skip
+    for future in client.incremental_alter_configs([ConfigResource(kind, name, incremental_configs=ops)]).values():
+        future.result(30)
+
+
+def _create(client: AdminClient, topic: str, replicas: list[int], config: dict[str, str]) -> None:
+    new = NewTopic(topic, num_partitions=1, replica_assignment=[replicas], config=config)
+    client.create_topics([new], operation_timeout=30)[topic].result(30)
+
+
+def _size(broker: BrokerProcess, topic: str) -> int:
+    """The bytes of partition 0 of ``topic`` in the broker's log dir (its segments)."""
+    directory = broker.log_dir / f"{topic}-0"
+    if not directory.is_dir():
+        return 0
+    return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.name.endswith(".log"))
+
+
+def _produce(cluster: Cluster, topic: str, total: int, acks: str) -> None:
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": acks, "linger.ms": 5,
+                         "compression.type": "none", "message.timeout.ms": 60000})  # fmt: skip
+    failures: list[Any] = []
+    value = os.urandom(RECORD)
+    for _ in range(total // RECORD):
+        while True:
+            try:
+                producer.produce(topic, value, on_delivery=lambda err, _: failures.append(err) if err else None)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    assert producer.flush(90) == 0 and not failures, failures[:3]
+
+
+def _in_sync(cluster: Cluster, topic: str, replicas: list[int]) -> bool:
+    state = view(cluster.brokers[replicas[0]], [topic])["topics"].get(topic, {}).get(0)
+    return state is not None and sorted(state[2]) == sorted(replicas)
+
+
+def test_in_sync_followers_are_never_throttled(cluster: Cluster) -> None:
+    client = admin(cluster.brokers[0])
+    throttled_everywhere = {
+        "leader.replication.throttled.replicas": "*",
+        "follower.replication.throttled.replicas": "*",
+    }
+    _create(client, "in-sync", [0, 1], throttled_everywhere)
+    _alter(client, ResourceType.BROKER, "0", {"leader.replication.throttled.rate": "1000"})
+    _alter(admin(cluster.brokers[1]), ResourceType.BROKER, "1", {"follower.replication.throttled.rate": "1000"})
+    try:
+        wait_for(lambda: _in_sync(cluster, "in-sync", [0, 1]), what="the follower in the ISR")
+        _produce(cluster, "in-sync", 4_000_000, acks="all")  # 4000 s at 1000 B/s, were it throttled
+        leader, follower = cluster.brokers[0], cluster.brokers[1]
+        wait_for(lambda: _size(follower, "in-sync") == _size(leader, "in-sync"), what="the follower at the log end")
+        assert _in_sync(cluster, "in-sync", [0, 1])
+    finally:
+        _alter(client, ResourceType.BROKER, "0", {"leader.replication.throttled.rate": None})
+        _alter(admin(cluster.brokers[1]), ResourceType.BROKER, "1", {"follower.replication.throttled.rate": None})
+
+
+def test_a_follower_out_of_sync_replicates_within_the_quotas_and_catches_up_once_they_go(cluster: Cluster) -> None:
+    """Topic "by-follower" (leader 0) is throttled by broker 2's follower quota, topic "by-leader"
+    (leader 1) by broker 1's leader quota; broker 2 follows both and is stopped, then restarted."""
+    client = admin(cluster.brokers[0])
+    _create(client, "by-follower", [0, 2], {"follower.replication.throttled.replicas": "0:2"})
+    _create(client, "by-leader", [1, 2], {"leader.replication.throttled.replicas": "0:1"})
+    _alter(admin(cluster.brokers[2]), ResourceType.BROKER, "2", {"follower.replication.throttled.rate": str(RATE)})
+    _alter(admin(cluster.brokers[1]), ResourceType.BROKER, "1", {"leader.replication.throttled.rate": str(RATE)})
+    follower = cluster.brokers[2]
+    leaders = {"by-follower": cluster.brokers[0], "by-leader": cluster.brokers[1]}
+    follower.stop()
+    for topic, replicas in (("by-follower", [0]), ("by-leader", [1])):
+        wait_for(lambda t=topic, r=replicas: _in_sync(cluster, t, r), what=f"{topic}'s ISR without broker 2")
+        _produce(cluster, topic, BACKLOG, acks="1")
+    try:
+        follower.start()
+        start = time.monotonic()
+        before = {topic: _size(follower, topic) for topic in leaders}
+        time.sleep(WINDOW_S)
+        elapsed = time.monotonic() - start
+        got = {topic: _size(follower, topic) - before[topic] for topic in leaders}
+        bound = 2 * (RATE * (elapsed + WINDOW_NUM + 1) + FETCH_MAX)
+        assert got["by-follower"] <= bound, (got, bound)
+        assert got["by-leader"] <= bound, (got, bound)
+    finally:  # at run time, no restart: the rates go and the follower catches up
+        _alter(admin(follower), ResourceType.BROKER, "2", {"follower.replication.throttled.rate": None})
+        _alter(admin(cluster.brokers[1]), ResourceType.BROKER, "1", {"leader.replication.throttled.rate": None})
+    for topic, leader in leaders.items():
+        wait_for(lambda t=topic, b=leader: _size(follower, t) == _size(b, t), timeout_s=120, what=f"{topic} caught up")
+        wait_for(lambda t=topic, b=leader: _in_sync(cluster, t, [cluster.brokers.index(b), 2]), what=f"{topic}'s ISR")
+
+
+def test_bad_throttle_values_get_invalid_config(cluster: Cluster) -> None:
+    client = admin(cluster.brokers[0])
+    _create(client, "bad-throttles", [0, 1], {})
+    cases: list[tuple[Any, str, str, str]] = [
+        (ResourceType.TOPIC, "bad-throttles", "leader.replication.throttled.replicas", "0-1"),
+        (ResourceType.TOPIC, "bad-throttles", "follower.replication.throttled.replicas", "*,0:1"),
+        (ResourceType.BROKER, "0", "leader.replication.throttled.rate", "-1"),
+        (ResourceType.BROKER, "0", "follower.replication.throttled.rate", "fast"),
+    ]
+    for kind, name, key, value in cases:
+        with pytest.raises(KafkaException) as failure:
+            _alter(client, kind, name, {key: value})
+        error = failure.value.args[0]
+        assert error.name() == "INVALID_CONFIG", (key, error)
+        assert f"for configuration {key}" in error.str(), error.str()
+    with pytest.raises(KafkaException) as failure:  # a throttle list names partitions, not brokers only
+        _alter(client, ResourceType.TOPIC, "bad-throttles", {"leader.replication.throttled.replicas": "1"})
+    assert "must be the literal '*' or a list of replicas" in failure.value.args[0].str()
