@@ -11,6 +11,7 @@ plus the samples' span, and one fetch (``FETCH_MAX`` per partition) beyond it, t
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import uuid
@@ -75,6 +76,10 @@ def _size(broker: BrokerProcess, topic: str) -> int:
     return sum(entry.stat().st_size for entry in os.scandir(directory) if entry.name.endswith(".log"))
 
 
+def _same_size(follower: BrokerProcess, leader: BrokerProcess, topic: str) -> bool:
+    return _size(follower, topic) == _size(leader, topic)
+
+
 def _produce(cluster: Cluster, topic: str, total: int, acks: str) -> None:
     producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": acks, "linger.ms": 5,
                          "compression.type": "none", "message.timeout.ms": 60000})  # fmt: skip
@@ -128,7 +133,7 @@ def test_a_follower_out_of_sync_replicates_within_the_quotas_and_catches_up_once
     leaders = {"by-follower": cluster.brokers[0], "by-leader": cluster.brokers[1]}
     follower.stop()
     for topic, replicas in (("by-follower", [0]), ("by-leader", [1])):
-        wait_for(lambda t=topic, r=replicas: _in_sync(cluster, t, r), what=f"{topic}'s ISR without broker 2")
+        wait_for(functools.partial(_in_sync, cluster, topic, replicas), what=f"{topic}'s ISR without broker 2")
         _produce(cluster, topic, BACKLOG, acks="1")
     try:
         follower.start()
@@ -144,8 +149,9 @@ def test_a_follower_out_of_sync_replicates_within_the_quotas_and_catches_up_once
         _alter(admin(follower), ResourceType.BROKER, "2", {"follower.replication.throttled.rate": None})
         _alter(admin(cluster.brokers[1]), ResourceType.BROKER, "1", {"leader.replication.throttled.rate": None})
     for topic, leader in leaders.items():
-        wait_for(lambda t=topic, b=leader: _size(follower, t) == _size(b, t), timeout_s=120, what=f"{topic} caught up")
-        wait_for(lambda t=topic, b=leader: _in_sync(cluster, t, [cluster.brokers.index(b), 2]), what=f"{topic}'s ISR")
+        leader_id = cluster.brokers.index(leader)
+        wait_for(functools.partial(_same_size, follower, leader, topic), timeout_s=120, what=f"{topic} caught up")
+        wait_for(functools.partial(_in_sync, cluster, topic, [leader_id, 2]), what=f"{topic}'s ISR with broker 2")
 
 
 def test_bad_throttle_values_get_invalid_config(cluster: Cluster) -> None:
