@@ -1,18 +1,11 @@
-"""Replica assignment as pure functions: which brokers hold each partition's replicas.
+"""Replica assignment for the controllers: Kafka's algorithm and the checks of assignments clients give.
 
 ``assign_replicas`` is Kafka's ``AdminUtils.assignReplicasToBrokers``, the ZooKeeper-era controller's
-algorithm, with its two forms:
-
-- Rack-unaware (no broker has a rack): the first replica of each partition goes round-robin over the
-  brokers from a start index; the others follow it with a shift that grows by one each time the
-  partition id wraps around the broker list, so followers do not repeat the same sequences.
-- Rack-aware (every broker has a rack): the same, over a broker list that alternates racks
-  (``rack_alternated_brokers``), and a follower is skipped while its rack (or itself) already holds a
-  replica and some rack (broker) holds none. Some brokers with a rack and some without is an error.
-
-The start index and the first shift are random unless ``fixed_start_index`` is given (creating
-partitions of an existing topic passes the index of its partition 0's first replica, and the id of
-the first new partition). With one broker and replication factor 1 every partition gets ``[broker]``.
+algorithm (rack-unaware, or rack-aware when every broker has a rack). The pure algorithm lives in
+``kafkish.assignment``, the one module of the public package the broker imports (an import-linter
+contract keeps it so): ``kafkish reassign-partitions --generate`` needs the very same algorithm and may
+not import the broker's packages, so the code sits where both may reach it. Here its errors become
+``ControllerError`` with the codes Kafka answers.
 
 ``check_manual_assignment`` / ``check_replicas`` check assignments given by a client, with the KRaft
 controller's error codes and messages. Everything raises ``ControllerError``; nothing here has state.
@@ -22,18 +15,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from broker.controller.errors import ControllerError
+from kafkish import assignment
+from kafkish.assignment import BrokerRack, rack_alternated_brokers
 from protocol.errors import ErrorCode
 
-
-@dataclass(frozen=True, slots=True)
-class BrokerRack:
-    """A broker as assignment sees it: its id and rack (None: no ``broker.rack``)."""
-
-    id: int
-    rack: str | None = None
+__all__ = ["BrokerRack", "assign_replicas", "check_manual_assignment", "check_replicas", "rack_alternated_brokers"]
 
 
 def assign_replicas(
@@ -44,105 +32,21 @@ def assign_replicas(
     start_partition_id: int = -1,
     rng: random.Random | None = None,
 ) -> list[list[int]]:
-    """The replicas of ``partitions`` partitions numbered from ``max(0, start_partition_id)``, in
-    order; the first replica of each is its preferred leader. ``brokers`` in the order Kafka's
-    callers pass them (sorted by id). Raises ControllerError as Kafka's AdminUtils does."""
-    if partitions <= 0:
-        raise ControllerError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.")
-    if replication_factor <= 0:
-        raise ControllerError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.")
-    if replication_factor > len(brokers):
-        raise ControllerError(
-            ErrorCode.INVALID_REPLICATION_FACTOR,
-            f"Replication factor: {replication_factor} larger than available brokers: {len(brokers)}.",
+    """Kafka's assignment (``kafkish.assignment.assign_replicas``, which says how); raises
+    ControllerError with the code Kafka's controller answers for each of its errors."""
+    try:
+        return assignment.assign_replicas(
+            brokers, partitions, replication_factor, fixed_start_index, start_partition_id, rng
         )
-    rng = rng or random.Random()
-    if all(b.rack is None for b in brokers):
-        return _rack_unaware(
-            partitions, replication_factor, [b.id for b in brokers], fixed_start_index, start_partition_id, rng
-        )
-    if any(b.rack is None for b in brokers):
-        raise ControllerError(
-            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-            "Not all brokers have rack information for replica rack aware assignment.",
-        )
-    racks = {b.id: b.rack for b in brokers if b.rack is not None}
-    return _rack_aware(partitions, replication_factor, racks, fixed_start_index, start_partition_id, rng)
+    except assignment.AssignmentError as exc:
+        raise ControllerError(_CODES[type(exc)], str(exc)) from None
 
 
-def _rack_unaware(
-    partitions: int, factor: int, brokers: list[int], fixed_start: int, start_partition: int, rng: random.Random
-) -> list[list[int]]:
-    n = len(brokers)
-    start_index = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    shift = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    current = max(0, start_partition)
-    out = []
-    for _ in range(partitions):
-        if current > 0 and current % n == 0:
-            shift += 1
-        first = (current + start_index) % n
-        out.append([brokers[first]] + [brokers[_replica_index(first, shift, j, n)] for j in range(factor - 1)])
-        current += 1
-    return out
-
-
-def _rack_aware(
-    partitions: int, factor: int, racks: dict[int, str], fixed_start: int, start_partition: int, rng: random.Random
-) -> list[list[int]]:
-    rack_count = len(set(racks.values()))
-    arranged = rack_alternated_brokers(racks)
-    n = len(arranged)
-    start_index = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    shift = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    current = max(0, start_partition)
-    out = []
-    for _ in range(partitions):
-        if current > 0 and current % n == 0:
-            shift += 1
-        first = (current + start_index) % n
-        leader = arranged[first]
-        replicas = [leader]
-        racks_used = {racks[leader]}
-        brokers_used = {leader}
-        k = 0
-        for _ in range(factor - 1):
-            while True:
-                broker = arranged[_replica_index(first, shift * rack_count, k, n)]
-                rack = racks[broker]
-                k += 1
-                # Skip a broker whose rack already has a replica while some rack has none, or that
-                # already has one while some broker has none.
-                if (rack not in racks_used or len(racks_used) == rack_count) and (
-                    broker not in brokers_used or len(brokers_used) == n
-                ):
-                    replicas.append(broker)
-                    racks_used.add(rack)
-                    brokers_used.add(broker)
-                    break
-        out.append(replicas)
-        current += 1
-    return out
-
-
-def _replica_index(first: int, second_shift: int, replica: int, brokers: int) -> int:
-    shift = 1 + (second_shift + replica) % (brokers - 1)
-    return (first + shift) % brokers
-
-
-def rack_alternated_brokers(racks: Mapping[int, str]) -> list[int]:
-    """Brokers taken from each rack in turn (racks by name, brokers by id): rack1 {0, 1}, rack2 {2}
-    gives 0, 2, 1."""
-    by_rack: dict[str, list[int]] = {}
-    for broker, rack in racks.items():
-        by_rack.setdefault(rack, []).append(broker)
-    queues = [sorted(by_rack[rack]) for rack in sorted(by_rack)]
-    out: list[int] = []
-    depth = 0
-    while len(out) < len(racks):
-        out.extend(queue[depth] for queue in queues if depth < len(queue))
-        depth += 1
-    return out
+_CODES: dict[type[assignment.AssignmentError], ErrorCode] = {
+    assignment.InvalidPartitions: ErrorCode.INVALID_PARTITIONS,
+    assignment.InvalidReplicationFactor: ErrorCode.INVALID_REPLICATION_FACTOR,
+    assignment.MissingRacks: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+}
 
 
 def check_replicas(replicas: Sequence[int], live: Iterable[int], factor: int | None = None) -> list[int]:

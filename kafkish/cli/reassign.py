@@ -10,9 +10,13 @@ and once nothing is moving clears the replication throttles of every broker and 
 (``Clearing broker-level throttles on brokers 0,1``); ``--list`` prints ``Current partition
 reassignments:`` with a line per partition, or ``No partition reassignments found.``.
 
-``--generate`` proposes a plan for ``--topics-to-move-json-file`` over ``--broker-list`` (Kafka's rack-
-unaware assignment from a random start). Not here: rack-aware assignment, throttles (``--throttle``,
-``--replica-alter-log-dirs-throttle``) and moves between log directories (``log_dirs`` other than ``any``).
+``--generate`` proposes a plan for ``--topics-to-move-json-file`` over ``--broker-list`` (those of them in
+the cluster) with Kafka's own assignment (``kafkish.assignment``, the broker controller's code) from a
+random start: rack-aware when the brokers have racks (from DescribeCluster), unless
+``--disable-rack-aware``; some brokers with a rack and some without is Kafka's error. ``--execute
+--throttle N`` first sets the moving replicas' throttled replica lists on their topics and the rates on
+the brokers involved, as Kafka's tool does (``reassign_throttle``). Not here:
+``--replica-alter-log-dirs-throttle`` and moves between log directories (``log_dirs`` other than ``any``).
 Reassignments go through kafka-python (librdkafka has no AlterPartitionReassignments); throttles are cleared
 through confluent-kafka.
 """
@@ -24,6 +28,8 @@ import json
 import sys
 from typing import Any, NoReturn
 
+from kafkish.assignment import AssignmentError, BrokerRack, assign_replicas
+from kafkish.cli import reassign_throttle
 from kafkish.cli._common import ToolError, add_bootstrap, admin, admin_names, out, result
 from kafkish.cli._kafka_python import admin_client, message
 
@@ -51,7 +57,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--reassignment-json-file", metavar="FILE")
     p.add_argument("--topics-to-move-json-file", metavar="FILE", help='{"version":1,"topics":[{"topic":"t"}]}')
     p.add_argument("--broker-list", metavar="0,1,2", help="with --generate: the brokers to spread replicas over")
-    p.add_argument("--disable-rack-aware", action="store_true", help="(kafkish assigns without racks anyway)")
+    p.add_argument("--disable-rack-aware", action="store_true", help="with --generate: ignore the brokers' racks")
+    p.add_argument(
+        "--throttle", type=int, default=-1, metavar="BYTES/S",
+        help="with --execute: throttle replication between brokers for the moving replicas to this rate",
+    )  # fmt: skip
     p.add_argument("--additional", action="store_true", help="--execute while other reassignments run")
     p.add_argument("--preserve-throttles", action="store_true")
     p.set_defaults(run=run)
@@ -164,7 +174,8 @@ def _list(client: Any) -> None:
 
 
 def _execute(client: Any, args: argparse.Namespace, plan: Plan) -> None:
-    if not args.additional and _reassigning(client):
+    running = _reassigning(client)
+    if not args.additional and running:
         _fail(EXISTING)
     brokers = _broker_ids(client)
     unknown = [b for replicas in plan.values() for b in replicas if b not in brokers]
@@ -178,6 +189,9 @@ def _execute(client: Any, args: argparse.Namespace, plan: Plan) -> None:
     now = {key: current[key] for key in plan}
     out(f"Current partition replica assignment\n\n{_as_json(now)}\n\n"
         "Save this to use as the --reassignment-json-file option during rollback")  # fmt: skip
+    if args.throttle >= 0:
+        out(reassign_throttle.VERIFY_WARNING)
+        reassign_throttle.apply(args, reassign_throttle.proposed_moves(running, plan, now), args.throttle)
     errors = client.alter_partition_reassignments({_tp(t, p): replicas for (t, p), replicas in plan.items()})
     failed = sorted((tp.topic, tp.partition, error) for tp, error in errors.items() if error is not None)
     if failed:
@@ -189,7 +203,7 @@ def _execute(client: Any, args: argparse.Namespace, plan: Plan) -> None:
 
 def _generate(client: Any, args: argparse.Namespace) -> None:
     """Kafka's proposal: each topic's partitions spread over ``--broker-list`` (those of them in the
-    cluster) with its current replication factor, by Kafka's rack-unaware assignment from a random start."""
+    cluster) with its current replication factor, by Kafka's assignment from a random start."""
     if not args.topics_to_move_json_file or not args.broker_list:
         _fail('Missing required argument "[topics-to-move-json-file, broker-list]"')
     try:
@@ -211,39 +225,48 @@ def _generate(client: Any, args: argparse.Namespace) -> None:
     if repeated:
         raise ToolError(f"List of topics to reassign contains duplicate entries: [{', '.join(repeated)}]")
     current = _current_replicas(client, set(topics))
-    live = _broker_ids(client)
-    brokers = [b for b in wanted if b in live]
-    proposed: Plan = {}
-    for topic in sorted(set(topics)):
-        partitions = sorted(p for t, p in current if t == topic)
-        if partitions:
-            factor = len(current[(topic, partitions[0])])
-            for index, replicas in enumerate(_assign(brokers, len(partitions), factor)):
-                proposed[(topic, index)] = replicas
+    brokers = broker_racks(client.describe_cluster()["brokers"], wanted, rack_aware=not args.disable_rack_aware)
+    try:
+        proposed = propose(current, brokers)
+    except AssignmentError as exc:
+        raise ToolError(str(exc)) from None
     out(f"Current partition replica assignment\n{_as_json(current)}\n")
     out(f"Proposed partition reassignment configuration\n{_as_json(proposed)}")
 
 
-def _assign(brokers: list[int], partitions: int, factor: int) -> list[list[int]]:
-    """Kafka's rack-unaware replica assignment (AdminUtils): leaders round-robin from a random broker,
-    followers shifted by an amount that grows each time the partitions wrap around the brokers."""
-    import random
+def broker_racks(described: list[dict[str, Any]], wanted: list[int], rack_aware: bool) -> list[BrokerRack]:
+    """Kafka's ``getBrokerMetadata``: the brokers of ``wanted`` that DescribeCluster lists (by id), with
+    their racks when ``rack_aware``; only some of them with a rack is an error."""
+    chosen = set(wanted)
+    brokers = sorted(
+        (
+            BrokerRack(int(b["broker_id"]), b.get("rack") if rack_aware else None)
+            for b in described
+            if int(b["broker_id"]) in chosen
+        ),
+        key=lambda b: b.id,
+    )
+    rackless = sum(1 for b in brokers if b.rack is None)
+    if rack_aware and 0 < rackless < len(brokers):
+        raise ToolError(
+            "Not all brokers have rack information. Add --disable-rack-aware in command line to make replica "
+            "assignment without rack information."
+        )
+    return brokers
 
-    if factor <= 0:
-        raise ToolError("Replication factor must be larger than 0.")
-    if factor > len(brokers):
-        raise ToolError(f"Replication factor: {factor} larger than available brokers: {len(brokers)}.")
-    start, shift = random.randrange(len(brokers)), random.randrange(len(brokers))
-    out_: list[list[int]] = []
-    for partition in range(partitions):
-        if partition > 0 and partition % len(brokers) == 0:
-            shift += 1
-        first = (partition + start) % len(brokers)
-        replicas = [brokers[first]]
-        for j in range(factor - 1):
-            replicas.append(brokers[(first + 1 + (shift + j) % (len(brokers) - 1)) % len(brokers)])
-        out_.append(replicas)
-    return out_
+
+def propose(current: Plan, brokers: list[BrokerRack], fixed_start_index: int = -1) -> Plan:
+    """Kafka's ``calculateAssignment``: each topic's partitions over ``brokers`` with the replication
+    factor of its first partition, from a random start (``fixed_start_index``: that one, for tests).
+    Raises AssignmentError."""
+    proposed: Plan = {}
+    for topic in sorted({t for t, _ in current}):
+        partitions = sorted(p for t, p in current if t == topic)
+        factor = len(current[(topic, partitions[0])])
+        plan = assign_replicas(brokers, len(partitions), factor, fixed_start_index=fixed_start_index)
+        for index, replicas in enumerate(plan):
+            proposed[(topic, index)] = replicas
+    return proposed
 
 
 def _verify(client: Any, args: argparse.Namespace, plan: Plan) -> None:

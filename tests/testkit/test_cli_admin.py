@@ -363,10 +363,12 @@ def test_generated_assignment_spreads_leaders_and_replicas_evenly() -> None:
     """--generate's proposal (Kafka's rack-unaware assignment), whatever its random start."""
     from collections import Counter
 
-    from kafkish.cli.reassign import _assign
+    from kafkish.assignment import BrokerRack
+    from kafkish.cli.reassign import propose
 
+    current = {("t", p): [0, 1] for p in range(6)}
     for _ in range(20):
-        plan = _assign([0, 1, 2], 6, 2)
+        plan = list(propose(current, [BrokerRack(0), BrokerRack(1), BrokerRack(2)]).values())
         assert all(len(set(replicas)) == 2 for replicas in plan)
         assert Counter(replicas[0] for replicas in plan) == {0: 2, 1: 2, 2: 2}
         assert Counter(b for replicas in plan for b in replicas) == {0: 4, 1: 4, 2: 4}
