@@ -7,15 +7,21 @@ a window (an upper bound: a slow machine only replicates less), and catches up o
 deleted, without a restart. A follower in the ISR is never held back, however low the rates.
 Bounds: the rate over ``WINDOW_NUM`` samples of 1 s lets through at most ``RATE`` times the window
 plus the samples' span, and one fetch (``FETCH_MAX`` per partition) beyond it, twice for margin.
+
+``kafkish reassign-partitions`` against the same brokers (racks ra, ra, rb): ``--generate`` proposes
+Kafka's rack-aware assignment from the racks Metadata tells, and ``--execute --throttle`` sets the
+throttles Kafka's tool sets, which ``--verify`` clears.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +33,7 @@ from confluent_kafka.cimpl import NewTopic
 
 from tests.cluster.brokers import Cluster, admin, view, wait_for
 from tests.harness import BrokerProcess
+from tests.testkit.cli import kafkish
 from tests.zookeeper import ZooKeeperServer
 
 RATE = 200_000  # bytes/s
@@ -35,6 +42,7 @@ FETCH_MAX = 128 * 1024  # replica.fetch.max.bytes
 RECORD = 10_000
 BACKLOG = 16_000_000  # bytes produced per topic while the follower is down
 WINDOW_S = 6.0
+RACKS = ("ra", "ra", "rb")  # of brokers 0, 1, 2 (for reassign-partitions --generate)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +55,8 @@ def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
         "replica.fetch.max.bytes": str(FETCH_MAX),
     }
     running = Cluster(tmp_path_factory.mktemp("throttles"), chroot, overrides=overrides)
+    for broker, rack in zip(running.brokers, RACKS, strict=True):
+        broker.overrides["broker.rack"] = rack
     try:
         yield running.start()
     finally:
@@ -172,3 +182,65 @@ def test_bad_throttle_values_get_invalid_config(cluster: Cluster) -> None:
     with pytest.raises(KafkaException) as failure:  # a throttle list names partitions, not brokers only
         _alter(client, ResourceType.TOPIC, "bad-throttles", {"leader.replication.throttled.replicas": "1"})
     assert "must be the literal '*' or a list of replicas" in failure.value.args[0].str()
+
+
+def _proposed(stdout: str) -> dict[int, list[int]]:
+    plan = json.loads(stdout.split("Proposed partition reassignment configuration\n", 1)[1])
+    return {p["partition"]: p["replicas"] for p in plan["partitions"]}
+
+
+def test_generate_proposes_kafkas_rack_aware_assignment(cluster: Cluster, tmp_path: Path) -> None:
+    client = admin(cluster.brokers[0])
+    client.create_topics([NewTopic("spread", 6, replica_assignment=[[0, 1]] * 6)])["spread"].result(30)
+    topics = tmp_path / "topics.json"
+    topics.write_text(json.dumps({"version": 1, "topics": [{"topic": "spread"}]}))
+    args = ["reassign-partitions", "--bootstrap-server", cluster.bootstrap, "--generate",
+            "--topics-to-move-json-file", str(topics), "--broker-list", "0,1,2"]  # fmt: skip
+    for _ in range(3):  # each run starts at random
+        aware = kafkish(*args)
+        assert aware.code == 0, aware.stderr
+        plan = _proposed(aware.stdout)
+        assert sorted(plan) == list(range(6))
+        assert all(sorted(RACKS[b] for b in replicas) == ["ra", "rb"] for replicas in plan.values()), plan
+    unaware = kafkish(*args, "--disable-rack-aware")
+    assert unaware.code == 0, unaware.stderr
+    # rack-unaware, 3 brokers and 2 replicas: one half of the partitions pairs 0 with 1, whatever the start
+    assert any(sorted(replicas) == [0, 1] for replicas in _proposed(unaware.stdout).values())
+
+
+def _verified(args: list[str]) -> Any:
+    """``--verify``'s run once nothing moves (it then clears the throttles), else None."""
+    run = kafkish("reassign-partitions", *args, "--verify")
+    return run if run.code == 0 and "still in progress" not in run.stdout else None
+
+
+def _configs(cluster: Cluster, kind: Any, name: str, keys: tuple[str, ...]) -> dict[str, str | None]:
+    broker = cluster.brokers[int(name)] if kind == ResourceType.BROKER else cluster.brokers[0]
+    resource, client = ConfigResource(kind, name), admin(broker)
+    described = client.describe_configs([resource])[resource].result(30)
+    return {key: described[key].value if key in described else None for key in keys}
+
+
+def test_execute_with_a_throttle_sets_kafkas_throttles_and_verify_clears_them(cluster: Cluster, tmp_path: Path) -> None:
+    _create(admin(cluster.brokers[0]), "moving", [0, 1], {})
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [{"topic": "moving", "partition": 0, "replicas": [0, 2]}]}))
+    b = ["--bootstrap-server", cluster.bootstrap, "--reassignment-json-file", str(plan)]
+    executed = kafkish("reassign-partitions", *b, "--execute", "--throttle", "5000000")
+    assert executed.code == 0, executed.stderr
+    assert executed.stdout.endswith(
+        "Save this to use as the --reassignment-json-file option during rollback\n"
+        "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle "
+        "is removed.\nThe inter-broker throttle limit was set to 5000000 B/s\n"
+        "Successfully started partition reassignment for moving-0\n"
+    ), executed.stdout
+    lists = ("leader.replication.throttled.replicas", "follower.replication.throttled.replicas")
+    rates = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+    assert _configs(cluster, ResourceType.TOPIC, "moving", lists) == dict(zip(lists, ["0:0,0:1", "0:2"], strict=True))
+    for broker in ("0", "1", "2"):
+        assert _configs(cluster, ResourceType.BROKER, broker, rates) == dict.fromkeys(rates, "5000000"), broker
+    verified = wait_for(functools.partial(_verified, b), timeout_s=60, what="the move to end")
+    assert "Clearing broker-level throttles on brokers 0,1,2" in verified.stdout, verified.stdout
+    assert _configs(cluster, ResourceType.TOPIC, "moving", lists) == dict(zip(lists, ["", ""], strict=True))
+    for broker in ("0", "1", "2"):
+        assert _configs(cluster, ResourceType.BROKER, broker, rates) == dict.fromkeys(rates, str(2**63 - 1)), broker
