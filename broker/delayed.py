@@ -12,7 +12,8 @@ shapes of a fetch: its parameters, what it asks of each partition and what each 
   opened while current, see ``broker.zerocopy``). It completes at once when a partition is gone,
   changed leader or epoch, or its fetch offset fell out of the log. A read_committed fetch counts
   only what lies below the last stable offset: a transaction marker (an append) or the high
-  watermark passing one wakes it.
+  watermark passing one wakes it. A follower's fetch does not count the partitions the leader's
+  replication quota holds back (``ReplicaManager.should_leader_throttle``), as Kafka's DelayedFetch.
 
 Both run their checks on the event loop, in the step of whoever woke them (an append, a follower's
 fetch that moved the high watermark).
