@@ -392,8 +392,8 @@ _BROKER: list[ConfigDef] = [
         "replica.fetch.backoff.ms", INT, 1000, "Sleep after a fetch partition error of a follower.", _at_least(0)
     ),
     ConfigDef("replica.socket.timeout.ms", INT, 30000, "The socket timeout of a follower's requests."),
-    # Replication quotas (broker.replication.quota): Kafka takes the rates only from AlterConfigs (per
-    # broker, else the cluster default); here a static value counts too. The sampling window is static.
+    # Replication quotas (broker.replication.quota): the rates are used only as set by AlterConfigs (per
+    # broker, else the cluster default), as in Kafka; the sampling window is static.
     ConfigDef(
         "leader.replication.throttled.rate",
         L,

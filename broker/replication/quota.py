@@ -3,7 +3,8 @@ replicate for throttled replicas, as leader (what it sends) and as follower (wha
 
 - The bound is ``leader.replication.throttled.rate`` / ``follower.replication.throttled.rate``, read at
   every check, so a change by AlterConfigs (this broker's, else the cluster default's) applies at
-  once; unset, it is Long.MAX_VALUE and nothing is ever held back.
+  once; unset, it is Long.MAX_VALUE and nothing is ever held back. Only the dynamic values count, as
+  in Kafka (``BrokerConfigHandler``): one in server.properties is accepted but not used.
 - Which replicas are throttled is each topic's ``leader.replication.throttled.replicas`` /
   ``follower.replication.throttled.replicas``: ``*`` (all its partitions), or ``partition:broker``
   items of which this broker keeps those naming itself (Kafka's ``parseThrottledPartitions``). They
@@ -146,8 +147,13 @@ class ReplicationQuota:
 
     @property
     def bound(self) -> int:
-        """Bytes a second (Long.MAX_VALUE: no quota)."""
-        return int(self._config.get(self.rate_config))
+        """Bytes a second (Long.MAX_VALUE: no quota): this broker's dynamic value, else the cluster
+        default's. As in Kafka, a value in server.properties is accepted and described but not used."""
+        config, name = self._config, self.rate_config
+        for layer in (config.dynamic_broker, config.dynamic_default):
+            if name in layer:
+                return int(layer[name])
+        return LONG_MAX
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)

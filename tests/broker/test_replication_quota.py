@@ -90,3 +90,13 @@ def test_bad_throttled_replica_lists_get_kafkas_message(value: str) -> None:
         "follower.replication.throttled.replicas must be the literal '*' or a list of replicas in the following "
         "format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."
     )
+
+
+def test_only_the_dynamic_rates_count_as_in_kafka() -> None:
+    config = BrokerConfig.from_properties({"follower.replication.throttled.rate": "10"})
+    quota = ReplicationQuota(FOLLOWER, config, broker_id=0, clock=lambda: 0.0)
+    assert quota.bound == LONG_MAX  # accepted in server.properties, described, not used
+    config.dynamic_default = {"follower.replication.throttled.rate": 20}
+    assert quota.bound == 20
+    config.dynamic_broker = {"follower.replication.throttled.rate": 30}
+    assert quota.bound == 30
