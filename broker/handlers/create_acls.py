@@ -26,7 +26,9 @@ async def handle_create_acls(ctx: RequestContext, request: CreateAclsRequest) ->
         error = AclCreationResult(error_code=ErrorCode.SECURITY_DISABLED, error_message=NO_AUTHORIZER)
         return CreateAclsResponse(results=[error for _ in request.creations])
     if not _authz.cluster_allowed(ctx):
-        error = AclCreationResult(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None)
+        error = AclCreationResult(
+            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=_authz.cluster_denied_message(ctx)
+        )
         return CreateAclsResponse(results=[error for _ in request.creations])
     results: list[AclCreationResult] = []
     valid: list[AclBinding] = []

@@ -31,7 +31,9 @@ async def handle_describe_acls(ctx: RequestContext, request: DescribeAclsRequest
     if store is None:
         return DescribeAclsResponse(error_code=ErrorCode.SECURITY_DISABLED, error_message=NO_AUTHORIZER, resources=[])
     if not _authz.cluster_allowed(ctx):
-        return DescribeAclsResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None)
+        return DescribeAclsResponse(
+            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=_authz.cluster_denied_message(ctx)
+        )
     flt = to_filter(request)
     reason = flt.invalid_reason()
     if reason is not None:
