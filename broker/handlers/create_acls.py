@@ -2,7 +2,7 @@
 
 - No authorizer (``authorizer.class.name`` unset): every creation is SECURITY_DISABLED, "No Authorizer
   is configured on the broker", as Kafka answers without one.
-- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every creation.
+- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every creation, with Kafka's message.
 - A creation with UNKNOWN or filter-only values (ANY, MATCH), an empty resource name, a CLUSTER resource
   not named ``kafka-cluster`` or a principal without ``Type:`` is INVALID_REQUEST; the valid ones of
   the same request are created. v0 creations are LITERAL. Creating an ACL that exists changes nothing.

@@ -2,7 +2,7 @@
 
 - No authorizer (``authorizer.class.name`` unset): every filter is SECURITY_DISABLED, "No Authorizer
   is configured on the broker", with no matching ACLs, as Kafka answers without one.
-- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every filter.
+- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every filter, with Kafka's message.
 - Filters match as DescribeAcls's (``describe_acls``); one with UNKNOWN values is INVALID_REQUEST and
   deletes nothing, the others delete what they match and list it.
 """

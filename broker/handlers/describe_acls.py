@@ -2,7 +2,8 @@
 
 - No authorizer (``authorizer.class.name`` unset): SECURITY_DISABLED, "No Authorizer is configured on
   the broker", and no resources, as Kafka's ``KafkaApis`` answers without one.
-- Needs DESCRIBE on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED.
+- Needs DESCRIBE on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED with Kafka's message,
+  "Request Request(...) is not authorized."
 - A filter with UNKNOWN values is INVALID_REQUEST. Patterns: ANY (any pattern type, exact name), MATCH
   (the LITERAL name, the LITERAL ``*`` and every PREFIXED pattern the name starts with), LITERAL,
   PREFIXED; a null name, principal or host matches any. v0 filters are LITERAL.
