@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop system-deps js-deps spec-check clean
+.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop client-suites system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ fuzz: $(STAMP)
 CYCLES ?= 20
 killloop: $(STAMP)
 	$(PY) -m bench.killloop --cycles $(CYCLES)
+
+# kafka-python's own integration suite (admin with ACLs, consumer, producer), downloaded with pip from its
+# sdist at run time, against a kafkish broker set up as the suite's fixture sets up Kafka. Needs PyPI;
+# about a minute; not part of `make test`. More pytest arguments: make client-suites ARGS="-k acl".
+client-suites: $(STAMP)
+	$(PY) -m bench.client_suites $(ARGS)
 
 # The same on three brokers with replication factor 3: random brokers killed and restarted under an
 # acks=all producer; the history is checked and the replicas compared on disk (minutes).

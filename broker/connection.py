@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import struct
 from collections import deque
@@ -72,6 +73,7 @@ _SASL_HANDSHAKE_KEY = struct.pack(">h", 17)
 _FLUSH_AT = 1 << 20
 # Read-only requests that may wait long (a Fetch's long poll): cancelled when their client goes away.
 _EXPENDABLE = frozenset({FETCH.key})
+_CONNECTION_INDEX = itertools.count()  # the last part of Kafka's connection ids
 
 Response = bytes | bytearray | Outgoing | None
 
@@ -135,6 +137,8 @@ class Connection:
         self.listener = listener
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.host, self.port = str(peer[0]), int(peer[1])
+        local = writer.get_extra_info("sockname") or ("?", 0)
+        self.connection_id = f"{local[0]}:{local[1]}-{self.host}:{self.port}-{next(_CONNECTION_INDEX)}"
         self.max_request_size: int = components.config.get("socket.request.max.bytes")
         self._fetch_max_bytes: int = components.config.get("fetch.max.bytes")
         self._loop = asyncio.get_running_loop()
@@ -336,7 +340,9 @@ class Connection:
             raise ClientError(str(exc)) from None
         if key == _API_VERSIONS and self._sasl is not None:
             self._sasl.api_versions_answered()
-        ctx = RequestContext(self.components, api, header, self.host, self.port, self.listener, self.security)
+        ctx = RequestContext(
+            self.components, api, header, self.host, self.port, self.listener, self.security, self.connection_id
+        )
         handler = registration.handler
         request = _Request(None)
         request.start = lambda: self._handle(ctx, handler, body, request)

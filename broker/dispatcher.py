@@ -41,6 +41,7 @@ class RequestContext:
     client_port: int
     listener: str = "PLAINTEXT"
     security: ConnectionSecurity | None = None  # the connection's principal and SASL state
+    connection_id: str = ""  # Kafka's "brokerHost:brokerPort-clientHost:clientPort-index"
 
     @property
     def version(self) -> int:

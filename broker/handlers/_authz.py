@@ -115,6 +115,17 @@ def cluster_allowed(ctx: RequestContext) -> bool:
     return allowed(ctx, RT.CLUSTER)
 
 
+def cluster_denied_message(ctx: RequestContext) -> str:
+    """Kafka's message for a request refused for want of its cluster permission (``AuthHelper``'s
+    ``authorizeClusterOperation``): the request as Kafka's ``RequestChannel.Request`` prints itself."""
+    protocol = ctx.security.listener.protocol if ctx.security is not None else "PLAINTEXT"
+    return (
+        f"Request Request(processor=0, connectionId={ctx.connection_id}, "
+        f"session=Session({principal(ctx)},/{ctx.client_host}), listenerName=ListenerName({ctx.listener}), "
+        f"securityProtocol={protocol}, buffer=null) is not authorized."
+    )
+
+
 def denied_error(resource_type: ResourceType) -> ErrorCode:
     return DENIED_ERRORS[resource_type]
 

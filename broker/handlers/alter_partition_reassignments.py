@@ -31,8 +31,22 @@ async def handle_alter_partition_reassignments(
     ctx: RequestContext, request: AlterPartitionReassignmentsRequest
 ) -> AlterPartitionReassignmentsResponse:
     if not _authz.cluster_allowed(ctx):
+        denied, refusal = ErrorCode.CLUSTER_AUTHORIZATION_FAILED, _authz.cluster_denied_message(ctx)
         return AlterPartitionReassignmentsResponse(
-            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None
+            error_code=denied,
+            error_message=refusal,
+            responses=[  # Kafka answers every partition asked for with the same error
+                ReassignableTopicResponse(
+                    name=topic.name,
+                    partitions=[
+                        ReassignablePartitionResponse(
+                            partition_index=p.partition_index, error_code=denied, error_message=refusal
+                        )
+                        for p in topic.partitions
+                    ],
+                )
+                for topic in request.topics
+            ],
         )
     response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None)
     for wanted in request.topics:

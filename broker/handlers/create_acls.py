@@ -2,7 +2,7 @@
 
 - No authorizer (``authorizer.class.name`` unset): every creation is SECURITY_DISABLED, "No Authorizer
   is configured on the broker", as Kafka answers without one.
-- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every creation.
+- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every creation, with Kafka's message.
 - A creation with UNKNOWN or filter-only values (ANY, MATCH), an empty resource name, a CLUSTER resource
   not named ``kafka-cluster`` or a principal without ``Type:`` is INVALID_REQUEST; the valid ones of
   the same request are created. v0 creations are LITERAL. Creating an ACL that exists changes nothing.
@@ -26,7 +26,9 @@ async def handle_create_acls(ctx: RequestContext, request: CreateAclsRequest) ->
         error = AclCreationResult(error_code=ErrorCode.SECURITY_DISABLED, error_message=NO_AUTHORIZER)
         return CreateAclsResponse(results=[error for _ in request.creations])
     if not _authz.cluster_allowed(ctx):
-        error = AclCreationResult(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None)
+        error = AclCreationResult(
+            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=_authz.cluster_denied_message(ctx)
+        )
         return CreateAclsResponse(results=[error for _ in request.creations])
     results: list[AclCreationResult] = []
     valid: list[AclBinding] = []

@@ -2,7 +2,7 @@
 
 - No authorizer (``authorizer.class.name`` unset): every filter is SECURITY_DISABLED, "No Authorizer
   is configured on the broker", with no matching ACLs, as Kafka answers without one.
-- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every filter.
+- Needs ALTER on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED for every filter, with Kafka's message.
 - Filters match as DescribeAcls's (``describe_acls``); one with UNKNOWN values is INVALID_REQUEST and
   deletes nothing, the others delete what they match and list it.
 """
@@ -29,7 +29,9 @@ async def handle_delete_acls(ctx: RequestContext, request: DeleteAclsRequest) ->
         error = DeleteAclsFilterResult(error_code=ErrorCode.SECURITY_DISABLED, error_message=NO_AUTHORIZER)
         return DeleteAclsResponse(filter_results=[error for _ in request.filters])
     if not _authz.cluster_allowed(ctx):
-        error = DeleteAclsFilterResult(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None)
+        error = DeleteAclsFilterResult(
+            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=_authz.cluster_denied_message(ctx)
+        )
         return DeleteAclsResponse(filter_results=[error for _ in request.filters])
     filters = [to_filter(f) for f in request.filters]
     valid = [f for f in filters if f.invalid_reason() is None]

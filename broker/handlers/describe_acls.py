@@ -2,7 +2,8 @@
 
 - No authorizer (``authorizer.class.name`` unset): SECURITY_DISABLED, "No Authorizer is configured on
   the broker", and no resources, as Kafka's ``KafkaApis`` answers without one.
-- Needs DESCRIBE on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED.
+- Needs DESCRIBE on the cluster (``_authz``), else CLUSTER_AUTHORIZATION_FAILED with Kafka's message,
+  "Request Request(...) is not authorized."
 - A filter with UNKNOWN values is INVALID_REQUEST. Patterns: ANY (any pattern type, exact name), MATCH
   (the LITERAL name, the LITERAL ``*`` and every PREFIXED pattern the name starts with), LITERAL,
   PREFIXED; a null name, principal or host matches any. v0 filters are LITERAL.
@@ -31,7 +32,9 @@ async def handle_describe_acls(ctx: RequestContext, request: DescribeAclsRequest
     if store is None:
         return DescribeAclsResponse(error_code=ErrorCode.SECURITY_DISABLED, error_message=NO_AUTHORIZER, resources=[])
     if not _authz.cluster_allowed(ctx):
-        return DescribeAclsResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=None)
+        return DescribeAclsResponse(
+            error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED, error_message=_authz.cluster_denied_message(ctx)
+        )
     flt = to_filter(request)
     reason = flt.invalid_reason()
     if reason is not None:

@@ -15,6 +15,8 @@ cluster of one broker that leads every partition:
   partition as x-N".
 - ``topic_partitions`` null means every partition: Kafka then leaves out the partitions where no
   election was needed, so every topic appears with an empty list.
+- Without ALTER on the cluster: CLUSTER_AUTHORIZATION_FAILED for every partition asked for (v0 has no
+  top-level code, so the partitions carry the refusal), and at the top in v1+.
 - v1: election_type and a top-level error code; v2: flexible.
 """
 
@@ -37,7 +39,7 @@ PREFERRED, UNCLEAN = 0, 1
 @handles(ELECT_LEADERS, versions="0-2")
 async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest) -> ElectLeadersResponse:
     if not _authz.cluster_allowed(ctx):
-        return ElectLeadersResponse(error_code=ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+        return _denied(request)
     election = request.election_type if ctx.version >= 1 else PREFERRED
     if election not in (PREFERRED, UNCLEAN):
         return ElectLeadersResponse(error_code=ErrorCode.INVALID_REQUEST)
@@ -63,3 +65,15 @@ async def handle_elect_leaders(ctx: RequestContext, request: ElectLeadersRequest
             PartitionResult(partition_id=index, error_code=code, error_message=message)
         )
     return response
+
+
+def _denied(request: ElectLeadersRequest) -> ElectLeadersResponse:
+    """Kafka's refusal without ALTER on the cluster: every partition asked for (none for "all") gets
+    CLUSTER_AUTHORIZATION_FAILED with no message, and v1+ carry the code at the top as well."""
+    denied = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+    results: dict[str, ReplicaElectionResult] = {}
+    for wanted in request.topic_partitions or []:
+        result = results.setdefault(wanted.topic, ReplicaElectionResult(topic=wanted.topic))
+        for index in dict.fromkeys(wanted.partitions):
+            result.partition_result.append(PartitionResult(partition_id=index, error_code=denied, error_message=None))
+    return ElectLeadersResponse(error_code=denied, replica_election_results=list(results.values()))

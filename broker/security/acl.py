@@ -30,7 +30,13 @@ CLUSTER_NAME = "kafka-cluster"
 CACHE_LIMIT = 100_000
 NOT_REQUESTED = -2147483648  # authorized_operations when the client did not ask (Kafka's Int32.MIN_VALUE)
 
-AUTHORIZER_CLASSES = frozenset({"kafka.security.authorizer.AclAuthorizer", "kafka.security.auth.SimpleAclAuthorizer"})
+# Kafka's ZooKeeper-era class names, and Kafka 4's (KRaft's StandardAuthorizer: the same decisions, so the
+# configs written for a 4.x broker, as the client libraries' test fixtures are, start kafkish too).
+AUTHORIZER_CLASSES = frozenset({
+    "kafka.security.authorizer.AclAuthorizer",
+    "kafka.security.auth.SimpleAclAuthorizer",
+    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+})  # fmt: skip
 
 
 class ResourceType(enum.IntEnum):

@@ -197,10 +197,11 @@ def test_metadata_hides_topics_the_user_may_not_describe(broker: SecuredBroker) 
     assert {seen, hidden} <= set(admin.list_topics(timeout=TIMEOUT_S).topics)
 
 
-@pytest.fixture(scope="module")
-def open_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredBroker]:
+# kafka-python's fixture names Kafka 4's StandardAuthorizer for 4.x brokers, AclAuthorizer before.
+@pytest.fixture(scope="module", params=[AUTHORIZER, "org.apache.kafka.metadata.authorizer.StandardAuthorizer"])
+def open_broker(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[SecuredBroker]:
     """The client libraries' usual fixture: a plaintext broker, the authorizer on, allow when no ACL."""
-    settings = {"authorizer.class.name": AUTHORIZER, "allow.everyone.if.no.acl.found": "true"}
+    settings = {"authorizer.class.name": request.param, "allow.everyone.if.no.acl.found": "true"}
     with SecuredBroker(tmp_path_factory.mktemp("open-broker"), {"PLAINTEXT": "PLAINTEXT"}, settings) as process:
         yield process
         assert "Traceback" not in process.output
