@@ -1,0 +1,211 @@
+"""Partition reassignment (KIP-455) on a real 4-broker cluster, as a user drives it: AlterPartitionReassignments
+and ListPartitionReassignments through kafka-python's admin client (sent to the controller), the
+/admin/reassign_partitions znode written with a plain ZooKeeper client as Kafka's old tool writes it.
+
+The moves run under an idempotent acks=all producer: every acknowledged record is read back once and in
+order (``assert_delivery``), the target replicas end byte-identical below the high watermark and the
+removed replicas' partition directories are gone from their brokers' disks. A reassignment that cannot
+finish (a target broker that does not exist, or one stopped with SIGSTOP) shows what is in progress.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, Producer
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+from kazoo.client import KazooClient
+
+from kafkish.testing.checkers import Record, assert_delivery
+from kafkish.testing.replicas import replica_differences
+from protocol.errors import ErrorCode
+from protocol.messages.alter_partition_reassignments import (
+    ALTER_PARTITION_REASSIGNMENTS,
+    AlterPartitionReassignmentsRequest,
+    ReassignablePartition,
+    ReassignableTopic,
+)
+from protocol.messages.list_partition_reassignments import (
+    LIST_PARTITION_REASSIGNMENTS,
+    ListPartitionReassignmentsRequest,
+)
+from tests.cluster.brokers import Cluster, metadata, wait_for
+from tests.cluster.replicated import consume_all
+from tests.raw_client import RawClient
+from tests.zookeeper import ZooKeeperServer
+
+Setup = tuple[Cluster, KazooClient]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    from tests.cluster.conftest import _require_zookeeper
+
+    _require_zookeeper()
+    with ZooKeeperServer(tmp_path_factory.mktemp("zk")) as server:
+        chroot = f"/reassign-{uuid.uuid4().hex[:8]}"
+        overrides = {"auto.leader.rebalance.enable": "false", "replica.fetch.backoff.ms": "200",
+                     "offsets.topic.num.partitions": "1"}  # fmt: skip
+        cluster = Cluster(tmp_path_factory.mktemp("brokers"), server.connect + chroot, size=4, overrides=overrides)
+        cluster.start()
+        zk = KazooClient(hosts=server.connect + chroot)
+        zk.start(15)
+        try:
+            yield cluster, zk
+        finally:
+            zk.stop()
+            cluster.stop()
+
+
+def kafka_admin(cluster: Cluster) -> KafkaAdminClient:
+    return KafkaAdminClient(bootstrap_servers=cluster.bootstrap.split(","), request_timeout_ms=60000)
+
+
+def create(cluster: Cluster, zk: KazooClient, topic: str, replicas: list[int]) -> None:
+    client = kafka_admin(cluster)
+    try:
+        client.create_topics(
+            [NewTopic(topic, replica_assignments={0: replicas}, topic_configs={"min.insync.replicas": "2"})]
+        )
+    finally:
+        client.close()
+    wait_for(lambda: sorted(state(zk, topic)["isr"]) == sorted(replicas), what=f"{topic} in sync")
+
+
+def state(zk: KazooClient, topic: str, partition: int = 0) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(zk.get(f"/brokers/topics/{topic}/partitions/{partition}/state")[0])
+    return result
+
+
+def assignment(zk: KazooClient, topic: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(zk.get(f"/brokers/topics/{topic}")[0])
+    return result
+
+
+def reassign(cluster: Cluster, wanted: dict[tuple[str, int], list[int] | None]) -> dict[tuple[str, int], Any]:
+    client = kafka_admin(cluster)
+    try:
+        answer = client.alter_partition_reassignments({TopicPartition(t, p): r for (t, p), r in wanted.items()})
+        return {(tp.topic, tp.partition): error for tp, error in answer.items()}
+    finally:
+        client.close()
+
+
+def ongoing(cluster: Cluster) -> dict[tuple[str, int], Any]:
+    client = kafka_admin(cluster)
+    try:
+        return {(tp.topic, tp.partition): s for tp, s in client.list_partition_reassignments().items()}
+    finally:
+        client.close()
+
+
+def moved(cluster: Cluster, zk: KazooClient, topic: str, target: list[int]) -> bool:
+    """Done as every broker sees it: ZooKeeper's assignment, no reassignment listed, Metadata's replicas."""
+    data = assignment(zk, topic)
+    if data["partitions"]["0"] != target or data["adding_replicas"] or data["removing_replicas"]:
+        return False
+    if sorted(state(zk, topic)["isr"]) != sorted(target):
+        return False
+    views = [metadata(b).topics[topic].partitions[0] for b in cluster.alive()]
+    return all(list(v.replicas) == target and v.leader in target for v in views)
+
+
+class Writer:
+    """An idempotent acks=all producer writing to partition 0 of ``topic`` in a thread."""
+
+    def __init__(self, cluster: Cluster, topic: str) -> None:
+        self.topic = topic
+        self.acked: list[Any] = []
+        self.failed: list[KafkaError] = []
+        self._stop = threading.Event()
+        self._producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
+                                   "linger.ms": 2, "message.timeout.ms": 120000})  # fmt: skip
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _delivered(self, err: KafkaError | None, msg: Any) -> None:
+        (self.failed if err is not None else self.acked).append(err or msg)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            self._producer.produce(self.topic, f"v-{i}".encode(), partition=0, on_delivery=self._delivered)
+            i += 1
+            self._producer.poll(0.003)
+        self._producer.flush(120)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        self.wait_for_more(100)
+        return self
+
+    def wait_for_more(self, count: int, timeout_s: float = 60) -> None:
+        start = len(self.acked)
+        wait_for(lambda: len(self.acked) >= start + count, timeout_s=timeout_s, what=f"{count} more acks")
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(150)
+
+    def check(self, cluster: Cluster) -> None:
+        assert not self.failed, self.failed[:5]
+        produced = [Record(self.topic, m.value(), m.partition(), m.offset()) for m in self.acked]
+        assert_delivery(produced, consume_all(cluster, self.topic, 1))
+
+
+def partition_dir(cluster: Cluster, broker: int, topic: str) -> Path:
+    return Path(cluster.brokers[broker].log_dir) / f"{topic}-0"
+
+
+def check_disks(cluster: Cluster, topic: str, target: list[int], removed: list[int]) -> None:
+    """Target replicas byte-identical below the high watermark; removed replicas' directories gone."""
+    dirs = [partition_dir(cluster, b, topic) for b in target]
+    wait_for(lambda: not replica_differences(dirs, _high_watermark(cluster, topic)), timeout_s=60,
+             what=f"{topic}'s target replicas identical")  # fmt: skip
+    for broker in removed:
+        wait_for(lambda b=broker: not partition_dir(cluster, b, topic).exists(), timeout_s=30,  # type: ignore[misc]
+                 what=f"{topic}-0 deleted from broker {broker}")  # fmt: skip
+
+
+def _high_watermark(cluster: Cluster, topic: str) -> int:
+    from confluent_kafka import Consumer
+    from confluent_kafka import TopicPartition as CTopicPartition
+
+    consumer = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "hw"})
+    try:
+        return int(consumer.get_watermark_offsets(CTopicPartition(topic, 0), timeout=30)[1])
+    finally:
+        consumer.close()
+
+
+def test_moves_under_an_idempotent_producer_lose_nothing(setup: Setup) -> None:
+    """[0,1,2] -> [1,2,3] while a producer writes: the leader 0 leaves, the first target replica takes over."""
+    cluster, zk = setup
+    create(cluster, zk, "moving", [0, 1, 2])
+    with Writer(cluster, "moving") as writer:
+        assert reassign(cluster, {("moving", 0): [1, 2, 3]}) == {("moving", 0): None}
+        wait_for(lambda: moved(cluster, zk, "moving", [1, 2, 3]), timeout_s=60, what="moving-0 on 1,2,3")
+        assert state(zk, "moving")["leader"] == 1
+        writer.wait_for_more(100)
+    assert ongoing(cluster) == {}
+    writer.check(cluster)
+    check_disks(cluster, "moving", [1, 2, 3], [0])
+
+
+def test_a_move_to_a_disjoint_set_loses_nothing(setup: Setup) -> None:
+    cluster, zk = setup
+    create(cluster, zk, "hopping", [0, 1])
+    with Writer(cluster, "hopping") as writer:
+        assert reassign(cluster, {("hopping", 0): [3, 2]}) == {("hopping", 0): None}
+        wait_for(lambda: moved(cluster, zk, "hopping", [3, 2]), timeout_s=60, what="hopping-0 on 3,2")
+        assert state(zk, "hopping")["leader"] == 3
+        writer.wait_for_more(100)
+    writer.check(cluster)
+    check_disks(cluster, "hopping", [3, 2], [0, 1])
