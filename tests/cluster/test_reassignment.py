@@ -11,7 +11,6 @@ finish (a target broker that does not exist, or one stopped with SIGSTOP) shows 
 from __future__ import annotations
 
 import json
-import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,20 +25,8 @@ from kazoo.client import KazooClient
 
 from kafkish.testing.checkers import Record, assert_delivery
 from kafkish.testing.replicas import replica_differences
-from protocol.errors import ErrorCode
-from protocol.messages.alter_partition_reassignments import (
-    ALTER_PARTITION_REASSIGNMENTS,
-    AlterPartitionReassignmentsRequest,
-    ReassignablePartition,
-    ReassignableTopic,
-)
-from protocol.messages.list_partition_reassignments import (
-    LIST_PARTITION_REASSIGNMENTS,
-    ListPartitionReassignmentsRequest,
-)
 from tests.cluster.brokers import Cluster, metadata, wait_for
 from tests.cluster.replicated import consume_all
-from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
