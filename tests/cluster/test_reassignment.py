@@ -21,12 +21,25 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import NoReassignmentInProgressError, UnknownTopicOrPartitionError
 from kazoo.client import KazooClient
 
 from kafkish.testing.checkers import Record, assert_delivery
 from kafkish.testing.replicas import replica_differences
+from protocol.errors import ErrorCode
+from protocol.messages.alter_partition_reassignments import (
+    ALTER_PARTITION_REASSIGNMENTS,
+    AlterPartitionReassignmentsRequest,
+    ReassignablePartition,
+    ReassignableTopic,
+)
+from protocol.messages.list_partition_reassignments import (
+    LIST_PARTITION_REASSIGNMENTS,
+    ListPartitionReassignmentsRequest,
+)
 from tests.cluster.brokers import Cluster, metadata, wait_for
 from tests.cluster.replicated import consume_all
+from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
@@ -56,12 +69,12 @@ def kafka_admin(cluster: Cluster) -> KafkaAdminClient:
     return KafkaAdminClient(bootstrap_servers=cluster.bootstrap.split(","), request_timeout_ms=60000)
 
 
-def create(cluster: Cluster, zk: KazooClient, topic: str, replicas: list[int]) -> None:
+def create(cluster: Cluster, zk: KazooClient, topic: str, replicas: list[int], partitions: int = 1) -> None:
     client = kafka_admin(cluster)
     try:
-        client.create_topics(
-            [NewTopic(topic, replica_assignments={0: replicas}, topic_configs={"min.insync.replicas": "2"})]
-        )
+        assignments = dict.fromkeys(range(partitions), replicas)
+        configs = {"min.insync.replicas": "2"}
+        client.create_topics([NewTopic(topic, replica_assignments=assignments, topic_configs=configs)])
     finally:
         client.close()
     wait_for(lambda: sorted(state(zk, topic)["isr"]) == sorted(replicas), what=f"{topic} in sync")
@@ -196,3 +209,109 @@ def test_a_move_to_a_disjoint_set_loses_nothing(setup: Setup) -> None:
         writer.wait_for_more(100)
     writer.check(cluster)
     check_disks(cluster, "hopping", [3, 2], [0, 1])
+
+
+def controller_id(cluster: Cluster) -> int:
+    return int(metadata(cluster.alive()[0]).controller_id)
+
+
+def test_errors_as_kafka_answers_them(setup: Setup) -> None:
+    cluster, zk = setup
+    create(cluster, zk, "checked", [0, 1, 2], partitions=4)
+    controller = controller_id(cluster)
+    client = RawClient(cluster.brokers[(controller + 1) % 4])  # clients send these to the controller
+    try:
+        answer = client.request(ALTER_PARTITION_REASSIGNMENTS.key, 0, AlterPartitionReassignmentsRequest(topics=[
+            ReassignableTopic(name="checked", partitions=[ReassignablePartition(partition_index=0, replicas=[1])])
+        ]))  # fmt: skip
+        assert (answer.error_code, answer.error_message, answer.responses) == (
+            ErrorCode.NOT_CONTROLLER, "This is not the correct controller for this cluster.", []
+        )  # fmt: skip
+        listed = client.request(LIST_PARTITION_REASSIGNMENTS.key, 0, ListPartitionReassignmentsRequest())
+        assert listed.error_code == ErrorCode.NOT_CONTROLLER
+    finally:
+        client.close()
+    wanted: list[tuple[str, int, list[int] | None]] = [
+        ("checked", 0, []), ("checked", 1, [0, 0]), ("checked", 2, [0, 9]), ("checked", 3, None),
+        ("checked", 9, [0]), ("nosuch", 0, [0]),
+    ]  # fmt: skip
+    topics: dict[str, ReassignableTopic] = {}
+    for name, index, replicas in wanted:
+        topic = topics.setdefault(name, ReassignableTopic(name=name))
+        topic.partitions.append(ReassignablePartition(partition_index=index, replicas=replicas))
+    client = RawClient(cluster.brokers[controller])
+    try:
+        answer = client.request(
+            ALTER_PARTITION_REASSIGNMENTS.key, 0, AlterPartitionReassignmentsRequest(topics=list(topics.values()))
+        )
+        assert (answer.error_code, answer.error_message) == (ErrorCode.NONE, None)
+        got = {
+            (t.name, p.partition_index): (p.error_code, p.error_message) for t in answer.responses for p in t.partitions
+        }
+        assert got == {
+            ("checked", 0): (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                             "Empty replica list specified in partition reassignment."),
+            ("checked", 1): (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                             "Duplicate replica ids in partition reassignment replica list: List(0, 0)"),
+            ("checked", 2): (ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                             "Replica assignment has brokers that are not alive. Replica list: List(9), "
+                             "live broker list: Set(0, 1, 2, 3)"),
+            ("checked", 3): (ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."),
+            ("checked", 9): (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist."),
+            ("nosuch", 0): (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "The partition does not exist."),
+        }  # fmt: skip
+        listed = client.request(LIST_PARTITION_REASSIGNMENTS.key, 0, ListPartitionReassignmentsRequest())
+        assert (listed.error_code, listed.error_message, listed.topics) == (ErrorCode.NONE, None, [])
+    finally:
+        client.close()
+    assert assignment(zk, "checked")["partitions"] == {str(p): [0, 1, 2] for p in range(4)}
+
+
+def write_reassign_znode(zk: KazooClient, partitions: dict[tuple[str, int], list[int]]) -> None:
+    """What Kafka's ZooKeeper-era kafka-reassign-partitions.sh --zookeeper writes."""
+    entries = [{"topic": t, "partition": p, "replicas": r} for (t, p), r in partitions.items()]
+    zk.create("/admin/reassign_partitions", json.dumps({"version": 1, "partitions": entries}).encode())
+
+
+def test_the_admin_znode_starts_reassignments_and_the_api_cancels_them(setup: Setup) -> None:
+    """A target broker that does not exist (the znode's targets are not checked, as in Kafka) keeps a
+    reassignment in progress: listed, shown, then cancelled through the API, which takes it out of the znode."""
+    cluster, zk = setup
+    create(cluster, zk, "stuck", [0, 1, 2])
+    write_reassign_znode(zk, {("stuck", 0): [0, 1, 7]})
+    expected = {"replicas": [0, 1, 7, 2], "adding_replicas": [7], "removing_replicas": [2]}
+    wait_for(lambda: ongoing(cluster).get(("stuck", 0)) == expected, what="stuck-0 listed as moving")
+    data = assignment(zk, "stuck")
+    assert (data["version"], data["partitions"], data["adding_replicas"], data["removing_replicas"]) == (
+        3, {"0": [0, 1, 7, 2]}, {"0": [7]}, {"0": [2]}
+    )  # fmt: skip
+    wait_for(lambda: all(list(metadata(b).topics["stuck"].partitions[0].replicas) == [0, 1, 7, 2]
+                         for b in cluster.alive()), what="Metadata showing the full replica set")  # fmt: skip
+    assert sorted(state(zk, "stuck")["isr"]) == [0, 1, 2]
+    assert reassign(cluster, {("stuck", 0): None}) == {("stuck", 0): None}
+    assert zk.exists("/admin/reassign_partitions") is None  # the latest reassignment of a partition wins
+    assert ongoing(cluster) == {}
+    assert reassign(cluster, {("stuck", 0): None}) == {("stuck", 0): NoReassignmentInProgressError}
+    wait_for(lambda: moved(cluster, zk, "stuck", [0, 1, 2]), what="stuck-0 back on 0,1,2")
+    write_reassign_znode(zk, {("stuck", 0): [1, 2, 3]})  # one that can complete: the znode goes when it has
+    wait_for(lambda: moved(cluster, zk, "stuck", [1, 2, 3]), what="stuck-0 on 1,2,3")
+    wait_for(lambda: zk.exists("/admin/reassign_partitions") is None, what="the znode deleted")
+    check_disks(cluster, "stuck", [1, 2, 3], [0])
+
+
+def test_a_topic_deleted_while_it_moves_goes_once_the_move_ends(setup: Setup) -> None:
+    cluster, zk = setup
+    create(cluster, zk, "doomed", [0, 1, 2])
+    assert reassign(cluster, {("doomed", 0): [0, 1, 3]}) == {("doomed", 0): None}
+    wait_for(lambda: moved(cluster, zk, "doomed", [0, 1, 3]), what="doomed-0 on 0,1,3")
+    write_reassign_znode(zk, {("doomed", 0): [0, 1, 7]})
+    wait_for(lambda: ("doomed", 0) in ongoing(cluster), what="doomed-0 moving")
+    zk.create("/admin/delete_topics/doomed")  # what DeleteTopics writes; Kafka waits for the reassignment
+    assert reassign(cluster, {("doomed", 0): [0, 1, 2]}) == {("doomed", 0): UnknownTopicOrPartitionError}
+    assert zk.exists("/brokers/topics/doomed") is not None
+    assert reassign(cluster, {("doomed", 0): None}) == {("doomed", 0): None}  # a cancellation may still end it
+    wait_for(lambda: zk.exists("/brokers/topics/doomed") is None, what="doomed deleted")
+    wait_for(
+        lambda: not any(partition_dir(cluster, b, "doomed").exists() for b in range(4)), what="its directories gone"
+    )
+    wait_for(lambda: all("doomed" not in metadata(b).topics for b in cluster.alive()), what="doomed out of Metadata")

@@ -29,7 +29,8 @@ the rest of ORS (``reassign_to``), so a preferred election during a move picks T
   once empty), UpdateMetadata to every broker.
 - Cancelling (null replicas) is a reassignment back to ORS: it completes at once, AR is stopped and deleted.
 - A topic marked for deletion while a partition of it moves is deleted once its reassignments complete
-  (Kafka marks it ineligible for deletion meanwhile).
+  (Kafka marks it ineligible for deletion meanwhile); unlike Kafka, such a reassignment may still be
+  cancelled, so a move that cannot finish does not keep the topic forever.
 
 Not thread-safe: the broker's event loop owns it.
 """
@@ -221,7 +222,8 @@ class Reassigner:
         controller = self._controller
         results: dict[TopicPartition, ControllerError | None] = {}
         for key, new in starting.items():
-            if key not in controller.partitions or key[0] in controller.deletion_waiting:
+            queued = key[0] in controller.deletion_waiting and is_reassigning(new)  # a cancellation may end it
+            if key not in controller.partitions or queued:
                 results[key] = ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, NO_SUCH_PARTITION)
                 continue
             try:
