@@ -11,6 +11,7 @@ finish (a target broker that does not exist, or one stopped with SIGSTOP) shows 
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import uuid
 from collections.abc import Iterator
@@ -65,8 +66,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             cluster.stop()
 
 
+PAUSED: set[int] = set()  # brokers stopped with SIGSTOP: not to bootstrap from
+
+
 def kafka_admin(cluster: Cluster) -> KafkaAdminClient:
-    return KafkaAdminClient(bootstrap_servers=cluster.bootstrap.split(","), request_timeout_ms=60000)
+    bootstrap = [b.bootstrap for i, b in enumerate(cluster.brokers) if i not in PAUSED]
+    return KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60000)
 
 
 def create(cluster: Cluster, zk: KazooClient, topic: str, replicas: list[int], partitions: int = 1) -> None:
@@ -212,7 +217,8 @@ def test_a_move_to_a_disjoint_set_loses_nothing(setup: Setup) -> None:
 
 
 def controller_id(cluster: Cluster) -> int:
-    return int(metadata(cluster.alive()[0]).controller_id)
+    asked = next(b for i, b in enumerate(cluster.brokers) if i not in PAUSED and b in cluster.alive())
+    return int(metadata(asked).controller_id)
 
 
 def test_errors_as_kafka_answers_them(setup: Setup) -> None:
@@ -315,3 +321,39 @@ def test_a_topic_deleted_while_it_moves_goes_once_the_move_ends(setup: Setup) ->
         lambda: not any(partition_dir(cluster, b, "doomed").exists() for b in range(4)), what="its directories gone"
     )
     wait_for(lambda: all("doomed" not in metadata(b).topics for b in cluster.alive()), what="doomed out of Metadata")
+
+
+def test_a_controller_killed_mid_move_hands_it_to_the_next_one(setup: Setup) -> None:
+    """The broker being added is stopped (SIGSTOP) so the move cannot finish; the controller, one of the
+    replicas being removed, is SIGKILLed; the next controller resumes the move from ZooKeeper; the stopped
+    broker comes back, catches up and the move completes; the killed broker, back too, deletes its copy."""
+    cluster, zk = setup
+    controller = controller_id(cluster)
+    added = (controller + 1) % 4
+    kept = [b for b in range(4) if b not in (controller, added)]
+    create(cluster, zk, "failover", [kept[0], controller, kept[1]])
+    target = [kept[0], kept[1], added]
+    paused = cluster.brokers[added]
+    with Writer(cluster, "failover") as writer:
+        assert paused.process is not None
+        paused.process.send_signal(signal.SIGSTOP)
+        PAUSED.add(added)
+        try:
+            assert reassign(cluster, {("failover", 0): target}) == {("failover", 0): None}
+            assert assignment(zk, "failover")["adding_replicas"] == {"0": [added]}
+            cluster.brokers[controller].kill()
+            wait_for(lambda: controller_id(cluster) not in (-1, controller, added), timeout_s=60,
+                     what="a new controller")  # fmt: skip
+            writer.wait_for_more(100)
+            assert ("failover", 0) in ongoing(cluster)  # resumed, not finished: the new replica is stopped
+        finally:
+            paused.process.send_signal(signal.SIGCONT)
+            PAUSED.discard(added)
+        wait_for(lambda: moved(cluster, zk, "failover", target), timeout_s=90, what="failover-0 moved")
+        writer.wait_for_more(100)
+        cluster.brokers[controller].restart(clean=False)
+        wait_for(lambda: not partition_dir(cluster, controller, "failover").exists(), timeout_s=60,
+                 what="the removed replica deleted once its broker is back")  # fmt: skip
+        writer.wait_for_more(100)
+    writer.check(cluster)
+    check_disks(cluster, "failover", target, [controller])
