@@ -357,3 +357,46 @@ def test_a_controller_killed_mid_move_hands_it_to_the_next_one(setup: Setup) -> 
         writer.wait_for_more(100)
     writer.check(cluster)
     check_disks(cluster, "failover", target, [controller])
+
+
+def test_kafkish_reassign_partitions_end_to_end(setup: Setup, tmp_path: Path) -> None:
+    from tests.testkit.cli import kafkish
+
+    cluster, zk = setup
+    create(cluster, zk, "tooled", [0, 1, 2], partitions=2)
+    b = ("--bootstrap-server", cluster.bootstrap)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"version": 1, "partitions": [
+        {"topic": "tooled", "partition": 0, "replicas": [1, 2, 3]},
+        {"topic": "tooled", "partition": 1, "replicas": [3, 2, 1]},
+    ]}))  # fmt: skip
+    file = ("--reassignment-json-file", str(plan))
+    executed = kafkish("reassign-partitions", *b, "--execute", *file)
+    current = (
+        '{"version":1,"partitions":[{"topic":"tooled","partition":0,"replicas":[0,1,2],"log_dirs":["any","any","any"]},'
+        '{"topic":"tooled","partition":1,"replicas":[0,1,2],"log_dirs":["any","any","any"]}]}'
+    )
+    assert (executed.code, executed.stdout) == (0, (
+        f"Current partition replica assignment\n\n{current}\n\n"
+        "Save this to use as the --reassignment-json-file option during rollback\n"
+        "Successfully started partition reassignments for tooled-0,tooled-1\n"
+    )), executed.stderr  # fmt: skip
+    completed = (
+        "Status of partition reassignment:\nReassignment of partition tooled-0 is completed.\n"
+        "Reassignment of partition tooled-1 is completed.\n\n"
+        "Clearing broker-level throttles on brokers 0,1,2,3\nClearing topic-level throttles on topic tooled\n"
+    )
+    wait_for(lambda: kafkish("reassign-partitions", *b, "--verify", *file).stdout == completed, what="--verify")
+    assert kafkish("reassign-partitions", *b, "--list").stdout == "No partition reassignments found.\n"
+    write_reassign_znode(zk, {("tooled", 0): [1, 2, 7]})  # cannot finish: broker 7 does not exist
+    listed = "Current partition reassignments:\ntooled-0: replicas: 1,2,7,3. adding: 7. removing: 3.\n"
+    wait_for(lambda: kafkish("reassign-partitions", *b, "--list").stdout == listed, what="--list")
+    plan.write_text(
+        json.dumps({"version": 1, "partitions": [{"topic": "tooled", "partition": 0, "replicas": [1, 2, 7]}]})
+    )
+    cancelled = kafkish("reassign-partitions", *b, "--cancel", *file)
+    assert cancelled.stdout.startswith(
+        "Successfully cancelled partition reassignment for: tooled-0\nNone of the specified partition moves are active."
+    ), cancelled
+    assert kafkish("reassign-partitions", *b, "--list").stdout == "No partition reassignments found.\n"
+    wait_for(lambda: moved(cluster, zk, "tooled", [1, 2, 3]), what="tooled-0 back on 1,2,3")
