@@ -11,7 +11,9 @@ finish (a target broker that does not exist, or one stopped with SIGSTOP) shows 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -400,3 +402,56 @@ def test_kafkish_reassign_partitions_end_to_end(setup: Setup, tmp_path: Path) ->
     ), cancelled
     assert kafkish("reassign-partitions", *b, "--list").stdout == "No partition reassignments found.\n"
     wait_for(lambda: moved(cluster, zk, "tooled", [1, 2, 3]), what="tooled-0 back on 1,2,3")
+
+
+KAFKA_BIN = os.environ.get("KAFKA_BIN")
+
+
+def write_plan(path: Path, partitions: dict[tuple[str, int], list[int]]) -> None:
+    entries = [{"topic": t, "partition": p, "replicas": r} for (t, p), r in partitions.items()]
+    path.write_text(json.dumps({"version": 1, "partitions": entries}))
+
+
+def java_tool(bin_dir: Path, *args: str) -> str:
+    done = subprocess.run([str(bin_dir / "kafka-reassign-partitions.sh"), *args], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return done.stdout
+
+
+@pytest.mark.skipif(not KAFKA_BIN, reason="set KAFKA_BIN to Kafka's tools' bin/ to compare with them")
+def test_kafkas_own_reassign_partitions_tools(setup: Setup, tmp_path: Path) -> None:
+    """Kafka 3.x+'s tool (--bootstrap-server: the API) prints what kafkish's prints; Kafka 2.4.1's
+    (--zookeeper, beside KAFKA_BIN in shared/kafka-java) writes /admin/reassign_partitions and the
+    controller carries it out."""
+    from tests.testkit.cli import kafkish
+
+    assert KAFKA_BIN is not None
+    cluster, zk = setup
+    create(cluster, zk, "javamoved", [0, 1, 2], partitions=2)
+    b = ("--bootstrap-server", cluster.bootstrap)
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps({"version": 1, "partitions": [{"topic": "javamoved", "partition": 0, "replicas": [3, 1, 2]}]})
+    )
+    file = ("--reassignment-json-file", str(plan))
+    executed = java_tool(Path(KAFKA_BIN), *b, "--execute", *file)
+    assert executed.endswith("Successfully started partition reassignment for javamoved-0\n"), executed
+    wait_for(lambda: moved(cluster, zk, "javamoved", [3, 1, 2]), what="javamoved-0 on 3,1,2")
+    assert (
+        java_tool(Path(KAFKA_BIN), *b, "--verify", *file)
+        == kafkish("reassign-partitions", *b, "--verify", *file).stdout
+    )
+    assert java_tool(Path(KAFKA_BIN), *b, "--list") == "No partition reassignments found.\n"
+    old = Path(KAFKA_BIN).resolve().parents[1] / "kafka-zk" / "bin"
+    if not old.is_dir():
+        return
+    plan.write_text(
+        json.dumps({"version": 1, "partitions": [{"topic": "javamoved", "partition": 1, "replicas": [2, 3]}]})
+    )
+    z = ("--zookeeper", cluster.zk_connect)
+    executed = java_tool(old, *z, "--execute", *file)
+    assert "Successfully started reassignment of partitions." in executed, executed
+    wait_for(lambda: zk.exists("/admin/reassign_partitions") is None, what="the znode deleted once done")
+    assert assignment(zk, "javamoved")["partitions"]["1"] == [2, 3]
+    assert "Reassignment of partition javamoved-1 completed successfully" in java_tool(old, *z, "--verify", *file)
