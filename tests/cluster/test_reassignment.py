@@ -393,6 +393,13 @@ def test_kafkish_reassign_partitions_end_to_end(setup: Setup, tmp_path: Path) ->
     write_reassign_znode(zk, {("tooled", 0): [1, 2, 7]})  # cannot finish: broker 7 does not exist
     listed = "Current partition reassignments:\ntooled-0: replicas: 1,2,7,3. adding: 7. removing: 3.\n"
     wait_for(lambda: kafkish("reassign-partitions", *b, "--list").stdout == listed, what="--list")
+    described = kafkish("topics", *b, "--describe", "--topic", "tooled").stdout.splitlines()
+    assert "\tReplicationFactor: 3\t" in described[0], described
+    assert described[1].startswith(
+        "\tTopic: tooled\tPartition: 0\tLeader: 1\tReplicas: 1,2,7,3\tIsr: 1,2,3"
+        "\tAdding Replicas: 7\tRemoving Replicas: 3\t"
+    ), described
+    assert "Adding" not in described[2]
     plan.write_text(
         json.dumps({"version": 1, "partitions": [{"topic": "tooled", "partition": 0, "replicas": [1, 2, 7]}]})
     )
@@ -412,8 +419,8 @@ def write_plan(path: Path, partitions: dict[tuple[str, int], list[int]]) -> None
     path.write_text(json.dumps({"version": 1, "partitions": entries}))
 
 
-def java_tool(bin_dir: Path, *args: str) -> str:
-    done = subprocess.run([str(bin_dir / "kafka-reassign-partitions.sh"), *args], capture_output=True, text=True,
+def java_tool(bin_dir: Path, *args: str, tool: str = "reassign-partitions") -> str:
+    done = subprocess.run([str(bin_dir / f"kafka-{tool}.sh"), *args], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert done.returncode == 0, (done.stdout, done.stderr)
     return done.stdout
@@ -443,6 +450,11 @@ def test_kafkas_own_reassign_partitions_tools(setup: Setup, tmp_path: Path) -> N
         == kafkish("reassign-partitions", *b, "--verify", *file).stdout
     )
     assert java_tool(Path(KAFKA_BIN), *b, "--list") == "No partition reassignments found.\n"
+    write_reassign_znode(zk, {("javamoved", 1): [0, 1, 7]})  # stays in progress: broker 7 does not exist
+    wait_for(lambda: ("javamoved", 1) in ongoing(cluster), what="javamoved-1 moving")
+    for tool, args in (("reassign-partitions", ["--list"]), ("topics", ["--describe", "--topic", "javamoved"])):
+        assert java_tool(Path(KAFKA_BIN), *b, *args, tool=tool) == kafkish(tool, *b, *args).stdout
+    assert reassign(cluster, {("javamoved", 1): None}) == {("javamoved", 1): None}
     old = Path(KAFKA_BIN).resolve().parents[1] / "kafka-zk" / "bin"
     if not old.is_dir():
         return
