@@ -17,7 +17,8 @@ One broker without ZooKeeper, as Kafka's KRaft controller on a cluster of one br
   is not registered, a broker twice -> INVALID_REPLICA_ASSIGNMENT). The only valid target on one
   broker is the current replica set, so a valid request completes at once and changes nothing.
 
-Errors are per partition; the top-level error is NONE with a null message. Flexible from v0.
+Errors are per partition (NONE with a null message); the top-level error is NONE with an empty message,
+Kafka's generated default (a real 2.4.1 broker answers so). Flexible from v0.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ async def handle_alter_partition_reassignments(
         outcome = await ctx.components.controller.alter_partition_reassignments(wanted)
     except ControllerError as exc:
         return AlterPartitionReassignmentsResponse(error_code=exc.code, error_message=exc.message)
-    response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None)
+    response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message="")
     by_topic: dict[str, ReassignableTopicResponse] = {}
     for (name, index), error in outcome.items():
         if name not in by_topic:

@@ -8,7 +8,8 @@ that is not the controller answers the top-level NOT_CONTROLLER. Topics and part
 A single broker without ZooKeeper never reassigns replicas (the only valid target is the current
 replica set, which AlterPartitionReassignments completes at once), so the answer lists no topics.
 
-Error NONE with a null message otherwise. Flexible from v0.
+Error NONE with an empty message otherwise (Kafka's generated default, as a real 2.4.1 broker answers).
+Flexible from v0.
 """
 
 from __future__ import annotations
@@ -51,5 +52,5 @@ async def handle_list_partition_reassignments(
             )
         )
     return ListPartitionReassignmentsResponse(
-        error_code=ErrorCode.NONE, error_message=None, topics=list(topics.values())
+        error_code=ErrorCode.NONE, error_message="", topics=list(topics.values())
     )
