@@ -490,3 +490,18 @@ def test_kafkas_own_reassign_partitions_tools(setup: Setup, tmp_path: Path) -> N
     wait_for(lambda: zk.exists("/admin/reassign_partitions") is None, what="the znode deleted once done")
     assert assignment(zk, "javamoved")["partitions"]["1"] == [2, 3]
     assert "Reassignment of partition javamoved-1 completed successfully" in java_tool(old, *z, "--verify", *file)
+
+
+def test_a_new_reassignment_replaces_one_in_progress(setup: Setup) -> None:
+    """[0,1,2] -> [0,1,3,7] through the znode (3 catches up, 7 never will); then the API asks for [1,2]:
+    RS is computed from the original replicas again, the replicas only the old target had (3, 7) are
+    stopped and 3's copy deleted, and the move completes at once since 1 and 2 are in sync."""
+    cluster, zk = setup
+    create(cluster, zk, "replaced", [0, 1, 2])
+    write_reassign_znode(zk, {("replaced", 0): [0, 1, 3, 7]})
+    wait_for(lambda: 3 in state(zk, "replaced")["isr"], what="broker 3 in sync")
+    assert ongoing(cluster)[("replaced", 0)]["adding_replicas"] == [3, 7]
+    assert reassign(cluster, {("replaced", 0): [1, 2]}) == {("replaced", 0): None}
+    wait_for(lambda: moved(cluster, zk, "replaced", [1, 2]), what="replaced-0 on 1,2")
+    assert zk.exists("/admin/reassign_partitions") is None
+    check_disks(cluster, "replaced", [1, 2], [0, 3])
