@@ -6,11 +6,13 @@ others, with no directory left on a broker that is no longer a replica.
 
     python -m bench.reassign_loop --cycles 20 [--kill-every 3]
 
-Each cycle: produce for a random while; AlterPartitionReassignments (kafka-python, to the controller) of
-one random partition; every ``--kill-every``-th cycle SIGKILL the controller right after and restart it
-on its log dir; keep producing until ZooKeeper's assignment has no adding/removing replicas left and the
-ISR is the target (the time is reported). Exit status 1 on any loss, duplicate, reordering, differing
-replica or stray directory. Not part of ``make test``: it takes minutes.
+Each cycle: produce for a random while; AlterPartitionReassignments (to the controller) of one random
+partition; every ``--kill-every``-th cycle one broker being added is stopped (SIGSTOP) first, so the move
+is still under way when the controller is SIGKILLed right after, then resumed (SIGCONT) once another
+controller took over, and the old controller restarted on its log dir; keep producing until ZooKeeper's
+assignment has no adding/removing replicas left and the ISR is the target (the time is reported). Exit
+status 1 on any loss, duplicate, reordering, differing replica or stray directory. Not part of
+``make test``: it takes minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import contextlib
 import json
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -27,14 +30,19 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from kafka import TopicPartition as KafkaTopicPartition
-from kafka.admin import KafkaAdminClient
 from kazoo.client import KazooClient
 
 from bench.cluster_killloop import median, produce_until
 from bench.killloop import TIMEOUT_S, TOPIC, Tally, check, produce_for, read_back
 from kafkish.testing.replicas import replica_differences
+from protocol.messages.alter_partition_reassignments import (
+    ALTER_PARTITION_REASSIGNMENTS,
+    AlterPartitionReassignmentsRequest,
+    ReassignablePartition,
+    ReassignableTopic,
+)
 from tests.cluster.brokers import Cluster
+from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
 BROKERS = 4
@@ -57,6 +65,18 @@ def done(zk: KazooClient, partition: int, target: list[int]) -> bool:
 
 def controller(zk: KazooClient) -> int:
     return int(json.loads(zk.get("/controller")[0])["brokerid"])
+
+
+def alter(cluster: Cluster, broker: int, partition: int, target: list[int]) -> int:
+    """AlterPartitionReassignments straight to the controller (a stopped broker stalls clients' metadata)."""
+    client = RawClient(cluster.brokers[broker])
+    try:
+        topics = [ReassignableTopic(name=TOPIC, partitions=[ReassignablePartition(partition_index=partition,
+                                                                                  replicas=target)])]  # fmt: skip
+        answer = client.request(ALTER_PARTITION_REASSIGNMENTS.key, 0, AlterPartitionReassignmentsRequest(topics=topics))
+        return int(answer.error_code or answer.responses[0].partitions[0].error_code)
+    finally:
+        client.close()
 
 
 def controller_moved(zk: KazooClient, victim: int) -> bool:
@@ -125,28 +145,31 @@ def main(argv: list[str] | None = None) -> int:
                 partition = rng.randrange(args.partitions)
                 target = rng.sample(range(BROKERS), rng.randint(2, BROKERS))
                 before = assignment(zk)["partitions"][str(partition)]
-                client = KafkaAdminClient(bootstrap_servers=cluster.bootstrap.split(","), request_timeout_ms=60000)
-                try:
-                    answer = client.alter_partition_reassignments({KafkaTopicPartition(TOPIC, partition): target})
-                finally:
-                    client.close()
+                kill = bool(args.kill_every) and (cycle + 1) % args.kill_every == 0
+                victim = controller(zk)
+                adding = [b for b in target if b not in before and b != victim]
+                paused = cluster.brokers[adding[0]] if kill and adding else None
+                if paused is not None:  # so the move is still under way when the controller dies
+                    paused.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+                code = alter(cluster, victim, partition, target)
                 killed = ""
-                if args.kill_every and (cycle + 1) % args.kill_every == 0:
-                    victim = controller(zk)
+                if kill:
                     cluster.brokers[victim].kill()
                     produce_until(producer, tally, args, seq, partial(controller_moved, zk, victim), 60)
+                    if paused is not None:
+                        paused.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
                     cluster.brokers[victim].restart(clean=False)
                     while cluster.brokers[victim].process.poll() is not None:  # type: ignore[union-attr]
                         produce_for(producer, tally, 1.0, args.rate, args.partitions, seq)  # its id still held
                         cluster.brokers[victim].restart(clean=False)
-                    killed = f", controller {victim} killed and restarted"
+                    killed = f", controller {victim} killed mid-move" + (f" with {adding[0]} stopped" if paused else "")
                 took = produce_until(producer, tally, args, seq, partial(done, zk, partition, target), 120)
                 if took is None:
                     unfinished += 1
                 else:
                     times.append(took)
                 print(f"cycle {cycle + 1}/{args.cycles}: {TOPIC}-{partition} {before} -> {target} "
-                      f"({next(iter(answer.values())) or 'started'}{killed}): "
+                      f"({'started' if code == 0 else f'error {code}'}{killed}): "
                       f"{'NOT DONE' if took is None else f'done in {took:.1f}s'}; {len(tally.acked)} acked",
                       flush=True)  # fmt: skip
             produce_for(producer, tally, 1.0, args.rate, args.partitions, seq)
