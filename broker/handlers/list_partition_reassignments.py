@@ -51,6 +51,4 @@ async def handle_list_partition_reassignments(
                 removing_replicas=list(moving.removing),
             )
         )
-    return ListPartitionReassignmentsResponse(
-        error_code=ErrorCode.NONE, error_message="", topics=list(topics.values())
-    )
+    return ListPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message="", topics=list(topics.values()))

@@ -23,6 +23,10 @@ states and their zkVersions) is rebuilt from ZooKeeper at each election.
 - AlterPartition from a partition leader (``isr_changes``): an ISR change proposed by the leader is
   checked and written in its turn on the event queue, then every live broker gets UpdateMetadata. The
   controller stays the only writer of partition state znodes.
+- Reassignment (``reassignment``, KIP-455): AlterPartitionReassignments and /admin/reassign_partitions
+  move a partition's replicas (RS = target + original while moving, with adding/removing replicas in
+  /brokers/topics/<t>); completed after the AlterPartition that brings the last target replica into the
+  ISR, resumed at election and when a target broker starts. A topic marked for deletion waits for them.
 - Unclean leader election is decided per topic (``unclean``): the topic's
   ``unclean.leader.election.enable`` override, else the broker's, read from /config/topics/<t> when a
   partition has no live ISR member; an unclean leader is logged with a warning of possible data loss.
