@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop client-suites system-deps js-deps spec-check clean
+.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop reassign-loop client-suites system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,11 @@ client-suites: $(STAMP)
 # acks=all producer; the history is checked and the replicas compared on disk (minutes).
 cluster-killloop: $(STAMP)
 	$(PY) -m bench.cluster_killloop --cycles $(CYCLES) $(ARGS)
+
+# Random partition reassignments on four brokers under an acks=all producer, the controller SIGKILLed
+# every third move; the history is checked, the replicas compared, stray directories looked for (minutes).
+reassign-loop: $(STAMP)
+	$(PY) -m bench.reassign_loop --cycles $(CYCLES) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

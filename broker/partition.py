@@ -189,6 +189,14 @@ class Partition:
         self.pending = None
         return changed
 
+    def stop_serving(self) -> None:
+        """StopReplica: this replica leads and follows no more (Kafka answers what waited on it with
+        NOT_LEADER_OR_FOLLOWER, never a timeout)."""
+        self.leader_id = -1
+        self.isr = []
+        self.remote = {}
+        self.pending = None
+
     def _reset_remote(self, now_ms: int) -> None:
         self.remote = {r: ReplicaState(last_caught_up_ms=now_ms) for r in self.replicas if r != self.local_id}
 

@@ -226,6 +226,8 @@ class ReplicaManager:
 
     def remove_partition(self, topic: str, index: int, delete: bool) -> None:
         partition = self.partitions.pop((topic, index), None)
+        if partition is not None:
+            partition.stop_serving()  # produces waiting for acks end now with NOT_LEADER_OR_FOLLOWER
         if self.fetchers is not None:
             self.fetchers.remove_partition((topic, index))
         if delete:

@@ -12,6 +12,7 @@ Validation comes first and changes nothing (``check_*``, and the ``validate_only
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from broker.controller.errors import ControllerError
@@ -23,6 +24,15 @@ MAX_RECORDS_PER_USER_OP), with POLICY_VIOLATION, before building anything."""
 
 EXCESSIVE_CREATE_TOPICS = "Excessively large number of partitions per request."
 EXCESSIVE_BATCH = "Unable to perform excessively large batch operation."
+
+
+@dataclass(frozen=True, slots=True)
+class OngoingReassignment:
+    """A partition being reassigned: its full replica set, and the replicas being added and removed."""
+
+    replicas: tuple[int, ...]
+    adding: tuple[int, ...]
+    removing: tuple[int, ...]
 
 
 class Controller(Protocol):
@@ -65,6 +75,20 @@ class Controller(Protocol):
 
     def check_reassignment(self, name: str, partition: int, replicas: Sequence[int]) -> None:
         """Validate a reassignment target (AlterPartitionReassignments)."""
+        ...
+
+    async def alter_partition_reassignments(
+        self, wanted: Mapping[tuple[str, int], Sequence[int] | None]
+    ) -> dict[tuple[str, int], ControllerError | None]:
+        """Start (a replica list) or cancel (None) reassignments; per partition a ``ControllerError`` or
+        None (started). A ``ControllerError`` raised is the whole request's (NOT_CONTROLLER)."""
+        ...
+
+    async def list_partition_reassignments(
+        self, wanted: Sequence[tuple[str, int]] | None
+    ) -> dict[tuple[str, int], OngoingReassignment]:
+        """The reassignments in progress (of ``wanted``, or all); a ``ControllerError`` raised is the
+        whole request's (NOT_CONTROLLER)."""
         ...
 
     async def elect_leaders(

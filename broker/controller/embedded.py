@@ -32,6 +32,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from broker.config import BrokerConfig, ConfigError
+from broker.controller.api import OngoingReassignment
 from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
 from broker.controller.validation import new_partition_replicas, new_topic_replicas
@@ -305,6 +306,36 @@ class EmbeddedController:
             raise ControllerError(
                 ErrorCode.KAFKA_STORAGE_ERROR, f"the new broker configs are in effect but could not be saved: {exc}"
             ) from exc
+
+    async def alter_partition_reassignments(
+        self, wanted: Mapping[tuple[str, int], Sequence[int] | None]
+    ) -> dict[tuple[str, int], ControllerError | None]:
+        """As Kafka's KRaft controller on a cluster of one broker: nothing is ever in progress (a cancellation
+        is NO_REASSIGNMENT_IN_PROGRESS) and the only valid target, the current replica set, completes at once."""
+        out: dict[tuple[str, int], ControllerError | None] = {}
+        for (name, index), replicas in wanted.items():
+            topic = self.topics.get(name)
+            try:
+                if topic is None:
+                    raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Unable to find a topic named {name}.")
+                if not 0 <= index < topic.partitions:
+                    raise ControllerError(
+                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Unable to find partition {name}:{index}."
+                    )
+                if replicas is None:
+                    raise ControllerError(
+                        ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."
+                    )
+                self.check_reassignment(name, index, replicas)
+                out[(name, index)] = None
+            except ControllerError as exc:
+                out[(name, index)] = exc
+        return out
+
+    async def list_partition_reassignments(
+        self, wanted: Sequence[tuple[str, int]] | None
+    ) -> dict[tuple[str, int], OngoingReassignment]:
+        return {}
 
     async def elect_leaders(
         self, preferred: bool, partitions: Sequence[tuple[str, int]]

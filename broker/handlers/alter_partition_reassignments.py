@@ -1,6 +1,14 @@
-"""AlterPartitionReassignments (45), version 0.
+"""AlterPartitionReassignments (45), version 0 (the only one Kafka defines).
 
-As Kafka's KRaft controller, on a cluster of one broker:
+Cluster mode, as Kafka 2.4+'s ZooKeeper-mode broker: the controller starts or cancels each reassignment
+(``controller.zk.reassignment``) and answers once it has; a broker that is not the controller answers the
+top-level NOT_CONTROLLER "This is not the correct controller for this cluster." (clients send this request
+to the controller). Per partition: none; INVALID_REPLICA_ASSIGNMENT (an empty list, a broker twice, a
+negative id, an added broker that is not alive); NO_REASSIGNMENT_IN_PROGRESS (``replicas`` null for a
+partition that is not moving); UNKNOWN_TOPIC_OR_PARTITION "The partition does not exist." (also for a
+topic queued for deletion).
+
+One broker without ZooKeeper, as Kafka's KRaft controller on a cluster of one broker:
 
 - Unknown topic -> UNKNOWN_TOPIC_OR_PARTITION "Unable to find a topic named x."; unknown partition ->
   "Unable to find partition x:N.".
@@ -8,10 +16,14 @@ As Kafka's KRaft controller, on a cluster of one broker:
 - A target replica list is checked as Kafka checks a manual assignment (an empty list, a broker that
   is not registered, a broker twice -> INVALID_REPLICA_ASSIGNMENT). The only valid target on one
   broker is the current replica set, so a valid request completes at once and changes nothing.
-- Errors are per partition; the top-level error is NONE with a null message. Flexible from v0.
+
+Errors are per partition (NONE with a null message); the top-level error is NONE with an empty message,
+Kafka's generated default (a real 2.4.1 broker answers so). Flexible from v0.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from broker.controller.errors import ControllerError
 from broker.dispatcher import RequestContext, handles
@@ -48,30 +60,26 @@ async def handle_alter_partition_reassignments(
                 for topic in request.topics
             ],
         )
-    response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message=None)
-    for wanted in request.topics:
-        count = ctx.components.metadata_cache.num_partitions(wanted.name)
-        result = ReassignableTopicResponse(name=wanted.name)
-        response.responses.append(result)
-        for partition in wanted.partitions:
-            code, message = ErrorCode.NONE, None
-            if count is None:
-                code, message = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"Unable to find a topic named {wanted.name}."
-            elif not 0 <= partition.partition_index < count:
-                code = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                message = f"Unable to find partition {wanted.name}:{partition.partition_index}."
-            elif partition.replicas is None:
-                code, message = ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No partition reassignment is in progress."
-            else:
-                try:
-                    ctx.components.controller.check_reassignment(
-                        wanted.name, partition.partition_index, list(partition.replicas)
-                    )
-                except ControllerError as exc:
-                    code, message = exc.code, exc.message
-            result.partitions.append(
-                ReassignablePartitionResponse(
-                    partition_index=partition.partition_index, error_code=code, error_message=message
-                )
+    wanted: dict[tuple[str, int], Sequence[int] | None] = {}
+    for topic in request.topics:
+        for partition in topic.partitions:
+            replicas = None if partition.replicas is None else list(partition.replicas)
+            wanted[(topic.name, partition.partition_index)] = replicas
+    try:
+        outcome = await ctx.components.controller.alter_partition_reassignments(wanted)
+    except ControllerError as exc:
+        return AlterPartitionReassignmentsResponse(error_code=exc.code, error_message=exc.message)
+    response = AlterPartitionReassignmentsResponse(error_code=ErrorCode.NONE, error_message="")
+    by_topic: dict[str, ReassignableTopicResponse] = {}
+    for (name, index), error in outcome.items():
+        if name not in by_topic:
+            by_topic[name] = ReassignableTopicResponse(name=name)
+            response.responses.append(by_topic[name])
+        by_topic[name].partitions.append(
+            ReassignablePartitionResponse(
+                partition_index=index,
+                error_code=ErrorCode.NONE if error is None else error.code,
+                error_message=None if error is None else error.message,
             )
+        )
     return response

@@ -2,7 +2,10 @@
 
 Output is the Java tool's: ``Created topic NAME.``, one name a line for ``--list``, and for
 ``--describe`` a tab-separated header line per topic (``Topic: ... TopicId: ... PartitionCount: ...
-ReplicationFactor: ... Configs: ...`` with the topic's non-default configs) and one line per partition.
+ReplicationFactor: ... Configs: ...`` with the topic's non-default configs) and one line per partition;
+a partition being reassigned also shows ``Adding Replicas:`` and ``Removing Replicas:`` and counts in the
+replication factor without its adding replicas, as Kafka's tool does (the reassignments come from
+ListPartitionReassignments through kafka-python; where that fails they are left out, as Kafka's tool does).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         for name in names:
             out(name)
     elif args.describe:
-        describe(client, names)
+        describe(client, names, _reassignments(args, names))
     elif args.delete:
         for future in client.delete_topics(names, operation_timeout=30).values() if names else ():
             result(future)
@@ -84,7 +87,25 @@ def create(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(client: Any, names: list[str]) -> None:
+def _reassignments(args: argparse.Namespace, names: list[str]) -> dict[tuple[str, int], dict[str, list[int]]]:
+    if not names:
+        return {}
+    try:
+        from kafkish.cli._kafka_python import admin_client
+
+        client = admin_client(args)
+        try:
+            listed = client.list_partition_reassignments()
+        finally:
+            client.close()
+    except (Exception, SystemExit):
+        return {}
+    return {(tp.topic, tp.partition): state for tp, state in listed.items() if tp.topic in names}
+
+
+def describe(
+    client: Any, names: list[str], reassignments: dict[tuple[str, int], dict[str, list[int]]] | None = None
+) -> None:
     from confluent_kafka import TopicCollection
 
     ConfigResource, ResourceType = admin_names("ConfigResource", "ResourceType")
@@ -97,7 +118,14 @@ def describe(client: Any, names: list[str]) -> None:
     for name in names:
         d = descriptions[name]
         partitions = sorted(d.partitions, key=lambda p: p.id)
+        moving = reassignments or {}
         replication = len(partitions[0].replicas) if partitions else 0
+        first = moving.get((name, partitions[0].id)) if partitions else None
+        if first is not None and {n.id for n in partitions[0].replicas} & {
+            *first["adding_replicas"],
+            *first["removing_replicas"],
+        }:  # Kafka's isReassignmentInProgress
+            replication = len(first["replicas"]) - len(first["adding_replicas"])
         dynamic = ",".join(
             f"{e.name}={e.value}" for e in configs[name].values() if not e.is_default and int(e.source) == 1
         )
@@ -109,9 +137,16 @@ def describe(client: Any, names: list[str]) -> None:
             leader = "none" if p.leader is None or p.leader.id < 0 else str(p.leader.id)
             replicas = ",".join(str(n.id) for n in p.replicas)
             isr = ",".join(str(n.id) for n in p.isr)
+            state = moving.get((name, p.id))
+            changing = ""
+            if state is not None:
+                changing = (
+                    f"\tAdding Replicas: {','.join(map(str, state['adding_replicas']))}"
+                    f"\tRemoving Replicas: {','.join(map(str, state['removing_replicas']))}"
+                )
             out(
                 f"\tTopic: {name}\tPartition: {p.id}\tLeader: {leader}\tReplicas: {replicas}\tIsr: {isr}"
-                "\tElr: \tLastKnownElr: "
+                f"{changing}\tElr: \tLastKnownElr: "
             )
 
 

@@ -33,6 +33,7 @@ from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 
 from broker.config import BrokerConfig, ConfigError
 from broker.config_defs import TOPIC_CONFIGS
+from broker.controller.api import OngoingReassignment
 from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
 from broker.controller.validation import new_partition_replicas, new_topic_replicas
@@ -167,6 +168,10 @@ class ZkAdmin:
         except NoNodeError:
             raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC) from None
         current = decode_topic_assignment(name, data)
+        if any(a.adding_replicas or a.removing_replicas for a in current.partitions.values()):
+            raise ControllerError(  # Kafka's guard against racing the controller's reassignment writes
+                ErrorCode.REASSIGNMENT_IN_PROGRESS, f"A partition reassignment is in progress for the topic '{name}'."
+            )
         first = len(current.partitions)
         partitions = dict(current.partitions)
         partitions.update({first + i: ReplicaAssignment(tuple(r)) for i, r in enumerate(new)})
@@ -225,6 +230,27 @@ class ZkAdmin:
         else:
             self.config.dynamic_default = dict(configs)
         log.info("dynamic configs of broker entity %s are now %s", entity, dict(configs))
+
+    async def alter_partition_reassignments(
+        self, wanted: Mapping[tuple[str, int], Sequence[int] | None]
+    ) -> dict[tuple[str, int], ControllerError | None]:
+        """As Kafka 2.4+: the controller reassigns (``reassignment``); another broker answers NOT_CONTROLLER
+        for the whole request. Answered once the controller has started (or completed) each one."""
+        return await self._active_controller().reassign.alter(wanted)
+
+    async def list_partition_reassignments(
+        self, wanted: Sequence[tuple[str, int]] | None
+    ) -> dict[tuple[str, int], OngoingReassignment]:
+        ongoing = self._active_controller().reassign.ongoing(wanted)
+        return {
+            key: OngoingReassignment(a.replicas, a.adding_replicas, a.removing_replicas) for key, a in ongoing.items()
+        }
+
+    def _active_controller(self) -> ZkController:
+        controller = self._controller()
+        if controller is None or controller.epoch is None:
+            raise ControllerError(ErrorCode.NOT_CONTROLLER, "This is not the correct controller for this cluster.")
+        return controller
 
     async def elect_leaders(
         self, preferred: bool, partitions: Sequence[tuple[str, int]]

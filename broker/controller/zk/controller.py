@@ -23,6 +23,10 @@ states and their zkVersions) is rebuilt from ZooKeeper at each election.
 - AlterPartition from a partition leader (``isr_changes``): an ISR change proposed by the leader is
   checked and written in its turn on the event queue, then every live broker gets UpdateMetadata. The
   controller stays the only writer of partition state znodes.
+- Reassignment (``reassignment``, KIP-455): AlterPartitionReassignments and /admin/reassign_partitions
+  move a partition's replicas (RS = target + original while moving, with adding/removing replicas in
+  /brokers/topics/<t>); completed after the AlterPartition that brings the last target replica into the
+  ISR, resumed at election and when a target broker starts. A topic marked for deletion waits for them.
 - Unclean leader election is decided per topic (``unclean``): the topic's
   ``unclean.leader.election.enable`` override, else the broker's, read from /config/topics/<t> when a
   partition has no live ISR member; an unclean leader is logged with a warning of possible data loss.
@@ -72,11 +76,12 @@ from .client import ZkClient
 from .election import ControllerEpoch, ControllerMoved
 from .leader_balance import LeaderBalancer, Replicas
 from .live_brokers import BrokerChange, LiveBroker
+from .reassignment import Reassigner
 from .state_machine import IllegalStateChange, initial_leader, offline_partition_leader, partition_transition
 from .state_machine import PartitionState as Phase
 from .topics import create_partition_states, read_partition_states, update_partition_state
 from .unclean import elect_leaderless, unclean_election_enabled, warn_if_unclean
-from .znodes import PartitionState, TopicAssignment, ZnodeDataError, decode_topic_assignment
+from .znodes import PartitionState, ReplicaAssignment, TopicAssignment, ZnodeDataError, decode_topic_assignment
 
 log = logging.getLogger(__name__)
 TopicPartition = tuple[str, int]
@@ -91,10 +96,27 @@ UPDATE_RETRIES = 3
 
 @dataclass(slots=True)
 class _Partition:
-    replicas: tuple[int, ...]
+    replicas: tuple[int, ...]  # while it is reassigned: RS, the target and the original replicas
     state: PartitionState | None = None  # None: no state znode yet
     zk_version: int = -1
     phase: Phase = Phase.NON_EXISTENT
+    adding: tuple[int, ...] = ()
+    removing: tuple[int, ...] = ()
+
+    @property
+    def assignment(self) -> ReplicaAssignment:
+        return ReplicaAssignment(self.replicas, self.adding, self.removing)
+
+    @property
+    def reassigning(self) -> bool:
+        return bool(self.adding or self.removing)
+
+    def set_assignment(self, assignment: ReplicaAssignment) -> None:
+        self.replicas, self.adding, self.removing = (
+            assignment.replicas,
+            assignment.adding_replicas,
+            assignment.removing_replicas,
+        )
 
 
 class ZkController:
@@ -117,6 +139,8 @@ class ZkController:
         self.deleting: dict[str, dict[int, list[int]]] = {}  # topic -> dead replica -> its partitions
         self.balance = LeaderBalancer(self)  # ElectLeaders, /admin/preferred_replica_election, auto rebalance
         self.shutting_down: set[int] = set()  # brokers in controlled shutdown: never elected (controlled_shutdown)
+        self.reassign = Reassigner(self)  # AlterPartitionReassignments, /admin/reassign_partitions (reassignment)
+        self.deletion_waiting: set[str] = set()  # marked for deletion, waiting for their reassignments
 
     @property
     def zk(self) -> ZkClient:
@@ -125,6 +149,10 @@ class ZkController:
     @property
     def config(self) -> BrokerConfig:
         return self._config
+
+    @property
+    def reign(self) -> int:
+        return self._reign
 
     # -- the event queue -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -172,10 +200,11 @@ class ZkController:
         self._reign += 1
         self.epoch = None
         self.balance.resigned()
+        self.reassign.resigned()
         for broker_id in list(self.live):
             self._channel.remove_broker(broker_id)
         self.live, self.topics, self.partitions, self.deleting = {}, {}, {}, {}
-        self.shutting_down = set()
+        self.shutting_down, self.deletion_waiting = set(), set()
 
     def brokers_changed(self, change: BrokerChange) -> None:
         if self.epoch is not None:
@@ -217,6 +246,7 @@ class ZkController:
         self._send_leader_and_isr(self.live, list(self.partitions))
         self._send_update_metadata(list(self.partitions))
         await self.balance.on_elected()
+        await self.reassign.on_elected()
         log.info(
             "controller %d: %d live broker(s), %d topic(s), %d partition(s), %d offline",
             self.broker_id, len(self.live), len(self.topics), len(self.partitions),
@@ -238,6 +268,7 @@ class ZkController:
         states = await read_partition_states(self._zk, topic, new)
         for index in new:
             partition = _Partition(assignment.partitions[index].replicas)
+            partition.set_assignment(assignment.partitions[index])
             partition.phase = partition_transition(partition.phase, Phase.NEW)
             if index in states:
                 partition.state, partition.zk_version = states[index]
@@ -268,6 +299,7 @@ class ZkController:
             if not pending:
                 del self.deleting[topic]
                 await self._finish_deletion(topic)
+        await self.reassign.brokers_started(set(arrived))
 
     async def _on_topics_change(self) -> None:
         names = await self._zk.get_children(paths.TOPICS, watch=self._on_topics_event)
@@ -290,12 +322,21 @@ class ZkController:
 
     async def _on_deletions(self) -> None:
         marked = await self._zk.get_children(paths.DELETE_TOPICS, watch=self._on_delete_event)
+        self.deletion_waiting &= set(marked)
         for topic in marked:
-            if topic in self.topics:
+            if topic in self.topics and self.reassign.in_progress(topic):  # Kafka: ineligible meanwhile
+                if topic not in self.deletion_waiting:
+                    log.info("controller %d: deletion of topic %s waits for its reassignments", self.broker_id, topic)
+                self.deletion_waiting.add(topic)
+            elif topic in self.topics:
+                self.deletion_waiting.discard(topic)
                 await self._delete_topic(topic)
             elif topic not in self.deleting:  # no such topic (or deleted already): drop the mark
                 with contextlib.suppress(NoNodeError):
                     await self._zk.delete(paths.delete_topic_path(topic))
+
+    async def resume_deletions(self) -> None:
+        await self._on_deletions()
 
     async def _delete_topic(self, topic: str) -> None:
         keys = [key for key in self.partitions if key[0] == topic]
@@ -329,13 +370,17 @@ class ZkController:
             await self._zk.delete(paths.delete_topic_path(topic))
         log.info("controller %d: deleted topic %s", self.broker_id, topic)
 
-    def _send_stop_replica(self, broker_id: int, topic: str, indexes: list[int]) -> None:
+    def send_stop_replica(self, broker_id: int, topic: str, indexes: list[int], leader_epoch: int = -2) -> None:
+        """StopReplica(delete) of ``topic``'s ``indexes`` to one live broker (-2: the topic is deleted)."""
+        self._send_stop_replica(broker_id, topic, indexes, leader_epoch)
+
+    def _send_stop_replica(self, broker_id: int, topic: str, indexes: list[int], leader_epoch: int = -2) -> None:
         assert self.epoch is not None
         request = StopReplicaRequest(
             controller_id=self.broker_id, controller_epoch=self.epoch.epoch,
             broker_epoch=self.live[broker_id].broker_epoch,
             topic_states=[StopReplicaTopicState(topic_name=topic, partition_states=[
-                StopReplicaPartitionState(partition_index=i, leader_epoch=-2, delete_partition=True)
+                StopReplicaPartitionState(partition_index=i, leader_epoch=leader_epoch, delete_partition=True)
                 for i in sorted(indexes)
             ])],
         )  # fmt: skip
@@ -429,6 +474,17 @@ class ZkController:
             partition.state, partition.zk_version = states[key[1]]
         log.error("controller: cannot write the state of %s-%d", *key)
         return False
+
+    async def update_state(self, key: TopicPartition, partition: _Partition, target: PartitionState) -> bool:
+        """Write ``target`` to the partition's state znode (zkVersion-checked, fenced); True if written."""
+        return await self._update(key, partition, target)
+
+    def send_leader_and_isr(self, replicas: Iterable[int], keys: list[TopicPartition]) -> None:
+        """LeaderAndIsr of ``keys`` to the live brokers among ``replicas``."""
+        self._send_leader_and_isr({b: self.live[b] for b in replicas if b in self.live}, keys)
+
+    def send_update_metadata(self, keys: list[TopicPartition]) -> None:
+        self._send_update_metadata(keys)
 
     def electable(self) -> set[int]:
         """Brokers that may lead or join an ISR: live and not in controlled shutdown."""

@@ -141,6 +141,9 @@ async def process(controller: ZkController, request: AlterPartitionRequest, vers
                  list(target.isr), new_version)  # fmt: skip
     if touched:
         controller._send_update_metadata(touched)
+    changed = [key for (key, _, _, _), version in zip(writes, written, strict=True) if version is not None]
+    if any(controller.partitions[key].reassigning for key in changed if key in controller.partitions):
+        controller.submit(lambda: controller.reassign.isr_changed(changed))  # after this answer: Kafka's order
     return response
 
 

@@ -26,6 +26,7 @@ from .client import ZkClient
 from .election import ControllerEpoch, fenced_multi
 from .znodes import (
     PartitionState,
+    ReplicaAssignment,
     TopicAssignment,
     ZnodeDataError,
     decode_partition_state,
@@ -132,6 +133,39 @@ async def update_partition_state(
     except BadVersionError:
         return None
     return int(stat.version)
+
+
+async def update_topic_assignment(
+    zk: ZkClient, epoch: ControllerEpoch, topic: str, changes: Mapping[int, ReplicaAssignment]
+) -> TopicAssignment | None:
+    """Rewrite /brokers/topics/<t> with ``changes`` to some partitions' replica assignments (a reassignment),
+    keeping everything else as ZooKeeper holds it (partitions added meanwhile too): conditional on the
+    znode's version, retried when another writer came first, fenced by ``epoch``. The new assignment, or
+    None if the topic's znode is gone."""
+    path = paths.topic_path(topic)
+    while True:
+        try:
+            data, stat = await zk.get(path)
+        except NoNodeError:
+            return None
+        current = decode_topic_assignment(topic, data)
+        assignment = TopicAssignment({**current.partitions, **changes}, current.topic_id)
+        encoded = encode_topic_assignment(assignment)
+        try:
+            await fenced_multi(zk, epoch, set_data(path, encoded, stat.version))
+        except BadVersionError:
+            continue
+        except NoNodeError:
+            return None
+        return assignment
+
+
+def set_data(path: str, data: bytes, version: int) -> Callable[[Any], object]:
+    return lambda transaction: transaction.set_data(path, data, version)
+
+
+def delete(path: str, version: int = -1) -> Callable[[Any], object]:
+    return lambda transaction: transaction.delete(path, version)
 
 
 def _create(path: str, data: bytes) -> Callable[[Any], object]:

@@ -282,6 +282,25 @@ def decode_partition_state(topic: str, partition: int, data: bytes | None) -> Pa
     return PartitionState(f.integer("leader"), f.integer("leader_epoch"), isr, f.integer("controller_epoch"))
 
 
+# -- /admin/reassign_partitions (the ZooKeeper-era way to start reassignments) -----------------------------
+def encode_reassign_partitions(partitions: Mapping[tuple[str, int], Iterable[int]]) -> bytes:
+    """Kafka's ReassignPartitionsZNode: ``{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1]}]}``."""
+    entries = [{"topic": t, "partition": p, "replicas": list(r)} for (t, p), r in partitions.items()]
+    return _dump({"version": 1, "partitions": entries})
+
+
+def decode_reassign_partitions(data: bytes | None) -> dict[tuple[str, int], tuple[int, ...]]:
+    """Each partition's target replicas; other fields of an entry (``log_dirs``) are ignored, as Kafka does."""
+    f = _Fields(paths.REASSIGN_PARTITIONS, data)
+    out: dict[tuple[str, int], tuple[int, ...]] = {}
+    for entry in f.get("partitions", list):
+        if not isinstance(entry, dict):
+            raise f.fail("a partition entry is not an object")
+        e = _Fields(f.path, data, entry)
+        out[(e.get("topic", str), e.integer("partition"))] = tuple(f.int_list(e.get("replicas", list), "replicas"))
+    return out
+
+
 # -- /config/<type>/<name> and /config/changes ---------------------------------------------------------
 def encode_entity_config(config: Mapping[str, str]) -> bytes:
     return _dump({"version": 1, "config": dict(config)})
