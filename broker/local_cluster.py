@@ -1,11 +1,11 @@
 """``python -m broker.local_cluster``: ZooKeeper and N brokers on this machine, for development (`make cluster`).
 
 One foreground process supervises the others: a ZooKeeper server (Debian's ``zookeeper`` package, or
-``ZOOKEEPER_HOME`` / ``ZOOKEEPER_CLASSPATH``) on ``--zookeeper-port`` and brokers 0..N-1 on ``--ports``
-(default 9092, 9093, 9094), each started as ``python -m broker`` in cluster mode. Everything lives under
-``--dir`` (default ./data/cluster): ``zookeeper/`` (its data), ``broker-<id>/`` (log dirs) and ``logs/``
-(one file per process: ``zookeeper.log``, ``broker-<id>.log``). A second run reuses the same data, so
-topics survive.
+``ZOOKEEPER_HOME`` / ``ZOOKEEPER_CLASSPATH``, found by ``kafkish.zookeeper_install``) on
+``--zookeeper-port`` and brokers 0..N-1 on ``--ports`` (default 9092, 9093, 9094), each started as
+``python -m broker`` in cluster mode. Everything lives under ``--dir`` (default ./data/cluster):
+``zookeeper/`` (its data), ``broker-<id>/`` (log dirs) and ``logs/`` (one file per process:
+``zookeeper.log``, ``broker-<id>.log``). A second run reuses the same data, so topics survive.
 
 Invariants: the children run in their own process groups, so a terminal's Ctrl-C reaches this process
 only, and stopping is ordered: SIGTERM to every broker (each shuts down cleanly while ZooKeeper still
@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
-import glob
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,8 +30,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-DEBIAN_ZOOKEEPER_JARS = ("/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar")
-ZOOKEEPER_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
+from kafkish.zookeeper_install import MAIN, ZooKeeperUnavailable, classpath, java
+
 STOP_GRACE_S = 30.0
 PR_SET_PDEATHSIG = 1
 
@@ -42,22 +40,13 @@ class LaunchError(RuntimeError):
     pass
 
 
-def zookeeper_classpath() -> str:
-    if os.environ.get("ZOOKEEPER_CLASSPATH"):
-        return os.environ["ZOOKEEPER_CLASSPATH"]
-    home = os.environ.get("ZOOKEEPER_HOME")
-    if home:
-        jars = sorted(glob.glob(os.path.join(home, "lib", "*.jar")))
-        if not jars:
-            raise LaunchError(f"ZOOKEEPER_HOME={home} has no lib/*.jar")
-        return os.pathsep.join(jars)
-    jars = [jar for jar in DEBIAN_ZOOKEEPER_JARS if os.path.exists(jar)]
-    if not jars or jars[0] != DEBIAN_ZOOKEEPER_JARS[0]:
-        raise LaunchError(
-            "ZooKeeper is missing: run `make system-deps` as root (apt-get install zookeeper), "
-            "or set ZOOKEEPER_HOME to an Apache ZooKeeper release"
-        )
-    return os.pathsep.join(jars)
+def zookeeper_command(config: Path) -> list[str]:
+    """The command line of a ZooKeeper server, Java and ZooKeeper found as the test kit finds them, or
+    LaunchError saying what to install."""
+    try:
+        return [java(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath(), MAIN, str(config)]
+    except ZooKeeperUnavailable as exc:
+        raise LaunchError(str(exc)) from None
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -150,13 +139,10 @@ class LocalCluster:
         self.brokers: list[Child] = []
 
     def start_zookeeper(self) -> None:
-        java = shutil.which("java")
-        if java is None:
-            raise LaunchError("java is missing: `make system-deps` installs it with Debian's zookeeper package")
-        classpath = zookeeper_classpath()
         zk_dir = self.root / "zookeeper"
-        (zk_dir / "data").mkdir(parents=True, exist_ok=True)
         config = zk_dir / "zoo.cfg"
+        command = zookeeper_command(config)  # before any folder is made: ZooKeeper or Java may be missing
+        (zk_dir / "data").mkdir(parents=True, exist_ok=True)
         config.write_text(
             "tickTime=2000\n"
             f"dataDir={zk_dir / 'data'}\n"
@@ -167,7 +153,7 @@ class LocalCluster:
         )
         self.zookeeper = Child(
             "zookeeper",
-            [java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath, ZOOKEEPER_MAIN, str(config)],
+            command,
             self.root / "logs" / "zookeeper.log",
             cwd=zk_dir,
         )

@@ -6,7 +6,8 @@ config, data dir in tmp.
 
 It runs Debian's ZooKeeper (package ``zookeeper``, 3.8: ``/usr/share/java/zookeeper.jar``, whose manifest
 names every jar it needs) in the foreground as ``java -cp ... ZooKeeperServerMain zoo.cfg``. Elsewhere set
-``ZOOKEEPER_HOME`` to an Apache ZooKeeper binary release (its ``lib/*.jar``) or ``ZOOKEEPER_CLASSPATH``.
+``ZOOKEEPER_HOME`` to an Apache ZooKeeper binary release (its ``lib/*.jar``) or ``ZOOKEEPER_CLASSPATH``
+(the lookup is ``kafkish.zookeeper_install``'s, shared with the test kit and ``make cluster``).
 Readiness is ZooKeeper's own answer to ``srvr`` (the config whitelists the four-letter words it needs).
 
 ``stop()`` is SIGTERM, ``kill()`` SIGKILL, ``restart()`` a new process on the same port and data dir
@@ -15,9 +16,6 @@ Readiness is ZooKeeper's own answer to ``srvr`` (the config whitelists the four-
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,42 +23,15 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from kafkish.zookeeper_install import MAIN
+from kafkish.zookeeper_install import ZooKeeperUnavailable as ZooKeeperMissing
+from kafkish.zookeeper_install import classpath as zookeeper_classpath
+from kafkish.zookeeper_install import java as java_binary
 from tests.harness import free_port
 
-DEBIAN_JAR = "/usr/share/java/zookeeper.jar"
-DEBIAN_LOGGER_JAR = "/usr/share/java/slf4j-simple.jar"  # libslf4j-java, a dependency of the package
-MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
+__all__ = ["ZooKeeperMissing", "ZooKeeperServer", "four_letter_word", "java_binary", "zookeeper_classpath"]
+
 TICK_MS = 200  # sessions may be as short as 2 ticks; tests use short ones to see expiry quickly
-
-
-class ZooKeeperMissing(RuntimeError):
-    pass
-
-
-def zookeeper_classpath() -> str:
-    """Where ZooKeeper is, or ZooKeeperMissing saying how to install it."""
-    if os.environ.get("ZOOKEEPER_CLASSPATH"):
-        return os.environ["ZOOKEEPER_CLASSPATH"]
-    home = os.environ.get("ZOOKEEPER_HOME")
-    if home:
-        jars = sorted(glob.glob(os.path.join(home, "lib", "*.jar")))
-        if not jars:
-            raise ZooKeeperMissing(f"ZOOKEEPER_HOME={home} has no lib/*.jar")
-        return os.pathsep.join(jars)
-    if os.path.exists(DEBIAN_JAR):
-        parts = [DEBIAN_JAR] + ([DEBIAN_LOGGER_JAR] if os.path.exists(DEBIAN_LOGGER_JAR) else [])
-        return os.pathsep.join(parts)
-    raise ZooKeeperMissing(
-        f"ZooKeeper is missing ({DEBIAN_JAR} not found): run `make system-deps` as root "
-        "(apt-get install zookeeper), or set ZOOKEEPER_HOME to an Apache ZooKeeper release"
-    )
-
-
-def java_binary() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise ZooKeeperMissing("java is missing: `make system-deps` installs it with Debian's zookeeper package")
-    return java
 
 
 def four_letter_word(host: str, port: int, word: bytes, timeout_s: float = 2.0) -> bytes:

@@ -1,5 +1,10 @@
 """What every ``kafkish`` tool shares: the admin client, Kafka's ``--command-config`` properties files,
 and turning a client library's error into one plain line and exit code 1, as Kafka's scripts do.
+
+Admin calls are bounded as in Kafka's admin client: by ``default.api.timeout.ms`` (60000 unless the
+``--command-config`` file says otherwise). A call that finds no broker in that time fails with Kafka's
+``Timed out waiting for a node assignment. Call: <call>``. librdkafka has no such property, so it is
+taken out of the properties before they reach the client library.
 """
 
 from __future__ import annotations
@@ -55,11 +60,46 @@ def key_values(items: Iterable[str], what: str) -> dict[str, str]:
     return props
 
 
+DEFAULT_API_TIMEOUT_MS = 60000  # Kafka's AdminClientConfig default for default.api.timeout.ms
+_JAVA_ONLY = ("default.api.timeout.ms",)  # Java client properties librdkafka would reject
+
+
 def client_config(args: argparse.Namespace, extra: dict[str, str] | None = None) -> dict[str, Any]:
     config: dict[str, Any] = {"bootstrap.servers": args.bootstrap_server, "log_level": 0}
     config.update(read_properties(getattr(args, "command_config", None)))
     config.update(extra or {})
+    for key in _JAVA_ONLY:
+        config.pop(key, None)
     return config
+
+
+def api_timeout(args: argparse.Namespace) -> float:
+    """``default.api.timeout.ms`` of the ``--command-config`` file (Kafka's default otherwise), in seconds."""
+    value = read_properties(getattr(args, "command_config", None)).get("default.api.timeout.ms")
+    try:
+        ms = DEFAULT_API_TIMEOUT_MS if value is None else int(value)
+    except ValueError:
+        fail(f"Invalid value {value} for configuration default.api.timeout.ms: Not a number of type INT")
+    if ms < 0:
+        fail(f"Invalid value {ms} for configuration default.api.timeout.ms: Value must be at least 0")
+    return ms / 1000
+
+
+def list_topics(client: Any, args: argparse.Namespace, prefix: str = "Error: ") -> Any:
+    """The cluster's topics (``ClusterMetadata``) within the API timeout, or Kafka's error for no broker."""
+    try:
+        return client.list_topics(timeout=api_timeout(args))
+    except Exception as exc:  # KafkaException: _TRANSPORT or _TIMED_OUT when no broker answered in time
+        code = getattr(exc.args[0] if exc.args else None, "code", None)
+        if callable(code) and code() in _no_broker_codes():
+            raise ToolError("Timed out waiting for a node assignment. Call: listTopics", prefix) from None
+        raise ToolError(describe_error(exc), prefix) from None
+
+
+def _no_broker_codes() -> frozenset[int]:
+    from confluent_kafka import KafkaError
+
+    return frozenset((KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN))
 
 
 def admin_names(*names: str) -> tuple[Any, ...]:

@@ -14,7 +14,17 @@ import json
 import re
 from typing import Any
 
-from kafkish.cli._common import add_bootstrap, admin, admin_names, describe_error, fail, out, result
+from kafkish.cli._common import (
+    add_bootstrap,
+    admin,
+    admin_names,
+    api_timeout,
+    describe_error,
+    fail,
+    list_topics,
+    out,
+    result,
+)
 
 
 def add_parsers(commands: Any) -> None:
@@ -67,7 +77,7 @@ def get_offsets(args: argparse.Namespace) -> int:
     except ValueError:
         fail(f"Malformed time argument {args.time}")
     request: dict[Any, Any] = {}
-    for name, topic in client.list_topics(timeout=30).topics.items():
+    for name, topic in list_topics(client, args).topics.items():
         if pattern is not None and not pattern.fullmatch(name):
             continue
         if args.exclude_internal_topics and name.startswith("__"):
@@ -77,7 +87,9 @@ def get_offsets(args: argparse.Namespace) -> int:
                 request[TopicPartition(name, partition)] = spec
     if not request:
         fail("Could not match any topic-partitions with the specified filters")
-    found = {(tp.topic, tp.partition): result(f).offset for tp, f in client.list_offsets(request).items()}
+    found = {
+        (tp.topic, tp.partition): result(f, api_timeout(args)).offset for tp, f in client.list_offsets(request).items()
+    }
     for (topic, partition), offset in sorted(found.items()):
         if offset >= 0:
             out(f"{topic}:{partition}:{offset}")

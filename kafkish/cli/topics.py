@@ -14,7 +14,20 @@ import argparse
 import re
 from typing import Any
 
-from kafkish.cli._common import ToolError, add_bootstrap, admin, admin_names, fail, key_values, out, result
+from kafkish.cli._common import (
+    ToolError,
+    add_bootstrap,
+    admin,
+    admin_names,
+    api_timeout,
+    fail,
+    key_values,
+    list_topics,
+    out,
+    result,
+)
+
+PREFIX = "Error while executing topic command : "  # kafka-topics.sh's, before any failure's message
 
 
 def add_parser(commands: Any) -> None:
@@ -37,24 +50,22 @@ def run(args: argparse.Namespace) -> int:
     client = admin(args)
     if args.create:
         return create(client, args)
-    names = sorted(client.list_topics(timeout=30).topics)
+    names = sorted(list_topics(client, args, PREFIX).topics)
     if args.exclude_internal:
         names = [n for n in names if not n.startswith("__")]
     if args.topic is not None:
         pattern = re.compile(args.topic)
         names = [n for n in names if pattern.fullmatch(n)]
         if not names and not args.if_exists and not args.list:
-            raise ToolError(
-                f"Topic '{args.topic}' does not exist as expected", "Error while executing topic command : "
-            )
+            raise ToolError(f"Topic '{args.topic}' does not exist as expected", PREFIX)
     if args.list:
         for name in names:
             out(name)
     elif args.describe:
         describe(client, names, _reassignments(args, names))
     elif args.delete:
-        for future in client.delete_topics(names, operation_timeout=30).values() if names else ():
-            result(future)
+        for future in client.delete_topics(names, operation_timeout=api_timeout(args)).values() if names else ():
+            result(future, api_timeout(args))
     elif args.alter:
         (NewPartitions,) = admin_names("NewPartitions")
 
@@ -76,13 +87,16 @@ def create(client: Any, args: argparse.Namespace) -> int:
         replication_factor=-1 if args.replication_factor is None else args.replication_factor,
         config=key_values(args.config, "--config"),
     )
-    future = client.create_topics([topic], operation_timeout=30)[args.topic]
+    timeout = api_timeout(args)
+    future = client.create_topics([topic], operation_timeout=timeout)[args.topic]
     try:
-        future.result(30)
+        future.result(timeout)
     except Exception as exc:
         if args.if_not_exists and "TOPIC_ALREADY_EXISTS" in repr(exc):
             return 0
-        result(future)
+        if isinstance(exc, TimeoutError):  # no broker answered within default.api.timeout.ms
+            raise ToolError("Timed out waiting for a node assignment. Call: createTopics", PREFIX) from None
+        result(future)  # done: its error, at once
     out(f"Created topic {args.topic}.")
     return 0
 

@@ -3,11 +3,10 @@
     with ZooKeeper() as zk:
         Broker({"zookeeper.connect": zk.connect, ...})
 
-Where ZooKeeper is, first found wins: ``KAFKISH_ZOOKEEPER_CLASSPATH`` (a Java classpath),
-``ZOOKEEPER_HOME`` (an Apache ZooKeeper binary release: its ``lib/*.jar``), Debian's ``zookeeper``
-package (``/usr/share/java/zookeeper.jar``, whose manifest names the jars it needs). It needs ``java``
-on the PATH (or ``JAVA_HOME``). When either is missing, ``ZooKeeperUnavailable`` says what to install;
-the pytest plugin turns it into a skip with that reason.
+Where ZooKeeper and Java are: ``kafkish.zookeeper_install`` (``KAFKISH_ZOOKEEPER_CLASSPATH`` or
+``ZOOKEEPER_CLASSPATH``, ``ZOOKEEPER_HOME``, Debian's ``zookeeper`` package; ``JAVA_HOME`` or the PATH).
+When either is missing, ``ZooKeeperUnavailable`` says what to install; the pytest plugin turns it into
+a skip with that reason.
 
 Readiness is ZooKeeper's own ``srvr`` answer (the config allows the four-letter words it needs). The
 tick is short (200 ms) so test sessions may be short, and expire quickly after a kill.
@@ -15,8 +14,6 @@ tick is short (200 ms) so test sessions may be short, and expire quickly after a
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
 import signal
 import socket
@@ -26,39 +23,11 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-DEBIAN_JAR = "/usr/share/java/zookeeper.jar"
-DEBIAN_LOGGER_JAR = "/usr/share/java/slf4j-simple.jar"
-MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
+from kafkish.zookeeper_install import MAIN, ZooKeeperUnavailable, classpath, java
+
+__all__ = ["ZooKeeper", "ZooKeeperUnavailable", "classpath", "free_port", "java"]
+
 TICK_MS = 200
-
-
-class ZooKeeperUnavailable(RuntimeError):
-    """ZooKeeper or Java is not installed here; the message says how to get them."""
-
-
-def classpath() -> str:
-    if os.environ.get("KAFKISH_ZOOKEEPER_CLASSPATH"):
-        return os.environ["KAFKISH_ZOOKEEPER_CLASSPATH"]
-    home = os.environ.get("ZOOKEEPER_HOME")
-    if home:
-        jars = sorted(glob.glob(os.path.join(home, "lib", "*.jar")))
-        if not jars:
-            raise ZooKeeperUnavailable(f"ZOOKEEPER_HOME={home} has no lib/*.jar")
-        return os.pathsep.join(jars)
-    if os.path.exists(DEBIAN_JAR):
-        return os.pathsep.join([DEBIAN_JAR] + ([DEBIAN_LOGGER_JAR] if os.path.exists(DEBIAN_LOGGER_JAR) else []))
-    raise ZooKeeperUnavailable(
-        f"ZooKeeper is not installed ({DEBIAN_JAR} not found): apt-get install zookeeper, or set ZOOKEEPER_HOME "
-        "to an Apache ZooKeeper release (or KAFKISH_ZOOKEEPER_CLASSPATH to its classpath)"
-    )
-
-
-def java() -> str:
-    home = os.environ.get("JAVA_HOME")
-    found = os.path.join(home, "bin", "java") if home else shutil.which("java")
-    if not found or not os.access(found, os.X_OK):
-        raise ZooKeeperUnavailable("java is missing (ZooKeeper needs it): apt-get install default-jre-headless")
-    return found
 
 
 def free_port(host: str = "127.0.0.1") -> int:

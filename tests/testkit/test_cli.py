@@ -196,10 +196,21 @@ def test_configs_describe_and_alter(bootstrap: str) -> None:
     )
 
 
-def test_a_broker_that_is_not_there_is_one_error_line() -> None:
-    for command in (["topics", "--list"], ["get-offsets"], ["broker-api-versions"]):
-        done = kafkish(*command, "--bootstrap-server", "127.0.0.1:1")
-        assert done.code == 1 and done.stderr.startswith("Error: ") and len(done.stderr.splitlines()) == 1, done
+def test_a_broker_that_is_not_there_is_one_error_line(tmp_path: Path) -> None:
+    """As Kafka's tools: the admin client's default.api.timeout.ms (from --command-config) bounds the wait,
+    then Kafka's message for a call that found no broker."""
+    config = tmp_path / "admin.properties"
+    config.write_text("default.api.timeout.ms=1500\n")
+    for command, prefix in (
+        (["topics", "--list"], "Error while executing topic command : "),
+        (["topics", "--create", "--topic", "t"], "Error while executing topic command : "),
+        (["get-offsets"], "Error: "),
+    ):
+        done = kafkish(*command, "--bootstrap-server", "127.0.0.1:1", "--command-config", str(config), timeout=30)
+        assert done.code == 1 and len(done.stderr.splitlines()) == 1, done
+        assert done.stderr.startswith(prefix + "Timed out waiting for a node assignment. Call: "), done
+    done = kafkish("broker-api-versions", "--bootstrap-server", "127.0.0.1:1")
+    assert done.code == 1 and done.stderr.startswith("Error: ") and len(done.stderr.splitlines()) == 1, done
     done = kafkish(
         "get-offsets", "--bootstrap-server", "127.0.0.1:1", "--topic", "x", "--command-config", "/nonexistent"
     )

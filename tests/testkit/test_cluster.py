@@ -101,7 +101,8 @@ def test_kafka_cluster_is_skipped_with_the_reason_where_zookeeper_cannot_run(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     empty = pytester.mkdir("no-zookeeper")
-    monkeypatch.delenv("KAFKISH_ZOOKEEPER_CLASSPATH", raising=False)
+    for variable in ("KAFKISH_ZOOKEEPER_CLASSPATH", "ZOOKEEPER_CLASSPATH"):
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("ZOOKEEPER_HOME", str(empty))
     pytester.makepyfile(test_needs_cluster="def test_it(kafka_cluster):\n    raise AssertionError('ran')\n")
     result = pytester.runpytest(*PLUGIN, "-rs")

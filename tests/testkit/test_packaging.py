@@ -3,14 +3,17 @@ the wheel installs only the ``kafkish`` package (the broker's code inside it), t
 through its ``pytest11`` entry point, and both the plugin's broker and ``kafkish broker`` run our broker
 while the application's tests import the application's packages.
 
-The wheel is built from this checkout and installed (without dependencies) into a fresh virtualenv that
-borrows the dependencies of the running one through a .pth line.
+The wheel is built from a copy of this checkout's packaging files and packages in a temporary folder
+(setuptools builds in the source tree: build/ and kafkish.egg-info stay out of the checkout) and installed
+(without dependencies) into a fresh virtualenv that borrows the dependencies of the running one through a
+.pth line.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
@@ -22,6 +25,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "kafkish", "broker", "protocol", "storage")
+LEFTOVERS = ("build", "kafkish.egg-info")  # what an in-tree setuptools build leaves behind
 
 APP_TEST = """
 import broker
@@ -50,9 +55,18 @@ def test_the_plugin_broker(kafka_bootstrap, kafka_topic):
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh virtualenv with the kafkish wheel; yields its bin/ folder."""
     tmp = tmp_path_factory.mktemp("packaging")
+    source = tmp / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    before = {name for name in LEFTOVERS if (ROOT / name).exists()}
     wheels = tmp / "wheels"
-    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(ROOT)]
+    build = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)]
     subprocess.run(build, check=True, capture_output=True, timeout=300)
+    assert {name for name in LEFTOVERS if (ROOT / name).exists()} == before, "the build wrote into the checkout"
     (wheel,) = wheels.glob("kafkish-*.whl")
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert tops == {"kafkish", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}, tops
