@@ -3,7 +3,8 @@ transactional id gets SIGKILL while the producer's ``commit_transaction()`` is i
 cycling through ``--delays`` (seconds after the commit started), with nothing held, then with the
 coordinator holding EndTxn (the kill lands before it is handled), then with the other brokers holding
 WriteTxnMarkers (PrepareCommit written, markers in flight); every other cycle the records are still
-in flight when the commit starts; the broker is restarted
+in flight when the commit starts, and every third cycle another broker is killed instead of the
+coordinator's (its leader epoch moves while its markers are in flight); the broker is restarted
 (``tests.cluster.commit_kill.run_cycle``). Afterwards a read_committed consumer reads everything:
 every transaction whole or absent, as its producer was told (``commit_kill.check``).
 
@@ -51,7 +52,9 @@ def main() -> int:
                 delay = delays[cycle % len(delays)]
                 hold = (None, "EndTxn", "WriteTxnMarkers")[(cycle // len(delays)) % 3]
                 try:
-                    outcome = commit_kill.run_cycle(cluster, cycle, delay, hold, flushed=cycle % 2 == 0)
+                    outcome = commit_kill.run_cycle(
+                        cluster, cycle, delay, hold, flushed=cycle % 2 == 0, kill_coordinator=cycle % 3 != 2
+                    )
                 except AssertionError as exc:
                     failure = f"cycle {cycle} (kill {delay * 1000:.0f} ms into the commit, {hold} held): {exc}"
                     print(failure, flush=True)

@@ -97,10 +97,10 @@ def faults(broker: BrokerProcess) -> Faults:
     return Faults(found[-1])
 
 
-def _hold(cluster: Cluster, victim: BrokerProcess, api: str) -> None:
+def _hold(cluster: Cluster, leader: BrokerProcess, api: str) -> None:
     """Delay ``api`` requests by ``HOLD_MS``: EndTxn on the coordinator (the kill lands before it is
     handled), WriteTxnMarkers on the other brokers (the kill lands while markers are in flight)."""
-    targets = [victim] if api == "EndTxn" else [b for b in cluster.alive() if b is not victim]
+    targets = [leader] if api == "EndTxn" else [b for b in cluster.alive() if b is not leader]
     for broker in targets:
         faults(broker).inject(api, delay_ms=HOLD_MS, duration_ms=HOLD_MS)
 
@@ -155,16 +155,20 @@ def run_cycle(
     delay_s: float,
     hold: str | None = None,
     flushed: bool = True,
+    kill_coordinator: bool = True,
     txn_id: str = "commit-kill",
 ) -> Outcome:
     """One cycle as the module docstring says; raises ``Hang`` or AssertionError on a violation.
     ``hold``: "EndTxn" or "WriteTxnMarkers", held for ``HOLD_MS`` where ``_hold`` says; ``flushed``
-    False: the records are still in flight when the commit starts (its own flush meets the kill)."""
+    False: the records are still in flight when the commit starts (its own flush meets the kill);
+    ``kill_coordinator`` False: another broker is killed (a follower of the coordinator's partition and
+    the leader of a data partition: the coordinator's leader epoch moves while its markers are in flight)."""
     started = time.monotonic()
     first = producer(cluster, txn_id)
     error = _call("init_transactions", lambda: first.init_transactions(CALL_TIMEOUT_S), CALL_TIMEOUT_S)
     assert error is None, f"cycle {cycle}: init_transactions failed: {error!r}"
-    victim = coordinator(cluster, txn_id)
+    leader = coordinator(cluster, txn_id)
+    victim = leader if kill_coordinator else next(b for b in cluster.alive() if b is not leader)
     first.begin_transaction()
     for n in range(RECORDS):
         first.produce(TOPIC, value=f"{cycle}:{n}".encode(), partition=n % PARTITIONS)
@@ -172,7 +176,7 @@ def run_cycle(
         assert first.flush(CALL_TIMEOUT_S) == 0, f"cycle {cycle}: records not written"
     outcome = Outcome(cycle, delay_s, int(victim.overrides["broker.id"]), "unknown", hold, flushed)
     if hold is not None:
-        _hold(cluster, victim, hold)
+        _hold(cluster, leader, hold)
 
     box: list[BaseException | None] = []
     commit = threading.Thread(
