@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop system-deps js-deps spec-check clean
+.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop txn-killloop system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,11 @@ killloop: $(STAMP)
 # acks=all producer; the history is checked and the replicas compared on disk (minutes).
 cluster-killloop: $(STAMP)
 	$(PY) -m bench.cluster_killloop --cycles $(CYCLES) $(ARGS)
+
+# The transaction coordinator's broker SIGKILLed while commit_transaction() is in flight, N times at
+# different moments (EndTxn or markers held by fault injection); all-or-nothing checked (minutes).
+txn-killloop: $(STAMP)
+	$(PY) -m bench.txn_commit_killloop --cycles $(CYCLES) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

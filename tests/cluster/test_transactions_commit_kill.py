@@ -5,8 +5,11 @@ producer (acks=all). The broker coordinating the transactional id gets SIGKILL j
 committed or aborted, as its producer was told, whole or not at all for read_committed consumers; no
 client call may run past its timeout; and a new producer of the same id must initialise and commit.
 
-Two kill moments: at once (EndTxn usually not yet at the coordinator) and 50 ms in (PrepareCommit
-written, markers in flight). ``python -m bench.txn_commit_killloop`` runs many more cycles.
+Two kill moments, widened with fault injection: the coordinator holding EndTxn (the kill lands before
+it is handled: the client must retry it with the new coordinator), and the other brokers holding
+WriteTxnMarkers with the records still in flight when the commit starts (PrepareCommit written, the
+markers in flight: the new coordinator must load PrepareCommit and write them again).
+``python -m bench.txn_commit_killloop`` runs many more cycles.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ def cluster(zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_a_commit_survives_the_death_of_its_coordinator_all_or_nothing(cluster: Cluster) -> None:
-    outcomes = [commit_kill.run_cycle(cluster, cycle, delay) for cycle, delay in enumerate((0.0, 0.05))]
+    outcomes = [
+        commit_kill.run_cycle(cluster, 0, 0.1, hold="EndTxn"),
+        commit_kill.run_cycle(cluster, 1, 0.3, hold="WriteTxnMarkers", flushed=False),
+    ]
     problems = commit_kill.check(outcomes, commit_kill.read_committed(cluster))
     assert not problems, f"{problems} (outcomes: {outcomes})"
