@@ -207,9 +207,13 @@ def test_a_transaction_whose_topic_is_deleted_still_commits(cluster: Cluster) ->
     })  # fmt: skip
     consumer.assign([TopicPartition(TOPIC, 0, 0)])
     seen: list[bytes] = []
+
+    def both_read() -> bool:
+        seen.extend(m.value() or b"" for m in consumer.consume(10, 0.5) if m.error() is None)
+        return b"next" in seen
+
     try:
-        wait_for(lambda: seen.extend(m.value() or b"" for m in consumer.consume(10, 0.5) if m.error() is None)
-                 or b"next" in seen, timeout_s=TIMEOUT_S, what="the committed records")  # fmt: skip
+        wait_for(both_read, timeout_s=TIMEOUT_S, what="the committed records")
     finally:
         consumer.close()
     assert b"kept" in seen and b"next" in seen
