@@ -7,18 +7,22 @@ A cycle, with confluent-kafka (acks=all, the topic of replication factor 3 and m
 1. a producer of ``txn_id`` opens a transaction and writes ``RECORDS`` records tagged with the cycle
    over every partition, flushed (so every partition is in the transaction), or not (then the
    commit's own flush meets the kill);
-2. ``commit_transaction()`` starts in a thread; ``delay_s`` later the coordinator's broker gets SIGKILL
-   (0: usually before EndTxn arrives; a few ms: after PrepareCommit is written, or while the markers
-   are in flight);
+2. ``commit_transaction()`` starts in a thread; ``delay_s`` later the coordinator's broker gets SIGKILL.
+   The commit of flushed records takes a few ms, so a bare kill mostly lands after EndTxn was
+   answered, with the markers in flight; ``hold`` widens the other windows with fault injection
+   (EndTxn held on the coordinator: the kill lands before it is handled; WriteTxnMarkers held on the
+   other brokers: PrepareCommit written, markers in flight);
 3. the commit is retried while librdkafka says it may be (``retriable()``), aborted if it says so
    (``txn_requires_abort()``); every call must return within its timeout plus a margin (a call still
    running past it is a hang, reported as such);
-4. the broker is restarted, and a new producer with the same transactional id must initialise (which
-   completes or aborts whatever the first one left) and commit one record.
+4. the broker is restarted (once the others have seen it die: a broker whose previous ZooKeeper
+   session still holds its registration refuses to start, as Kafka's does), and a new producer with
+   the same transactional id must initialise (which completes or aborts whatever the first one left)
+   and commit one record.
 
 ``check`` then reads the topic with a read_committed consumer up to its end: each cycle's transaction
-must be there whole (its producer was told "committed") or not at all (told "aborted", or the
-outcome stayed unknown), and every follow-up record once.
+must be there whole or not at all (whole if its producer was told "committed", absent if told
+"aborted", either if the outcome stayed unknown), and every follow-up record once.
 """
 
 from __future__ import annotations
