@@ -4,7 +4,8 @@ cycling through ``--delays`` (seconds after the commit started), with nothing he
 coordinator holding EndTxn (the kill lands before it is handled), then with the other brokers holding
 WriteTxnMarkers (PrepareCommit written, markers in flight); every other cycle the records are still
 in flight when the commit starts, and every third cycle another broker is killed instead of the
-coordinator's (its leader epoch moves while its markers are in flight); the broker is restarted
+coordinator's (its leader epoch moves while its markers are in flight); the broker is restarted (every
+fourth cycle only after a new producer of the id has committed without it)
 (``tests.cluster.commit_kill.run_cycle``). Afterwards a read_committed consumer reads everything:
 every transaction whole or absent, as its producer was told (``commit_kill.check``).
 
@@ -53,7 +54,13 @@ def main() -> int:
                 hold = (None, "EndTxn", "WriteTxnMarkers")[(cycle // len(delays)) % 3]
                 try:
                     outcome = commit_kill.run_cycle(
-                        cluster, cycle, delay, hold, flushed=cycle % 2 == 0, kill_coordinator=cycle % 3 != 2
+                        cluster,
+                        cycle,
+                        delay,
+                        hold,
+                        flushed=cycle % 2 == 0,
+                        kill_coordinator=cycle % 3 != 2,
+                        late_restart=cycle % 4 == 3,
                     )
                 except AssertionError as exc:
                     failure = f"cycle {cycle} (kill {delay * 1000:.0f} ms into the commit, {hold} held): {exc}"

@@ -160,13 +160,15 @@ def run_cycle(
     hold: str | None = None,
     flushed: bool = True,
     kill_coordinator: bool = True,
+    late_restart: bool = False,
     txn_id: str = "commit-kill",
 ) -> Outcome:
     """One cycle as the module docstring says; raises ``Hang`` or AssertionError on a violation.
     ``hold``: "EndTxn" or "WriteTxnMarkers", held for ``HOLD_MS`` where ``_hold`` says; ``flushed``
     False: the records are still in flight when the commit starts (its own flush meets the kill);
     ``kill_coordinator`` False: another broker is killed (a follower of the coordinator's partition and
-    the leader of a data partition: the coordinator's leader epoch moves while its markers are in flight)."""
+    the leader of a data partition: the coordinator's leader epoch moves while its markers are in flight);
+    ``late_restart``: the killed broker stays down until the new producer has committed."""
     started = time.monotonic()
     first = producer(cluster, txn_id)
     error = _call("init_transactions", lambda: first.init_transactions(CALL_TIMEOUT_S), CALL_TIMEOUT_S)
@@ -223,8 +225,9 @@ def run_cycle(
                 restarted = True
             result = _call("commit_transaction", lambda: first.commit_transaction(CALL_TIMEOUT_S), CALL_TIMEOUT_S)
     finally:
-        if not restarted:
+        if not restarted and not late_restart:
             restart(cluster, victim)
+            restarted = True
     _call("close", lambda: first.flush(1), 1)
 
     second = producer(cluster, txn_id)
@@ -235,6 +238,8 @@ def run_cycle(
     error = _call("commit_transaction", lambda: second.commit_transaction(CALL_TIMEOUT_S), CALL_TIMEOUT_S)
     assert error is None, f"cycle {cycle}: a new producer of {txn_id} could not commit: {error!r}"
     outcome.calls.append("next producer: committed")
+    if not restarted:
+        restart(cluster, victim)
     outcome.seconds = time.monotonic() - started
     return outcome
 
