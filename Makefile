@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop reassign-loop client-suites system-deps js-deps spec-check clean
+.PHONY: run cluster test lint typecheck imports unit bench bench-instructions fuzz killloop cluster-killloop reassign-loop txn-killloop client-suites system-deps js-deps spec-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -107,6 +107,11 @@ cluster-killloop: $(STAMP)
 # every third move; the history is checked, the replicas compared, stray directories looked for (minutes).
 reassign-loop: $(STAMP)
 	$(PY) -m bench.reassign_loop --cycles $(CYCLES) $(ARGS)
+
+# The transaction coordinator's broker SIGKILLed while commit_transaction() is in flight, N times at
+# different moments (EndTxn or markers held by fault injection); all-or-nothing checked (minutes).
+txn-killloop: $(STAMP)
+	$(PY) -m bench.txn_commit_killloop --cycles $(CYCLES) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

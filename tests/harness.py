@@ -25,9 +25,13 @@ from types import TracebackType
 
 ROOT = Path(__file__).resolve().parent.parent
 _STARTED: list[BrokerProcess] = []
-READY = "listening on"
+READY = "listening on"  # in the broker's ready line (and in the fault endpoint's, which has no "(advertised ")
 # One listener in the ready line: "NAME://bind_host:port (advertised host:port)".
 _LISTENING = re.compile(r"(\w+)://\S+:(\d+) \(advertised ")
+
+
+def _ready(line: str) -> bool:
+    return READY in line and "(advertised " in line
 
 
 def free_port() -> int:
@@ -109,7 +113,7 @@ class BrokerProcess:
 
     def _read_ports(self) -> None:
         """The bound ports from the ready line; pins them in ``listeners`` for the next start."""
-        line = next((line for line in self._lines if READY in line), None)
+        line = next((line for line in self._lines if _ready(line)), None)
         if line is None:
             return
         self.ports = {name: int(port) for name, port in _LISTENING.findall(line.split(READY, 1)[1])}
@@ -130,7 +134,7 @@ class BrokerProcess:
                 self._lines.append(line)
                 copy.write(line)
                 copy.flush()  # a failing test's report reads it (tests/conftest.py)
-                if READY in line:
+                if _ready(line):
                     ready.set()
         ready.set()
 

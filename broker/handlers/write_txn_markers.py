@@ -9,10 +9,15 @@ coordinator retries); INVALID_PRODUCER_EPOCH for a marker of an older epoch than
 has seen; TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch. A committed marker of
 ``__consumer_offsets`` applies (or drops) the transaction's pending offsets in the group coordinator.
 
+The markers of one request are written at once (one slow marker, waiting for its acks, holds up
+no other), as Kafka appends them.
+
 Version notes: v1 flexible.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from broker.coordinator.transaction.markers import write_markers
 from broker.dispatcher import RequestContext, handles
@@ -34,14 +39,18 @@ async def handle_write_txn_markers(ctx: RequestContext, request: WriteTxnMarkers
     response = WriteTxnMarkersResponse()
     groups = ctx.components.group_coordinator.coordinator
     allowed = _authz.cluster_allowed(ctx)
-    for marker in request.markers:
-        partitions = {(t.name, p) for t in marker.topics for p in t.partition_indexes}
-        results: dict[tuple[str, int], BaseException | None] = dict.fromkeys(partitions, _NOT_AUTHORIZED)
-        if allowed:
-            results = await write_markers(
+    wanted = [{(t.name, p) for t in marker.topics for p in t.partition_indexes} for marker in request.markers]
+    if allowed:  # all at once, as Kafka appends them: one marker waiting for its acks holds up no other
+        written = await asyncio.gather(*(
+            write_markers(
                 ctx.components.replica_manager, groups, marker.producer_id, marker.producer_epoch,
                 marker.coordinator_epoch, marker.transaction_result, partitions,
-            )  # fmt: skip
+            )
+            for marker, partitions in zip(request.markers, wanted, strict=True)
+        ))  # fmt: skip
+    else:
+        written = [dict.fromkeys(partitions, _NOT_AUTHORIZED) for partitions in wanted]
+    for marker, results in zip(request.markers, written, strict=True):
         topics = [
             WritableTxnMarkerTopicResult(
                 name=t.name,

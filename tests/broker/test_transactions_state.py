@@ -73,6 +73,7 @@ class Markers:
     sent: list[tuple[int, int, int, bool, frozenset[TopicPartition]]] = field(default_factory=list)
     gate: asyncio.Event | None = None
     not_leader_rounds: int = 0  # the first rounds fail with NOT_LEADER_OR_FOLLOWER (retried)
+    raising_rounds: int = 0  # the first rounds raise (a bug in the sender: retried all the same)
 
     async def __call__(
         self,
@@ -84,6 +85,9 @@ class Markers:
     ) -> dict[TopicPartition, BaseException | None]:
         if self.gate is not None:
             await self.gate.wait()
+        if self.raising_rounds > 0:
+            self.raising_rounds -= 1
+            raise RuntimeError("a bug in the marker sender")
         if self.not_leader_rounds > 0:
             self.not_leader_rounds -= 1
             return dict.fromkeys(partitions, NotLeaderOrFollower("moved"))
@@ -177,6 +181,18 @@ async def test_markers_are_retried_while_the_partition_has_no_leader() -> None:
     await c.end_transaction("app", pid, epoch, commit=True)
     await settle(c)
     assert len(markers.sent) == 1 and c.describe("app").state == "CompleteCommit"
+
+
+@in_loop
+async def test_a_marker_sender_that_raises_is_retried_and_the_transaction_still_completes() -> None:
+    c, _, markers, _ = make()
+    _, pid, epoch = await c.init_producer_id("app", 60000)
+    await c.add_partitions("app", pid, epoch, {T0})
+    markers.raising_rounds = 1
+    await c.end_transaction("app", pid, epoch, commit=True)
+    await settle(c)
+    assert len(markers.sent) == 1 and c.describe("app").state == "CompleteCommit"
+    assert await c.add_partitions("app", pid, epoch, {T1}) is ErrorCode.NONE  # not pending for good
 
 
 @in_loop

@@ -176,3 +176,44 @@ def _coordinator(client: RawClient, txn_id: str) -> FindCoordinatorResponse | No
 
 def _broker_id(cluster: Cluster, broker: BrokerProcess) -> int:
     return next(b.id for b in metadata(broker).brokers.values() if b.port == broker.port)
+
+
+def test_a_transaction_whose_topic_is_deleted_still_commits(cluster: Cluster) -> None:
+    """A partition deleted while its transaction is open gets no marker (it is gone), as Kafka skips it;
+    the other partitions get theirs, and the commit is answered instead of CONCURRENT_TRANSACTIONS
+    forever (the coordinator used to retry the deleted partition's marker, finding no leader, without end)."""
+    doomed = f"txn-doomed-{uuid.uuid4().hex[:6]}"
+    client = admin(cluster.brokers[0])
+    for future in client.create_topics([NewTopic(doomed, 1, 1)], operation_timeout=30).values():
+        future.result(timeout=60)
+    txn_id = f"deleted-{uuid.uuid4().hex[:6]}"
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "transactional.id": txn_id, "linger.ms": 0})
+    producer.init_transactions(TIMEOUT_S)
+    producer.begin_transaction()
+    producer.produce(doomed, value=b"gone", partition=0)
+    producer.produce(TOPIC, value=b"kept", partition=0)
+    assert producer.flush(TIMEOUT_S) == 0  # both partitions are in the transaction
+    for future in client.delete_topics([doomed], operation_timeout=30).values():
+        future.result(timeout=60)
+    wait_for(lambda: all(doomed not in metadata(b).topics for b in cluster.brokers), timeout_s=TIMEOUT_S,
+             what=f"{doomed} gone from every broker's metadata")  # fmt: skip
+    producer.commit_transaction(TIMEOUT_S)
+    producer.begin_transaction()  # the transactional id goes on
+    producer.produce(TOPIC, value=b"next", partition=0)
+    producer.commit_transaction(TIMEOUT_S)
+    consumer = Consumer({
+        "bootstrap.servers": cluster.bootstrap, "group.id": f"g-{uuid.uuid4().hex[:6]}",
+        "isolation.level": "read_committed", "enable.auto.commit": False,
+    })  # fmt: skip
+    consumer.assign([TopicPartition(TOPIC, 0, 0)])
+    seen: list[bytes] = []
+
+    def both_read() -> bool:
+        seen.extend(m.value() or b"" for m in consumer.consume(10, 0.5) if m.error() is None)
+        return b"next" in seen
+
+    try:
+        wait_for(both_read, timeout_s=TIMEOUT_S, what="the committed records")
+    finally:
+        consumer.close()
+    assert b"kept" in seen and b"next" in seen

@@ -342,7 +342,13 @@ class TransactionCoordinator:
             if coordinator_epoch is None or self.txns.get(txn_id) is not meta:
                 log.info("%s: no longer coordinated here; markers left to the new coordinator", txn_id)
                 return
-            results = await self.markers(meta.producer_id, meta.producer_epoch, coordinator_epoch, commit, left)
+            try:
+                results = await self.markers(meta.producer_id, meta.producer_epoch, coordinator_epoch, commit, left)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug below: retried, since giving up leaves the id pending for good
+                log.exception("%s: writing markers failed; retrying", txn_id)
+                results = {}
             for tp, error in results.items():
                 if error is None or not _retriable(error):
                     left.discard(tp)

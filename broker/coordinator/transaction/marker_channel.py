@@ -11,7 +11,10 @@ transaction, as Kafka batches them), sends it over ``NetworkClient`` (one reques
 broker) and hands each transaction the answers for its partitions.
 
 The result per partition is None (the leader wrote the marker and it is committed) or a
-``MarkerError`` with the code and whether the coordinator should try again: retriable are a
+``MarkerError`` with the code and whether the coordinator should try again. A partition the
+metadata cache no longer knows (its topic was deleted) is final (UNKNOWN_TOPIC_OR_PARTITION, not
+retried: there is no log left to mark, and retrying would keep the transaction in PrepareCommit
+forever), as Kafka skips the partitions it finds no leader endpoint for. Retriable are a
 partition with no live leader known here, a leader that cannot be reached, and NOT_LEADER_OR_FOLLOWER,
 UNKNOWN_TOPIC_OR_PARTITION, NOT_ENOUGH_REPLICAS(_AFTER_APPEND), REQUEST_TIMED_OUT and
 KAFKA_STORAGE_ERROR, as Kafka retries them; the coordinator sends those again after a backoff, to
@@ -53,10 +56,10 @@ RETRIABLE = frozenset({
 class MarkerError(Exception):
     """A marker a partition's leader did not write (``code``); ``retriable``: try again later."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, retriable: bool | None = None) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
-        self.retriable = code in RETRIABLE
+        self.retriable = code in RETRIABLE if retriable is None else retriable
 
 
 @dataclass(slots=True)
@@ -97,6 +100,9 @@ class TxnMarkerChannel:
         results: dict[TopicPartition, BaseException | None] = {}
         by_leader: dict[int, list[TopicPartition]] = {}
         for tp in partitions:
+            if self._metadata.partition(tp[0], tp[1]) is None:  # deleted: nothing left to mark (Kafka skips it)
+                results[tp] = MarkerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{tp[0]}-{tp[1]} is gone", False)
+                continue
             leader = self._metadata.leader_endpoint(tp[0], tp[1], self.listener)
             if leader is None:
                 results[tp] = MarkerError(ErrorCode.NOT_LEADER_OR_FOLLOWER, f"{tp[0]}-{tp[1]} has no live leader")

@@ -11,7 +11,9 @@ partition on leadership, the periodic timeout and expiration checks.
 LeaderAndIsr handling calls it, as the group service's): it replays the partition's records a slice at
 a time (``transaction.state.log.load.buffer.size``), yielding to the loop between slices, and installs
 the ids in one step; meanwhile their requests get COORDINATOR_LOAD_IN_PROGRESS. Transactions found in
-PrepareCommit/PrepareAbort get their markers written again; open ones time out as usual. ``on_resigned``
+PrepareCommit/PrepareAbort get their markers written again; open ones time out as usual. A load that
+fails midway is logged and serves the ids read up to the failure, as Kafka's does (a partition left
+loading would answer COORDINATOR_LOAD_IN_PROGRESS forever). ``on_resigned``
 drops the partition's ids (NOT_COORDINATOR afterwards). Leader epochs order the two (``Ownership``).
 The leader epoch of a partition is the coordinator epoch its markers carry.
 
@@ -224,6 +226,8 @@ class TransactionService:
                     return
         except StorageError as exc:
             log.error("%s-%d: loading failed at epoch %d: %s", TRANSACTION_TOPIC, partition, epoch, exc)
+        except Exception:  # as Kafka: logged, and what was read is served (never loading for good)
+            log.exception("%s-%d: loading failed at epoch %d", TRANSACTION_TOPIC, partition, epoch)
         if self.ownership.finish_load(partition, epoch):
             self.coordinator.install({t: v for t, v in latest.items() if v is not None})
             if latest:
