@@ -18,6 +18,7 @@ from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
 from broker.coordinator.transaction.coordinator import TransactionCoordinator
+from broker.coordinator.transaction.marker_channel import MarkerError
 from broker.coordinator.transaction.metadata import MAX_EPOCH
 from broker.coordinator.transaction.state import VALID_PREVIOUS, IllegalTxnTransition, TxnState, check_transition
 from broker.partition import NotLeaderOrFollower
@@ -74,6 +75,8 @@ class Markers:
     gate: asyncio.Event | None = None
     not_leader_rounds: int = 0  # the first rounds fail with NOT_LEADER_OR_FOLLOWER (retried)
     raising_rounds: int = 0  # the first rounds raise (a bug in the sender: retried all the same)
+    refusal: BaseException | None = None  # every partition's leader refuses the marker with it
+    refused: int = 0
 
     async def __call__(
         self,
@@ -88,6 +91,9 @@ class Markers:
         if self.raising_rounds > 0:
             self.raising_rounds -= 1
             raise RuntimeError("a bug in the marker sender")
+        if self.refusal is not None:
+            self.refused += 1
+            return dict.fromkeys(partitions, self.refusal)
         if self.not_leader_rounds > 0:
             self.not_leader_rounds -= 1
             return dict.fromkeys(partitions, NotLeaderOrFollower("moved"))
@@ -193,6 +199,28 @@ async def test_a_marker_sender_that_raises_is_retried_and_the_transaction_still_
     await settle(c)
     assert len(markers.sent) == 1 and c.describe("app").state == "CompleteCommit"
     assert await c.add_partitions("app", pid, epoch, {T1}) is ErrorCode.NONE  # not pending for good
+
+
+async def refused_marker_stops_the_completion(code: ErrorCode) -> None:
+    c, log, markers, _ = make()
+    _, pid, epoch = await c.init_producer_id("app", 60000)
+    await c.add_partitions("app", pid, epoch, {T0})
+    markers.refusal = MarkerError(code, "the partition has seen a later epoch")
+    await c.end_transaction("app", pid, epoch, commit=True)
+    await settle(c)
+    assert markers.refused == 1  # not sent again
+    assert log.states("app")[-1] == "PrepareCommit"  # no CompleteCommit written here
+    assert await c.add_partitions("app", pid, epoch, {T1}) is ErrorCode.CONCURRENT_TRANSACTIONS
+
+
+@in_loop
+async def test_a_marker_refused_for_an_older_producer_epoch_stops_the_completion_as_kafka_does() -> None:
+    await refused_marker_stops_the_completion(ErrorCode.INVALID_PRODUCER_EPOCH)
+
+
+@in_loop
+async def test_a_marker_refused_by_a_newer_coordinator_epoch_stops_the_completion_as_kafka_does() -> None:
+    await refused_marker_stops_the_completion(ErrorCode.TRANSACTION_COORDINATOR_FENCED)
 
 
 @in_loop

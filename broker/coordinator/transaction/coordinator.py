@@ -12,7 +12,9 @@ Every change is prepared (``TransactionMetadata.prepare_*``), written to ``__tra
 requests get CONCURRENT_TRANSACTIONS. EndTxn answers once PrepareCommit/PrepareAbort is committed;
 the markers are then written to every partition of the transaction (``MarkerSender``, retried while
 their partitions have no leader) and CompleteCommit/CompleteAbort is written after them. Requests
-meanwhile get CONCURRENT_TRANSACTIONS (clients retry).
+meanwhile get CONCURRENT_TRANSACTIONS (clients retry). A leader refusing a marker for an older
+producer or coordinator epoch (INVALID_PRODUCER_EPOCH, TRANSACTION_COORDINATOR_FENCED) means the
+transaction was taken over elsewhere: as in Kafka, no more markers are sent and nothing is written.
 
 Fencing: InitProducerId for an id with an open transaction bumps the epoch (PrepareEpochFence, in
 memory), aborts the transaction at the new epoch and answers CONCURRENT_TRANSACTIONS; the retry bumps
@@ -51,6 +53,7 @@ from broker.coordinator.transaction.state import COMPLETED, PREPARING, TxnState
 from broker.delayed import RequestTimedOut
 from broker.partition import NotEnoughReplicas, NotLeaderOrFollower
 from protocol.errors import ErrorCode
+from storage.producer.errors import InvalidProducerEpoch, TransactionCoordinatorFenced
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,14 @@ class TxnDescription:
 
 def _failed(code: ErrorCode) -> tuple[ErrorCode, int, int]:
     return code, -1, -1
+
+
+def _fenced(error: BaseException) -> bool:
+    """A leader refused the marker for an older producer or coordinator epoch: another coordinator
+    (or a later epoch) has taken the transaction over, so this one stops (Kafka's ``abortSending``)."""
+    if isinstance(error, MarkerError):
+        return error.code in (ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.TRANSACTION_COORDINATOR_FENCED)
+    return isinstance(error, InvalidProducerEpoch | TransactionCoordinatorFenced)
 
 
 def _retriable(error: BaseException) -> bool:
@@ -349,6 +360,12 @@ class TransactionCoordinator:
             except Exception:  # a bug below: retried, since giving up leaves the id pending for good
                 log.exception("%s: writing markers failed; retrying", txn_id)
                 results = {}
+            if fenced := [tp for tp, error in results.items() if error is not None and _fenced(error)]:
+                log.info(
+                    "%s: the marker for %s was refused for an older producer or coordinator epoch; no more "
+                    "markers are sent and the completed state is not written here", txn_id, fenced,
+                )  # fmt: skip
+                return
             for tp, error in results.items():
                 if error is None or not _retriable(error):
                     left.discard(tp)
