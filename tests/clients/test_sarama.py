@@ -1,0 +1,120 @@
+"""Shopify/sarama 1.22.1 (Go; Debian's package) against one kafkish broker, as a Go user sees it.
+
+``tests/clients/go/`` is the Go program (built once per session by ``tests/clients/sarama.py``); each
+of its commands prints a JSON object that these tests check. sarama is configured with the newest
+protocol version it knows, ``V2_2_0_0``. sarama sends requests at fixed versions without asking
+ApiVersions first, so the broker's log is checked for requests at versions it does not serve.
+
+Without Go (``make system-deps`` installs it) these tests fail, as kcat's do; they never skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from kafkish.testing import Broker
+from kafkish.testing._admin import create_topic
+from tests.clients.sarama import go_missing, sarama
+
+PARTITIONS = 3
+
+
+@pytest.fixture(scope="module")
+def bootstrap() -> Iterator[str]:
+    with Broker({"group.min.session.timeout.ms": "1000", "num.partitions": "1"}) as broker:
+        yield broker.bootstrap_servers
+        unsupported = [line for line in broker.log_text().splitlines() if "unsupported" in line]
+        assert not unsupported, unsupported
+
+
+def create(bootstrap: str, topic: str, partitions: int = PARTITIONS) -> None:
+    create_topic(bootstrap, topic, partitions)
+
+
+def test_go_and_sarama_are_installed() -> None:
+    assert not go_missing(), go_missing()
+
+
+def test_cluster_admin_creates_describes_alters_and_deletes_a_topic(bootstrap: str) -> None:
+    result = sarama("admin", bootstrap, "go-admin", 3)
+    assert result["leaders"] == {"0": 0, "1": 0, "2": 0}
+    configs = result["configs"]
+    assert configs["retention.ms"] == {"value": "3600000", "default": False, "source": 0}
+    assert configs["cleanup.policy"]["value"] == "compact" and not configs["cleanup.policy"]["default"]
+    assert configs["segment.bytes"] == {"value": "1073741824", "default": True, "source": 0}
+    assert result["createAgain"]["code"] == 36  # sarama.ErrTopicAlreadyExists
+    assert "already exists" in result["createAgain"]["text"]
+    assert result["createBadRF"]["code"] == 38  # sarama.ErrInvalidReplicationFactor
+    assert result["alter"] is None and result["retentionAfter"] == "7200000"
+    # AlterConfigs replaces the topic's overrides: only retention.ms is left, as in Kafka
+    assert result["listed"] and result["listedPartitions"] == 3
+    assert result["listedConfigs"] == {"retention.ms": "7200000"}
+    assert result["deleteAgain"]["code"] == 3  # sarama.ErrUnknownTopicOrPartition
+    assert result["describeDeleted"]["code"] == 3
+    # DescribeCluster sends Metadata v0, which has no controller: sarama reports -1 there, as with Kafka
+    assert (result["clusterBrokers"], result["clusterController"]) == (1, -1)
+
+
+def test_sync_producer_with_acks_all_then_partition_consumer_from_oldest(bootstrap: str) -> None:
+    produced = sarama("produce-sync", bootstrap, "go-sync", 5, 0, 0)["produced"]
+    assert [(p["partition"], p["offset"], p["key"]) for p in produced] == [(0, i, f"key-{i}") for i in range(5)]
+    idempotent = sarama("produce-sync", bootstrap, "go-sync", 5, 5, 1)["produced"]
+    assert [(p["partition"], p["offset"]) for p in idempotent] == [(0, i) for i in range(5, 10)]
+    result = sarama("consume", bootstrap, "go-sync", 0, 10)
+    assert [(r["offset"], r["key"], r["value"]) for r in result["records"]] == [
+        (i, f"key-{i}", f"value-{i}") for i in range(10)
+    ]
+    assert [r["headers"] for r in result["records"]] == [{"source": "sarama", "n": str(i)} for i in range(10)]
+    assert result["highWaterMark"] == 10
+    assert result["missingPartition"]["code"] == 3  # sarama.ErrUnknownTopicOrPartition
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4"])
+def test_async_producer_with_compression_round_trips(bootstrap: str, codec: str) -> None:
+    topic = f"go-async-{codec}"
+    create(bootstrap, topic, 2)
+    result = sarama("produce-async", bootstrap, topic, 40, codec)
+    assert result["errors"] == []
+    by_partition = {p: sorted(r["offset"] for r in result["produced"] if r["partition"] == p) for p in (0, 1)}
+    assert by_partition == {0: list(range(20)), 1: list(range(20))}  # round robin, offsets dense
+    key_at = {(r["partition"], r["offset"]): r["key"] for r in result["produced"]}
+    for partition in (0, 1):
+        records = sarama("consume", bootstrap, topic, partition, 20)["records"]
+        assert [r["key"] for r in records] == [key_at[(partition, r["offset"])] for r in records]
+        for r in records:
+            n = int(r["key"].removeprefix("key-"))
+            assert r["value"] == f"value-{n} " * 20 and r["headers"] == {"source": "sarama", "n": str(n)}
+
+
+def test_zstd_from_sarama_1_22_is_refused_as_kafka_refuses_it(bootstrap: str) -> None:
+    # sarama 1.22 sends zstd batches in Produce v3; Kafka (2.1+) takes zstd only from Produce v7 on and
+    # answers UNSUPPORTED_COMPRESSION_TYPE, which sarama reports for every record. Nothing is appended.
+    create(bootstrap, "go-async-zstd", 1)
+    result = sarama("produce-async", bootstrap, "go-async-zstd", 5, "zstd")
+    assert result["produced"] == []
+    assert (
+        result["errors"]
+        == ["kafka server: The requesting client does not support the compression type of given partition."] * 5
+    )
+    assert sarama("offsets", bootstrap, "go-async-zstd", 1, "nobody")["newest"] == {"0": 0}
+
+
+def test_consumer_group_commits_on_close_and_a_new_member_resumes(bootstrap: str) -> None:
+    create(bootstrap, "go-group")
+    sarama("produce-async", bootstrap, "go-group", 30, "none")
+    first = sarama("group", bootstrap, "go-group", "go-group-1", 12)
+    assert first["claims"] == [0, 1, 2] and first["errors"] == []
+    second = sarama("group", bootstrap, "go-group", "go-group-1", 30 - len(first["seen"]))
+    assert second["claims"] == [0, 1, 2] and second["errors"] == []
+    seen = [(r["partition"], r["offset"]) for r in first["seen"] + second["seen"]]
+    assert sorted(seen) == [(p, o) for p in range(3) for o in range(10)]  # each record once: resumed
+    assert all(r["headers"]["source"] == "sarama" for r in first["seen"] + second["seen"])
+    offsets = sarama("offsets", bootstrap, "go-group", 3, "go-group-1")
+    assert offsets["partitionIDs"] == [0, 1, 2]
+    assert offsets["oldest"] == {"0": 0, "1": 0, "2": 0}
+    assert offsets["newest"] == offsets["committed"] == {"0": 10, "1": 10, "2": 10}
+    assert offsets["offsetManagerNext"] == 10
+    assert offsets["groups"]["go-group-1"] == "consumer"
+    assert (offsets["groupState"], offsets["groupProtocolType"]) == ("Empty", "consumer")
