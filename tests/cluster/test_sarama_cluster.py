@@ -6,6 +6,8 @@ the session's ZooKeeper under a chroot of its own.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from tests.clients.sarama import sarama
+from tests.clients.sarama import binary, sarama
 from tests.cluster.brokers import Cluster, view, wait_for
 from tests.zookeeper import ZooKeeperServer
 
@@ -45,17 +47,32 @@ def test_metadata_lists_every_broker_the_controller_and_each_leader(cluster: Clu
     assert seen["replicas"] == {str(p): replicas for p, (_, replicas, _) in partitions.items()}
 
 
-def test_acks_all_records_survive_a_leader_change(cluster: Cluster) -> None:
-    first = sarama("produce-sync", cluster.bootstrap, TOPIC, 12, 0, 1)["produced"]
-    leader = view(cluster.brokers[0], [TOPIC])["topics"][TOPIC][0][0]
-    cluster.brokers[leader].stop()  # controlled shutdown: partition 0 moves to an in-sync follower
-    survivor = next(b for b in cluster.alive())
-    wait_for(lambda: view(survivor, [TOPIC])["topics"][TOPIC][0][0] not in (leader, -1), what="a new leader")
+def test_one_idempotent_producer_keeps_every_acked_record_across_a_leader_change(cluster: Cluster) -> None:
+    producer = subprocess.Popen(
+        [str(binary()), "produce-sync", cluster.bootstrap, TOPIC, "24", "0", "1", "pause"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert producer.stderr is not None and producer.stdin is not None
+        assert producer.stderr.readline().strip() == "paused"  # 12 records acknowledged
+        leader = view(cluster.brokers[0], [TOPIC])["topics"][TOPIC][0][0]
+        cluster.brokers[leader].stop()  # controlled shutdown: partition 0 moves to an in-sync follower
+        survivor = next(b for b in cluster.alive())
+        wait_for(lambda: view(survivor, [TOPIC])["topics"][TOPIC][0][0] not in (leader, -1), what="a new leader")
+        out, err = producer.communicate("go on\n", timeout=90)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+    assert producer.returncode == 0, err
+    produced = json.loads(out.strip().splitlines()[-1])["produced"]
     seen = sarama("metadata", survivor.bootstrap, TOPIC)
     assert seen["leaders"]["0"] != leader and str(leader) not in seen["brokers"]
     bootstrap = ",".join(b.bootstrap for b in cluster.alive())
-    second = sarama("produce-sync", bootstrap, TOPIC, 12, 12, 1)["produced"]
-    acknowledged = {(p["partition"], p["offset"]): p["key"] for p in first + second}
+    acknowledged = {(p["partition"], p["offset"]): p["key"] for p in produced}
+    assert sorted(acknowledged.values()) == sorted(f"key-{i}" for i in range(24))
     for partition in range(3):
         offsets = sorted(o for p, o in acknowledged if p == partition)
         assert offsets == list(range(len(offsets)))  # dense: nothing lost or duplicated by the move

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -199,10 +200,12 @@ func message(topic string, i int) *sarama.ProducerMessage {
 	}
 }
 
-// produce-sync <topic> <count> <first> <idempotent: 0|1>: a SyncProducer with acks=all; then one send
-// to a topic that does not exist with auto-creation off.
+// produce-sync <topic> <count> <first> <idempotent: 0|1> [pause]: a SyncProducer with acks=all. With
+// "pause" it prints "paused" on stderr halfway and waits for a line on stdin before it goes on (with
+// the same producer and connections), so a test can move leaders in between.
 func produceSync(addrs []string, args []string) (interface{}, error) {
 	topic, count, first, idempotent := args[0], atoi(args[1]), atoi(args[2]), args[3] == "1"
+	pause := len(args) > 4 && args[4] == "pause"
 	config := newConfig()
 	config.Producer.RequiredAcks = sarama.WaitForAll
 	config.Producer.Return.Successes = true
@@ -219,6 +222,12 @@ func produceSync(addrs []string, args []string) (interface{}, error) {
 	defer producer.Close()
 	results := []produced{}
 	for i := first; i < first+count; i++ {
+		if pause && i == first+count/2 {
+			fmt.Fprintln(os.Stderr, "paused")
+			if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+				return nil, fmt.Errorf("waiting to go on: %w", err)
+			}
+		}
 		partition, offset, err := producer.SendMessage(message(topic, i))
 		if err != nil {
 			return nil, fmt.Errorf("SendMessage %d: %w", i, err)
