@@ -48,8 +48,10 @@ def test_cluster_admin_creates_describes_alters_and_deletes_a_topic(bootstrap: s
     assert "already exists" in result["createAgain"]["text"]
     assert result["createBadRF"]["code"] == 38  # sarama.ErrInvalidReplicationFactor
     assert result["alter"] is None and result["retentionAfter"] == "7200000"
+    assert result["createPartitions"] is None and result["listedPartitions"] == 5
+    assert result["shrinkPartitions"]["code"] == 37  # sarama.ErrInvalidPartitions
     # AlterConfigs replaces the topic's overrides: only retention.ms is left, as in Kafka
-    assert result["listed"] and result["listedPartitions"] == 3
+    assert result["listed"]
     assert result["listedConfigs"] == {"retention.ms": "7200000"}
     assert result["deleteAgain"]["code"] == 3  # sarama.ErrUnknownTopicOrPartition
     assert result["describeDeleted"]["code"] == 3
@@ -115,6 +117,29 @@ def test_consumer_group_commits_on_close_and_a_new_member_resumes(bootstrap: str
     assert offsets["partitionIDs"] == [0, 1, 2]
     assert offsets["oldest"] == {"0": 0, "1": 0, "2": 0}
     assert offsets["newest"] == offsets["committed"] == {"0": 10, "1": 10, "2": 10}
+    assert offsets["byTime"] == {"0": 0, "1": 0, "2": 0}
+    assert offsets["future"] == {"0": -1, "1": -1, "2": -1}  # no record that late: offset -1, as in Kafka
     assert offsets["offsetManagerNext"] == 10
     assert offsets["groups"]["go-group-1"] == "consumer"
     assert (offsets["groupState"], offsets["groupProtocolType"]) == ("Empty", "consumer")
+
+
+def test_two_members_split_the_partitions_and_each_reads_only_its_own(bootstrap: str) -> None:
+    create(bootstrap, "go-share")
+    members = sarama("group-share", bootstrap, "go-share", "go-share-group", PARTITIONS, 30)["members"]
+    claims = [m["claims"] for m in members]
+    assert sorted(p for c in claims for p in c) == [0, 1, 2] and all(claims)
+    for m in members:
+        assert {r["partition"] for r in m["seen"]} <= set(m["claims"])
+    seen = sorted(int(r["key"].removeprefix("key-")) for m in members for r in m["seen"])
+    assert seen == list(range(30))  # each record once
+
+
+def test_delete_records_moves_the_log_start_offset(bootstrap: str) -> None:
+    create(bootstrap, "go-delete-records", 1)
+    sarama("produce-sync", bootstrap, "go-delete-records", 8, 0, 0)
+    assert sarama("delete-records", bootstrap, "go-delete-records", 0, 5)["error"] is None
+    offsets = sarama("offsets", bootstrap, "go-delete-records", 1, "nobody")
+    assert (offsets["oldest"], offsets["newest"], offsets["byTime"]) == ({"0": 5}, {"0": 8}, {"0": 5})
+    records = sarama("consume", bootstrap, "go-delete-records", 0, 3)["records"]
+    assert [r["offset"] for r in records] == [5, 6, 7]

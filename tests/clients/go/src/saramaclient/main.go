@@ -30,13 +30,15 @@ func main() {
 	}
 	command, addrs, args := os.Args[1], strings.Split(os.Args[2], ","), os.Args[3:]
 	commands := map[string]func([]string, []string) (interface{}, error){
-		"admin":         admin,
-		"produce-sync":  produceSync,
-		"produce-async": produceAsync,
-		"consume":       consume,
-		"group":         group,
-		"offsets":       offsets,
-		"metadata":      metadata,
+		"admin":          admin,
+		"produce-sync":   produceSync,
+		"produce-async":  produceAsync,
+		"consume":        consume,
+		"group":          group,
+		"group-share":    groupShare,
+		"delete-records": deleteRecords,
+		"offsets":        offsets,
+		"metadata":       metadata,
 	}
 	run, ok := commands[command]
 	if !ok {
@@ -85,6 +87,8 @@ func asKError(err error) *kerror {
 		return &kerror{int16(e), e.Error()}
 	case *sarama.TopicError:
 		return &kerror{int16(e.Err), e.Error()}
+	case *sarama.TopicPartitionError:
+		return &kerror{int16(e.Err), e.Error()}
 	}
 	return &kerror{-2, err.Error()}
 }
@@ -97,8 +101,8 @@ func atoi(s string) int {
 	return n
 }
 
-// admin <topic> <partitions>: create (with configs), create again, describe, describe configs, list,
-// delete, then describe the deleted topic.
+// admin <topic> <partitions>: create (with configs), create again, describe, describe configs, alter
+// configs, add partitions (and try to remove some), list, delete, then describe the deleted topic.
 func admin(addrs []string, args []string) (interface{}, error) {
 	topic, partitions := args[0], int32(atoi(args[1]))
 	ca, err := sarama.NewClusterAdmin(addrs, newConfig())
@@ -146,6 +150,8 @@ func admin(addrs []string, args []string) (interface{}, error) {
 	if err != nil {
 		return nil, fmt.Errorf("DescribeConfig after AlterConfig: %w", err)
 	}
+	grown := ca.CreatePartitions(topic, partitions+2, nil, false)
+	shrunk := ca.CreatePartitions(topic, 1, nil, false)
 	listed, err := ca.ListTopics()
 	if err != nil {
 		return nil, fmt.Errorf("ListTopics: %w", err)
@@ -176,6 +182,8 @@ func admin(addrs []string, args []string) (interface{}, error) {
 		"alter":             asKError(altered),
 		"retentionAfter":    afterAlter[0].Value,
 		"listed":            inList,
+		"createPartitions":  asKError(grown),
+		"shrinkPartitions":  asKError(shrunk),
 		"listedPartitions":  listedDetail.NumPartitions,
 		"listedConfigs":     listedDetail.ConfigEntries,
 		"deleteAgain":       asKError(deleteAgain),
@@ -412,6 +420,116 @@ func group(addrs []string, args []string) (interface{}, error) {
 	return map[string]interface{}{"seen": h.seen, "claims": h.claims, "errors": groupErrors}, nil
 }
 
+// member is one ConsumerGroup of group-share: the partitions of its latest session and what it read.
+type member struct {
+	mu     sync.Mutex
+	claims []int32
+	seen   []consumed
+}
+
+func (m *member) Setup(s sarama.ConsumerGroupSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.claims = append([]int32{}, s.Claims()[claimedTopic(s)]...)
+	sort.Slice(m.claims, func(i, j int) bool { return m.claims[i] < m.claims[j] })
+	return nil
+}
+
+func claimedTopic(s sarama.ConsumerGroupSession) string {
+	for topic := range s.Claims() {
+		return topic
+	}
+	return ""
+}
+
+func (m *member) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (m *member) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for msg := range claim.Messages() {
+		m.mu.Lock()
+		m.seen = append(m.seen, record(msg))
+		m.mu.Unlock()
+		s.MarkMessage(msg, "")
+	}
+	return nil
+}
+
+func (m *member) state() ([]int32, int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.claims, len(m.seen)
+}
+
+// group-share <topic> <group> <partitions> <count>: two members join one group (a rebalance when the
+// second arrives); once their claims split the partitions between them, `count` records are produced
+// and the two read them. Each member's final claims and records are reported.
+func groupShare(addrs []string, args []string) (interface{}, error) {
+	topic, groupID, partitions, count := args[0], args[1], atoi(args[2]), atoi(args[3])
+	config := newConfig()
+	config.Consumer.Offsets.Initial = sarama.OffsetNewest
+	config.Consumer.Group.Session.Timeout = 6 * time.Second
+	config.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	members := []*member{{}, {}}
+	groups := []sarama.ConsumerGroup{}
+	for _, m := range members {
+		cg, err := sarama.NewConsumerGroup(addrs, groupID, config)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, cg)
+		go func(cg sarama.ConsumerGroup, m *member) {
+			for ctx.Err() == nil {
+				if err := cg.Consume(ctx, []string{topic}, m); err != nil {
+					fail(fmt.Errorf("Consume: %w", err))
+				}
+			}
+		}(cg, m)
+	}
+	split := func() bool {
+		a, _ := members[0].state()
+		b, _ := members[1].state()
+		return len(a) > 0 && len(b) > 0 && len(a)+len(b) == partitions
+	}
+	for !split() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := produceSync(addrs, []string{topic, strconv.Itoa(count), "0", "0"}); err != nil {
+		return nil, err
+	}
+	for {
+		_, a := members[0].state()
+		_, b := members[1].state()
+		if a+b >= count {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	result := []map[string]interface{}{}
+	for i, m := range members {
+		if err := groups[i].Close(); err != nil {
+			return nil, fmt.Errorf("Close: %w", err)
+		}
+		claims, _ := m.state()
+		result = append(result, map[string]interface{}{"claims": claims, "seen": m.seen})
+	}
+	return map[string]interface{}{"members": result}, nil
+}
+
+// delete-records <topic> <partition> <offset>: ClusterAdmin.DeleteRecords below an offset.
+func deleteRecords(addrs []string, args []string) (interface{}, error) {
+	topic, partition, offset := args[0], int32(atoi(args[1])), int64(atoi(args[2]))
+	ca, err := sarama.NewClusterAdmin(addrs, newConfig())
+	if err != nil {
+		return nil, err
+	}
+	defer ca.Close()
+	deleted := ca.DeleteRecords(topic, map[int32]int64{partition: offset})
+	return map[string]interface{}{"error": asKError(deleted)}, nil
+}
+
 // offsets <topic> <partitions> <group>: oldest and newest offsets of each partition (ListOffsets), the
 // group's committed offsets (ClusterAdmin.ListConsumerGroupOffsets and an OffsetManager), the groups.
 func offsets(addrs []string, args []string) (interface{}, error) {
@@ -434,7 +552,15 @@ func offsets(addrs []string, args []string) (interface{}, error) {
 			return nil, fmt.Errorf("GetOffset newest: %w", err)
 		}
 	}
-	_, missingTopic := client.GetOffset(topic+"-missing", 0, sarama.OffsetNewest)
+	byTime, future := map[int32]int64{}, map[int32]int64{}
+	for p := int32(0); p < partitions; p++ {
+		if byTime[p], err = client.GetOffset(topic, p, 1); err != nil { // the first record at or after 1 ms
+			return nil, fmt.Errorf("GetOffset by time: %w", err)
+		}
+		if future[p], err = client.GetOffset(topic, p, time.Now().Add(time.Hour).UnixNano()/1e6); err != nil {
+			return nil, fmt.Errorf("GetOffset in the future: %w", err)
+		}
+	}
 	ca, err := sarama.NewClusterAdmin(addrs, newConfig())
 	if err != nil {
 		return nil, err
@@ -472,7 +598,7 @@ func offsets(addrs []string, args []string) (interface{}, error) {
 		return nil, fmt.Errorf("DescribeConsumerGroups: %w", err)
 	}
 	return map[string]interface{}{
-		"partitionIDs": ids, "oldest": oldest, "newest": newest, "missingTopic": asKError(missingTopic),
+		"partitionIDs": ids, "oldest": oldest, "newest": newest, "byTime": byTime, "future": future,
 		"committed": committed, "offsetManagerNext": next, "groups": groups,
 		"groupState": described[0].State, "groupProtocolType": described[0].ProtocolType,
 	}, nil
