@@ -23,7 +23,14 @@ PARTITIONS = 3
 
 @pytest.fixture(scope="module")
 def bootstrap() -> Iterator[str]:
-    with Broker({"group.min.session.timeout.ms": "1000", "num.partitions": "1"}) as broker:
+    settings = {
+        "group.min.session.timeout.ms": "1000",
+        "num.partitions": "1",
+        # ACLs can be managed; sarama connects over PLAINTEXT as ANONYMOUS, a super user: nothing is denied
+        "authorizer.class.name": "kafka.security.authorizer.AclAuthorizer",
+        "super.users": "User:ANONYMOUS",
+    }
+    with Broker(settings) as broker:
         yield broker.bootstrap_servers
         unsupported = [line for line in broker.log_text().splitlines() if "unsupported" in line]
         assert not unsupported, unsupported
@@ -143,3 +150,14 @@ def test_delete_records_moves_the_log_start_offset(bootstrap: str) -> None:
     assert (offsets["oldest"], offsets["newest"], offsets["byTime"]) == ({"0": 5}, {"0": 8}, {"0": 5})
     records = sarama("consume", bootstrap, "go-delete-records", 0, 3)["records"]
     assert [r["offset"] for r in records] == [5, 6, 7]
+
+
+def test_cluster_admin_creates_lists_and_deletes_acls(bootstrap: str) -> None:
+    result = sarama("acls", bootstrap, "go-acl")
+    assert result["created"] == [None, None]
+    # resource type 2 = topic; operation 3 = read, 4 = write; permission 3 = allow, 2 = deny
+    alice, bob = "2 go-acl User:alice * 3 3", "2 go-acl User:bob * 4 2"
+    assert result["listed"] == [alice, bob]
+    assert result["listedAlice"] == [alice]
+    assert result["deleted"] == ["2 go-acl User:alice 3"]
+    assert result["after"] == [bob]

@@ -36,6 +36,7 @@ func main() {
 		"consume":        consume,
 		"group":          group,
 		"group-share":    groupShare,
+		"acls":           acls,
 		"delete-records": deleteRecords,
 		"offsets":        offsets,
 		"metadata":       metadata,
@@ -516,6 +517,65 @@ func groupShare(addrs []string, args []string) (interface{}, error) {
 		result = append(result, map[string]interface{}{"claims": claims, "seen": m.seen})
 	}
 	return map[string]interface{}{"members": result}, nil
+}
+
+// acls <topic>: CreateACL (alice may read the topic, bob may not write it), ListAcls by topic and
+// by principal, DeleteACL of alice's, ListAcls again. sarama 1.22 sends the v0 requests (no patterns).
+func acls(addrs []string, args []string) (interface{}, error) {
+	topic := args[0]
+	ca, err := sarama.NewClusterAdmin(addrs, newConfig())
+	if err != nil {
+		return nil, err
+	}
+	defer ca.Close()
+	resource := sarama.Resource{ResourceType: sarama.AclResourceTopic, ResourceName: topic}
+	created := []*kerror{}
+	for _, acl := range []sarama.Acl{
+		{Principal: "User:alice", Host: "*", Operation: sarama.AclOperationRead, PermissionType: sarama.AclPermissionAllow},
+		{Principal: "User:bob", Host: "*", Operation: sarama.AclOperationWrite, PermissionType: sarama.AclPermissionDeny},
+	} {
+		created = append(created, asKError(ca.CreateACL(resource, acl)))
+	}
+	list := func(filter sarama.AclFilter) ([]string, error) {
+		found, err := ca.ListAcls(filter)
+		if err != nil {
+			return nil, err
+		}
+		out := []string{}
+		for _, r := range found {
+			for _, a := range r.Acls {
+				out = append(out, fmt.Sprintf("%d %s %s %s %d %d", r.ResourceType, r.ResourceName, a.Principal, a.Host, a.Operation, a.PermissionType))
+			}
+		}
+		sort.Strings(out)
+		return out, nil
+	}
+	byTopic := sarama.AclFilter{ResourceType: sarama.AclResourceTopic, ResourceName: &topic, Operation: sarama.AclOperationAny, PermissionType: sarama.AclPermissionAny}
+	listed, err := list(byTopic)
+	if err != nil {
+		return nil, fmt.Errorf("ListAcls: %w", err)
+	}
+	alice := "User:alice"
+	ofAlice := sarama.AclFilter{ResourceType: sarama.AclResourceAny, Principal: &alice, Operation: sarama.AclOperationAny, PermissionType: sarama.AclPermissionAny}
+	listedAlice, err := list(ofAlice)
+	if err != nil {
+		return nil, fmt.Errorf("ListAcls by principal: %w", err)
+	}
+	deleted, err := ca.DeleteACL(ofAlice, false)
+	if err != nil {
+		return nil, fmt.Errorf("DeleteACL: %w", err)
+	}
+	deletedACLs := []string{}
+	for _, m := range deleted {
+		deletedACLs = append(deletedACLs, fmt.Sprintf("%d %s %s %d", m.ResourceType, m.ResourceName, m.Principal, m.Operation))
+	}
+	after, err := list(byTopic)
+	if err != nil {
+		return nil, fmt.Errorf("ListAcls after delete: %w", err)
+	}
+	return map[string]interface{}{
+		"created": created, "listed": listed, "listedAlice": listedAlice, "deleted": deletedACLs, "after": after,
+	}, nil
 }
 
 // delete-records <topic> <partition> <offset>: ClusterAdmin.DeleteRecords below an offset.
