@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import Producer
 
 from kafkish.testing import Broker
 from kafkish.testing._admin import create_topic
@@ -161,3 +162,25 @@ def test_cluster_admin_creates_lists_and_deletes_acls(bootstrap: str) -> None:
     assert result["listedAlice"] == [alice]
     assert result["deleted"] == ["2 go-acl User:alice 3"]
     assert result["after"] == [bob]
+
+
+def test_read_committed_skips_aborted_records_and_stops_at_an_open_transaction(bootstrap: str) -> None:
+    create(bootstrap, "go-txn", 1)
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": "go-txn-writer"})
+    producer.init_transactions(30)
+    for keys, commit in ((["c0", "c1", "c2"], True), (["a0", "a1"], False), (["c3"], True), (["o0"], None)):
+        producer.begin_transaction()
+        for key in keys:
+            producer.produce("go-txn", key=key.encode(), value=b"v", partition=0)
+        producer.flush(30)
+        if commit:
+            producer.commit_transaction(30)
+        elif commit is False:
+            producer.abort_transaction(30)
+    # offsets: c0-c2 0-2, commit marker 3, a0-a1 4-5, abort marker 6, c3 7, marker 8, o0 9 (open)
+    committed = sarama("consume", bootstrap, "go-txn", 0, 4, "read_committed")
+    assert [(r["offset"], r["key"]) for r in committed["records"]] == [(0, "c0"), (1, "c1"), (2, "c2"), (7, "c3")]
+    uncommitted = sarama("consume", bootstrap, "go-txn", 0, 7)
+    assert [r["key"] for r in uncommitted["records"]] == ["c0", "c1", "c2", "a0", "a1", "c3", "o0"]
+    assert uncommitted["highWaterMark"] == 10
+    producer.abort_transaction(30)

@@ -302,11 +302,17 @@ func record(m *sarama.ConsumerMessage) consumed {
 	return consumed{m.Partition, m.Offset, string(m.Key), string(m.Value), headers}
 }
 
-// consume <topic> <partition> <count>: a PartitionConsumer from the oldest offset; then the error
-// ConsumePartition gives for a partition that does not exist.
+// consume <topic> <partition> <count> [read_committed]: a PartitionConsumer from the oldest offset;
+// then the error ConsumePartition gives for a partition that does not exist. With read_committed it
+// reads at that isolation level and waits a second after `count` records for any more.
 func consume(addrs []string, args []string) (interface{}, error) {
 	topic, partition, count := args[0], int32(atoi(args[1])), atoi(args[2])
-	consumer, err := sarama.NewConsumer(addrs, newConfig())
+	config := newConfig()
+	committed := len(args) > 3 && args[3] == "read_committed"
+	if committed {
+		config.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
+	consumer, err := sarama.NewConsumer(addrs, config)
 	if err != nil {
 		return nil, err
 	}
@@ -322,6 +328,16 @@ func consume(addrs []string, args []string) (interface{}, error) {
 			records = append(records, record(m))
 		case e := <-pc.Errors():
 			return nil, e
+		}
+	}
+	for linger := time.After(time.Second); committed; {
+		select {
+		case m := <-pc.Messages():
+			records = append(records, record(m))
+		case e := <-pc.Errors():
+			return nil, e
+		case <-linger:
+			committed = false
 		}
 	}
 	hwm := pc.HighWaterMarkOffset()
