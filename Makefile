@@ -12,9 +12,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the tests use: kcat (client tests) and zookeeper (tests/cluster: a real ZooKeeper server,
-# run from /usr/share/java/zookeeper.jar; it pulls in a JRE). Installs only what is missing, and only as root.
-SYSTEM_PKGS := kcat:kcat zookeeper:/usr/share/java/zookeeper.jar
+# Debian packages the tests use: kcat (client tests), zookeeper (tests/cluster: a real ZooKeeper server,
+# run from /usr/share/java/zookeeper.jar; it pulls in a JRE), and Go with sarama 1.22.1 (tests/clients/
+# test_sarama.py builds tests/clients/go/ offline in GOPATH mode from /usr/share/gocode: about 43 MB and
+# 25 s to install where a C compiler is present). Installs only what is missing, and only as root.
+SARAMA_SRC := /usr/share/gocode/src/github.com/Shopify/sarama
+SYSTEM_PKGS := kcat:kcat zookeeper:/usr/share/java/zookeeper.jar golang-go:go golang-github-shopify-sarama-dev:$(SARAMA_SRC)
 system-deps:
 	@missing=""; for entry in $(SYSTEM_PKGS); do pkg=$${entry%%:*}; probe=$${entry#*:}; \
 	  case "$$probe" in /*) [ -e "$$probe" ] ;; *) command -v "$$probe" >/dev/null 2>&1 ;; esac || missing="$$missing $$pkg"; \

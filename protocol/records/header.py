@@ -185,6 +185,12 @@ def set_partition_leader_epoch(buf: bytearray | memoryview, epoch: int, pos: int
     _EPOCH.pack_into(buf, pos + 12, epoch)
 
 
+def set_max_timestamp(buf: bytearray | memoryview, timestamp: int, pos: int = 0) -> None:
+    """Rewrite the batch's (CreateTime) max timestamp in place, and fix the CRC."""
+    struct.pack_into(">q", buf, pos + 35, timestamp)
+    write_crc(buf, pos)
+
+
 def set_max_timestamp_log_append_time(buf: bytearray | memoryview, timestamp: int, pos: int = 0) -> None:
     """Mark the batch LogAppendTime with ``timestamp`` as its max timestamp, and fix the CRC.
 

@@ -41,6 +41,7 @@ from protocol.records.header import (
     InvalidRecordBatch,
     compute_crc,
     read_header,
+    set_max_timestamp,
 )
 from storage.config import LogConfig
 from storage.errors import CorruptRecord, InvalidRecord, InvalidTimestamp, RecordBatchTooLarge, RecordTooLarge
@@ -173,6 +174,39 @@ def check_timestamps(name: str, config: LogConfig, batches: list[tuple[int, Batc
             raise InvalidTimestamp(
                 f"{name}: timestamps [{base_ts}, {max_ts}] are outside the allowed range around {now}"
             )
+
+
+def repair_max_timestamps(buf: bytearray, batches: list[tuple[int, BatchHeader]]) -> list[tuple[int, BatchHeader]]:
+    """Give a batch whose max timestamp lies below its first timestamp (sarama 1.22 sends -1 there) the
+    largest timestamp of its records, and fix its CRC. Kafka's LogValidator recomputes every batch's
+    max timestamp on a leader append; kafkish keeps batches opaque and decodes only such a batch, the
+    one case where the header's value cannot be right. Returns the batches with their headers updated.
+    """
+    if all(header.max_timestamp >= header.base_timestamp for _, header in batches):
+        return batches
+    out: list[tuple[int, BatchHeader]] = []
+    for pos, header in batches:
+        if header.max_timestamp < header.base_timestamp and not header.is_control:
+            _check_decodable(header)
+            try:
+                with memoryview(buf) as view:
+                    max_ts = max(
+                        (
+                            r.timestamp
+                            for r in iter_records(
+                                view[pos : pos + header.size], max_decompressed_size=MAX_DECODED_BYTES
+                            )
+                        ),
+                        default=header.base_timestamp,
+                    )
+            except (CorruptRecordBatch, CompressionError) as e:
+                raise CorruptRecord(f"record batch at byte {pos}: {e}") from None
+            except InvalidRecordBatch as e:
+                raise InvalidRecord(f"record batch at byte {pos}: {e}") from None
+            set_max_timestamp(buf, max_ts, pos)
+            header = header._replace(max_timestamp=max_ts)
+        out.append((pos, header))
+    return out
 
 
 def check_keys_for_compaction(name: str, buf: Buffer, batches: list[tuple[int, BatchHeader]]) -> None:

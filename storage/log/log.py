@@ -55,7 +55,12 @@ from storage.log._producers import (
 )
 from storage.log._records import Decompress
 from storage.log._txn import AbortedTxn, CorruptTxnIndex, aborted_in_read, collect_aborted, rebuild_txn_indexes
-from storage.log._validate import check_keys_for_compaction, check_timestamps, validate_batches
+from storage.log._validate import (
+    check_keys_for_compaction,
+    check_timestamps,
+    repair_max_timestamps,
+    validate_batches,
+)
 from storage.log.epoch_cache import LeaderEpochCache
 from storage.log.local_log import FlushWork, LocalLog
 from storage.log.results import FetchDataInfo, LogAppendInfo
@@ -211,6 +216,7 @@ class Log:
         buf = records if isinstance(records, bytearray) else bytearray(records)
         log_append_time = now if config.log_append_time else -1
         if not config.log_append_time:
+            batches = repair_max_timestamps(buf, batches)
             check_timestamps(self.name, config, batches, now)
         if config.compact_enabled:
             check_keys_for_compaction(self.name, records, batches)
