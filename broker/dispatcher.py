@@ -42,6 +42,7 @@ class RequestContext:
     listener: str = "PLAINTEXT"
     security: ConnectionSecurity | None = None  # the connection's principal and SASL state
     connection_id: str = ""  # Kafka's "brokerHost:brokerPort-clientHost:clientPort-index"
+    throttle_ms: int = 0  # set by a handler over a client quota: the connection is muted that long
 
     @property
     def version(self) -> int:

@@ -1,0 +1,129 @@
+"""Enforcing client quotas, as Kafka's ClientQuotaManager and ClientRequestQuotaManager do.
+
+- Three quota types: produce (bytes of Produce requests), fetch (bytes of consumers' Fetch answers),
+  request (``request_percentage``: the time handlers spend on a client's requests, as a percentage of
+  one handler's time). The quota of a connection is found per type from its principal's name
+  (``ANONYMOUS`` without SASL or TLS) and its client id (``broker.quotas.entities``), and read again
+  on every request, so a change applies at once.
+- Rates are Kafka's ``Rate`` over a windowed sum: ``quota.window.num`` samples of
+  ``quota.window.size.seconds`` (the replication quotas' ``SampledRate``), measured over the time
+  since the oldest sample began but never less than ``quota.window.num - 1`` whole windows. Those
+  sharing a quota entity (a user-level quota: all its client ids) share one rate.
+- A value is recorded, then the rate checked (Kafka's ``Sensor.record`` with a quota): above the
+  bound, the throttle time is ``(rate - bound) / bound * window``, the time it takes the rate to
+  come back to the bound; request quotas throttle at most one sample window.
+- Without any quota set, nothing is recorded (Kafka's ``quotasEnabled``).
+
+Not thread-safe: the broker's event loop owns it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from broker.config import BrokerConfig
+from broker.quotas.entities import (
+    CONSUMER_BYTE_RATE,
+    PRODUCER_BYTE_RATE,
+    REQUEST_PERCENTAGE,
+    Quota,
+    quota_for,
+)
+from broker.quotas.store import ClientQuotaStore
+from broker.replication.quota import SampledRate
+
+PRODUCE, FETCH, REQUEST = "Produce", "Fetch", "Request"
+_KEYS = {PRODUCE: PRODUCER_BYTE_RATE, FETCH: CONSUMER_BYTE_RATE, REQUEST: REQUEST_PERCENTAGE}
+_STATIC_DEFAULTS = {PRODUCE: "quota.producer.default", FETCH: "quota.consumer.default"}
+_LONG_MAX = (1 << 63) - 1
+NANOS_TO_PERCENTAGE_PER_SECOND = 100.0 / 1e9
+
+
+class Rate(SampledRate):
+    """Kafka's ``Rate``: like ``SimpleRate`` but over at least ``samples - 1`` whole windows plus the
+    time into the current one (``Rate.windowSize``)."""
+
+    def window_size_ms(self, now_ms: int) -> int:
+        self._purge(now_ms)
+        elapsed = now_ms - self._oldest(now_ms).start_ms
+        full = elapsed // self.window_ms
+        if full < self.samples - 1:
+            elapsed += (self.samples - 1 - full) * self.window_ms
+        return elapsed
+
+    def measure(self, now_ms: int) -> float:
+        self._purge(now_ms)
+        total = sum(s.value for s in self._samples)
+        return total / (self.window_size_ms(now_ms) / 1000)
+
+
+class ClientQuotaManager:
+    def __init__(
+        self, config: BrokerConfig, store: ClientQuotaStore, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._clock = clock
+        self._rates: dict[tuple[str, str, str], Rate] = {}  # (type, user, client id) -> its rate
+        store.listeners.append(self._rates.clear)
+
+    def use_store(self, store: ClientQuotaStore) -> None:
+        """Cluster mode: the ZooKeeper store replaces the log dir's once the session is up."""
+        self.store = store
+        store.listeners.append(self._rates.clear)
+        self._rates.clear()
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def quota(self, kind: str, user: str, client_id: str) -> Quota | None:
+        static = None
+        if kind in _STATIC_DEFAULTS:
+            value = self.config.get(_STATIC_DEFAULTS[kind])
+            static = float(value) if value < _LONG_MAX else None
+        return quota_for(self.store.configs, _KEYS[kind], user, client_id, static)
+
+    def _rate(self, kind: str, quota: Quota) -> Rate:
+        key = (kind, *quota.metric_key)
+        rate = self._rates.get(key)
+        if rate is None:
+            samples = self.config.get("quota.window.num")
+            rate = self._rates[key] = Rate(samples, self.config.get("quota.window.size.seconds") * 1000)
+        return rate
+
+    def record(self, kind: str, user: str, client_id: str, value: float) -> int:
+        """Record ``value`` (bytes; for REQUEST, nanoseconds of handler time) for the connection of
+        ``user`` and ``client_id``; the throttle time in ms (0: within its quota)."""
+        quota = self.quota(kind, user, client_id)
+        if quota is None:
+            return 0
+        if kind == REQUEST:
+            value *= NANOS_TO_PERCENTAGE_PER_SECOND
+        now = self._now_ms()
+        rate = self._rate(kind, quota)
+        rate.record(value, now)
+        measured = rate.measure(now)
+        if measured <= quota.bound:
+            return 0
+        bound = max(quota.bound, 1e-9)
+        throttle = round((measured - bound) / bound * rate.window_size_ms(now))
+        if kind == REQUEST:
+            throttle = min(throttle, self.config.get("quota.window.size.seconds") * 1000)
+        return max(0, int(throttle))
+
+    def unrecord(self, kind: str, user: str, client_id: str, value: float) -> None:
+        """Take back a recorded value (a throttled Fetch is answered empty)."""
+        quota = self.quota(kind, user, client_id)
+        if quota is not None:
+            self._rate(kind, quota).record(-value, self._now_ms())
+
+    def max_value_in_window(self, kind: str, user: str, client_id: str) -> float | None:
+        """Kafka's ``getMaxValueInQuotaWindow``: bound * (samples - 1) * window seconds; bounds the
+        size of a consumer's Fetch answer (None: no quota)."""
+        quota = self.quota(kind, user, client_id)
+        if quota is None:
+            return None
+        samples: int = self.config.get("quota.window.num")
+        window_s: int = self.config.get("quota.window.size.seconds")
+        return quota.bound * (samples - 1) * window_s
