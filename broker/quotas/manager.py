@@ -20,7 +20,9 @@ Not thread-safe: the broker's event loop owns it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Generator
+from typing import Any
 
 from broker.config import BrokerConfig
 from broker.quotas.entities import (
@@ -66,13 +68,26 @@ class ClientQuotaManager:
         self.store = store
         self._clock = clock
         self._rates: dict[tuple[str, str, str], Rate] = {}  # (type, user, client id) -> its rate
-        store.listeners.append(self._rates.clear)
+        self._enabled: frozenset[str] = frozenset()
+        store.listeners.append(self._store_changed)
+        self._store_changed()
 
-    def use_store(self, store: ClientQuotaStore) -> None:
-        """Cluster mode: the ZooKeeper store replaces the log dir's once the session is up."""
-        self.store = store
-        store.listeners.append(self._rates.clear)
+    def _store_changed(self) -> None:
+        """Kafka's ``quotasEnabled`` per type: any quota of its key set (or a static default); and the
+        rates start again, as Kafka's sensors do when a quota changes."""
         self._rates.clear()
+        keys = {key for config in self.store.configs.values() for key in config}
+        self._enabled = frozenset(
+            kind
+            for kind, key in _KEYS.items()
+            if key in keys or (kind in _STATIC_DEFAULTS and self.config.get(_STATIC_DEFAULTS[kind]) < _LONG_MAX)
+        )
+
+    def enabled(self, kind: str) -> bool:
+        return kind in self._enabled
+
+    def any_enabled(self) -> bool:
+        return bool(self._enabled)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -95,6 +110,8 @@ class ClientQuotaManager:
     def record(self, kind: str, user: str, client_id: str, value: float) -> int:
         """Record ``value`` (bytes; for REQUEST, nanoseconds of handler time) for the connection of
         ``user`` and ``client_id``; the throttle time in ms (0: within its quota)."""
+        if kind not in self._enabled:
+            return 0
         quota = self.quota(kind, user, client_id)
         if quota is None:
             return 0
@@ -114,16 +131,64 @@ class ClientQuotaManager:
 
     def unrecord(self, kind: str, user: str, client_id: str, value: float) -> None:
         """Take back a recorded value (a throttled Fetch is answered empty)."""
-        quota = self.quota(kind, user, client_id)
+        quota = self.quota(kind, user, client_id) if kind in self._enabled else None
         if quota is not None:
             self._rate(kind, quota).record(-value, self._now_ms())
 
     def max_value_in_window(self, kind: str, user: str, client_id: str) -> float | None:
         """Kafka's ``getMaxValueInQuotaWindow``: bound * (samples - 1) * window seconds; bounds the
         size of a consumer's Fetch answer (None: no quota)."""
-        quota = self.quota(kind, user, client_id)
+        quota = self.quota(kind, user, client_id) if kind in self._enabled else None
         if quota is None:
             return None
         samples: int = self.config.get("quota.window.num")
         window_s: int = self.config.get("quota.window.size.seconds")
         return quota.bound * (samples - 1) * window_s
+
+
+def principal_name(principal: str) -> str:
+    """The user a quota is looked up by: the principal's name (``User:alice`` -> ``alice``)."""
+    return principal.partition(":")[2] or principal
+
+
+# KIP-219: from these versions on (Kafka 2.0's bumps) the client throttles itself, so the broker
+# answers at once and then mutes the connection; before them the answer waits out the throttle. APIs
+# not listed were born after KIP-219 (every version throttles client-side).
+CLIENT_THROTTLES_FROM = {
+    0: 6, 1: 8, 2: 3, 3: 6, 8: 4, 9: 4, 10: 2, 11: 3, 12: 2, 13: 2, 14: 2, 15: 2, 16: 2, 18: 2, 19: 3,
+    20: 2, 21: 1, 22: 1, 23: 2, 24: 1, 25: 1, 26: 1, 28: 1, 29: 1, 30: 1, 31: 1, 32: 2, 33: 1, 34: 1,
+    35: 1, 37: 1, 42: 1,
+}  # fmt: skip
+# Never held to a request quota (Kafka exempts cluster actions and authentication).
+REQUEST_QUOTA_EXEMPT = frozenset({4, 5, 6, 7, 17, 27, 36, 56})
+
+
+def client_throttles(api_key: int, version: int) -> bool:
+    return version >= CLIENT_THROTTLES_FROM.get(api_key, 0)
+
+
+class HandlerTimer:
+    """Runs a handler's coroutine and adds up the time spent in its own steps (not the time it waits):
+    what a request quota charges, as Kafka charges a request handler thread's time."""
+
+    __slots__ = ("elapsed_ns",)
+
+    def __init__(self) -> None:
+        self.elapsed_ns = 0
+
+    @types.coroutine
+    def run(self, coroutine: Any) -> Generator[Any, Any, Any]:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            start = time.perf_counter_ns()
+            try:
+                step = coroutine.send(value) if error is None else coroutine.throw(error)
+            except StopIteration as stop:
+                self.elapsed_ns += time.perf_counter_ns() - start
+                return stop.value
+            self.elapsed_ns += time.perf_counter_ns() - start
+            try:
+                value, error = (yield step), None
+            except BaseException as exc:  # a cancellation, passed on into the handler
+                value, error = None, exc

@@ -37,6 +37,10 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
         yield process
 
 
+def op(key: str, value: float) -> OpData:
+    return OpData(key=key, value=value)
+
+
 def entity(**names: str | None) -> list[EntityData]:
     return [EntityData(entity_type=t.replace("_", "-"), entity_name=n) for t, n in names.items()]
 
@@ -71,14 +75,13 @@ def described(response: Any) -> dict[tuple[tuple[str, str | None], ...], dict[st
 def test_alter_and_describe_with_every_match_type(broker: BrokerProcess) -> None:
     raw = RawClient(broker)
     try:
-        set_ = lambda key, value: OpData(key=key, value=value)  # noqa: E731
         answer = alter(
             raw,
             [
-                (entity(user="alice"), [set_("producer_byte_rate", 1024), set_("request_percentage", 50.5)]),
-                (entity(user="alice", client_id="app 1"), [set_("consumer_byte_rate", 2048)]),
-                (entity(client_id=None), [set_("producer_byte_rate", 4096)]),
-                (entity(user=None, client_id=None), [set_("consumer_byte_rate", 8192)]),
+                (entity(user="alice"), [op("producer_byte_rate", 1024), op("request_percentage", 50.5)]),
+                (entity(user="alice", client_id="app 1"), [op("consumer_byte_rate", 2048)]),
+                (entity(client_id=None), [op("producer_byte_rate", 4096)]),
+                (entity(user=None, client_id=None), [op("consumer_byte_rate", 8192)]),
             ],
             version=0,
         )
@@ -106,7 +109,7 @@ def test_alter_and_describe_with_every_match_type(broker: BrokerProcess) -> None
         # removing the last key removes the entity; validate_only changes nothing
         answer = alter(raw, [(entity(client_id=None), [OpData(key="producer_byte_rate", remove=True)])])
         assert answer.entries[0].error_code == 0
-        answer = alter(raw, [(entity(user="bob"), [set_("producer_byte_rate", 1)])], validate_only=True)
+        answer = alter(raw, [(entity(user="bob"), [op("producer_byte_rate", 1)])], validate_only=True)
         assert answer.entries[0].error_code == 0
         assert set(described(describe(raw, [("client-id", 1, None)], strict=True))) == set()
         assert described(describe(raw, [("user", 0, "bob")])) == {}
@@ -158,16 +161,130 @@ def test_bad_entities_keys_values_and_filters(broker: BrokerProcess) -> None:
         assert messages[4] == "Invalid configuration key fetch_byte_rate"
         assert messages[5] == "Configuration producer_byte_rate must be a Long value"
         assert [(e.entity_type, e.entity_name) for e in answer.entries[2].entity] == [("group", "g")]
-        for components, code in [
+        filters: list[tuple[list[tuple[str, int, str | None]], int]] = [
             ([("", 0, "x")], ErrorCode.INVALID_REQUEST),
             ([("user", 0, "a"), ("user", 1, None)], ErrorCode.INVALID_REQUEST),
             ([("user", 0, None)], ErrorCode.INVALID_REQUEST),
             ([("user", 7, None)], ErrorCode.INVALID_REQUEST),
             ([("group", 2, None)], ErrorCode.UNSUPPORTED_VERSION),
-        ]:
+        ]
+        for components, code in filters:
             response = describe(raw, components)
             assert (response.error_code, response.entries) == (code, None), components
         assert described(describe(raw, [("user", 0, "u")])) == {(("user", "u"),): {"request_percentage": 12.5}}
         alter(raw, [(entity(user="u"), [OpData(key="request_percentage", remove=True)])])
     finally:
         raw.close()
+
+
+class Deliveries:
+    """What a producer got acknowledged, and when."""
+
+    def __init__(self) -> None:
+        self.acked_bytes = 0
+        self.errors: list[str] = []
+
+    def __call__(self, err: Any, msg: Any) -> None:
+        if err is None:
+            self.acked_bytes += len(msg.value())
+        else:
+            self.errors.append(str(err))
+
+
+def set_quota(broker: BrokerProcess, names: dict[str, str | None], key: str, value: float | None) -> None:
+    raw = RawClient(broker)
+    try:
+        ops = [OpData(key=key, remove=True) if value is None else op(key, value)]
+        answer = alter(raw, [(entity(**names), ops)])
+        assert answer.entries[0].error_code == ErrorCode.NONE, answer.entries[0].error_message
+    finally:
+        raw.close()
+
+
+def upper_bound(rate: float, elapsed: float, slack: int) -> float:
+    """The most a client within ``rate`` can have had in ``elapsed`` seconds: the rate over the
+    time and one window's burst, with room for the measuring, plus the requests in flight."""
+    return rate * (elapsed + WINDOW_S) * 1.5 + slack
+
+
+def test_a_producer_over_producer_byte_rate_is_throttled(broker: BrokerProcess) -> None:
+    rate = 20_000
+    set_quota(broker, {"client_id": "slow-producer"}, "producer_byte_rate", rate)
+    throttles: list[int] = []
+    deliveries = Deliveries()
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "client.id": "slow-producer",
+            "linger.ms": 5,
+            "batch.size": 16384,
+            "queue.buffering.max.messages": 1000,
+            "throttle_cb": lambda event: throttles.append(int(event.throttle_time * 1000)),
+        }
+    )
+    value = b"x" * 1000
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < 3.0:
+            try:
+                producer.produce("quota-produce", value, on_delivery=deliveries)
+            except BufferError:
+                producer.poll(0.05)
+                continue
+            producer.poll(0)
+        producer.poll(0)
+        elapsed = time.monotonic() - start
+        acked = deliveries.acked_bytes
+    finally:
+        producer.purge()
+        producer.flush(0)
+        set_quota(broker, {"client_id": "slow-producer"}, "producer_byte_rate", None)
+    assert max(throttles, default=0) > 0, "the producer never saw a throttle time"
+    assert acked <= upper_bound(rate, elapsed, slack=2 * 16384 * 5), (acked, elapsed)
+    # another client id is not held back by it
+    other = Producer({"bootstrap.servers": broker.bootstrap, "client.id": "fast-producer", "linger.ms": 5})
+    free = Deliveries()
+    for _ in range(2000):
+        other.produce("quota-produce", value, on_delivery=free)
+        other.poll(0)
+    assert other.flush(30) == 0
+    assert free.acked_bytes == 2000 * len(value)
+
+
+def test_a_consumer_over_consumer_byte_rate_is_throttled(broker: BrokerProcess) -> None:
+    # small batches: a batch larger than the quota allows in a window would be throttled forever (as in Kafka)
+    loader = Producer(
+        {"bootstrap.servers": broker.bootstrap, "client.id": "loader", "linger.ms": 5, "batch.size": 4096}
+    )
+    for _ in range(600):
+        loader.produce("quota-fetch", b"y" * 1000)
+        loader.poll(0)
+    assert loader.flush(30) == 0
+    rate = 20_000
+    set_quota(broker, {"user": "ANONYMOUS", "client_id": "slow-consumer"}, "consumer_byte_rate", rate)
+    throttles: list[int] = []
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "client.id": "slow-consumer",
+            "group.id": "quota-fetch",
+            "enable.auto.commit": False,
+            "throttle_cb": lambda event: throttles.append(int(event.throttle_time * 1000)),
+        }
+    )
+    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+    consumed = 0
+    try:
+        consumer.assign([TopicPartition("quota-fetch", 0, OFFSET_BEGINNING)])
+        start = time.monotonic()
+        while time.monotonic() - start < 3.0:
+            message = consumer.poll(0.1)
+            if message is not None and message.error() is None:
+                consumed += len(message.value() or b"")
+        elapsed = time.monotonic() - start
+    finally:
+        consumer.close()
+        set_quota(broker, {"user": "ANONYMOUS", "client_id": "slow-consumer"}, "consumer_byte_rate", None)
+    assert max(throttles, default=0) > 0, "the consumer never saw a throttle time"
+    assert consumed <= upper_bound(rate, elapsed, slack=2 * 20_000), (consumed, elapsed)
