@@ -70,8 +70,11 @@ def test_a_quota_written_as_kafka_configs_does_reaches_every_broker(cluster: Clu
     change = {"version": 2, "entity_path": "clients/slow%20app"}
     zk.create("/config/changes/config_change_", json.dumps(change).encode(), sequence=True)
     wanted = {"producer_byte_rate": 1024.0, "request_percentage": 12.5}
-    for broker in cluster.brokers:
-        wait_for(lambda b=broker: quotas_of(b).get((("client-id", "slow app"),)) == wanted, what=f"{broker}'s quotas")
+
+    def everywhere() -> bool:
+        return all(quotas_of(b).get((("client-id", "slow app"),)) == wanted for b in cluster.brokers)
+
+    wait_for(everywhere, what="every broker to see the quota")
 
 
 def test_alter_client_quotas_through_one_broker_keeps_scram_credentials(cluster: Cluster, zk: KazooClient) -> None:
@@ -106,5 +109,6 @@ def test_alter_client_quotas_through_one_broker_keeps_scram_credentials(cluster:
         what="the second broker to see the quota",
     )
     assert quotas_of(second)[(("user", user),)] == {"consumer_byte_rate": 2048.0}
-    described = client.describe_user_scram_credentials([user])[user].result(timeout=30)
+    futures: Any = client.describe_user_scram_credentials([user])
+    described = futures[user].result(timeout=30)
     assert [i.mechanism for i in described.scram_credential_infos] == [ScramMechanism.SCRAM_SHA_256]
