@@ -23,6 +23,7 @@ from protocol.messages.alter_client_quotas import (
     OpData,
 )
 from protocol.messages.describe_client_quotas import ComponentData, DescribeClientQuotasRequest
+from protocol.messages.metadata import MetadataRequest
 from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
 
@@ -288,3 +289,25 @@ def test_a_consumer_over_consumer_byte_rate_is_throttled(broker: BrokerProcess) 
         set_quota(broker, {"user": "ANONYMOUS", "client_id": "slow-consumer"}, "consumer_byte_rate", None)
     assert max(throttles, default=0) > 0, "the consumer never saw a throttle time"
     assert consumed <= upper_bound(rate, elapsed, slack=2 * 20_000), (consumed, elapsed)
+
+
+def test_request_percentage_throttles_a_busy_client(broker: BrokerProcess) -> None:
+    set_quota(broker, {"client_id": "busy"}, "request_percentage", 0.01)  # 0.1 ms of handler time a second
+    raw = RawClient(broker, client_id="busy")
+    try:
+        throttles = []
+        for _ in range(50):
+            response = raw.request(3, 9, MetadataRequest(topics=None))  # Metadata v9: throttles client-side
+            throttles.append(response.throttle_time_ms)
+            if response.throttle_time_ms:
+                break
+    finally:
+        raw.close()
+        set_quota(broker, {"client_id": "busy"}, "request_percentage", None)
+    # a request quota throttles at most one sample window (Kafka's ClientRequestQuotaManager)
+    assert 0 < throttles[-1] <= 1000, throttles
+    other = RawClient(broker, client_id="idle")
+    try:
+        assert other.request(3, 9, MetadataRequest(topics=None)).throttle_time_ms == 0
+    finally:
+        other.close()
