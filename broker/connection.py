@@ -451,8 +451,9 @@ class Connection:
             throttle = quotas.record(REQUEST, user, ctx.client_id, timer.elapsed_ns)
             if throttle > ctx.throttle_ms:
                 ctx.throttle_ms = throttle
-                if response is not None and hasattr(response, "throttle_time_ms"):
-                    response.throttle_time_ms = throttle
+                answer = response.body if isinstance(response, FileBackedResponse) else response
+                if answer is not None and hasattr(answer, "throttle_time_ms"):
+                    answer.throttle_time_ms = throttle
         if ctx.throttle_ms > 0:
             await self._throttle(ctx)
         if response is None:

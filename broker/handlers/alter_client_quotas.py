@@ -2,8 +2,9 @@
 
 - Each entry names an entity (user, client-id or both; a null name is the default entity) and its
   ops: set a key to a value, or remove it. Entries are checked and applied one by one, as Kafka's
-  ``alterClientQuotas`` does: an empty entity, a duplicate or unknown entity type, or an empty name is
-  INVALID_REQUEST; so is setting a key other than ``producer_byte_rate``, ``consumer_byte_rate``,
+  ``alterClientQuotas`` does: an empty entity, an unknown entity type or an empty name is
+  INVALID_REQUEST (a type given twice counts with its last name: Kafka reads the entity as a map);
+  so is setting a key other than ``producer_byte_rate``, ``consumer_byte_rate``,
   ``request_percentage`` (``Invalid configuration key``) or a byte rate that is not a whole number
   (``must be a Long value``). Removing a key needs no check. ``validate_only`` checks and changes
   nothing.

@@ -92,14 +92,10 @@ def entity_from_request(items: Iterable[tuple[str, str | None]]) -> Entity:
     """An AlterClientQuotas entity ((type, name or None) pairs), checked as Kafka checks it."""
     user: str | bool | None = ABSENT
     client_id: str | bool | None = ABSENT
-    seen: set[str] = set()
-    items = list(items)
-    if not items:
+    by_type = dict(items)  # Kafka reads the entity as a map: of a type given twice, the last counts
+    if not by_type:
         raise InvalidQuota("Invalid empty client quota entity")
-    for entity_type, entity_name in items:
-        if entity_type in seen:
-            raise InvalidQuota(f"Duplicate {entity_type} entity type")
-        seen.add(entity_type)
+    for entity_type, entity_name in by_type.items():
         if entity_type == USER:
             user = entity_name
         elif entity_type == CLIENT_ID:

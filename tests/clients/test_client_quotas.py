@@ -155,7 +155,8 @@ def test_bad_entities_keys_values_and_filters(broker: BrokerProcess) -> None:
             ],
         )
         codes = [e.error_code for e in answer.entries]
-        assert codes == [ErrorCode.INVALID_REQUEST] * 6 + [ErrorCode.NONE]
+        # a type given twice: the last name counts, as Kafka reads the entity as a map
+        assert codes == [ErrorCode.INVALID_REQUEST] * 3 + [ErrorCode.NONE] + [ErrorCode.INVALID_REQUEST] * 2 + [0]
         messages = [e.error_message for e in answer.entries]
         assert messages[0] == "Invalid empty client quota entity"
         assert messages[1] == "Empty user not supported"
@@ -173,7 +174,9 @@ def test_bad_entities_keys_values_and_filters(broker: BrokerProcess) -> None:
             response = describe(raw, components)
             assert (response.error_code, response.entries) == (code, None), components
         assert described(describe(raw, [("user", 0, "u")])) == {(("user", "u"),): {"request_percentage": 12.5}}
+        assert described(describe(raw, [("user", 0, "v")])) == {(("user", "v"),): {"producer_byte_rate": 10.0}}
         alter(raw, [(entity(user="u"), [OpData(key="request_percentage", remove=True)])])
+        alter(raw, [(entity(user="v"), [OpData(key="producer_byte_rate", remove=True)])])
     finally:
         raw.close()
 
