@@ -37,7 +37,7 @@ Invariants:
   (``RequestContext.throttle_ms``, or the request quota's share of handler time measured here); from
   then on no further request of the connection is read until it has passed (Kafka mutes the
   channel). KIP-219: a client that throttles itself gets the answer at once, an older one after it.
-  While any client quota is set, a connection's requests are handled one at a time (as Kafka handles
+  The requests of a connection that a client quota holds are handled one at a time (as Kafka handles
   a channel's), so requests pipelined behind a throttled one wait for the throttle too.
 - This module knows handlers only through the dispatcher's registry, never a handler module.
 """
@@ -112,6 +112,11 @@ def _size(response: Response) -> int:
     if isinstance(response, Outgoing):
         return response.size
     return len(response)
+
+
+def _user(ctx: RequestContext) -> str:
+    """The user quotas know the connection's principal by."""
+    return principal_name(ctx.security.principal) if ctx.security is not None else "ANONYMOUS"
 
 
 def _follower(body: Struct) -> bool:
@@ -419,7 +424,7 @@ class Connection:
 
     async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct, request: _Request) -> Response:
         quotas = self.components.client_quotas
-        if quotas is not None and quotas.any_enabled():
+        if quotas is not None and quotas.applies(_user(ctx), ctx.client_id):
             return await self._handle_in_turn(ctx, handler, body, request)
         return await self._handle_now(ctx, handler, body, request)
 
@@ -447,8 +452,7 @@ class Connection:
         else:
             timer = HandlerTimer()
             response = await timer.run(run)
-            user = principal_name(ctx.security.principal) if ctx.security is not None else "ANONYMOUS"
-            throttle = quotas.record(REQUEST, user, ctx.client_id, timer.elapsed_ns)
+            throttle = quotas.record(REQUEST, _user(ctx), ctx.client_id, timer.elapsed_ns)
             if throttle > ctx.throttle_ms:
                 ctx.throttle_ms = throttle
                 answer = response.body if isinstance(response, FileBackedResponse) else response

@@ -86,8 +86,9 @@ class ClientQuotaManager:
     def enabled(self, kind: str) -> bool:
         return kind in self._enabled
 
-    def any_enabled(self) -> bool:
-        return bool(self._enabled)
+    def applies(self, user: str, client_id: str) -> bool:
+        """Whether any quota holds the connection of ``user`` with ``client_id``."""
+        return any(self.quota(kind, user, client_id) is not None for kind in self._enabled)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
