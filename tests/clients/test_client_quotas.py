@@ -2,8 +2,9 @@
 them (raw requests: neither kafka-python nor confluent-kafka has these admin calls), and enforcement
 seen by confluent-kafka producers and consumers (throttle callbacks, bytes acknowledged bounded).
 
-One broker for the module, with one-second quota windows (``quota.window.num=2``) so that a rate is
-measured over about a second and throttles stay short."""
+One broker for the module (PLAINTEXT, and SASL_PLAINTEXT for a user's quota), with one-second quota
+windows (``quota.window.num=2``) so that a rate is measured over about a second and throttles stay
+short. Bounds are on bytes acknowledged in a time, never on how long something took."""
 
 from __future__ import annotations
 
@@ -28,13 +29,24 @@ from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
 
 ALTER, DESCRIBE = 49, 48
+JAAS = (
+    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+    'username="admin" password="admin-secret" user_alice="alice-secret";'
+)
 WINDOW_S = 1.0  # (quota.window.num - 1) * quota.window.size.seconds
 
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     tmp: Path = tmp_path_factory.mktemp("quotas")
-    with BrokerProcess(tmp, {"quota.window.num": "2", "quota.window.size.seconds": "1"}) as process:
+    settings = {
+        "quota.window.num": "2",
+        "quota.window.size.seconds": "1",
+        "listeners": "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+    }
+    with BrokerProcess(tmp, settings) as process:
         yield process
 
 
@@ -314,3 +326,60 @@ def test_request_percentage_throttles_a_busy_client(broker: BrokerProcess) -> No
         assert other.request(3, 9, MetadataRequest(topics=None)).throttle_time_ms == 0
     finally:
         other.close()
+
+
+def test_a_user_quota_holds_that_sasl_user_only(broker: BrokerProcess) -> None:
+    rate = 20_000
+    set_quota(broker, {"user": "alice"}, "producer_byte_rate", rate)
+    throttles: list[int] = []
+    deliveries = Deliveries()
+    alice = Producer(
+        {
+            "bootstrap.servers": f"127.0.0.1:{broker.ports['SASL_PLAINTEXT']}",
+            "security.protocol": "SASL_PLAINTEXT",
+            "sasl.mechanism": "PLAIN",
+            "sasl.username": "alice",
+            "sasl.password": "alice-secret",
+            "client.id": "shared",
+            "linger.ms": 5,
+            "batch.size": 16384,
+            "queue.buffering.max.messages": 1000,
+            "throttle_cb": lambda event: throttles.append(int(event.throttle_time * 1000)),
+        }
+    )
+    value = b"z" * 1000
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < 2.0:
+            try:
+                alice.produce("quota-user", value, on_delivery=deliveries)
+            except BufferError:
+                alice.poll(0.05)
+                continue
+            alice.poll(0)
+        alice.poll(0)
+        elapsed = time.monotonic() - start
+        acked = deliveries.acked_bytes
+    finally:
+        alice.purge()
+        alice.flush(0)
+    anonymous_throttles: list[int] = []
+    anonymous = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap,
+            "client.id": "shared",
+            "linger.ms": 5,
+            "throttle_cb": lambda event: anonymous_throttles.append(int(event.throttle_time * 1000)),
+        }
+    )
+    free = Deliveries()
+    try:
+        for _ in range(1000):
+            anonymous.produce("quota-user", value, on_delivery=free)
+            anonymous.poll(0)
+        assert anonymous.flush(30) == 0
+    finally:
+        set_quota(broker, {"user": "alice"}, "producer_byte_rate", None)
+    assert max(throttles, default=0) > 0, "alice never saw a throttle time"
+    assert acked <= upper_bound(rate, elapsed, slack=2 * 16384 * 5), (acked, elapsed)
+    assert free.acked_bytes == 1000 * len(value) and max(anonymous_throttles, default=0) == 0
