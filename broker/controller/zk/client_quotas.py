@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 
-from kazoo.exceptions import NoNodeError
+from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 from kazoo.protocol.states import EventType, WatchedEvent
 
 from broker.quotas.entities import QUOTA_KEYS, path_entity
@@ -76,20 +76,25 @@ class ZkClientQuotaStore(ClientQuotaStore):
 
     async def _write(self, entity_path: str, quotas: dict[str, str]) -> None:
         path = f"{paths.CONFIG}/{entity_path}"
-        try:
-            data, _ = await self.zk.get(path)
-            config = dict((json.loads(data) if data else {}).get("config") or {})
-        except NoNodeError:
-            config = {}
-        config = {k: v for k, v in config.items() if k not in QUOTA_KEYS}
-        config.update(quotas)
-        data = json.dumps({"version": 1, "config": config}, separators=(",", ":")).encode()
-        try:
-            await self.zk.set(path, data)
-        except NoNodeError:
-            parent = path.rsplit("/", 1)[0]
-            await self.zk.ensure_path(parent)
-            await self.zk.create(path, data)
+        while True:  # read-modify-write of a node other writers share (SCRAM credentials): retried on a race
+            try:
+                data, stat = await self.zk.get(path)
+                config = dict((json.loads(data) if data else {}).get("config") or {})
+                version = stat.version
+            except NoNodeError:
+                config, version = {}, None
+            config = {k: v for k, v in config.items() if k not in QUOTA_KEYS}
+            config.update(quotas)
+            data = json.dumps({"version": 1, "config": config}, separators=(",", ":")).encode()
+            try:
+                if version is None:
+                    await self.zk.ensure_path(path.rsplit("/", 1)[0])
+                    await self.zk.create(path, data)
+                else:
+                    await self.zk.set(path, data, version)
+                break
+            except (BadVersionError, NodeExistsError, NoNodeError):
+                continue
         await self.zk.create(paths.config_change_prefix(), encode_config_change(entity_path), sequence=True)
 
     # -- following -----------------------------------------------------------------------------------
