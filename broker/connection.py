@@ -366,7 +366,7 @@ class Connection:
         ctx = RequestContext(
             self.components, api, header, self.host, self.port, self.listener, self.security, self.connection_id
         )
-        ctx.request_size = len(frame) + 4
+        ctx.request_size = len(frame)  # Kafka's request.sizeInBytes: header and body
         handler = registration.handler
         request = _Request(None)
         request.start = lambda: self._handle(ctx, handler, body, request)

@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable, Generator
 from typing import Any
 
-from broker.config import BrokerConfig
+from broker.config import LONG_MAX, BrokerConfig
 from broker.quotas.entities import (
     CONSUMER_BYTE_RATE,
     PRODUCER_BYTE_RATE,
@@ -38,7 +38,6 @@ from broker.replication.quota import SampledRate
 PRODUCE, FETCH, REQUEST = "Produce", "Fetch", "Request"
 _KEYS = {PRODUCE: PRODUCER_BYTE_RATE, FETCH: CONSUMER_BYTE_RATE, REQUEST: REQUEST_PERCENTAGE}
 _STATIC_DEFAULTS = {PRODUCE: "quota.producer.default", FETCH: "quota.consumer.default"}
-_LONG_MAX = (1 << 63) - 1
 NANOS_TO_PERCENTAGE_PER_SECOND = 100.0 / 1e9
 
 
@@ -80,7 +79,7 @@ class ClientQuotaManager:
         self._enabled = frozenset(
             kind
             for kind, key in _KEYS.items()
-            if key in keys or (kind in _STATIC_DEFAULTS and self.config.get(_STATIC_DEFAULTS[kind]) < _LONG_MAX)
+            if key in keys or (kind in _STATIC_DEFAULTS and self.config.get(_STATIC_DEFAULTS[kind]) < LONG_MAX)
         )
 
     def enabled(self, kind: str) -> bool:
@@ -97,7 +96,7 @@ class ClientQuotaManager:
         static = None
         if kind in _STATIC_DEFAULTS:
             value = self.config.get(_STATIC_DEFAULTS[kind])
-            static = float(value) if value < _LONG_MAX else None
+            static = float(value) if value < LONG_MAX else None
         return quota_for(self.store.configs, _KEYS[kind], user, client_id, static)
 
     def _rate(self, kind: str, quota: Quota) -> Rate:
