@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from broker.dispatcher import HANDLERS, CloseConnection, Handler, RequestContext, unsupported_api_versions_response
-from broker.quotas.manager import REQUEST, REQUEST_QUOTA_EXEMPT, HandlerTimer, client_throttles, principal_name
+from broker.quotas.manager import REQUEST, HandlerTimer, client_throttles, principal_name, request_quota_exempt
 from broker.security.authenticator import UnexpectedRequest
 from broker.zerocopy import FileBackedResponse, Outgoing, send
 from protocol import codec
@@ -117,13 +117,6 @@ def _size(response: Response) -> int:
 def _user(ctx: RequestContext) -> str:
     """The user quotas know the connection's principal by."""
     return principal_name(ctx.security.principal) if ctx.security is not None else "ANONYMOUS"
-
-
-def _follower(body: Struct) -> bool:
-    """A follower's Fetch (a replica id): never held to a request quota."""
-    state = getattr(body, "replica_state", None)
-    replica_id = getattr(body, "replica_id", -1)
-    return max(replica_id, getattr(state, "replica_id", -1)) >= 0
 
 
 def _drop(answer: asyncio.Future[Response]) -> None:
@@ -447,7 +440,7 @@ class Connection:
         faults = self.components.faults
         run = handler(ctx, body) if faults is None else faults.run(ctx, handler, body)
         quotas = self.components.client_quotas
-        if quotas is None or not quotas.enabled(REQUEST) or ctx.api.key in REQUEST_QUOTA_EXEMPT or _follower(body):
+        if quotas is None or not quotas.enabled(REQUEST) or request_quota_exempt(ctx.api.key, body):
             response = await run
         else:
             timer = HandlerTimer()

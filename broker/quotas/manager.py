@@ -163,6 +163,15 @@ CLIENT_THROTTLES_FROM = {
 REQUEST_QUOTA_EXEMPT = frozenset({4, 5, 6, 7, 17, 27, 36, 56})
 
 
+def request_quota_exempt(api_key: int, body: object) -> bool:
+    """Cluster actions, authentication and a follower's requests (a replica id) are never held to a
+    request quota."""
+    if api_key in REQUEST_QUOTA_EXEMPT:
+        return True
+    state = getattr(body, "replica_state", None)
+    return max(getattr(body, "replica_id", -1), getattr(state, "replica_id", -1)) >= 0
+
+
 def client_throttles(api_key: int, version: int) -> bool:
     return version >= CLIENT_THROTTLES_FROM.get(api_key, 0)
 
