@@ -46,7 +46,7 @@ async def handle_alter_client_quotas(
         response.entries.append(answer)
         if not allowed:
             answer.error_code = ErrorCode.CLUSTER_AUTHORIZATION_FAILED
-            answer.error_message = ErrorCode.CLUSTER_AUTHORIZATION_FAILED.message
+            answer.error_message = "Cluster authorization failed."  # Kafka's message for the error
             continue
         try:
             path, ops = _checked(entry)

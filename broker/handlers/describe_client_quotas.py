@@ -32,7 +32,7 @@ async def handle_describe_client_quotas(
     ctx: RequestContext, request: DescribeClientQuotasRequest
 ) -> DescribeClientQuotasResponse:
     if not _authz.cluster_allowed(ctx):
-        return _error(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED.message)
+        return _error(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "Cluster authorization failed.")
     try:
         by_type = check_filter(Component(c.entity_type, c.match_type, c.match) for c in request.components)
     except InvalidQuota as exc:
