@@ -112,3 +112,23 @@ def test_alter_client_quotas_through_one_broker_keeps_scram_credentials(cluster:
     futures: Any = client.describe_user_scram_credentials([user])
     described = futures[user].result(timeout=30)
     assert [i.mechanism for i in described.scram_credential_infos] == [ScramMechanism.SCRAM_SHA_256]
+
+
+def test_a_broker_down_during_a_change_reads_it_from_zookeeper_when_back(cluster: Cluster) -> None:
+    first, second = cluster.brokers
+    second.stop()
+    try:
+        raw = RawClient(first)
+        try:
+            entry = AlterClientQuotasRequestEntryData(
+                entity=[EntityData(entity_type="client-id", entity_name="while-down")],
+                ops=[OpData(key="consumer_byte_rate", value=512)],
+            )
+            assert raw.request(49, 1, AlterClientQuotasRequest(entries=[entry])).entries[0].error_code == 0
+        finally:
+            raw.close()
+    finally:
+        second.start()
+    wanted = quotas_of(first)
+    assert wanted[(("client-id", "while-down"),)] == {"consumer_byte_rate": 512.0}
+    wait_for(lambda: quotas_of(second) == wanted, what="the restarted broker's quotas")
