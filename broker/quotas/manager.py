@@ -8,7 +8,8 @@
 - Rates are Kafka's ``Rate`` over a windowed sum: ``quota.window.num`` samples of
   ``quota.window.size.seconds`` (the replication quotas' ``SampledRate``), measured over the time
   since the oldest sample began but never less than ``quota.window.num - 1`` whole windows. Those
-  sharing a quota entity (a user-level quota: all its client ids) share one rate.
+  sharing a quota entity (a user-level quota: all its client ids) share one rate; a rate idle for an
+  hour is forgotten (Kafka's inactive sensor expiry).
 - A value is recorded, then the rate checked (Kafka's ``Sensor.record`` with a quota): above the
   bound, the throttle time is ``(rate - bound) / bound * window``, the time it takes the rate to
   come back to the bound; request quotas throttle at most one sample window.
@@ -39,6 +40,8 @@ PRODUCE, FETCH, REQUEST = "Produce", "Fetch", "Request"
 _KEYS = {PRODUCE: PRODUCER_BYTE_RATE, FETCH: CONSUMER_BYTE_RATE, REQUEST: REQUEST_PERCENTAGE}
 _STATIC_DEFAULTS = {PRODUCE: "quota.producer.default", FETCH: "quota.consumer.default"}
 NANOS_TO_PERCENTAGE_PER_SECOND = 100.0 / 1e9
+_PRUNE_AT = 4096  # rates kept before idle ones are looked for
+_INACTIVE_MS = 3600 * 1000
 
 
 class Rate(SampledRate):
@@ -52,6 +55,9 @@ class Rate(SampledRate):
         if full < self.samples - 1:
             elapsed += (self.samples - 1 - full) * self.window_ms
         return elapsed
+
+    def last_event_ms(self) -> int:
+        return max((s.last_event_ms for s in self._samples), default=0)
 
     def measure(self, now_ms: int) -> float:
         self._purge(now_ms)
@@ -72,9 +78,8 @@ class ClientQuotaManager:
         self._store_changed()
 
     def _store_changed(self) -> None:
-        """Kafka's ``quotasEnabled`` per type: any quota of its key set (or a static default); and the
-        rates start again, as Kafka's sensors do when a quota changes."""
-        self._rates.clear()
+        """Kafka's ``quotasEnabled`` per type: any quota of its key set (or a static default). Rates
+        are kept: a changed bound applies to what was measured so far, as Kafka updates its sensors."""
         keys = {key for config in self.store.configs.values() for key in config}
         self._enabled = frozenset(
             kind
@@ -103,9 +108,18 @@ class ClientQuotaManager:
         key = (kind, *quota.metric_key)
         rate = self._rates.get(key)
         if rate is None:
+            if len(self._rates) >= _PRUNE_AT:
+                self._prune()
             samples = self.config.get("quota.window.num")
             rate = self._rates[key] = Rate(samples, self.config.get("quota.window.size.seconds") * 1000)
         return rate
+
+    def _prune(self) -> None:
+        """Forget the rates of clients idle for an hour (Kafka expires their sensors after as long)."""
+        now = self._now_ms()
+        idle = [key for key, rate in self._rates.items() if now - rate.last_event_ms() > _INACTIVE_MS]
+        for key in idle:
+            del self._rates[key]
 
     def record(self, kind: str, user: str, client_id: str, value: float) -> int:
         """Record ``value`` (bytes; for REQUEST, nanoseconds of handler time) for the connection of

@@ -103,3 +103,13 @@ def test_handler_time_counts_its_own_steps_only() -> None:
 
     result, elapsed_ns = asyncio.run(main())
     assert result == 7 and elapsed_ns < 100_000_000
+
+
+def test_a_changed_bound_applies_to_what_was_measured() -> None:
+    config = BrokerConfig.from_properties({"quota.window.num": "11", "quota.window.size.seconds": "1"})
+    store = ClientQuotaStore()
+    manager = ClientQuotaManager(config, store, clock=lambda: 0.0)
+    store.alter({"clients/app": {"producer_byte_rate": "1000000"}})
+    assert manager.record(PRODUCE, "ANONYMOUS", "app", 20_000) == 0
+    store.alter({"clients/app": {"producer_byte_rate": "1000"}})  # 20 kB over 10 s is twice that
+    assert manager.record(PRODUCE, "ANONYMOUS", "app", 0) == 10_000
