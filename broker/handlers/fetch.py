@@ -96,7 +96,7 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     if quotas is not None and quotas.enabled(FETCH_QUOTA):  # Kafka's getMaxValueInQuotaWindow
         window_bytes = quotas.max_value_in_window(FETCH_QUOTA, user, ctx.client_id)
         if window_bytes is not None:
-            max_bytes = min(max_bytes, int(min(window_bytes, max_bytes)))
+            max_bytes = min(max_bytes, int(window_bytes))
     else:
         quotas = None
     params = FetchParams(
