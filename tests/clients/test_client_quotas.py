@@ -390,3 +390,41 @@ def test_a_user_quota_holds_that_sasl_user_only(broker: BrokerProcess) -> None:
     assert max(throttles, default=0) > 0, "alice never saw a throttle time"
     assert acked <= upper_bound(rate, elapsed, slack=2 * 16384 * 5), (acked, elapsed)
     assert free.acked_bytes == 1000 * len(value) and max(anonymous_throttles, default=0) == 0
+
+
+def test_kafka_pythons_own_encoding_of_the_quota_apis(broker: BrokerProcess) -> None:
+    """kafka-python has the two APIs' messages (no admin calls for them): its encoder and decoder,
+    at the version it picks from ApiVersions, against the broker's."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.protocol.admin import AlterClientQuotasRequest as KpAlter
+    from kafka.protocol.admin import DescribeClientQuotasRequest as KpDescribe
+
+    client = KafkaAdminClient(bootstrap_servers=broker.bootstrap, client_id="kafka-python-quotas")
+    try:
+        manager: Any = client._manager  # kafka-python's own way of sending a request to a broker
+
+        def alter_one(name: str | None, key: str, value: float) -> Any:
+            entity = KpAlter.EntryData.EntityData(entity_type="client-id", entity_name=name)
+            op_ = KpAlter.EntryData.OpData(key=key, value=value, remove=False)
+            request = KpAlter(entries=[KpAlter.EntryData(entity=[entity], ops=[op_])], validate_only=False)
+            return manager.run(manager.send, request).entries[0]
+
+        assert alter_one(None, "consumer_byte_rate", 4096).error_code == 0
+        refused = alter_one("kp", "producer_byte_rate", 0.5)
+        assert (refused.error_code, refused.error_message) == (
+            ErrorCode.INVALID_REQUEST,
+            "Configuration producer_byte_rate must be a Long value",
+        )
+        describe_default = KpDescribe(
+            components=[KpDescribe.ComponentData(entity_type="client-id", match_type=1, match=None)], strict=True
+        )
+        answer = manager.run(manager.send, describe_default)
+        assert answer.error_code == 0
+        assert [(e.entity_type, e.entity_name) for e in answer.entries[0].entity] == [("client-id", None)]
+        assert [(v.key, v.value) for v in answer.entries[0].values] == [("consumer_byte_rate", 4096.0)]
+        remove = KpAlter.EntryData.OpData(key="consumer_byte_rate", value=0.0, remove=True)
+        entity = KpAlter.EntryData.EntityData(entity_type="client-id", entity_name=None)
+        removal = KpAlter(entries=[KpAlter.EntryData(entity=[entity], ops=[remove])], validate_only=False)
+        assert manager.run(manager.send, removal).entries[0].error_code == 0
+    finally:
+        client.close()
