@@ -21,6 +21,7 @@ from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction.service import TransactionService
 from broker.fault_injection import FaultInjector
 from broker.metadata_cache import MetadataCache
+from broker.quotas.manager import ClientQuotaManager
 from broker.replica_manager import ReplicaManager
 from broker.security.acl import Authorizer
 from broker.security.acl_store import AclStore
@@ -49,5 +50,6 @@ class BrokerComponents:
     scram_credentials: ScramCredentialStore = field(default_factory=ScramCredentialStore)  # SCRAM users
     authorizer: Authorizer | None = None  # None: no authorizer.class.name, nothing is checked
     acls: AclStore | None = None  # where the authorizer's ACLs are kept (None with no authorizer)
+    client_quotas: ClientQuotaManager | None = None  # client quotas and their rates (None: none enforced)
     faults: FaultInjector | None = None  # kafkish.fault.injection.enable: the rules requests go through
     stopping: bool = False  # set once shutdown begins: connections read no further requests

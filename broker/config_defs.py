@@ -417,6 +417,23 @@ _BROKER: list[ConfigDef] = [
         "Upper bound (bytes/s) on moves between log directories; stored only (no such moves here).",
         _at_least(0),
     ),
+    # Client quotas (broker.quotas): the rates' samples; the deprecated static defaults (Long.MAX_VALUE: none)
+    ConfigDef("quota.window.num", INT, 11, "Samples kept for client quotas.", _at_least(1)),
+    ConfigDef("quota.window.size.seconds", INT, 1, "The time span of each client quota sample.", _at_least(1)),
+    ConfigDef(
+        "quota.producer.default",
+        L,
+        LONG_MAX,
+        "Deprecated: the producer_byte_rate of client ids with no quota set dynamically.",
+        _at_least(1),
+    ),
+    ConfigDef(
+        "quota.consumer.default",
+        L,
+        LONG_MAX,
+        "Deprecated: the consumer_byte_rate of client ids with no quota set dynamically.",
+        _at_least(1),
+    ),
     ConfigDef("replication.quota.window.num", INT, 11, "Samples kept for replication quotas.", _at_least(1)),
     ConfigDef(
         "replication.quota.window.size.seconds",

@@ -33,6 +33,12 @@ Invariants:
 - With ``connections.max.reauth.ms`` set, an authenticated session expires: its next request closes the
   connection unless it is a SaslHandshake beginning a re-authentication (KIP-368), which is then read
   and answered one frame at a time like the first authentication.
+- Client quotas (``broker.quotas``): a request over its quota comes back with a throttle time
+  (``RequestContext.throttle_ms``, or the request quota's share of handler time measured here); from
+  then on no further request of the connection is read until it has passed (Kafka mutes the
+  channel). KIP-219: a client that throttles itself gets the answer at once, an older one after it.
+  The requests of a connection that a client quota holds are handled one at a time (as Kafka handles
+  a channel's), so requests pipelined behind a throttled one wait for the throttle too.
 - This module knows handlers only through the dispatcher's registry, never a handler module.
 """
 
@@ -50,6 +56,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from broker.dispatcher import HANDLERS, CloseConnection, Handler, RequestContext, unsupported_api_versions_response
+from broker.quotas.manager import REQUEST, HandlerTimer, client_throttles, principal_name, request_quota_exempt
 from broker.security.authenticator import UnexpectedRequest
 from broker.zerocopy import FileBackedResponse, Outgoing, send
 from protocol import codec
@@ -107,6 +114,11 @@ def _size(response: Response) -> int:
     return len(response)
 
 
+def _user(ctx: RequestContext) -> str:
+    """The user quotas know the connection's principal by."""
+    return principal_name(ctx.security.principal) if ctx.security is not None else "ANONYMOUS"
+
+
 def _drop(answer: asyncio.Future[Response]) -> None:
     """The answer of a client that went away: close its file regions; a broker bug is still logged."""
     if answer.cancelled():
@@ -157,6 +169,8 @@ class Connection:
         self._receiver: asyncio.Task[None] | None = None
         self._writing: _Request | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._mute_until = 0.0  # loop time until which no request is read (a client quota's throttle)
+        self._turn: asyncio.Future[None] | None = None  # with client quotas: the request handled last
 
     def __repr__(self) -> str:
         return f"connection from {self.host}:{self.port}"
@@ -278,6 +292,8 @@ class Connection:
             except asyncio.IncompleteReadError:
                 raise ClientError(f"connection closed in the middle of a {size}-byte frame") from None
             self.last_active = self._loop.time()
+            while (muted := self._mute_until - self._loop.time()) > 0:  # throttled: as if not read yet
+                await asyncio.sleep(muted)
             if self._sasl is not None and self._sasl.complete:  # KIP-368: an expired session re-authenticates
                 starts_reauthentication = len(frame) >= 2 and frame[:2] == _SASL_HANDSHAKE_KEY
                 if self._sasl.expired() and not starts_reauthentication:
@@ -343,6 +359,7 @@ class Connection:
         ctx = RequestContext(
             self.components, api, header, self.host, self.port, self.listener, self.security, self.connection_id
         )
+        ctx.request_size = len(frame)  # Kafka's request.sizeInBytes: header and body
         handler = registration.handler
         request = _Request(None)
         request.start = lambda: self._handle(ctx, handler, body, request)
@@ -399,8 +416,43 @@ class Connection:
         request.held = size
 
     async def _handle(self, ctx: RequestContext, handler: Handler, body: Struct, request: _Request) -> Response:
+        quotas = self.components.client_quotas
+        if quotas is not None and quotas.applies(_user(ctx), ctx.client_id):
+            return await self._handle_in_turn(ctx, handler, body, request)
+        return await self._handle_now(ctx, handler, body, request)
+
+    async def _handle_in_turn(self, ctx: RequestContext, handler: Handler, body: Struct, request: _Request) -> Response:
+        """With client quotas, a connection's requests are handled one after the other, each once the
+        connection is no longer muted, as Kafka handles them (one request of a channel at a time), so
+        a throttle holds back what the client pipelined after the throttled request."""
+        previous, turn = self._turn, self._loop.create_future()
+        self._turn = turn
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            while (muted := self._mute_until - self._loop.time()) > 0:
+                await asyncio.sleep(muted)
+            return await self._handle_now(ctx, handler, body, request)
+        finally:
+            turn.set_result(None)
+
+    async def _handle_now(self, ctx: RequestContext, handler: Handler, body: Struct, request: _Request) -> Response:
         faults = self.components.faults
-        response = await (handler(ctx, body) if faults is None else faults.run(ctx, handler, body))
+        run = handler(ctx, body) if faults is None else faults.run(ctx, handler, body)
+        quotas = self.components.client_quotas
+        if quotas is None or not quotas.enabled(REQUEST) or request_quota_exempt(ctx.api.key, body):
+            response = await run
+        else:
+            timer = HandlerTimer()
+            response = await timer.run(run)
+            throttle = quotas.record(REQUEST, _user(ctx), ctx.client_id, timer.elapsed_ns)
+            if throttle > ctx.throttle_ms:
+                ctx.throttle_ms = throttle
+                answer = response.body if isinstance(response, FileBackedResponse) else response
+                if answer is not None and hasattr(answer, "throttle_time_ms"):
+                    answer.throttle_time_ms = throttle
+        if ctx.throttle_ms > 0:
+            await self._throttle(ctx)
         if response is None:
             return None
         if isinstance(response, FileBackedResponse):
@@ -408,6 +460,14 @@ class Connection:
         data = encode_response(ctx.api, ctx.version, ctx.header.correlation_id, response)
         self._write_at_once(request, data)
         return data
+
+    async def _throttle(self, ctx: RequestContext) -> None:
+        """Mute the connection for the request's throttle time; a client too old to throttle itself
+        (KIP-219) gets its answer only once the time has passed."""
+        delay = ctx.throttle_ms / 1000
+        self._mute_until = max(self._mute_until, self._loop.time() + delay)
+        if not client_throttles(ctx.api.key, ctx.version):
+            await asyncio.sleep(delay)
 
     def _write_at_once(self, request: _Request, data: bytes | bytearray) -> None:
         """An answer next in line goes out in its handler's own step when nothing else is being

@@ -42,6 +42,8 @@ class RequestContext:
     listener: str = "PLAINTEXT"
     security: ConnectionSecurity | None = None  # the connection's principal and SASL state
     connection_id: str = ""  # Kafka's "brokerHost:brokerPort-clientHost:clientPort-index"
+    throttle_ms: int = 0  # set by a handler over a client quota: the connection is muted that long
+    request_size: int = 0  # the request's bytes (what a produce quota counts)
 
     @property
     def version(self) -> int:

@@ -36,6 +36,7 @@ from broker.controller.commands import ControllerCommands
 from broker.controller.embedded import EmbeddedController
 from broker.controller.zk.acls import ZkAclStore
 from broker.controller.zk.admin import ZkAdmin
+from broker.controller.zk.client_quotas import ZkClientQuotaStore
 from broker.controller.zk.controlled_shutdown import request_controlled_shutdown, shut_down_broker
 from broker.controller.zk.node import ZkBrokerNode
 from broker.controller.zk.producer_ids import ZkProducerIdBlocks
@@ -51,6 +52,8 @@ from broker.fault_injection import FaultInjector
 from broker.listeners import SocketServer, parse_listeners
 from broker.metadata_cache import Endpoint, MetadataCache
 from broker.network_client import NetworkClient
+from broker.quotas.manager import ClientQuotaManager
+from broker.quotas.store import ClientQuotaStore, LogDirClientQuotaStore
 from broker.replica_manager import ReplicaManager
 from broker.replication import ReplicaFetcherManager
 from broker.replication.quota import FOLLOWER, LEADER, ReplicationQuota
@@ -218,6 +221,7 @@ class Broker:
             zk_scram = ZkScramStore(self.zk_node.zk)
             await zk_scram.start()
             self.components.scram_credentials = zk_scram
+        self.components.client_quotas = ClientQuotaManager(self.config, await self._client_quota_store())
         if self.config.get("kafkish.fault.injection.enable"):
             self.components.faults = FaultInjector(self.metadata_cache)
             self.fault_endpoint = FaultEndpoint(
@@ -285,6 +289,15 @@ class Broker:
             store = log_dir_store
         self.components.authorizer, self.components.acls = authorizer, store
 
+    async def _client_quota_store(self) -> ClientQuotaStore:
+        if self.zk_node is not None:  # cluster mode: /config/users and /config/clients, seen by every broker
+            zk_store = ZkClientQuotaStore(self.zk_node.zk)
+            await zk_store.start()
+            return zk_store
+        store = LogDirClientQuotaStore(self.log_dirs[0])
+        store.load()
+        return store
+
     def _scram_credentials(self) -> LogDirScramStore:
         store = LogDirScramStore(self.log_dirs[0])  # cluster mode: a ZooKeeper store (/config/users) instead
         store.load()
@@ -333,8 +346,9 @@ class Broker:
             await self.replica_fetchers.shutdown()
         if self.zk_node is not None:  # the session ends: the controller moves our partitions' leadership
             components = getattr(self, "components", None)
-            for store in (components.acls, components.scram_credentials) if components is not None else ():
-                if isinstance(store, (ZkAclStore, ZkScramStore)):
+            quotas = components.client_quotas.store if components and components.client_quotas else None
+            for store in (components.acls, components.scram_credentials, quotas) if components is not None else ():
+                if isinstance(store, (ZkAclStore, ZkScramStore, ZkClientQuotaStore)):
                     await store.close()
             await self.zk_node.close()
         if self.alter_partition is not None:

@@ -31,9 +31,16 @@ SOCKET_TIMEOUT_S = 20.0
 class RawClient:
     """Whole requests out, whole responses in, on one plain socket."""
 
-    def __init__(self, broker: BrokerProcess, timeout_s: float = SOCKET_TIMEOUT_S, port: int | None = None) -> None:
+    def __init__(
+        self,
+        broker: BrokerProcess,
+        timeout_s: float = SOCKET_TIMEOUT_S,
+        port: int | None = None,
+        client_id: str = "raw",
+    ) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port or broker.port), timeout=timeout_s)
         self.correlation_id = 0
+        self.client_id = client_id
 
     @property
     def address(self) -> str:
@@ -43,7 +50,10 @@ class RawClient:
     def send(self, api_key: int, version: int, body: Struct) -> int:
         self.correlation_id += 1
         header = RequestHeader(
-            request_api_key=api_key, request_api_version=version, correlation_id=self.correlation_id, client_id="raw"
+            request_api_key=api_key,
+            request_api_version=version,
+            correlation_id=self.correlation_id,
+            client_id=self.client_id,
         )
         self.sock.sendall(encode_request(header, body))
         return self.correlation_id

@@ -71,6 +71,8 @@ RULES: dict[str, dict[ResourceType, AclOperation]] = {
     "AlterUserScramCredentials": {RT.CLUSTER: Op.ALTER},
     "DescribeUserScramCredentials": {RT.CLUSTER: Op.DESCRIBE},
     "DescribeConfigs": {RT.TOPIC: Op.DESCRIBE_CONFIGS, RT.CLUSTER: Op.DESCRIBE_CONFIGS},
+    "DescribeClientQuotas": {RT.CLUSTER: Op.DESCRIBE_CONFIGS},
+    "AlterClientQuotas": {RT.CLUSTER: Op.ALTER_CONFIGS},
     "AlterConfigs": {RT.TOPIC: Op.ALTER_CONFIGS, RT.CLUSTER: Op.ALTER_CONFIGS},
     "IncrementalAlterConfigs": {RT.TOPIC: Op.ALTER_CONFIGS, RT.CLUSTER: Op.ALTER_CONFIGS},
     "DescribeTopicPartitions": {RT.TOPIC: Op.DESCRIBE},

@@ -27,6 +27,11 @@
   a follower out of the ISR gets no records of a partition its topic throttles here
   (``leader.replication.throttled.replicas``) while the leader's quota is exceeded; each follower
   fetch records the size of its answer's throttled partitions (``broker.replication.quota``).
+- Client quotas (consumers only): the answer's record bytes count against the connection's
+  ``consumer_byte_rate`` (``broker.quotas``); an answer is at most what the quota allows in one
+  window (Kafka's ``getMaxValueInQuotaWindow``: rate * (quota.window.num - 1) * window); over the
+  quota, the answer is Kafka's throttled one (no partitions, the throttle time, its bytes not
+  counted) and the connection is muted for the throttle time.
 - Records stay in the segment files: large regions go out with ``sendfile`` after the response
   head, small ones are read into the answer (``broker.zerocopy``: placeholders, descriptors of their
   own, and what happens when a segment is deleted or truncated before the bytes are sent).
@@ -53,6 +58,8 @@ from broker.fetch_session import decide
 from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, error_code
 from broker.partition import READ_COMMITTED
+from broker.quotas.manager import FETCH as FETCH_QUOTA
+from broker.quotas.manager import principal_name
 from broker.replica_manager import ReplicaManager
 from broker.zerocopy import FileBackedResponse, RecordsSplicer
 from protocol.codec import encode
@@ -82,11 +89,21 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     if session.session_missing:
         return FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0)
     broker = ctx.components
+    replica_id = request.replica_state.replica_id if ctx.version >= 15 else request.replica_id
+    max_bytes = min(request.max_bytes, broker.config.get("fetch.max.bytes"))
+    quotas = broker.client_quotas if replica_id < 0 else None
+    user = principal_name(_authz.principal(ctx))
+    if quotas is not None and quotas.enabled(FETCH_QUOTA):  # Kafka's getMaxValueInQuotaWindow
+        window_bytes = quotas.max_value_in_window(FETCH_QUOTA, user, ctx.client_id)
+        if window_bytes is not None:
+            max_bytes = min(max_bytes, int(window_bytes))
+    else:
+        quotas = None
     params = FetchParams(
-        replica_id=request.replica_state.replica_id if ctx.version >= 15 else request.replica_id,
+        replica_id=replica_id,
         max_wait_ms=request.max_wait_ms,
-        min_bytes=request.min_bytes,
-        max_bytes=min(request.max_bytes, broker.config.get("fetch.max.bytes")),
+        min_bytes=min(request.min_bytes, max_bytes),
+        max_bytes=max_bytes,
         isolation_level=request.isolation_level,
     )
     # Decode: topic ids (v13+) to names; an unknown id is answered here, the rest is read.
@@ -121,6 +138,13 @@ async def handle_fetch(ctx: RequestContext, request: FetchRequest) -> FetchRespo
     # From here to the splicing there is no await: the regions are opened while they are current.
     for slot, result in zip(slots, results, strict=True):
         _fill(answers[slot], result)
+    if quotas is not None:
+        size = sum(result.size for result in results)
+        throttle = quotas.record(FETCH_QUOTA, user, ctx.client_id, size)
+        if throttle > 0:  # Kafka's throttled answer: no partitions, and the bytes not counted
+            quotas.unrecord(FETCH_QUOTA, user, ctx.client_id, size)
+            ctx.throttle_ms = throttle
+            return FetchResponse(throttle_time_ms=throttle, session_id=session.session_id)
     quota = broker.replica_manager.leader_quota
     if params.is_follower and quota is not None:
         sizes = {id(answers[slot]): result.size for slot, result in zip(slots, results, strict=True)}

@@ -32,6 +32,10 @@
 - acks=0 and any partition error: no response, and the connection closes (after the responses
   before it), as Kafka does, so the producer refreshes its metadata.
 
+- Client quotas: the request's bytes count against the connection's ``producer_byte_rate``
+  (``broker.quotas``); over it, the answer carries the throttle time and the connection is muted
+  that long (for acks=0 too, with no answer).
+
 Version notes: v1 throttle time; v2 log append time; v3 transactional id and magic 2 only; v5 log
 start offset; v7 zstd; v8 record errors and error message; v9 flexible; v10 current leader and node
 endpoints (tagged, for NOT_LEADER_OR_FOLLOWER: never sent by a single broker); v11 same as v10.
@@ -49,6 +53,8 @@ from broker.handlers import _authz
 from broker.handlers._partitions import DATA_PATH_ERRORS, PartitionError, error_code
 from broker.handlers._produce_checks import check_produce_records
 from broker.handlers._transactions import unverified_produce, verify_remotely
+from broker.quotas.manager import PRODUCE as PRODUCE_QUOTA
+from broker.quotas.manager import principal_name
 from broker.replica_manager import AppendResult
 from protocol.errors import ErrorCode
 from protocol.messages.produce import (
@@ -100,6 +106,7 @@ async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> Produc
             answer = PartitionProduceResponse(index=data.index, base_offset=-1, log_append_time_ms=-1)
             _fill(answer, results.get(key) or AppendResult(None, refused[key]))
             topic_response.partition_responses.append(answer)
+    response.throttle_time_ms = _record_quota(ctx)
     if request.acks == 0:
         failed = [
             f"{topic.name}-{answer.index}: {ErrorCode(answer.error_code).name}"
@@ -111,6 +118,17 @@ async def handle_produce(ctx: RequestContext, request: ProduceRequest) -> Produc
             raise CloseConnection(f"acks=0 produce failed ({', '.join(failed)}); the producer must refresh metadata")
         return None
     return response
+
+
+def _record_quota(ctx: RequestContext) -> int:
+    """The request's bytes against the connection's ``producer_byte_rate``: the throttle time (ms),
+    which also mutes the connection that long (``broker.quotas``)."""
+    quotas = ctx.components.client_quotas
+    if quotas is None or not quotas.enabled(PRODUCE_QUOTA):
+        return 0
+    user = principal_name(_authz.principal(ctx))
+    ctx.throttle_ms = max(ctx.throttle_ms, quotas.record(PRODUCE_QUOTA, user, ctx.client_id, ctx.request_size))
+    return ctx.throttle_ms
 
 
 def _fill(answer: PartitionProduceResponse, result: AppendResult) -> None:

@@ -23,6 +23,12 @@ from confluent_kafka.admin._acl import AclBinding, AclBindingFilter, AclOperatio
 from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
 from protocol.errors import ErrorCode as E
+from protocol.messages.alter_client_quotas import (
+    AlterClientQuotasRequest,
+    AlterClientQuotasRequestEntryData,
+    EntityData,
+    OpData,
+)
 from protocol.messages.alter_partition_reassignments import (
     AlterPartitionReassignmentsRequest,
     ReassignablePartition,
@@ -31,6 +37,7 @@ from protocol.messages.alter_partition_reassignments import (
 from protocol.messages.create_acls import AclCreation, CreateAclsRequest
 from protocol.messages.delete_acls import DeleteAclsFilter, DeleteAclsRequest
 from protocol.messages.describe_acls import DescribeAclsRequest
+from protocol.messages.describe_client_quotas import DescribeClientQuotasRequest
 from protocol.messages.elect_leaders import ElectLeadersRequest, TopicPartitions
 from protocol.messages.list_partition_reassignments import ListPartitionReassignmentsRequest
 from tests.raw_client import RawClient
@@ -156,3 +163,13 @@ def test_elect_leaders_denied_names_each_partition(client: RawClient, version: i
     if version >= 1:  # "every partition" (null): nothing named, so nothing listed, the refusal at the top
         everything = client.request(43, version, ElectLeadersRequest(topic_partitions=None))
         assert (everything.error_code, everything.replica_election_results) == (denied, [])
+
+
+def test_client_quota_apis_denied(client: RawClient) -> None:
+    described = client.request(48, 1, DescribeClientQuotasRequest())
+    assert (described.error_code, described.entries) == (E.CLUSTER_AUTHORIZATION_FAILED, None)
+    entry = AlterClientQuotasRequestEntryData(
+        entity=[EntityData(entity_type="client-id", entity_name="x")], ops=[OpData(key="producer_byte_rate", value=1)]
+    )
+    altered = client.request(49, 1, AlterClientQuotasRequest(entries=[entry, entry]))
+    assert [e.error_code for e in altered.entries] == [E.CLUSTER_AUTHORIZATION_FAILED] * 2
