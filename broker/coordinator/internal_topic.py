@@ -2,7 +2,9 @@
 the group coordinator's ``OffsetsTopic`` and the transaction coordinator's ``TransactionLog`` share.
 
 - The number of partitions is the existing topic's, whatever the config now says; the configured one
-  until it exists. ``is_empty(index)``: a partition this broker does not host, or with no records.
+  until it exists. ``leader_epoch(index)`` is the partition's leader epoch while this broker leads it
+  (the coordinator epoch), ``led_partitions`` every such partition; ``is_empty(index)``: a partition
+  this broker does not host, or with no records.
 - Creation on first use, as Kafka's brokers create internal topics (``replication_factor``): in
   cluster mode not while fewer brokers are alive than the configured replication factor (Kafka's error
   logged once per broker count), so a cluster still starting cannot end up with a smaller factor for
@@ -61,6 +63,20 @@ class InternalTopic:
 
     def creating(self) -> bool:
         return self._creating or self.controller.is_being_created(self.name)
+
+    def leader_epoch(self, index: int) -> int | None:
+        """The leader epoch of partition ``index`` if this broker leads it (the coordinator epoch)."""
+        partition = self.replicas.get_partition(self.name, index)
+        if partition is None or not partition.is_leader(self.replicas.node_id):
+            return None
+        return partition.leader_epoch
+
+    def led_partitions(self) -> list[tuple[int, int]]:
+        """Each partition this broker leads, with its leader epoch (none while the topic does not exist)."""
+        if not self.exists():
+            return []
+        led = ((index, self.leader_epoch(index)) for index in range(self.partition_count()))
+        return [(index, epoch) for index, epoch in led if epoch is not None]
 
     def is_empty(self, index: int) -> bool:
         partition = self.replicas.get_partition(self.name, index)

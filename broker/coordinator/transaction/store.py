@@ -78,13 +78,6 @@ class TransactionLog(InternalTopic):
         }
         return await self.create(factor, configs)
 
-    def leader_epoch(self, index: int) -> int | None:
-        """The leader epoch of partition ``index`` if this broker leads it (the coordinator epoch)."""
-        partition = self.replicas.get_partition(TRANSACTION_TOPIC, index)
-        if partition is None or not partition.is_leader(self.replicas.node_id):
-            return None
-        return partition.leader_epoch
-
     # -- appending ---------------------------------------------------------------------------------
     async def append(self, transactional_id: str, value: bytes | None) -> ErrorCode:
         """Write the id's record (None: a tombstone); NONE once committed, else the coordinator's code."""
