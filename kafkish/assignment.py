@@ -19,7 +19,7 @@ here has state.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -81,17 +81,10 @@ def _rack_unaware(
     partitions: int, factor: int, brokers: list[int], fixed_start: int, start_partition: int, rng: random.Random
 ) -> list[list[int]]:
     n = len(brokers)
-    start_index = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    shift = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    current = max(0, start_partition)
-    out = []
-    for _ in range(partitions):
-        if current > 0 and current % n == 0:
-            shift += 1
-        first = (current + start_index) % n
-        out.append([brokers[first]] + [brokers[_replica_index(first, shift, j, n)] for j in range(factor - 1)])
-        current += 1
-    return out
+    return [
+        [brokers[first]] + [brokers[_replica_index(first, shift, j, n)] for j in range(factor - 1)]
+        for first, shift in _first_replicas(partitions, n, fixed_start, start_partition, rng)
+    ]
 
 
 def _rack_aware(
@@ -100,14 +93,8 @@ def _rack_aware(
     rack_count = len(set(racks.values()))
     arranged = rack_alternated_brokers(racks)
     n = len(arranged)
-    start_index = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    shift = fixed_start if fixed_start >= 0 else rng.randrange(n)
-    current = max(0, start_partition)
     out = []
-    for _ in range(partitions):
-        if current > 0 and current % n == 0:
-            shift += 1
-        first = (current + start_index) % n
+    for first, shift in _first_replicas(partitions, n, fixed_start, start_partition, rng):
         leader = arranged[first]
         replicas = [leader]
         racks_used = {racks[leader]}
@@ -128,8 +115,22 @@ def _rack_aware(
                     brokers_used.add(broker)
                     break
         out.append(replicas)
-        current += 1
     return out
+
+
+def _first_replicas(
+    partitions: int, n: int, fixed_start: int, start_partition: int, rng: random.Random
+) -> Iterator[tuple[int, int]]:
+    """Per partition, in order: the index of its first replica in the list of ``n`` brokers, and the
+    shift of its followers (one more each time the partition id wraps around the list)."""
+    start_index = fixed_start if fixed_start >= 0 else rng.randrange(n)
+    shift = fixed_start if fixed_start >= 0 else rng.randrange(n)
+    current = max(0, start_partition)
+    for _ in range(partitions):
+        if current > 0 and current % n == 0:
+            shift += 1
+        yield (current + start_index) % n, shift
+        current += 1
 
 
 def _replica_index(first: int, second_shift: int, replica: int, brokers: int) -> int:

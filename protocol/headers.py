@@ -62,47 +62,40 @@ def decode_request(frame: bytes | bytearray | memoryview) -> tuple[RequestHeader
     api = lookup(key)
     api.request.check_version(version)
     header, pos = decode_request_header(view, api, version)
-    body, end = codec.decode(api.request, view, version, pos)
-    if end != len(view):
-        raise DecodeError(
-            f"{len(view) - end} bytes left over",
-            message=api.request.__kafka_name__,
-            version=version,
-            offset=end,
-        )
-    return header, body
+    return header, _decode_body(api.request, view, version, pos)
 
 
 def encode_request(header: RequestHeader, body: Struct) -> bytes:
     """A whole request frame, size prefix included."""
     api = lookup(header.request_api_key)
     version = header.request_api_version
-    out = bytearray(4)
-    codec.encode_into(out, header, api.request_header_version(version))
-    codec.encode_into(out, body, version)
-    struct.pack_into(">i", out, 0, len(out) - 4)
-    return bytes(out)
+    return bytes(_frame(header, api.request_header_version(version), body, version))
 
 
 def encode_response(api: Api, version: int, correlation_id: int, body: Struct) -> bytearray:
     """A whole response frame, size prefix included."""
-    out = bytearray(4)
-    codec.encode_into(out, ResponseHeader(correlation_id=correlation_id), api.response_header_version(version))
-    codec.encode_into(out, body, version)
-    struct.pack_into(">i", out, 0, len(out) - 4)
-    return out
+    return _frame(ResponseHeader(correlation_id=correlation_id), api.response_header_version(version), body, version)
 
 
 def decode_response(api: Api, version: int, frame: bytes | bytearray | memoryview) -> tuple[ResponseHeader, Struct]:
     """Header and body of a whole response frame (without its size prefix)."""
     view = frame if isinstance(frame, memoryview) else memoryview(frame)
     header, pos = codec.decode(ResponseHeader, view, api.response_header_version(version))
-    body, end = codec.decode(api.response, view, version, pos)
+    return header, _decode_body(api.response, view, version, pos)
+
+
+def _frame(header: Struct, header_version: int, body: Struct, version: int) -> bytearray:
+    """A frame: its size (int32), then the header and the body at their versions."""
+    out = bytearray(4)
+    codec.encode_into(out, header, header_version)
+    codec.encode_into(out, body, version)
+    struct.pack_into(">i", out, 0, len(out) - 4)
+    return out
+
+
+def _decode_body(cls: type[Struct], view: memoryview, version: int, pos: int) -> Struct:
+    """The body from ``pos`` to the end of the frame: bytes left over after it are a decode error."""
+    body, end = codec.decode(cls, view, version, pos)
     if end != len(view):
-        raise DecodeError(
-            f"{len(view) - end} bytes left over",
-            message=api.response.__kafka_name__,
-            version=version,
-            offset=end,
-        )
-    return header, body
+        raise DecodeError(f"{len(view) - end} bytes left over", message=cls.__kafka_name__, version=version, offset=end)
+    return body

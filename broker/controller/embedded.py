@@ -35,7 +35,13 @@ from broker.config import BrokerConfig, ConfigError
 from broker.controller.api import OngoingReassignment
 from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
-from broker.controller.validation import new_partition_replicas, new_topic_replicas
+from broker.controller.validation import (
+    UNKNOWN_TOPIC,
+    check_new_topic_name,
+    check_topic_deletion,
+    new_partition_replicas,
+    new_topic_replicas,
+)
 from broker.dynamic_config import DynamicConfigStore
 from broker.metadata_cache import (
     LEADER_DURING_DELETE,
@@ -48,13 +54,12 @@ from broker.metadata_cache import (
     partition_states,
 )
 from broker.replica_manager import ReplicaManager
-from broker.topics import INTERNAL_TOPICS, InvalidTopic, TopicMetadata, TopicStore, new_topic_id, validate_topic_name
+from broker.topics import TopicMetadata, TopicStore, new_topic_id
 from protocol.errors import ErrorCode
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-UNKNOWN_TOPIC = "This server does not host this topic."
 SAVE_RETRY_S = 5.0
 
 
@@ -129,20 +134,7 @@ class EmbeddedController:
     # -- validation ----------------------------------------------------------------------------------
     def check_topic_name(self, name: str) -> None:
         """A new topic's name: legal, not taken, not colliding with another's. Raises ControllerError."""
-        try:
-            validate_topic_name(name)
-        except InvalidTopic as exc:
-            raise ControllerError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
-        if name in self.topics.topics:
-            raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
-        if name in self._creating:
-            raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' is being created.")
-        collision = _collides(name, self.topics.topics)
-        if collision is not None:
-            raise ControllerError(
-                ErrorCode.INVALID_TOPIC_EXCEPTION,
-                f"Topic '{name}' collides with existing topic: {collision}",
-            )
+        check_new_topic_name(name, self.topics.topics, self._creating)
 
     def check_new_topic(
         self,
@@ -231,13 +223,7 @@ class EmbeddedController:
         await _run_to_end(self._delete_topic(name))
 
     async def _delete_topic(self, name: str) -> None:
-        if not self.config.get("delete.topic.enable"):
-            raise ControllerError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-        if name in INTERNAL_TOPICS:
-            raise ControllerError(
-                ErrorCode.INVALID_REQUEST,
-                f"Topic {name} is a kafka internal topic and is not allowed to be marked for deletion.",
-            )
+        check_topic_deletion(self.config, name)
         async with self._claim(name):
             topic = self.topics.get(name)
             if topic is None:
@@ -381,12 +367,3 @@ async def _run_to_end(operation: Awaitable[T]) -> T:
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.debug("a controller operation whose caller had gone failed: %s", task.exception())
-
-
-def _collides(name: str, existing: Mapping[str, TopicMetadata]) -> str | None:
-    """Kafka refuses topics whose names differ only in '.' versus '_' (they collide in metric names)."""
-    folded = name.replace(".", "_")
-    for other in existing:
-        if other != name and other.replace(".", "_") == folded:
-            return other
-    return None

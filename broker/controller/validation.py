@@ -1,18 +1,53 @@
-"""Validation of new topics and partitions shared by the embedded and the ZooKeeper controllers.
+"""Validation of topic changes shared by the embedded and the ZooKeeper controllers.
 
-Pure functions over the broker's configs and the live brokers: they raise ``ControllerError`` with
-Kafka's codes and messages, or return the replica assignment to create.
+Pure functions over the broker's configs, the topics there are and the live brokers, in the order
+Kafka's AdminZkClient checks a creation (the name, then the assignment) or a deletion: they raise
+``ControllerError`` with Kafka's codes and messages, or return the replica assignment to create.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from broker.config import BrokerConfig
 from broker.controller.api import EXCESSIVE_BATCH, MAX_PARTITIONS_PER_REQUEST
 from broker.controller.assignment import BrokerRack, assign_replicas, check_manual_assignment, check_replicas
 from broker.controller.errors import ControllerError
+from broker.topics import INTERNAL_TOPICS, InvalidTopic, validate_topic_name
 from protocol.errors import ErrorCode
+
+UNKNOWN_TOPIC = "This server does not host this topic."
+
+
+def check_new_topic_name(name: str, existing: Collection[str], being_created: Collection[str]) -> None:
+    """A new topic's name: legal, not taken by an ``existing`` topic or one ``being_created``, and not
+    colliding with another (Kafka refuses names that differ only in '.' versus '_': their metric names
+    would be the same)."""
+    try:
+        validate_topic_name(name)
+    except InvalidTopic as exc:
+        raise ControllerError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
+    if name in existing:
+        raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
+    if name in being_created:
+        raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' is being created.")
+    folded = name.replace(".", "_")
+    for other in existing:
+        if other.replace(".", "_") == folded:
+            raise ControllerError(
+                ErrorCode.INVALID_TOPIC_EXCEPTION, f"Topic '{name}' collides with existing topic: {other}"
+            )
+
+
+def check_topic_deletion(config: BrokerConfig, name: str) -> None:
+    """Whether topic ``name`` may be deleted at all (whether it exists is the controller's to tell)."""
+    if not config.get("delete.topic.enable"):
+        raise ControllerError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
+    if name in INTERNAL_TOPICS:
+        raise ControllerError(
+            ErrorCode.INVALID_REQUEST,
+            f"Topic {name} is a kafka internal topic and is not allowed to be marked for deletion.",
+        )
 
 
 def new_topic_replicas(

@@ -29,12 +29,13 @@ from collections.abc import Callable
 from broker.coordinator.group.group import OffsetAndMetadata
 from broker.dispatcher import RequestContext, handles
 from broker.handlers import _authz
-from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
+from broker.handlers._groups import Completion, coordinator, offsets_to_commit, offsets_topic_ready
 from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.offset_commit import (
     OFFSET_COMMIT,
     OffsetCommitRequest,
+    OffsetCommitRequestPartition,
     OffsetCommitResponse,
     OffsetCommitResponsePartition,
     OffsetCommitResponseTopic,
@@ -51,27 +52,18 @@ async def handle_offset_commit(ctx: RequestContext, request: OffsetCommitRequest
         return _answer(request, lambda tp: ErrorCode.COORDINATOR_NOT_AVAILABLE)
     now = int(time.time() * 1000)
     retention = request.retention_time_ms if 2 <= ctx.version <= 4 else -1
-    errors: dict[tuple[str, int], ErrorCode] = {}
-    offsets: dict[tuple[str, int], OffsetAndMetadata] = {}
-    for topic in request.topics:
-        count = ctx.components.metadata_cache.num_partitions(topic.name)
-        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
-        for p in topic.partitions:
-            tp = (topic.name, p.partition_index)
-            if denied:
-                errors[tp] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-                continue
-            if count is None or not 0 <= p.partition_index < count:
-                errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                continue
-            committed_at = p.commit_timestamp if ctx.version == 1 and p.commit_timestamp >= 0 else now
-            offsets[tp] = OffsetAndMetadata(
-                offset=p.committed_offset,
-                leader_epoch=p.committed_leader_epoch if ctx.version >= 6 else -1,
-                metadata=p.committed_metadata or "",
-                commit_timestamp=committed_at,
-                expire_timestamp=min(committed_at + retention, MAX_TIMESTAMP) if retention >= 0 else -1,
-            )
+
+    def offset(p: OffsetCommitRequestPartition) -> OffsetAndMetadata:
+        committed_at = p.commit_timestamp if ctx.version == 1 and p.commit_timestamp >= 0 else now
+        return OffsetAndMetadata(
+            offset=p.committed_offset,
+            leader_epoch=p.committed_leader_epoch if ctx.version >= 6 else -1,
+            metadata=p.committed_metadata or "",
+            commit_timestamp=committed_at,
+            expire_timestamp=min(committed_at + retention, MAX_TIMESTAMP) if retention >= 0 else -1,
+        )
+
+    errors, offsets = offsets_to_commit(ctx, request.topics, offset)
     if offsets:
         done: Completion[dict[tuple[str, int], ErrorCode]] = Completion()
         coordinator(ctx).commit_offsets(

@@ -29,19 +29,18 @@ from broker.coordinator.group.group import OffsetAndMetadata
 from broker.coordinator.group.store import OFFSETS_TOPIC
 from broker.dispatcher import RequestContext, handles
 from broker.handlers import _authz
-from broker.handlers._groups import Completion, coordinator, offsets_topic_ready
+from broker.handlers._groups import Completion, TopicPartition, coordinator, offsets_to_commit, offsets_topic_ready
 from broker.handlers._transactions import verify_in_transaction
-from broker.security.acl import ResourceType as RT
 from protocol.errors import ErrorCode
 from protocol.messages.txn_offset_commit import (
     TXN_OFFSET_COMMIT,
     TxnOffsetCommitRequest,
+    TxnOffsetCommitRequestPartition,
     TxnOffsetCommitResponse,
     TxnOffsetCommitResponsePartition,
     TxnOffsetCommitResponseTopic,
 )
 
-TopicPartition = tuple[str, int]
 ABORTABLE_VERSION = 4  # TRANSACTION_ABORTABLE (KIP-890)
 
 
@@ -52,26 +51,17 @@ async def handle_txn_offset_commit(ctx: RequestContext, request: TxnOffsetCommit
     if not await offsets_topic_ready(ctx):
         return _answer(request, lambda tp: ErrorCode.COORDINATOR_NOT_AVAILABLE)
     now = int(time.time() * 1000)
-    errors: dict[TopicPartition, ErrorCode] = {}
-    offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-    for topic in request.topics:
-        count = ctx.components.metadata_cache.num_partitions(topic.name)
-        denied = not _authz.allowed(ctx, RT.TOPIC, topic.name)
-        for p in topic.partitions:
-            tp = (topic.name, p.partition_index)
-            if denied:
-                errors[tp] = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-                continue
-            if count is None or not 0 <= p.partition_index < count:
-                errors[tp] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                continue
-            offsets[tp] = OffsetAndMetadata(
-                offset=p.committed_offset,
-                leader_epoch=p.committed_leader_epoch if ctx.version >= 2 else -1,
-                metadata=p.committed_metadata or "",
-                commit_timestamp=now,
-                expire_timestamp=-1,
-            )
+
+    def offset(p: TxnOffsetCommitRequestPartition) -> OffsetAndMetadata:
+        return OffsetAndMetadata(
+            offset=p.committed_offset,
+            leader_epoch=p.committed_leader_epoch if ctx.version >= 2 else -1,
+            metadata=p.committed_metadata or "",
+            commit_timestamp=now,
+            expire_timestamp=-1,
+        )
+
+    errors, offsets = offsets_to_commit(ctx, request.topics, offset)
     if offsets:
         index = ctx.components.group_coordinator.offsets_topic.partition_for(request.group_id)
         unverified = verify_in_transaction(

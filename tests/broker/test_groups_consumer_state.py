@@ -219,6 +219,20 @@ def test_commits_are_checked_against_member_epochs() -> None:
     assert h.delete_groups(["g"]) == {"g": E.NONE}
 
 
+def test_a_consumer_group_whose_tombstones_cannot_be_stored_is_back_with_its_offsets() -> None:
+    h = Harness()
+    h.beat("a", 0)
+    assert h.commit("g", "a", None, 1, {("t", 0): OffsetAndMetadata(3, -1, "", 0)}) == {("t", 0): E.NONE}
+    h.beat("a", -1)
+    h.log.fail_with = E.NOT_COORDINATOR
+    assert h.delete_groups(["g"]) == {"g": E.NOT_COORDINATOR}
+    group = h.gc.consumer.groups["g"]
+    assert not group.dead and group.offsets[("t", 0)].offset == 3
+    h.log.fail_with = E.NONE
+    assert h.delete_groups(["g"]) == {"g": E.NONE}
+    assert "g" not in h.gc.consumer.groups
+
+
 def test_group_epoch_and_offsets_are_reloaded() -> None:
     h = Harness()
     h.beat("a", 0)

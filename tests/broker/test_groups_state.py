@@ -356,6 +356,20 @@ def test_delete_groups_and_offset_delete_of_subscribed_topics() -> None:
     assert h.gc.describe_group("g").state == "Dead" and "g" not in h.gc.groups
 
 
+def test_a_group_whose_tombstones_cannot_be_stored_is_back_with_its_offsets() -> None:
+    h = Harness()
+    tp = ("t", 0)
+    assert h.commit("simple", "", None, -1, {tp: OffsetAndMetadata(7, -1, "", 1)}) == {tp: E.NONE}
+    h.log.fail_with = E.NOT_COORDINATOR
+    assert h.delete_groups(["simple"]) == {"simple": E.NOT_COORDINATOR}
+    assert h.state("simple") is GroupState.EMPTY
+    back = h.gc.fetch_offsets("simple", [tp])[tp]
+    assert back is not None and back.offset == 7
+    h.log.fail_with = E.NONE
+    assert h.delete_groups(["simple"]) == {"simple": E.NONE}
+    assert "simple" not in h.gc.groups and h.gc.fetch_offsets("simple", None) == {}
+
+
 def test_failed_assignment_write_resets_the_rebalance() -> None:
     h = Harness()
     joined = h.join()

@@ -14,20 +14,17 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, Producer
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import NoReassignmentInProgressError, UnknownTopicOrPartitionError
 from kazoo.client import KazooClient
 
-from kafkish.testing.checkers import Record, assert_delivery
 from kafkish.testing.replicas import replica_differences
 from protocol.errors import ErrorCode
 from protocol.messages.alter_partition_reassignments import (
@@ -41,7 +38,7 @@ from protocol.messages.list_partition_reassignments import (
     ListPartitionReassignmentsRequest,
 )
 from tests.cluster.brokers import Cluster, metadata, wait_for
-from tests.cluster.replicated import consume_all
+from tests.cluster.replicated import IdempotentWriter
 from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
 
@@ -125,48 +122,6 @@ def moved(cluster: Cluster, zk: KazooClient, topic: str, target: list[int]) -> b
     return all(list(v.replicas) == target and v.leader in target for v in views)
 
 
-class Writer:
-    """An idempotent acks=all producer writing to partition 0 of ``topic`` in a thread."""
-
-    def __init__(self, cluster: Cluster, topic: str) -> None:
-        self.topic = topic
-        self.acked: list[Any] = []
-        self.failed: list[KafkaError] = []
-        self._stop = threading.Event()
-        self._producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
-                                   "linger.ms": 2, "message.timeout.ms": 120000})  # fmt: skip
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _delivered(self, err: KafkaError | None, msg: Any) -> None:
-        (self.failed if err is not None else self.acked).append(err or msg)
-
-    def _run(self) -> None:
-        i = 0
-        while not self._stop.is_set():
-            self._producer.produce(self.topic, f"v-{i}".encode(), partition=0, on_delivery=self._delivered)
-            i += 1
-            self._producer.poll(0.003)
-        self._producer.flush(120)
-
-    def __enter__(self) -> Writer:
-        self._thread.start()
-        self.wait_for_more(100)
-        return self
-
-    def wait_for_more(self, count: int, timeout_s: float = 60) -> None:
-        start = len(self.acked)
-        wait_for(lambda: len(self.acked) >= start + count, timeout_s=timeout_s, what=f"{count} more acks")
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(150)
-
-    def check(self, cluster: Cluster) -> None:
-        assert not self.failed, self.failed[:5]
-        produced = [Record(self.topic, m.value(), m.partition(), m.offset()) for m in self.acked]
-        assert_delivery(produced, consume_all(cluster, self.topic, 1))
-
-
 def partition_dir(cluster: Cluster, broker: int, topic: str) -> Path:
     return Path(cluster.brokers[broker].log_dir) / f"{topic}-0"
 
@@ -196,7 +151,7 @@ def test_moves_under_an_idempotent_producer_lose_nothing(setup: Setup) -> None:
     """[0,1,2] -> [1,2,3] while a producer writes: the leader 0 leaves, the first target replica takes over."""
     cluster, zk = setup
     create(cluster, zk, "moving", [0, 1, 2])
-    with Writer(cluster, "moving") as writer:
+    with IdempotentWriter(cluster, "moving") as writer:
         assert reassign(cluster, {("moving", 0): [1, 2, 3]}) == {("moving", 0): None}
         wait_for(lambda: moved(cluster, zk, "moving", [1, 2, 3]), timeout_s=60, what="moving-0 on 1,2,3")
         assert state(zk, "moving")["leader"] == 1
@@ -209,7 +164,7 @@ def test_moves_under_an_idempotent_producer_lose_nothing(setup: Setup) -> None:
 def test_a_move_to_a_disjoint_set_loses_nothing(setup: Setup) -> None:
     cluster, zk = setup
     create(cluster, zk, "hopping", [0, 1])
-    with Writer(cluster, "hopping") as writer:
+    with IdempotentWriter(cluster, "hopping") as writer:
         assert reassign(cluster, {("hopping", 0): [3, 2]}) == {("hopping", 0): None}
         wait_for(lambda: moved(cluster, zk, "hopping", [3, 2]), timeout_s=60, what="hopping-0 on 3,2")
         assert state(zk, "hopping")["leader"] == 3
@@ -359,7 +314,7 @@ def test_a_controller_killed_mid_move_hands_it_to_the_next_one(setup: Setup) -> 
     create(cluster, zk, "failover", [kept[0], controller, kept[1]])
     target = [kept[0], kept[1], added]
     paused = cluster.brokers[added]
-    with Writer(cluster, "failover") as writer:
+    with IdempotentWriter(cluster, "failover") as writer:
         assert paused.process is not None
         paused.process.send_signal(signal.SIGSTOP)
         PAUSED.add(added)

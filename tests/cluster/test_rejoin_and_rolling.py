@@ -11,7 +11,6 @@ histories checked with ``kafkish.testing.checkers`` and replicas compared on dis
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +22,7 @@ from kazoo.client import KazooClient
 
 from kafkish.testing.checkers import Record, assert_delivery
 from tests.cluster.brokers import Cluster, admin, metadata, wait_for
-from tests.cluster.replicated import assert_replicas_identical, consume_all
+from tests.cluster.replicated import IdempotentWriter, assert_replicas_identical, consume_all
 from tests.zookeeper import ZooKeeperServer
 
 Setup = tuple[Cluster, KazooClient]
@@ -141,51 +140,24 @@ def test_rolling_restart_under_an_acks_all_producer_loses_nothing(setup: Setup) 
     partitions = 3
     assignment = [[p % 3, (p + 1) % 3, (p + 2) % 3] for p in range(partitions)]  # each broker leads one
     create(cluster, "rolling", assignment, {"min.insync.replicas": "2"})
-    acked: list[Any] = []
-    failed: list[KafkaError] = []
-    errors: list[KafkaError] = []
-    stop = threading.Event()
-
-    def delivered(err: KafkaError | None, msg: Any) -> None:
-        (failed if err is not None else acked).append(err or msg)
-
-    def produce() -> None:
-        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
-                             "linger.ms": 2, "message.timeout.ms": 60000, "reconnect.backoff.max.ms": 200,
-                             "error_cb": errors.append})  # fmt: skip
-        i = 0
-        while not stop.is_set():
-            producer.produce("rolling", f"r-{i}".encode(), partition=i % partitions, on_delivery=delivered)
-            i += 1
-            producer.poll(0.003)
-        producer.flush(90)
-
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: len(acked) > 100, what="acknowledged records")
+    config = {"message.timeout.ms": 60000, "reconnect.backoff.max.ms": 200}
+    with IdempotentWriter(cluster, "rolling", partitions, config) as writer:
         for broker_id, broker in enumerate(cluster.brokers):
             assert broker.stop() == 0
             assert "controlled shutdown succeeded" in broker.output, broker.output[-2000:]
             assert all(state(zk, "rolling", p)["leader"] != broker_id for p in range(partitions))
-            count = len(acked)
-            wait_for(lambda: len(acked) > count + 50, timeout_s=60, what="acks while a broker is down")  # noqa: B023
+            writer.wait_for_more(50, what="acks while a broker is down")
             broker.restart(clean=False)
             wait_for(
                 lambda: isr_everywhere(cluster, zk, "rolling", partitions, broker_id),  # noqa: B023
                 timeout_s=60, what=f"broker {broker_id} back in every ISR",
             )  # fmt: skip
-        count = len(acked)
-        wait_for(lambda: len(acked) > count + 50, timeout_s=60, what="acks after the rolling restart")
-    finally:
-        stop.set()
-        thread.join(120)
-    assert not failed, failed[:5]
+        writer.wait_for_more(50, what="acks after the rolling restart")
     # only the broken connections to the broker being restarted: nothing fatal, nothing the client gave up on
+    errors = writer.errors
     assert all(e.code() == KafkaError._TRANSPORT and not e.fatal() for e in errors), [
         (e.name(), e.str()) for e in errors if e.code() != KafkaError._TRANSPORT or e.fatal()
     ]
-    produced = [Record("rolling", m.value(), m.partition(), m.offset()) for m in acked]
-    assert_delivery(produced, consume_all(cluster, "rolling", partitions))
+    writer.check(cluster)
     assert_replicas_identical(cluster, "rolling", partitions)
-    print(f"rolling restart of 3 brokers under acks=all: {len(acked)} acked, {len(errors)} connection errors")
+    print(f"rolling restart of 3 brokers under acks=all: {len(writer.acked)} acked, {len(errors)} connection errors")

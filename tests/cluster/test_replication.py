@@ -9,7 +9,6 @@ shared by the module; the tests that kill a broker restart it before they end.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from kafka import KafkaProducer
 from kafkish.testing.checkers import Record, assert_delivery
 from protocol.errors import ErrorCode
 from tests.cluster.brokers import Cluster, admin, metadata, wait_for
-from tests.cluster.replicated import assert_replicas_identical, consume_all
+from tests.cluster.replicated import IdempotentWriter, assert_replicas_identical, consume_all
 from tests.harness import BrokerProcess
 from tests.raw_client import RawClient
 from tests.zookeeper import ZooKeeperServer
@@ -106,42 +105,15 @@ def test_leader_killed_under_idempotent_acks_all_producer_loses_nothing(cluster:
     """SIGKILL the leader's broker while an idempotent acks=all producer runs, restart it: every
     acknowledged record is read once, in order, and the restarted copy ends byte-identical."""
     create(cluster, "failover", 1, {"min.insync.replicas": "2"})
-    acked: list[Any] = []
-    failed: list[KafkaError] = []
-    stop = threading.Event()
-
-    def delivered(err: KafkaError | None, msg: Any) -> None:
-        (failed if err is not None else acked).append(err or msg)
-
-    def produce() -> None:
-        producer = Producer({"bootstrap.servers": cluster.bootstrap, "acks": "all", "enable.idempotence": True,
-                             "linger.ms": 2, "message.timeout.ms": 60000})  # fmt: skip
-        i = 0
-        while not stop.is_set():
-            producer.produce("failover", f"v-{i}".encode(), partition=0, on_delivery=delivered)
-            i += 1
-            producer.poll(0.003)
-        producer.flush(90)
-
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        wait_for(lambda: len(acked) > 100, what="acknowledged records")
+    with IdempotentWriter(cluster, "failover", config={"message.timeout.ms": 60000}) as writer:
         victim_id = leader_of(cluster, "failover", 0)
         victim = cluster.brokers[victim_id]
         victim.kill()
         wait_for(lambda: leader_of(cluster, "failover", 0) not in (-1, victim_id), timeout_s=60, what="a new leader")
-        count = len(acked)
-        wait_for(lambda: len(acked) > count + 100, timeout_s=60, what="acks from the new leader")
+        writer.wait_for_more(100, what="acks from the new leader")
         victim.restart(clean=False)
-        count = len(acked)
-        wait_for(lambda: len(acked) > count + 100, timeout_s=60, what="acks after the restart")
-    finally:
-        stop.set()
-        thread.join(120)
-    assert not failed, failed[:5]
-    produced = [Record("failover", m.value(), m.partition(), m.offset()) for m in acked]
-    assert_delivery(produced, consume_all(cluster, "failover", 1))
+        writer.wait_for_more(100, what="acks after the restart")
+    writer.check(cluster)
     assert_replicas_identical(cluster, "failover", 1)
 
 

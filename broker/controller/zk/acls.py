@@ -16,14 +16,12 @@ Not thread-safe: the broker's event loop owns it; kazoo's threads come back thro
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import time
 
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
-from kazoo.protocol.states import EventType, WatchedEvent
 
 from broker.security.acl import AccessControlEntry, AclBinding, Authorizer, PatternType, ResourcePattern
 from broker.security.acl_store import (
@@ -36,7 +34,8 @@ from broker.security.acl_store import (
     group_by_pattern,
 )
 
-from .client import ZkClient, ZkSessionState
+from .client import ZkClient
+from .watcher import ZkWatchedRead
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +69,16 @@ class ZkAclStore(AclStore):
     def __init__(self, zk: ZkClient, authorizer: Authorizer) -> None:
         super().__init__(authorizer)
         self.zk = zk
-        self._reload: asyncio.Task[None] | None = None
-        self._again = False
+        self._reads = ZkWatchedRead(zk, "the ACLs", self._read_all)
 
     async def start(self) -> None:
         for path in (LITERAL_ROOT, PREFIXED_ROOT, LITERAL_CHANGES, EXTENDED_CHANGES):
             await self.zk.ensure_path(path)
         await self._read_all()
-        self.zk.add_state_listener(self._on_session_state)
+        self._reads.start()
 
     async def close(self) -> None:
-        self.zk.remove_state_listener(self._on_session_state)
-        if self._reload is not None:
-            self._reload.cancel()
+        await self._reads.close()
 
     async def _persist(self, added: set[AclBinding], removed: set[AclBinding]) -> None:
         """Each changed resource's znode, read-modify-written with its version (as Kafka's conditional
@@ -122,35 +118,11 @@ class ZkAclStore(AclStore):
             except (BadVersionError, NodeExistsError, NoNodeError):
                 continue  # another broker changed it meanwhile: read again
 
-    # -- following the other brokers' changes --------------------------------------------------------
-    def _on_changes_event(self, event: WatchedEvent) -> None:
-        if event.type != EventType.NONE:
-            self._schedule()
-
-    def _on_session_state(self, state: ZkSessionState) -> None:
-        if state is ZkSessionState.CONNECTED:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        if self._reload is not None and not self._reload.done():
-            self._again = True
-            return
-        self._reload = asyncio.get_running_loop().create_task(self._follow())
-
-    async def _follow(self) -> None:
-        while True:
-            self._again = False
-            try:
-                await self._read_all()
-            except Exception as exc:  # the session went: its CONNECTED reads again
-                log.warning("reading the ACLs from ZooKeeper failed: %r", exc)
-            if not self._again:
-                return
-
+    # -- following the other brokers' changes (``_reads`` runs this at every watch and new session) ------
     async def _read_all(self) -> None:
         """Watch both change paths, then read every ACL znode and make them the authorizer's set."""
         for changes in (LITERAL_CHANGES, EXTENDED_CHANGES):
-            children = await self.zk.get_children(changes, watch=self._on_changes_event)
+            children = await self.zk.get_children(changes, watch=self._reads.watch)
             await self._purge(changes, children)
         bindings: list[AclBinding] = []
         for pattern_type, root in ROOTS.items():

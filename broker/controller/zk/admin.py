@@ -36,9 +36,15 @@ from broker.config_defs import TOPIC_CONFIGS
 from broker.controller.api import OngoingReassignment
 from broker.controller.assignment import BrokerRack, check_replicas
 from broker.controller.errors import ControllerError
-from broker.controller.validation import new_partition_replicas, new_topic_replicas
+from broker.controller.validation import (
+    UNKNOWN_TOPIC,
+    check_new_topic_name,
+    check_topic_deletion,
+    new_partition_replicas,
+    new_topic_replicas,
+)
 from broker.metadata_cache import MetadataCache
-from broker.topics import INTERNAL_TOPICS, InvalidTopic, new_topic_id, validate_topic_name
+from broker.topics import new_topic_id
 from protocol.errors import ErrorCode
 from storage.config import LogConfig
 from storage.errors import StorageError
@@ -59,7 +65,6 @@ from .znodes import (
 log = logging.getLogger(__name__)
 ANSWER_TIMEOUT_S = 30.0
 POLL_S = 0.01
-UNKNOWN_TOPIC = "This server does not host this topic."
 
 
 def render_configs(overrides: Mapping[str, Any]) -> dict[str, str]:
@@ -98,18 +103,7 @@ class ZkAdmin:
         return name in self._creating
 
     def check_topic_name(self, name: str) -> None:
-        try:
-            validate_topic_name(name)
-        except InvalidTopic as exc:
-            raise ControllerError(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc)) from None
-        if self.cache.topic(name) is not None or name in self._creating:
-            raise ControllerError(ErrorCode.TOPIC_ALREADY_EXISTS, f"Topic '{name}' already exists.")
-        folded = name.replace(".", "_")
-        for other in self.cache.topics:
-            if other != name and other.replace(".", "_") == folded:
-                raise ControllerError(
-                    ErrorCode.INVALID_TOPIC_EXCEPTION, f"Topic '{name}' collides with existing topic: {other}"
-                )
+        check_new_topic_name(name, self.cache.topics, self._creating)
 
     def check_new_topic(
         self, name: str, num_partitions: int, replication_factor: int, assignment: Mapping[int, Sequence[int]] | None
@@ -148,13 +142,7 @@ class ZkAdmin:
         return image.topic_id if image is not None else topic_id
 
     async def delete_topic(self, name: str) -> None:
-        if not self.config.get("delete.topic.enable"):
-            raise ControllerError(ErrorCode.TOPIC_DELETION_DISABLED, "Topic deletion is disabled.")
-        if name in INTERNAL_TOPICS:
-            raise ControllerError(
-                ErrorCode.INVALID_REQUEST,
-                f"Topic {name} is a kafka internal topic and is not allowed to be marked for deletion.",
-            )
+        check_topic_deletion(self.config, name)
         if self.cache.topic(name) is None:
             raise ControllerError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, UNKNOWN_TOPIC)
         with contextlib.suppress(NodeExistsError):

@@ -18,8 +18,8 @@ A controller's writes to ZooKeeper go through ``fenced_multi``: one transaction 
 noticed (a long pause, a lost session) writes nothing and gets ``ControllerMoved``, as Kafka's
 controllerZkVersionCheck does.
 
-All of it runs on the event loop; elections are serialised by one worker task, and events that arrive
-while it runs only mark it to run once more.
+All of it runs on the event loop; elections are serialised by a ``ZkWatchedRead`` of /controller, and
+events that arrive while one runs only mark it to run once more.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
-from kazoo.protocol.states import EventType, WatchedEvent
 
 from . import paths
 from .client import ZkClient, ZkSessionState
+from .watcher import ZkWatchedRead
 from .znodes import ZnodeDataError, decode_controller, decode_controller_epoch, encode_controller
 from .znodes import encode_controller_epoch as _encode_epoch
 
@@ -73,8 +73,7 @@ class ZkControllerElection:
         self._on_controller_change = on_controller_change
         self.active_controller_id = -1
         self.epoch: ControllerEpoch | None = None  # set while this broker is the controller
-        self._pending = False
-        self._worker: asyncio.Task[None] | None = None
+        self._reads = ZkWatchedRead(zk, paths.CONTROLLER, self._attempt)
         self._attempted = asyncio.Event()
         self._closed = False
 
@@ -85,17 +84,16 @@ class ZkControllerElection:
     async def start(self) -> None:
         """Watch /controller and run for controller; returns after the first election attempt."""
         self._zk.add_state_listener(self._on_state)
+        self._reads.start()
         await self._zk.ensure_path(paths.BROKERS)  # not needed for /controller, but a broker always has it
-        self._schedule()
+        self._reads.schedule()
         await self._attempted.wait()
 
     async def close(self) -> None:
         """Stop taking part; a controller resigns (its /controller goes with the session)."""
         self._closed = True
         self._zk.remove_state_listener(self._on_state)
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        await self._reads.close()
         self._resign()
 
     async def fenced_multi(self, build: Callable[[Any], object]) -> list[Any]:
@@ -107,43 +105,27 @@ class ZkControllerElection:
 
     # -- events ----------------------------------------------------------------------------------------
     def _on_state(self, state: ZkSessionState) -> None:
-        if self._closed:
-            return
-        if state is ZkSessionState.EXPIRED:
+        if not self._closed and state is ZkSessionState.EXPIRED:  # CONNECTED: ``_reads`` reads and re-arms
             self._resign()
             self._set_active(-1)
-        elif state is ZkSessionState.CONNECTED:
-            self._schedule()  # watches do not survive a lost connection: read and re-arm
 
-    def _on_controller_event(self, event: WatchedEvent) -> None:
-        if self._closed or event.type == EventType.NONE:
-            return
-        self._schedule()
-
-    def _schedule(self) -> None:
-        self._pending = True
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work())
-
-    async def _work(self) -> None:
-        while self._pending and not self._closed:
-            self._pending = False
-            try:
-                await self._elect()
-            except Exception as e:
-                self._attempted.set()
-                if self._zk.state is ZkSessionState.CONNECTED:
-                    log.exception("Controller election of broker %d failed; trying again", self.broker_id)
-                    self._pending = True
-                    await asyncio.sleep(RETRY_BACKOFF_S)
-                else:  # the next CONNECTED schedules us again
-                    log.info("Controller election of broker %d interrupted: %r", self.broker_id, e)
+    async def _attempt(self) -> None:
+        try:
+            await self._elect()
+        except Exception as e:
             self._attempted.set()
+            if self._zk.state is ZkSessionState.CONNECTED:
+                log.exception("Controller election of broker %d failed; trying again", self.broker_id)
+                self._reads.schedule()
+                await asyncio.sleep(RETRY_BACKOFF_S)
+            else:  # the next CONNECTED schedules us again
+                log.info("Controller election of broker %d interrupted: %r", self.broker_id, e)
+        self._attempted.set()
 
     # -- the election ----------------------------------------------------------------------------------
     async def _read_controller(self) -> int | None:
         """The active controller from /controller, arming the watch; None if there is none."""
-        stat = await self._zk.exists(paths.CONTROLLER, watch=self._on_controller_event)
+        stat = await self._zk.exists(paths.CONTROLLER, watch=self._reads.watch)
         if stat is None:
             return None
         try:
@@ -181,7 +163,7 @@ class ZkControllerElection:
             active = await self._read_controller()
             self._set_active(-1 if active is None else active)
             if active is None:
-                self._pending = True  # it went away again already: run once more
+                self._reads.schedule()  # it went away again already: run once more
             return
         # won: the state changes before the next await, so a session expiry seen meanwhile resigns it
         self.epoch = ControllerEpoch(new_epoch, int(epoch_stat.version))
@@ -190,7 +172,7 @@ class ZkControllerElection:
         if self._on_elected is not None:
             self._on_elected(self.epoch)
         if await self._read_controller() != self.broker_id:  # arms the watch; gone already: look again
-            self._pending = True
+            self._reads.schedule()
 
     def _set_active(self, broker_id: int) -> None:
         if broker_id != self.active_controller_id:

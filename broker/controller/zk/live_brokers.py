@@ -9,7 +9,7 @@ place (new endpoints, same epoch: Kafka's BrokerModifications). Each registratio
 Each report goes to ``on_change`` (a plain callback on the loop) and to the async iterator
 ``changes()``. A registration znode that cannot be decoded is logged and the broker left out until its
 data is fixed; a live broker whose new data cannot be decoded keeps its last good registration. Reads
-are serialised by one worker task; a watch or a new session only marks it to read once more.
+are serialised by a ``ZkWatchedRead``: a watch or a new session only marks it to read once more.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from kazoo.exceptions import NoNodeError
 from kazoo.protocol.states import EventType, WatchedEvent
 
 from . import paths
-from .client import ZkClient, ZkSessionState
+from .client import ZkClient
+from .watcher import ZkWatchedRead
 from .znodes import BrokerRegistration, ZnodeDataError, decode_broker_registration
 
 log = logging.getLogger(__name__)
@@ -57,24 +58,17 @@ class ZkLiveBrokers:
         self.live: dict[int, LiveBroker] = {}
         self._data_versions: dict[int, int] = {}  # per live broker: the znode version its registration came from
         self._queues: list[asyncio.Queue[BrokerChange]] = []
-        self._pending = False
-        self._worker: asyncio.Task[None] | None = None
-        self._closed = False
+        self._reads = ZkWatchedRead(zk, paths.BROKER_IDS, self._refresh)
 
     async def start(self) -> None:
         """Read the live brokers (reported as one change of joins) and start watching."""
-        self._zk.add_state_listener(self._on_state)
+        self._reads.start()
         await self._zk.ensure_path(paths.BROKER_IDS)
-        self._schedule()
-        assert self._worker is not None
-        await asyncio.shield(self._worker)
+        self._reads.schedule()
+        await self._reads.settled()
 
     async def close(self) -> None:
-        self._closed = True
-        self._zk.remove_state_listener(self._on_state)
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        await self._reads.close()
 
     async def changes(self) -> AsyncIterator[BrokerChange]:
         """Every change from now on, in order."""
@@ -86,33 +80,12 @@ class ZkLiveBrokers:
         finally:
             self._queues.remove(queue)
 
-    def _on_state(self, state: ZkSessionState) -> None:
-        if state is ZkSessionState.CONNECTED and not self._closed:
-            self._schedule()
-
-    def _on_children(self, event: WatchedEvent) -> None:
-        if not self._closed and event.type != EventType.NONE:
-            self._schedule()
-
     def _on_broker_data(self, event: WatchedEvent) -> None:
-        if not self._closed and event.type == EventType.CHANGED:
-            self._schedule()
-
-    def _schedule(self) -> None:
-        self._pending = True
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work())
-
-    async def _work(self) -> None:
-        while self._pending and not self._closed:
-            self._pending = False
-            try:
-                await self._refresh()
-            except Exception as e:  # the next CONNECTED schedules a read again
-                log.info("Reading %s interrupted: %r", paths.BROKER_IDS, e)
+        if event.type == EventType.CHANGED:
+            self._reads.schedule()
 
     async def _refresh(self) -> None:
-        children = await self._zk.get_children(paths.BROKER_IDS, watch=self._on_children)
+        children = await self._zk.get_children(paths.BROKER_IDS, watch=self._reads.watch)
         current: dict[int, LiveBroker] = {}
         versions = {i: v for i, v in self._data_versions.items() if i in self.live}
         for name in children:

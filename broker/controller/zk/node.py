@@ -19,14 +19,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from kazoo.exceptions import NoNodeError
-from kazoo.protocol.states import EventType, WatchedEvent
 
 from broker.config import BrokerConfig, ConfigError, validate_topic_configs
 from broker.controller.errors import ClusterStartError
@@ -38,7 +36,7 @@ from storage.checkpoints import MetaProperties
 from . import paths
 from .broker_configs import DEFAULT_ENTITY, load_broker_configs
 from .channel import ControllerChannel
-from .client import ZkClient, ZkConnectionTimeout, ZkSessionState, zk_client_for
+from .client import ZkClient, ZkConnectionTimeout, zk_client_for
 from .config_changes import new_config_changes
 from .controller import ZkController
 from .election import ZkControllerElection
@@ -54,6 +52,7 @@ from .registration import (
     get_or_create_cluster_id,
     resolve_broker_id,
 )
+from .watcher import ZkWatchedRead
 from .znodes import BrokerRegistration, EndPoint, ZnodeDataError, decode_entity_config
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class ZkBrokerNode:
         self.controller: ZkController | None = None
         self._on_topic_configs: TopicConfigs | None = None
         self._last_change = -1
-        self._changes_task: asyncio.Task[None] | None = None
+        self._changes = ZkWatchedRead(self.zk, paths.CONFIG_CHANGES, self._follow_config_changes)
         self._listener = ""  # the inter-broker listener, checked by ``connect``
         self.on_broker_configs: Callable[[], None] | None = None  # this broker's dynamic configs changed
 
@@ -138,7 +137,7 @@ class ZkBrokerNode:
         except BrokerIdInUse as exc:
             raise ClusterStartError(str(exc)) from exc
         await self._watch_config_changes(initial=True)
-        self.zk.add_state_listener(self._on_session_state)  # a new session has lost the watch: read again
+        self._changes.start()  # a new session has lost the watch: read again
         channel = ControllerChannel(NetworkClient(f"controller-{self.broker_id}"), self._listener)
         self.controller = ZkController(self.zk, self.broker_id, self.config, channel, self._live_brokers)
         self.controller.start()
@@ -169,9 +168,7 @@ class ZkBrokerNode:
         return dict(self.live.live) if self.live is not None else {}
 
     async def close(self) -> None:
-        self.zk.remove_state_listener(self._on_session_state)
-        if self._changes_task is not None:
-            self._changes_task.cancel()
+        await self._changes.close()
         for part in (self.election, self.live, self.registration):
             if part is not None:
                 with contextlib.suppress(Exception):
@@ -193,26 +190,16 @@ class ZkBrokerNode:
             log.error("ignoring the config overrides of topic %s: %s", topic, exc)
             return {}
 
-    def _on_changes_event(self, event: WatchedEvent) -> None:
-        if event.type != EventType.NONE and (self._changes_task is None or self._changes_task.done()):
-            self._changes_task = asyncio.get_running_loop().create_task(self._follow_config_changes())
-
-    def _on_session_state(self, state: ZkSessionState) -> None:
-        if state is ZkSessionState.CONNECTED and (self._changes_task is None or self._changes_task.done()):
-            self._changes_task = asyncio.get_running_loop().create_task(self._follow_config_changes())
-
     async def _follow_config_changes(self) -> None:
-        try:
-            await self._watch_config_changes(initial=False)
-        except Exception as exc:  # the session went: the next notification's watch reads again
-            log.warning("reading %s failed: %r", paths.CONFIG_CHANGES, exc)
+        """Run by ``_changes`` at each new notification and new session."""
+        await self._watch_config_changes(initial=False)
 
     async def _watch_config_changes(self, initial: bool) -> None:
         """Follow /config/changes: each notification newer than the last seen names an entity whose
         config changed (at start-up only the numbering is taken: configs are read when topics are hosted)."""
         try:
             self._last_change, entities = await new_config_changes(
-                self.zk, self._last_change, self._on_changes_event, initial
+                self.zk, self._last_change, self._changes.watch, initial
             )
         except NoNodeError:
             return

@@ -18,13 +18,13 @@ import json
 import logging
 
 from kazoo.exceptions import NoNodeError
-from kazoo.protocol.states import EventType, WatchedEvent
 
 from broker.security.scram_store import ScramCredentialStore
 
 from . import paths
 from .client import ZkClient, ZkSessionState
 from .config_changes import new_config_changes
+from .watcher import ZkWatchedRead
 from .znodes import encode_config_change
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ class ZkScramStore(ScramCredentialStore):
         super().__init__()
         self.zk = zk
         self._writes: asyncio.Task[None] | None = None
-        self._follow: asyncio.Task[None] | None = None
+        self._reads = ZkWatchedRead(zk, "SCRAM credentials", self._follow_changes)
+        self._reread_users = False  # a new session: every user is read again, not only those named
         self._last_change = -1
 
     async def start(self) -> None:
@@ -49,9 +50,9 @@ class ZkScramStore(ScramCredentialStore):
 
     async def close(self) -> None:
         self.zk.remove_state_listener(self._on_session_state)
-        for task in (self._writes, self._follow):
-            if task is not None:
-                task.cancel()
+        await self._reads.close()
+        if self._writes is not None:
+            self._writes.cancel()
 
     # -- writing -------------------------------------------------------------------------------------
     def _persist(self, users: set[str]) -> None:
@@ -101,30 +102,22 @@ class ZkScramStore(ScramCredentialStore):
         except (ValueError, AssertionError) as exc:
             log.error("ignoring the credentials of %s: %s", path, exc)
 
-    def _on_changes(self, event: WatchedEvent) -> None:
-        if event.type != EventType.NONE:
-            self._schedule(initial=False)
-
     def _on_session_state(self, state: ZkSessionState) -> None:
         if state is ZkSessionState.CONNECTED:
-            self._schedule(initial=False, everyone=True)
+            self._reread_users = True
+            self._reads.schedule()
 
-    def _schedule(self, initial: bool, everyone: bool = False) -> None:
-        if self._follow is None or self._follow.done():
-            self._follow = asyncio.get_running_loop().create_task(self._follow_changes(everyone))
-
-    async def _follow_changes(self, everyone: bool) -> None:
-        try:
-            await self._read_changes(initial=False)
-            if everyone:
-                for user in await self.zk.get_children(f"{paths.CONFIG}/{USERS}"):
-                    await self._read_user(user)
-        except Exception as exc:  # the session went: its CONNECTED reads again
-            log.warning("reading SCRAM credentials from ZooKeeper failed: %r", exc)
+    async def _follow_changes(self) -> None:
+        """Run by ``_reads`` at each new notification and new session."""
+        reread_users, self._reread_users = self._reread_users, False
+        await self._read_changes(initial=False)
+        if reread_users:
+            for user in await self.zk.get_children(f"{paths.CONFIG}/{USERS}"):
+                await self._read_user(user)
 
     async def _read_changes(self, initial: bool) -> None:
         """The notifications newer than the last seen that name a user: re-read those users."""
-        self._last_change, entities = await new_config_changes(self.zk, self._last_change, self._on_changes, initial)
+        self._last_change, entities = await new_config_changes(self.zk, self._last_change, self._reads.watch, initial)
         for entity in entities:
             kind, _, name = entity.partition("/")
             if kind == USERS:

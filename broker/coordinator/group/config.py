@@ -3,47 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+
+from broker.coordinator.configs import BrokerConfigs, from_config, resolve
 
 
-class _Configs(Protocol):
-    def get(self, name: str) -> Any: ...
+def _minutes_to_ms(minutes: int) -> int:
+    return minutes * 60 * 1000
 
 
 @dataclass(frozen=True, slots=True)
 class GroupConfig:
-    min_session_timeout_ms: int = 6000  # group.min.session.timeout.ms
-    max_session_timeout_ms: int = 1800000  # group.max.session.timeout.ms
-    initial_rebalance_delay_ms: int = 3000  # group.initial.rebalance.delay.ms
-    max_size: int = 2**31 - 1  # group.max.size
-    offset_metadata_max_bytes: int = 4096  # offset.metadata.max.bytes
-    offsets_retention_ms: int = 10080 * 60 * 1000  # offsets.retention.minutes
-    offsets_retention_check_interval_ms: int = 600000  # offsets.retention.check.interval.ms
-    offsets_topic_partitions: int = 50  # offsets.topic.num.partitions
-    offsets_topic_replication_factor: int = 3  # offsets.topic.replication.factor
-    offsets_topic_segment_bytes: int = 104857600  # offsets.topic.segment.bytes
-    offsets_commit_timeout_ms: int = 5000  # offsets.commit.timeout.ms
-    offsets_load_buffer_size: int = 5242880  # offsets.load.buffer.size
-    consumer_session_timeout_ms: int = 45000  # group.consumer.session.timeout.ms
-    consumer_heartbeat_interval_ms: int = 5000  # group.consumer.heartbeat.interval.ms
-    consumer_assignors: tuple[str, ...] = ("uniform", "range")  # group.consumer.assignors
+    min_session_timeout_ms: int = from_config("group.min.session.timeout.ms", 6000)
+    max_session_timeout_ms: int = from_config("group.max.session.timeout.ms", 1800000)
+    initial_rebalance_delay_ms: int = from_config("group.initial.rebalance.delay.ms", 3000)
+    max_size: int = from_config("group.max.size", 2**31 - 1)
+    offset_metadata_max_bytes: int = from_config("offset.metadata.max.bytes", 4096)
+    offsets_retention_ms: int = from_config("offsets.retention.minutes", _minutes_to_ms(10080), _minutes_to_ms)
+    offsets_retention_check_interval_ms: int = from_config("offsets.retention.check.interval.ms", 600000)
+    offsets_topic_partitions: int = from_config("offsets.topic.num.partitions", 50)
+    offsets_topic_replication_factor: int = from_config("offsets.topic.replication.factor", 3)
+    offsets_topic_segment_bytes: int = from_config("offsets.topic.segment.bytes", 104857600)
+    offsets_commit_timeout_ms: int = from_config("offsets.commit.timeout.ms", 5000)
+    offsets_load_buffer_size: int = from_config("offsets.load.buffer.size", 5242880)
+    consumer_session_timeout_ms: int = from_config("group.consumer.session.timeout.ms", 45000)
+    consumer_heartbeat_interval_ms: int = from_config("group.consumer.heartbeat.interval.ms", 5000)
+    consumer_assignors: tuple[str, ...] = from_config("group.consumer.assignors", ("uniform", "range"), tuple)
 
     @classmethod
-    def from_broker(cls, config: _Configs) -> GroupConfig:
-        return cls(
-            min_session_timeout_ms=config.get("group.min.session.timeout.ms"),
-            max_session_timeout_ms=config.get("group.max.session.timeout.ms"),
-            initial_rebalance_delay_ms=config.get("group.initial.rebalance.delay.ms"),
-            max_size=config.get("group.max.size"),
-            offset_metadata_max_bytes=config.get("offset.metadata.max.bytes"),
-            offsets_retention_ms=config.get("offsets.retention.minutes") * 60 * 1000,
-            offsets_retention_check_interval_ms=config.get("offsets.retention.check.interval.ms"),
-            offsets_topic_partitions=config.get("offsets.topic.num.partitions"),
-            offsets_topic_replication_factor=config.get("offsets.topic.replication.factor"),
-            offsets_topic_segment_bytes=config.get("offsets.topic.segment.bytes"),
-            offsets_commit_timeout_ms=config.get("offsets.commit.timeout.ms"),
-            offsets_load_buffer_size=config.get("offsets.load.buffer.size"),
-            consumer_session_timeout_ms=config.get("group.consumer.session.timeout.ms"),
-            consumer_heartbeat_interval_ms=config.get("group.consumer.heartbeat.interval.ms"),
-            consumer_assignors=tuple(config.get("group.consumer.assignors")),
-        )
+    def from_broker(cls, config: BrokerConfigs) -> GroupConfig:
+        return resolve(cls, config)

@@ -49,7 +49,7 @@ from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.state import GroupState
 from broker.coordinator.group.timers import Scheduler
 from broker.coordinator.group.txn_offsets import PendingTxnOffsets
-from broker.coordinator.group.writes import RecordWriter
+from broker.coordinator.group.writes import RecordWriter, delete_group, log_failure, offset_tombstones
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -332,7 +332,7 @@ class GroupCoordinator(Membership):
                     group.offsets.setdefault(tp, om)  # unless committed again meanwhile
             done(error)
 
-        self.writer.append(group.group_id, _tombstones(group.group_id, partitions), stored)
+        self.writer.append(group.group_id, offset_tombstones(group.group_id, partitions), stored)
 
     # -- DescribeGroups, ListGroups, DeleteGroups ---------------------------------------------------
     def describe_group(self, group_id: str) -> GroupSummary:
@@ -398,29 +398,24 @@ class GroupCoordinator(Membership):
     def _remove_group(self, group: GroupMetadata, done: Done) -> None:
         """Tombstones for the group and its offsets; it is Dead and forgotten at once, and back as it
         was if the tombstones cannot be stored (and nothing took its place meanwhile)."""
-        batch = _tombstones(group.group_id, list(group.offsets))
-        batch.append((records.group_key(group.group_id), None))
-        state, timestamp, offsets = group.state, group.state_timestamp, dict(group.offsets)
-        group.transition_to(GroupState.DEAD, self.now())
-        self.cancel_group_timers(group)
-        group.offsets.clear()
-        del self.groups[group.group_id]
+        group_id = group.group_id
+        state, timestamp = group.state, group.state_timestamp
 
-        def stored(error: ErrorCode) -> None:
-            if error is ErrorCode.NONE:
-                log.info("%r: deleted", group)
-            elif (
-                group.group_id not in self.groups
-                and group.group_id not in self.consumer.groups
-                and self.ownership.owns(group.group_id)
-            ):
-                group.restore_state(state, timestamp)
-                group.offsets.update(offsets)
-                self.groups[group.group_id] = group
-                log.warning("%r: deleting it failed with %s; it is back", group, error.name)
-            done(error)
+        def forget() -> None:
+            group.transition_to(GroupState.DEAD, self.now())
+            self.cancel_group_timers(group)
+            del self.groups[group_id]
 
-        self.writer.append(group.group_id, batch, stored)
+        def restore() -> None:
+            group.restore_state(state, timestamp)
+            self.groups[group_id] = group
+
+        def vacant() -> bool:
+            return (
+                group_id not in self.groups and group_id not in self.consumer.groups and self.ownership.owns(group_id)
+            )
+
+        delete_group(self.writer, group, records.group_key(group_id), forget, vacant, restore, done)
 
     # -- retention ---------------------------------------------------------------------------------
     def expire_offsets(self) -> int:
@@ -459,7 +454,9 @@ class GroupCoordinator(Membership):
             if expired:
                 for tp in expired:
                     del group.offsets[tp]
-                self.writer.append(group.group_id, _tombstones(group.group_id, expired), _log_failure(group, "expiry"))
+                self.writer.append(
+                    group.group_id, offset_tombstones(group.group_id, expired), log_failure(group, "expiry")
+                )
                 expired_total += len(expired)
                 log.info("%r: %d offset(s) expired", group, len(expired))
             if (
@@ -468,7 +465,7 @@ class GroupCoordinator(Membership):
                 and not group.members
                 and not group.pending_offset_commits
             ):
-                self._remove_group(group, _log_failure(group, "removal"))
+                self._remove_group(group, log_failure(group, "removal"))
         expired_total += self.consumer.expire_offsets(now, retention)
         return expired_total
 
@@ -518,18 +515,6 @@ class GroupCoordinator(Membership):
 
 def _dead(group: GroupMetadata | ConsumerGroup) -> bool:
     return group.dead if isinstance(group, ConsumerGroup) else group.is_(GroupState.DEAD)
-
-
-def _log_failure(group: GroupMetadata, what: str) -> Done:
-    def done(error: ErrorCode) -> None:
-        if error is not ErrorCode.NONE:
-            log.warning("%r: storing the %s failed with %s", group, what, error.name)
-
-    return done
-
-
-def _tombstones(group_id: str, partitions: Iterable[TopicPartition]) -> list[tuple[bytes, bytes | None]]:
-    return [(records.offset_key(group_id, t, p), None) for t, p in partitions]
 
 
 def _offset_value(om: OffsetAndMetadata) -> records.OffsetCommitValue:

@@ -20,13 +20,14 @@ raise ``BadGroupRecord``.
 
 from __future__ import annotations
 
-import struct as _struct
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from protocol import codec
-from protocol.exceptions import ProtocolError
+from broker.coordinator import serde
 from protocol.schema import Bytes, Int32, Int64, String, Struct, V, VersionRange, struct
+
+K = TypeVar("K", bound=Struct)
+S = TypeVar("S", bound=Struct)
 
 OFFSET_COMMIT_KEY_VERSION = 1
 GROUP_METADATA_KEY_VERSION = 2
@@ -94,50 +95,41 @@ class ConsumerGroupMetadataValue(Struct):
     epoch: Int32 = 0
 
 
-for _cls, _versions, _flexible in (
-    (ConsumerGroupMetadataKey, VersionRange(3, 3), None),
-    (ConsumerGroupMetadataValue, VersionRange(0, 0), VersionRange(0, None)),
-    (OffsetCommitKey, VersionRange(0, 1), None),
-    (GroupMetadataKey, VersionRange(2, 2), None),
-    (OffsetCommitValue, VersionRange(0, 4), VersionRange(4, None)),
-    (GroupMetadataValue, VersionRange(0, 4), VersionRange(4, None)),
-):
-    _cls.__kafka_versions__ = _versions
-    _cls.__kafka_flexible__ = _flexible
-    _cls.__kafka_name__ = _cls.__name__
-
-_VERSION = _struct.Struct(">h")
-
-
-def _encode(message: Struct, version: int) -> bytes:
-    out = bytearray(_VERSION.pack(version))
-    codec.encode_into(out, message, version)
-    return bytes(out)
+serde.declare(
+    [
+        (ConsumerGroupMetadataKey, VersionRange(3, 3), None),
+        (ConsumerGroupMetadataValue, VersionRange(0, 0), VersionRange(0, None)),
+        (OffsetCommitKey, VersionRange(0, 1), None),
+        (GroupMetadataKey, VersionRange(2, 2), None),
+        (OffsetCommitValue, VersionRange(0, 4), VersionRange(4, None)),
+        (GroupMetadataValue, VersionRange(0, 4), VersionRange(4, None)),
+    ]
+)
 
 
 def offset_key(group: str, topic: str, partition: int) -> bytes:
-    return _encode(OffsetCommitKey(group=group, topic=topic, partition=partition), OFFSET_COMMIT_KEY_VERSION)
+    return serde.encode(OffsetCommitKey(group=group, topic=topic, partition=partition), OFFSET_COMMIT_KEY_VERSION)
 
 
 def group_key(group: str) -> bytes:
-    return _encode(GroupMetadataKey(group=group), GROUP_METADATA_KEY_VERSION)
+    return serde.encode(GroupMetadataKey(group=group), GROUP_METADATA_KEY_VERSION)
 
 
 def offset_value(value: OffsetCommitValue) -> bytes:
     version = OFFSET_VALUE_WITH_EXPIRY_VERSION if value.expire_timestamp >= 0 else OFFSET_VALUE_VERSION
-    return _encode(value, version)
+    return serde.encode(value, version)
 
 
 def group_value(value: GroupMetadataValue) -> bytes:
-    return _encode(value, GROUP_VALUE_VERSION)
+    return serde.encode(value, GROUP_VALUE_VERSION)
 
 
 def consumer_group_key(group: str) -> bytes:
-    return _encode(ConsumerGroupMetadataKey(group=group), CONSUMER_GROUP_METADATA_KEY_VERSION)
+    return serde.encode(ConsumerGroupMetadataKey(group=group), CONSUMER_GROUP_METADATA_KEY_VERSION)
 
 
 def consumer_group_value(epoch: int) -> bytes:
-    return _encode(ConsumerGroupMetadataValue(epoch=epoch), CONSUMER_GROUP_METADATA_VALUE_VERSION)
+    return serde.encode(ConsumerGroupMetadataValue(epoch=epoch), CONSUMER_GROUP_METADATA_VALUE_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,41 +169,22 @@ class TxnMarker:
 AnyRecord = OffsetRecord | GroupRecord | ConsumerGroupRecord | TxnOffsetRecord | TxnMarker
 
 
-def _read(cls: type[Struct], data: bytes, what: str) -> Struct:
-    if len(data) < 2:
-        raise BadGroupRecord(f"{what} of {len(data)} bytes has no version")
-    (version,) = _VERSION.unpack_from(data, 0)
-    try:
-        cls.check_version(version)
-        message, end = codec.decode(cls, data, version, 2)
-    except ProtocolError as exc:
-        raise BadGroupRecord(f"{what}: {exc}") from None
-    if end != len(data):
-        raise BadGroupRecord(f"{what}: {len(data) - end} bytes left over")
-    return message
+def _decode(key_cls: type[K], value_cls: type[S], key: bytes, value: bytes | None, what: str) -> tuple[K, S | None]:
+    return serde.decode_record(key_cls, value_cls, key, value, what, BadGroupRecord)
 
 
 def parse(key: bytes | None, value: bytes | None) -> AnyRecord:
     """One record of ``__consumer_offsets``; raises ``BadGroupRecord`` for anything else."""
-    if key is None or len(key) < 2:
+    version = None if key is None else serde.version_of(key)
+    if key is None or version is None:
         raise BadGroupRecord("record without a versioned key")
-    (version,) = _VERSION.unpack_from(key, 0)
     if version in (0, 1):
-        okey = _read(OffsetCommitKey, key, "offset commit key")
-        ovalue = None if value is None else _read(OffsetCommitValue, value, "offset commit value")
-        assert isinstance(okey, OffsetCommitKey) and (ovalue is None or isinstance(ovalue, OffsetCommitValue))
-        return OffsetRecord(okey, ovalue)
+        return OffsetRecord(*_decode(OffsetCommitKey, OffsetCommitValue, key, value, "offset commit"))
     if version == 2:
-        gkey = _read(GroupMetadataKey, key, "group metadata key")
-        gvalue = None if value is None else _read(GroupMetadataValue, value, "group metadata value")
-        assert isinstance(gkey, GroupMetadataKey) and (gvalue is None or isinstance(gvalue, GroupMetadataValue))
-        return GroupRecord(gkey, gvalue)
+        return GroupRecord(*_decode(GroupMetadataKey, GroupMetadataValue, key, value, "group metadata"))
     if version == CONSUMER_GROUP_METADATA_KEY_VERSION:
-        ckey = _read(ConsumerGroupMetadataKey, key, "consumer group metadata key")
-        cvalue = None if value is None else _read(ConsumerGroupMetadataValue, value, "consumer group metadata value")
-        assert isinstance(ckey, ConsumerGroupMetadataKey)
-        assert cvalue is None or isinstance(cvalue, ConsumerGroupMetadataValue)
-        return ConsumerGroupRecord(ckey, cvalue)
+        schemas = ConsumerGroupMetadataKey, ConsumerGroupMetadataValue
+        return ConsumerGroupRecord(*_decode(*schemas, key, value, "consumer group metadata"))
     raise BadGroupRecord(f"unknown key version {version}")
 
 

@@ -28,6 +28,7 @@ from broker.coordinator.group.loading import Replay
 from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.store import OFFSETS_TOPIC, OffsetsTopic
 from broker.coordinator.group.timers import LoopScheduler, Timer
+from broker.coordinator.loads import PartitionLoads
 from broker.metadata_cache import MetadataCache
 from broker.replica_manager import ReplicaManager
 from storage.errors import StorageError
@@ -52,7 +53,7 @@ class GroupService:
         self.ownership = Ownership(self.offsets_topic.partition_for, self.offsets_topic.exists, self.elect_if_led)
         self.coordinator: GroupCoordinator
         self._retention: Timer | None = None
-        self._loads: dict[int, asyncio.Task[None]] = {}
+        self._loads = PartitionLoads(OFFSETS_TOPIC)
 
     async def start(self) -> None:
         """Elect every partition this broker leads and wait for their loads (call with the loop running)."""
@@ -66,20 +67,16 @@ class GroupService:
 
     def elect_led_partitions(self) -> None:
         """``on_elected`` for every partition of ``__consumer_offsets`` this broker leads."""
-        if not self.offsets_topic.exists():
-            return
-        for index in range(self.offsets_topic.partition_count()):
-            self.elect_if_led(index)
+        for index, leader_epoch in self.offsets_topic.led_partitions():
+            self.on_elected(index, leader_epoch)
 
     def elect_if_led(self, index: int) -> None:
         """``on_elected`` for partition ``index`` if this broker leads it (no-op if already elected)."""
-        partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
-        if partition is not None and partition.is_leader(self.replicas.node_id):
-            self.on_elected(index, partition.leader_epoch)
+        if (leader_epoch := self.offsets_topic.leader_epoch(index)) is not None:
+            self.on_elected(index, leader_epoch)
 
     async def wait_for_loads(self) -> None:
-        while self._loads:
-            await asyncio.gather(*self._loads.values(), return_exceptions=True)
+        await self._loads.wait()
 
     # -- leadership --------------------------------------------------------------------------------
     def on_elected(self, partition: int, leader_epoch: int) -> None:
@@ -89,11 +86,7 @@ class GroupService:
         if self.offsets_topic.is_empty(partition):  # nothing to read: owned at once
             self._install(partition, leader_epoch, Replay())
             return
-        task = asyncio.get_running_loop().create_task(
-            self._load(partition, leader_epoch), name=f"load {OFFSETS_TOPIC}-{partition}"
-        )
-        self._loads[partition] = task
-        task.add_done_callback(lambda done: self._loaded(partition, done))
+        self._loads.start(partition, self._load(partition, leader_epoch))
 
     def on_resigned(self, partition: int, leader_epoch: int) -> None:
         """Another broker leads ``partition`` from ``leader_epoch`` on: drop its groups."""
@@ -123,12 +116,6 @@ class GroupService:
         if self.ownership.finish_load(partition, epoch):
             self.coordinator.install(replay)
 
-    def _loaded(self, partition: int, task: asyncio.Task[None]) -> None:
-        if self._loads.get(partition) is task:
-            del self._loads[partition]
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("%s-%d: loading failed", OFFSETS_TOPIC, partition, exc_info=exc)
-
     # -- retention ---------------------------------------------------------------------------------
     def _partition_counts(self) -> dict[str, int]:
         """Every topic a consumer group may subscribe to (internal topics are not), with its partition count."""
@@ -147,8 +134,7 @@ class GroupService:
 
     def shutdown(self) -> None:
         self.offsets_topic.shutdown()
-        for task in list(self._loads.values()):
-            task.cancel()
+        self._loads.cancel()
         if self._retention is not None:
             self._retention.cancel()
         for group in list(self.coordinator.groups.values()):

@@ -1,14 +1,11 @@
 """``__consumer_offsets`` on this broker: where the group coordinator's records are appended and replayed.
 
-- The topic is created on first use, as Kafka does: ``offsets.topic.num.partitions`` partitions,
-  replication factor ``offsets.topic.replication.factor``, compacted, segments of
-  ``offsets.topic.segment.bytes``. In cluster mode, as Kafka, it is not created while fewer brokers are
-  alive than the replication factor (COORDINATOR_NOT_AVAILABLE meanwhile, and Kafka's error logged), so
-  a cluster still starting cannot end up with a smaller factor for good. A single broker (no ZooKeeper)
-  caps the factor at what one broker can have (1), so the default works there. A group's partition
-  is ``abs(java hashCode(group id)) % partitions`` (of the existing topic, whatever the config now
-  says). The controller is called in one place, ``_create``; a finished creation calls
-  ``on_created`` (the service elects the new partitions).
+- The topic is created on first use, as Kafka does (``InternalTopic``: not in a cluster with fewer
+  live brokers than the replication factor): ``offsets.topic.num.partitions`` partitions, replication
+  factor ``offsets.topic.replication.factor``, compacted, segments of ``offsets.topic.segment.bytes``.
+  A group's partition is ``abs(java hashCode(group id)) % partitions`` (of the existing topic,
+  whatever the config now says). A finished creation calls ``on_created`` (the service elects the
+  new partitions).
 - Creation goes through the controller's async path, so the event loop (every other client) goes on
   while the logs are made. ``ensure_created`` is True once the topic exists: the request that starts
   the creation waits for it; any request meanwhile (the creation in flight, or found finished by a
@@ -44,10 +41,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from broker.controller.api import Controller
-from broker.controller.errors import ControllerError
 from broker.coordinator.group import records
 from broker.coordinator.group.config import GroupConfig
 from broker.coordinator.group.writes import AppendCallback
+from broker.coordinator.internal_topic import InternalTopic
 from broker.coordinator.log_slices import batch_slices
 from broker.delayed import RequestTimedOut
 from broker.metadata_cache import MetadataCache
@@ -107,7 +104,7 @@ class _InFlight:
     error: ErrorCode | None = None  # None until the append completed
 
 
-class OffsetsTopic:
+class OffsetsTopic(InternalTopic):
     def __init__(
         self,
         config: GroupConfig,
@@ -116,27 +113,18 @@ class OffsetsTopic:
         replicas: ReplicaManager,
         cluster: bool = False,
     ) -> None:
+        super().__init__(
+            OFFSETS_TOPIC, config.offsets_topic_partitions, config.offsets_topic_replication_factor,
+            metadata, controller, replicas, cluster, ("offsets topic", "offsets.topic.replication.factor"),
+        )  # fmt: skip
         self.config = config
-        self.cluster = cluster
-        self._short_of_brokers = -1  # the live broker count last logged as too few
-        self.metadata = metadata
-        self.controller = controller
-        self.replicas = replicas
         self.on_created: Callable[[], None] = lambda: None  # the service elects the new partitions
-        self._creating = False  # a request of ours is creating the topic (``_create`` runs)
         self._background: set[asyncio.Task[bool]] = set()  # creations ``append`` started
         self._appends: set[asyncio.Task[None]] = set()
         self._in_flight: dict[int, deque[_InFlight]] = {}  # partition -> appends in issue order
 
-    def partition_count(self) -> int:
-        count = self.metadata.num_partitions(OFFSETS_TOPIC)
-        return count if count is not None else self.config.offsets_topic_partitions
-
     def partition_for(self, group_id: str) -> int:
         return records.partition_for(group_id, self.partition_count())
-
-    def exists(self) -> bool:
-        return self.metadata.topic(OFFSETS_TOPIC) is not None
 
     async def ensure_created(self) -> bool:
         """True once the topic exists, creating it if needed (this call waits for its own creation).
@@ -157,40 +145,19 @@ class OffsetsTopic:
         task.add_done_callback(self._created_in_background)
 
     def _in_flight_creation(self) -> bool:
-        return self._creating or bool(self._background) or self.controller.is_being_created(OFFSETS_TOPIC)
+        return self.creating() or bool(self._background)
 
     async def _create(self) -> bool:
-        alive = len(self.metadata.alive_brokers())
-        factor = self.config.offsets_topic_replication_factor
-        if not self.cluster:
-            factor = min(factor, alive)
-        elif alive < factor:
-            if alive != self._short_of_brokers:
-                self._short_of_brokers = alive
-                log.error(
-                    "Number of alive brokers '%d' does not meet the required replication factor '%d' for the "
-                    "offsets topic (configured via 'offsets.topic.replication.factor'). This error can be "
-                    "ignored if the cluster is starting up and not all brokers are up yet.",
-                    alive, factor,
-                )  # fmt: skip
+        factor = self.replication_factor()
+        if factor is None:
             return False
         configs: dict[str, object] = {
             "cleanup.policy": ["compact"],
             "segment.bytes": self.config.offsets_topic_segment_bytes,
             "compression.type": "producer",
         }
-        self._creating = True
-        try:
-            count = self.config.offsets_topic_partitions
-            replicas = self.controller.check_new_topic(OFFSETS_TOPIC, count, factor, None)
-            await self.controller.create_topic(OFFSETS_TOPIC, replicas, configs)
-        except ControllerError as exc:
-            if exc.code is ErrorCode.TOPIC_ALREADY_EXISTS:  # a concurrent creation: ready on a retry
-                return False
-            log.error("cannot create %s: %s", OFFSETS_TOPIC, exc.message)
+        if not await self.create(factor, configs):
             return False
-        finally:
-            self._creating = False
         self.on_created()
         return True
 
@@ -282,10 +249,6 @@ class OffsetsTopic:
             del self._in_flight[index]
 
     # -- loading -----------------------------------------------------------------------------------
-    def is_empty(self, index: int) -> bool:
-        partition = self.replicas.get_partition(OFFSETS_TOPIC, index)
-        return partition is None or partition.log.log_end_offset <= partition.log.log_start_offset
-
     def read_slices(self, index: int) -> Iterator[list[records.AnyRecord]]:
         """The partition's records from its log start to its present end, in offset order, a slice of
         at most ``offsets.load.buffer.size`` bytes at a time (the caller may yield between slices)."""

@@ -3,18 +3,32 @@
 ``RecordWriter.append`` is Kafka's ``appendRecords`` with a completion callback; ``OffsetsTopic``
 (``store.py``) is the broker's, tests bring their own. A group's metadata record is built from the
 group as it is when the append is issued.
+
+Deleting a group (``delete_group``), classic or consumer, is one shape: the group and its offsets go
+from memory at once and their tombstones are appended; if they cannot be stored and nothing took the
+group's place meanwhile, it is back as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from broker.coordinator.group import records
-from broker.coordinator.group.group import GroupMetadata
+from broker.coordinator.group.group import GroupMetadata, OffsetAndMetadata
 from protocol.errors import ErrorCode
 
+log = logging.getLogger(__name__)
 AppendCallback = Callable[[ErrorCode], None]
+Batch = list[tuple[bytes, bytes | None]]
+
+
+class _Group(Protocol):
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def offsets(self) -> dict[tuple[str, int], OffsetAndMetadata]: ...
 
 
 class RecordWriter(Protocol):
@@ -66,3 +80,48 @@ def group_record(group: GroupMetadata, assignments: dict[str, bytes]) -> tuple[b
         ],
     )
     return records.group_key(group.group_id), records.group_value(value)
+
+
+def offset_tombstones(group_id: str, partitions: Iterable[tuple[str, int]]) -> Batch:
+    return [(records.offset_key(group_id, t, p), None) for t, p in partitions]
+
+
+def log_failure(group: object, what: str) -> AppendCallback:
+    """A completion that only logs a failure to store ``what`` (the change stays in memory)."""
+
+    def done(error: ErrorCode) -> None:
+        if error is not ErrorCode.NONE:
+            log.warning("%r: storing the %s failed with %s", group, what, error.name)
+
+    return done
+
+
+def delete_group(
+    writer: RecordWriter,
+    group: _Group,
+    group_key: bytes,
+    forget: Callable[[], None],
+    vacant: Callable[[], bool],
+    restore: Callable[[], None],
+    done: AppendCallback,
+) -> None:
+    """Delete ``group`` and its offsets: ``forget`` it at once and append the tombstones of its offsets
+    and of ``group_key``. If they cannot be stored while the group's place is still ``vacant`` (no
+    group of that id now, and this broker still owns it), ``restore`` it with its offsets. ``done``
+    gets the append's outcome."""
+    batch = offset_tombstones(group.group_id, list(group.offsets))
+    batch.append((group_key, None))
+    offsets = dict(group.offsets)
+    forget()
+    group.offsets.clear()
+
+    def stored(error: ErrorCode) -> None:
+        if error is ErrorCode.NONE:
+            log.info("%r: deleted", group)
+        elif vacant():
+            restore()
+            group.offsets.update(offsets)
+            log.warning("%r: deleting it failed with %s; it is back", group, error.name)
+        done(error)
+
+    writer.append(group.group_id, batch, stored)

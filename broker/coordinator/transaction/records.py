@@ -18,13 +18,11 @@ cannot read raise ``BadTxnRecord`` (the log's fault). The partition of a transac
 
 from __future__ import annotations
 
-import struct as _struct
 from dataclasses import dataclass
 from typing import Annotated
 
+from broker.coordinator import serde
 from broker.coordinator.group.records import partition_for
-from protocol import codec
-from protocol.exceptions import ProtocolError
 from protocol.schema import Int8, Int16, Int32, Int64, String, Struct, V, VersionRange, struct
 
 __all__ = ["partition_for"]
@@ -63,16 +61,13 @@ class TransactionLogValue(Struct):
     client_transaction_version: Annotated[Int16, V("1+", tag=2)] = 0
 
 
-for _cls, _versions, _flexible in (
-    (TransactionLogKey, VersionRange(0, 0), None),
-    (TxnPartitions, VersionRange(0, 1), VersionRange(1, None)),
-    (TransactionLogValue, VersionRange(0, 1), VersionRange(1, None)),
-):
-    _cls.__kafka_versions__ = _versions
-    _cls.__kafka_flexible__ = _flexible
-    _cls.__kafka_name__ = _cls.__name__
-
-_VERSION = _struct.Struct(">h")
+serde.declare(
+    [
+        (TransactionLogKey, VersionRange(0, 0), None),
+        (TxnPartitions, VersionRange(0, 1), VersionRange(1, None)),
+        (TransactionLogValue, VersionRange(0, 1), VersionRange(1, None)),
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +76,13 @@ class TxnRecord:
     value: TransactionLogValue | None  # None: a tombstone
 
 
-def _encode(message: Struct, version: int) -> bytes:
-    out = bytearray(_VERSION.pack(version))
-    codec.encode_into(out, message, version)
-    return bytes(out)
-
-
 def key(transactional_id: str) -> bytes:
-    return _encode(TransactionLogKey(transactional_id=transactional_id), KEY_VERSION)
+    return serde.encode(TransactionLogKey(transactional_id=transactional_id), KEY_VERSION)
 
 
 def value(v: TransactionLogValue) -> bytes:
     version = VALUE_VERSION_TV2 if v.client_transaction_version >= 2 else VALUE_VERSION
-    return _encode(v, version)
+    return serde.encode(v, version)
 
 
 def partitions_value(partitions: set[tuple[str, int]]) -> list[TxnPartitions]:
@@ -103,25 +92,10 @@ def partitions_value(partitions: set[tuple[str, int]]) -> list[TxnPartitions]:
     return [TxnPartitions(topic=t, partition_ids=ids) for t, ids in by_topic.items()]
 
 
-def _read(cls: type[Struct], data: bytes, what: str) -> Struct:
-    if len(data) < 2:
-        raise BadTxnRecord(f"{what} of {len(data)} bytes has no version")
-    (version,) = _VERSION.unpack_from(data, 0)
-    try:
-        cls.check_version(version)
-        message, end = codec.decode(cls, data, version, 2)
-    except ProtocolError as exc:
-        raise BadTxnRecord(f"{what}: {exc}") from None
-    if end != len(data):
-        raise BadTxnRecord(f"{what}: {len(data) - end} bytes left over")
-    return message
-
-
 def parse(raw_key: bytes | None, raw_value: bytes | None) -> TxnRecord:
     """One record of ``__transaction_state``; raises ``BadTxnRecord`` for anything else."""
     if raw_key is None:
         raise BadTxnRecord("record without a key")
-    k = _read(TransactionLogKey, raw_key, "transaction log key")
-    v = None if raw_value is None else _read(TransactionLogValue, raw_value, "transaction log value")
-    assert isinstance(k, TransactionLogKey) and (v is None or isinstance(v, TransactionLogValue))
+    schemas = TransactionLogKey, TransactionLogValue
+    k, v = serde.decode_record(*schemas, raw_key, raw_value, "transaction log", BadTxnRecord)
     return TxnRecord(k.transactional_id, v)

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from broker.config import BrokerConfig
 from broker.controller.api import Controller
 from broker.coordinator.group.ownership import Ownership
+from broker.coordinator.loads import PartitionLoads
 from broker.coordinator.producer_id import ProducerIdManager
 from broker.coordinator.transaction import records
 from broker.coordinator.transaction.config import TransactionConfig
@@ -95,7 +96,7 @@ class TransactionService:
         self.coordinator = TransactionCoordinator(
             self.config, self.log, producer_ids, self._send_markers, self.ownership, lambda: int(time.time() * 1000)
         )
-        self._loads: dict[int, asyncio.Task[None]] = {}
+        self._loads = PartitionLoads(TRANSACTION_TOPIC)
         self._periodic: list[asyncio.Task[None]] = []
 
     async def _send_markers(
@@ -168,8 +169,7 @@ class TransactionService:
 
     async def start(self) -> None:
         self.elect_led_partitions()
-        while self._loads:
-            await asyncio.gather(*self._loads.values(), return_exceptions=True)
+        await self._loads.wait()
         self._periodic = [
             asyncio.create_task(self._every(self.config.abort_timed_out_interval_ms, self._abort_timed_out)),
             asyncio.create_task(self._every(self.config.remove_expired_interval_ms, self._expire)),
@@ -185,15 +185,12 @@ class TransactionService:
         return created
 
     def elect_led_partitions(self) -> None:
-        if not self.log.exists():
-            return
-        for index in range(self.log.partition_count()):
-            self.elect_if_led(index)
+        for index, leader_epoch in self.log.led_partitions():
+            self.on_elected(index, leader_epoch)
 
     def elect_if_led(self, index: int) -> None:
-        partition = self.replicas.get_partition(TRANSACTION_TOPIC, index)
-        if partition is not None and partition.is_leader(self.replicas.node_id):
-            self.on_elected(index, partition.leader_epoch)
+        if (leader_epoch := self.log.leader_epoch(index)) is not None:
+            self.on_elected(index, leader_epoch)
 
     # -- leadership --------------------------------------------------------------------------------
     def on_elected(self, partition: int, leader_epoch: int) -> None:
@@ -203,11 +200,7 @@ class TransactionService:
         if self.log.is_empty(partition):  # nothing to read: owned at once (a new topic's first clients)
             self.ownership.finish_load(partition, leader_epoch)
             return
-        task = asyncio.get_running_loop().create_task(
-            self._load(partition, leader_epoch), name=f"load {TRANSACTION_TOPIC}-{partition}"
-        )
-        self._loads[partition] = task
-        task.add_done_callback(lambda done: self._loaded(partition, done))
+        self._loads.start(partition, self._load(partition, leader_epoch))
 
     def on_resigned(self, partition: int, leader_epoch: int) -> None:
         if not self.ownership.resign(partition, leader_epoch):
@@ -233,12 +226,6 @@ class TransactionService:
             if latest:
                 log.info("%s-%d: loaded %d transactional id(s)", TRANSACTION_TOPIC, partition, len(latest))
 
-    def _loaded(self, partition: int, task: asyncio.Task[None]) -> None:
-        if self._loads.get(partition) is task:
-            del self._loads[partition]
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("%s-%d: loading failed", TRANSACTION_TOPIC, partition, exc_info=exc)
-
     # -- periodic work -----------------------------------------------------------------------------
     async def _every(self, interval_ms: int, work: Callable[[], Awaitable[None] | None]) -> None:
         while True:
@@ -259,8 +246,9 @@ class TransactionService:
             log.info("removed %d expired transactional id(s)", len(removed))
 
     def shutdown(self) -> None:
-        for task in [*self._periodic, *self._loads.values()]:
+        for task in self._periodic:
             task.cancel()
+        self._loads.cancel()
         self.coordinator.shutdown()
         if self.channel is not None:
             self.channel.close()

@@ -64,7 +64,7 @@ from broker.coordinator.group.consumer.validation import (
 from broker.coordinator.group.group import GroupMetadata, OffsetAndMetadata
 from broker.coordinator.group.ownership import Ownership
 from broker.coordinator.group.timers import Scheduler, Timer
-from broker.coordinator.group.writes import RecordWriter
+from broker.coordinator.group.writes import RecordWriter, delete_group, log_failure, offset_tombstones
 from protocol.errors import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -460,28 +460,20 @@ class ConsumerGroups:
         nothing took its place); one with members: NON_EMPTY_GROUP. ``done`` once committed."""
         if group.members:
             return done(ErrorCode.NON_EMPTY_GROUP)
-        batch = _tombstones(group.group_id, list(group.offsets))
-        batch.append((records.consumer_group_key(group.group_id), None))
-        offsets = dict(group.offsets)
-        group.dead = True
-        group.offsets.clear()
-        del self.groups[group.group_id]
+        group_id = group.group_id
 
-        def stored(error: ErrorCode) -> None:
-            if error is ErrorCode.NONE:
-                log.info("%r: deleted", group)
-            elif (
-                group.group_id not in self.groups
-                and group.group_id not in self.classic
-                and self.ownership.owns(group.group_id)
-            ):
-                group.dead = False
-                group.offsets.update(offsets)
-                self.groups[group.group_id] = group
-                log.warning("%r: deleting it failed with %s; it is back", group, error.name)
-            done(error)
+        def forget() -> None:
+            group.dead = True
+            del self.groups[group_id]
 
-        self.writer.append(group.group_id, batch, stored)
+        def restore() -> None:
+            group.dead = False
+            self.groups[group_id] = group
+
+        def vacant() -> bool:
+            return group_id not in self.groups and group_id not in self.classic and self.ownership.owns(group_id)
+
+        delete_group(self.writer, group, records.consumer_group_key(group_id), forget, vacant, restore, done)
 
     def expire_offsets(self, now_ms: int, retention_ms: int) -> int:
         """Offsets of topics no member subscribes to expire by commit time (or their own expiry), as in
@@ -502,11 +494,13 @@ class ConsumerGroups:
             if expired:
                 for tp in expired:
                     del group.offsets[tp]
-                self.writer.append(group.group_id, _tombstones(group.group_id, expired), _log_failure(group, "expiry"))
+                self.writer.append(
+                    group.group_id, offset_tombstones(group.group_id, expired), log_failure(group, "expiry")
+                )
                 total += len(expired)
                 log.info("%r: %d offset(s) expired", group, len(expired))
             if not group.members and not group.offsets and not group.pending_offset_commits:
-                self.delete(group, _log_failure(group, "removal"))
+                self.delete(group, log_failure(group, "removal"))
         return total
 
     # -- loading -----------------------------------------------------------------------------------
@@ -531,15 +525,3 @@ class ConsumerGroups:
 
 def _failed(error: ErrorCode) -> HeartbeatResult:
     return HeartbeatResult(error, STATUS_MESSAGES.get(error, f"Storing the group epoch failed: {error.name}."))
-
-
-def _log_failure(group: ConsumerGroup, what: str) -> Done:
-    def done(error: ErrorCode) -> None:
-        if error is not ErrorCode.NONE:
-            log.warning("%r: storing the %s failed with %s", group, what, error.name)
-
-    return done
-
-
-def _tombstones(group_id: str, partitions: list[tuple[str, int]]) -> list[tuple[bytes, bytes | None]]:
-    return [(records.offset_key(group_id, t, p), None) for t, p in partitions]
