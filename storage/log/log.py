@@ -596,6 +596,13 @@ class Log:
                 self._producer_state.take_snapshot()
             except OSError as e:
                 self._local.go_offline(f"producer snapshot at close failed: {e}")
+        if self.offline:
+            self.epoch_cache.release()
+        else:
+            try:
+                self.epoch_cache.close()
+            except OSError as e:
+                self._local.go_offline(f"leader epoch checkpoint at close failed: {e}")
         self._local.close()
 
     def release(self) -> None:
