@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import resource
 import signal
@@ -19,6 +20,7 @@ from broker.controller.errors import ClusterStartError
 from storage.errors import StorageError
 
 log = logging.getLogger("broker")
+GC_GEN0_THRESHOLD = 7000  # CPython's default: 700
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -66,6 +68,17 @@ def raise_descriptor_limit() -> None:
         log.warning("cannot raise the open files limit from %d to %d: %s", soft, target, exc)
 
 
+def settle_garbage_collector() -> None:
+    """After start-up: move everything alive into the permanent generation (``gc.freeze``), so full
+    collections no longer walk the tens of thousands of long-lived objects start-up made (modules,
+    compiled codecs, configs, logs), and collect the young generation ten times less often. Request
+    objects are mostly freed by reference counting; each full collection paused the loop for 5 to
+    over 100 ms under load."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
+
+
 async def serve(config: BrokerConfig, started_at: float) -> None:
     from broker.server import Broker
 
@@ -74,14 +87,20 @@ async def serve(config: BrokerConfig, started_at: float) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from broker.loop_monitor import install_from_env
+
+    monitor = install_from_env()  # off (None) unless KAFKISH_LOOP_STALL_MS is set
     broker = Broker(config, started_at)
     log.info(
         "starting kafkish broker %d: listeners %s; data in %s",
         broker.node_id, ", ".join(config.get("listeners")), ", ".join(broker.log_dirs),
     )  # fmt: skip
     await broker.start()
+    settle_garbage_collector()
     await stop.wait()
     await broker.shutdown()
+    if monitor is not None:
+        monitor.uninstall()
 
 
 def main(argv: list[str] | None = None) -> int:
