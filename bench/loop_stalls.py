@@ -174,6 +174,22 @@ def _measure(cluster: Cluster, seconds: float) -> dict[str, Any]:
     }
 
 
+def _by_site(stalls: list[tuple[float, str]]) -> list[tuple[str, tuple[float, int]]]:
+    """Stall time summed per blocking place: the innermost sampled frame (or what ran, unsampled)."""
+    sites: dict[str, tuple[float, int]] = {}
+    for ms, line in stalls:
+        what, _, where = line.partition("; blocked at: ")
+        if where and not where.startswith("not sampled"):
+            site = " <- ".join(where.split(" <- ")[:3])
+        elif "gc pause" in what:
+            site = "gc " + what.split(":")[-1].split(",")[0].strip()
+        else:
+            site = what.split(" in ", 1)[-1]
+        total, count = sites.get(site, (0.0, 0))
+        sites[site] = (total + ms, count + 1)
+    return sorted(sites.items(), key=lambda item: -item[1][0])
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.loop_stalls", description=__doc__)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -195,6 +211,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"  {len(stalls)} stalls over {args.monitor} ms logged by the brokers; the largest:")
             for _, line in stalls[: args.top]:
                 print(f"    {line[:400]}")
+            print("  where the logged stall time went (blocking frame, total ms, count):")
+            for site, (total_ms, count) in _by_site(stalls)[: args.top]:
+                print(f"    {total_ms:7.1f} ms {count:4d}x {site}")
     medians = {key: statistics.median(r[key] for r in results) for key in ("p50_ms", "p99_ms", "max_ms")}
     if args.runs > 1:
         print(f"median of {args.runs} runs: p50 {medians['p50_ms']:.1f} ms, p99 {medians['p99_ms']:.1f} ms, "
