@@ -401,8 +401,10 @@ class Log:
             return True
         self._local.truncate_to(offset)
         self._after_truncation()
-        with self._local.disk_op("reload producer state"):
-            self._producer_state.truncate_and_reload(self._log_start_offset, self.log_end_offset, self._replay)
+        with self._local.disk_op("reload producer state"):  # snapshots unsynced: derived data (see there)
+            self._producer_state.truncate_and_reload(
+                self._log_start_offset, self.log_end_offset, self._replay, sync_snapshots=False
+            )
         return True
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
