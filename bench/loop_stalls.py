@@ -7,7 +7,7 @@ replica, a controlled shutdown of one broker and its restart, another preferred 
 back, and the creation of a 50-partition topic. Reports the ack latency (produce() to the delivery
 report) p50/p99/max over the whole run, and, with ``--monitor MS`` (default 5; 0 for none), the
 brokers' own view (broker/loop_monitor.py): the largest loop stalls and gc pauses they logged.
-``--runs N`` repeats and prints the medians.
+``--runs N`` repeats and prints the medians; ``--no-events`` measures the steady state alone.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _scenario(cluster: Cluster, bootstrap: str, events: list[str], begun: float)
     return [(3.0, shutdown), (7.0, restart), (12.0, elect), (15.0, create)]
 
 
-def run(seconds: float, monitor_ms: float) -> dict[str, Any]:
+def run(seconds: float, monitor_ms: float, events: bool = True) -> dict[str, Any]:
     if monitor_ms > 0:
         os.environ["KAFKISH_LOOP_STALL_MS"] = str(monitor_ms)
     else:
@@ -96,12 +96,12 @@ def run(seconds: float, monitor_ms: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_dir, ZooKeeperServer(Path(tmp_dir) / "zk") as zk:
         cluster = Cluster(Path(tmp_dir) / "brokers", f"{zk.connect}/stalls", 3).start()
         try:
-            return _measure(cluster, seconds)
+            return _measure(cluster, seconds, events)
         finally:
             cluster.stop()
 
 
-def _measure(cluster: Cluster, seconds: float) -> dict[str, Any]:
+def _measure(cluster: Cluster, seconds: float, with_events: bool) -> dict[str, Any]:
     bootstrap = cluster.bootstrap
     _create(bootstrap, "lat", PARTITIONS, {"min.insync.replicas": "2"})
     producer = Producer({
@@ -128,7 +128,7 @@ def _measure(cluster: Cluster, seconds: float) -> dict[str, Any]:
 
     events: list[str] = []
     begun = time.monotonic()
-    plan = _scenario(cluster, bootstrap, events, begun)
+    plan = _scenario(cluster, bootstrap, events, begun) if with_events else []
 
     def drive() -> None:
         for at, action in plan:
@@ -195,11 +195,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--monitor", type=float, default=5.0, help="loop monitor threshold in ms (0: off)")
+    parser.add_argument("--no-events", action="store_true", help="no leader changes, no topic creation")
     parser.add_argument("--top", type=int, default=15, help="how many of the largest stalls to print")
     args = parser.parse_args(argv)
     results = []
     for n in range(args.runs):
-        result = run(args.seconds, args.monitor)
+        result = run(args.seconds, args.monitor, not args.no_events)
         results.append(result)
         print(f"run {n + 1}: {result['acked']} acked, {result['failed']} failed; ack latency p50 "
               f"{result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms")  # fmt: skip

@@ -73,8 +73,8 @@ def settle_garbage_collector() -> None:
     collections no longer walk the tens of thousands of long-lived objects start-up made (modules,
     compiled codecs, configs, logs), and collect the young generation ten times less often. Request
     objects are mostly freed by reference counting; each full collection paused the loop for 5 to
-    over 100 ms under load."""
-    gc.collect()
+    over 100 ms under load. No collection first: the broker is serving already, and a full collection
+    now would be the very pause this avoids (the little start-up garbage frozen with the rest stays)."""
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
 
