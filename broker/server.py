@@ -107,6 +107,7 @@ class Broker:
         self._flushes: set[asyncio.Task[None]] = set()  # roll flushes under way
         self._checkpoint_lock = asyncio.Lock()
         self._epoch_writer = ThreadPoolExecutor(1, thread_name_prefix="epoch-checkpoint")
+        self._epoch_writer.submit(lambda: None)  # its thread starts now, not at the first new epoch
         self._recovery_checkpoint: asyncio.Task[None] | None = None
         self._recovery_checkpoint_again = False
         self.log_manager: LogManager
