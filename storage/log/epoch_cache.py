@@ -9,10 +9,11 @@ With ``write_scheduler`` set (the broker: a single worker thread, so writes land
 made) a change hands the write of a snapshot of the entries to it instead of writing (and fsyncing twice)
 on the caller's thread. The file is still written whole, temp-fsync-rename-fsync, so a crash leaves the
 old entries or newer ones; the old ones are what recovery already copes with (it cuts epochs past the
-log end and re-derives those from the recovery point on), provided the owner lets every scheduled write
-finish before a recovery point checkpoint moves past them (the broker's checkpoint writes wait for the
-same worker). A write made stale by a newer one is skipped; ``close`` writes what is still pending at
-once; ``release`` (the directory was renamed away) drops it.
+log end and before the log start, and re-derives them from the recovery point on), provided the owner
+lets every scheduled write finish before a recovery point checkpoint moves past them (the broker's
+checkpoint writes wait for the same worker). ``clear`` writes at once all the same (see there). A write
+made stale by a newer one is skipped; ``close`` writes what is still pending at once; ``release`` (the
+directory was renamed away) drops it.
 """
 
 from __future__ import annotations
@@ -103,9 +104,12 @@ class LeaderEpochCache:
             self._write()
 
     def clear(self) -> None:
+        """Forget every epoch (the log was emptied); written at once even with a scheduler: a crash
+        before a scheduled write would leave epochs of data that is gone, which recovery cannot tell
+        from the new log's."""
         if self._entries:
             self._entries = []
-            self._write()
+            self._write(at_once=True)
 
     @contextmanager
     def batched_writes(self) -> Iterator[None]:
@@ -124,13 +128,14 @@ class LeaderEpochCache:
         if self._entries != before:
             self._write()
 
-    def _write(self) -> None:
+    def _write(self, at_once: bool = False) -> None:
         if self._deferred:
             return
         self._version += 1
-        if self.write_scheduler is None:
-            write_epoch_checkpoint(self._fs, self.path, self._entries)
-            self._written = self._version
+        if self.write_scheduler is None or at_once:
+            with self._lock:
+                write_epoch_checkpoint(self._fs, self.path, self._entries)
+                self._written = self._version
             return
         version, entries = self._version, list(self._entries)
 

@@ -125,3 +125,15 @@ def test_released_epoch_cache_drops_scheduled_writes(tmp_path: Path) -> None:
     cache.release()  # its directory was renamed away for deletion
     queued.pop()()
     assert not (tmp_path / "leader-epoch-checkpoint").exists()
+
+
+def test_clearing_the_epochs_is_written_at_once_even_with_a_scheduler(tmp_path: Path) -> None:
+    cache = LeaderEpochCache(str(tmp_path), REAL_FS)
+    cache.assign(2, 0)  # no scheduler: written now
+    queued: list[Callable[[], None]] = []
+    cache.write_scheduler = queued.append
+    cache.assign(4, 7)
+    cache.clear()  # the log was emptied: stale epochs must not survive a crash
+    assert read_epoch_checkpoint(str(tmp_path / "leader-epoch-checkpoint")) == []
+    queued.pop()()  # the earlier scheduled write is stale
+    assert read_epoch_checkpoint(str(tmp_path / "leader-epoch-checkpoint")) == []
