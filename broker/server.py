@@ -435,20 +435,32 @@ class Broker:
             await self._epoch_writes_done()
             await self._off_loop(work)
 
-    def _schedule_epoch_write(self, work: Callable[[], None]) -> None:
-        """``LeaderEpochCache.write_scheduler``: the write joins the queue of the epoch writer thread
-        (after shutdown began: written at once)."""
+    def _schedule_epoch_write(self, partition_log: Log, work: Callable[[], None]) -> None:
+        """``LogManager``'s epoch write scheduler, called on the loop: the write joins the queue of the
+        epoch writer thread (after shutdown began: written at once). A failed write takes the log
+        offline, on the loop. Off the loop (no change is made there today) it writes at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            work()
+            return
+
+        def failed(e: OSError) -> None:
+            log.error("%s", partition_log.epoch_checkpoint_failed(e))
 
         def write() -> None:
             try:
                 work()
-            except OSError as e:  # the next change, or the log's close, writes the entries again
-                log.error("cannot write a leader-epoch-checkpoint: %s", e)
+            except OSError as e:
+                loop.call_soon_threadsafe(failed, e)
 
         try:
             self._epoch_writer.submit(write)
         except RuntimeError:  # the executor is shut down
-            write()
+            try:
+                work()
+            except OSError as e:
+                failed(e)
 
     async def _epoch_writes_done(self) -> None:
         """Wait for every epoch checkpoint write scheduled so far (the writer runs them in order)."""

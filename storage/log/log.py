@@ -66,6 +66,8 @@ Records = bytes | bytearray | memoryview
 
 
 FlushScheduler = Callable[["Log", FlushWork], None]
+# Who writes a log's leader-epoch checkpoint (``LeaderEpochCache.write_scheduler``, bound to the log).
+EpochWriteScheduler = Callable[["Log", Callable[[], None]], None]
 
 
 class Log:
@@ -571,6 +573,11 @@ class Log:
     def mark_flushed(self, work: FlushWork, now_ms: int | None = None) -> None:
         """``work`` has run: move the recovery point (unless a truncation or going offline voided it)."""
         self._local.mark_flushed(work, now_ms)
+
+    def epoch_checkpoint_failed(self, error: OSError) -> LogOffline:
+        """A scheduled leader-epoch checkpoint write failed: the log goes offline, as a failed write
+        on the caller's thread takes it."""
+        return self._local.gone_offline("leader epoch checkpoint", error)
 
     def flush_failed(self, work: FlushWork, error: OSError) -> LogOffline:
         """``work`` failed (an fsync error: what the disk holds is unknown): the log goes offline."""
