@@ -158,6 +158,12 @@ def _measure(cluster: Cluster, seconds: float, with_events: bool) -> dict[str, A
             if found:
                 stalls.append((float(found.group(2)), f"broker {broker.overrides['broker.id']}: {found.group(0)}"))
     stalls.sort(reverse=True)
+    logs = os.environ.get("LOOP_STALLS_LOGS")  # a directory to keep the brokers' logs in
+    if logs:
+        os.makedirs(logs, exist_ok=True)
+        for broker in cluster.brokers:
+            Path(logs, f"broker-{broker.overrides['broker.id']}.log").write_text(broker.output)
+        Path(logs, "latencies.txt").write_text("".join(f"{t:.4f} {lat * 1000:.1f}\n" for t, lat in timeline))
     worst: dict[int, float] = {}
     for sent_at, latency in timeline:
         second = int(sent_at)
