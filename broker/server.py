@@ -13,6 +13,10 @@ disk work runs in worker threads (``_off_loop``): the flush each segment roll as
 recovery point moves, and its checkpoint is written), the periodic checkpoints (one write at a time:
 ``_checkpoint_lock``), retention's file deletions and flush.ms flushes. Storage hands over that work as
 callables whose state it captured on the loop, so no state change straddles an ``await``.
+Leader-epoch checkpoint writes (each a write and two fsyncs, at every new epoch and every follower
+truncation) run in one worker thread of their own, in the order they were made; a checkpoint of
+recovery points is written only after every epoch write scheduled before its offsets were captured
+(``LeaderEpochCache`` says why that keeps recovery correct), and all of them finish before the logs close.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from broker import handlers
@@ -104,6 +109,8 @@ class Broker:
         self._background: list[asyncio.Task[None]] = []
         self._flushes: set[asyncio.Task[None]] = set()  # roll flushes under way
         self._checkpoint_lock = asyncio.Lock()
+        self._epoch_writer = ThreadPoolExecutor(1, thread_name_prefix="epoch-checkpoint")
+        self._epoch_writer.submit(lambda: None)  # its thread starts now, not at the first new epoch
         self._recovery_checkpoint: asyncio.Task[None] | None = None
         self._recovery_checkpoint_again = False
         self.log_manager: LogManager
@@ -139,6 +146,7 @@ class Broker:
             topic_configs=self._topic_log_config,
             producer_id_expiration_ms=self.config.get("producer.id.expiration.ms"),
             flush_scheduler=self._schedule_flush,
+            epoch_write_scheduler=self._schedule_epoch_write,
             recovery_threads_per_data_dir=self.config.get("num.recovery.threads.per.data.dir"),
         )
         self.log_manager.startup()
@@ -369,6 +377,7 @@ class Broker:
         await asyncio.gather(*self._flushes, return_exceptions=True)  # rolls while the last requests ran
         if self._recovery_checkpoint is not None:
             await asyncio.gather(self._recovery_checkpoint, return_exceptions=True)
+        await asyncio.to_thread(self._epoch_writer.shutdown, True)
         self.log_manager.shutdown()
         log.info("shut down cleanly")
 
@@ -436,7 +445,43 @@ class Broker:
     async def _write_checkpoint(self, make_work: Callable[[], Callable[[], None]]) -> None:
         """Capture a checkpoint's offsets on the loop and write it in a worker thread, one at a time."""
         async with self._checkpoint_lock:
-            await self._off_loop(make_work())
+            work = make_work()
+            await self._epoch_writes_done()
+            await self._off_loop(work)
+
+    def _schedule_epoch_write(self, partition_log: Log, work: Callable[[], None]) -> None:
+        """``LogManager``'s epoch write scheduler, called on the loop: the write joins the queue of the
+        epoch writer thread (after shutdown began: written at once). A failed write takes the log
+        offline, on the loop. Off the loop (no change is made there today) it writes at once."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            work()
+            return
+
+        def failed(e: OSError) -> None:
+            log.error("%s", partition_log.epoch_checkpoint_failed(e))
+
+        def write() -> None:
+            try:
+                work()
+            except OSError as e:
+                loop.call_soon_threadsafe(failed, e)
+
+        try:
+            self._epoch_writer.submit(write)
+        except RuntimeError:  # the executor is shut down
+            try:
+                work()
+            except OSError as e:
+                failed(e)
+
+    async def _epoch_writes_done(self) -> None:
+        """Wait for every epoch checkpoint write scheduled so far (the writer runs them in order)."""
+        try:
+            await asyncio.wrap_future(self._epoch_writer.submit(lambda: None))
+        except RuntimeError:  # shut down: it finished them all
+            return
 
     async def _checkpoint_hw(self) -> None:
         await self._write_checkpoint(self.log_manager.high_watermark_checkpoint_work)

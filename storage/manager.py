@@ -46,7 +46,7 @@ from storage.errors import LogOffline, StorageError
 from storage.fs import REAL_FS, FileSystem
 from storage.log._records import Decompress
 from storage.log.local_log import FlushWork
-from storage.log.log import FlushScheduler, Log, parse_partition_dir, partition_dir_name
+from storage.log.log import EpochWriteScheduler, FlushScheduler, Log, parse_partition_dir, partition_dir_name
 from storage.log_move import FUTURE_DIR_SUFFIX, LogMove
 from storage.producer.state import DEFAULT_PRODUCER_ID_EXPIRATION_MS
 from storage.recovery.loader import LogLoader
@@ -135,11 +135,14 @@ class LogManager:
         producer_id_expiration_ms: int = DEFAULT_PRODUCER_ID_EXPIRATION_MS,
         flush_scheduler: FlushScheduler | None = None,
         recovery_threads_per_data_dir: int = 1,
+        epoch_write_scheduler: EpochWriteScheduler | None = None,
     ) -> None:
         """``topic_configs(topic)`` gives a topic's config at load time (None: ``default_config``).
         ``producer_id_expiration_ms`` is the broker's producer.id.expiration.ms; ``flush_scheduler``
         runs the flush each roll asks for (``Log.flush_scheduler``; None: at once);
-        ``recovery_threads_per_data_dir`` is num.recovery.threads.per.data.dir (see ``startup``)."""
+        ``recovery_threads_per_data_dir`` is num.recovery.threads.per.data.dir (see ``startup``);
+        ``epoch_write_scheduler`` runs leader-epoch checkpoint writes (``LeaderEpochCache.write_scheduler``;
+        None: at once)."""
         if not log_dirs:
             raise StorageError("log.dirs is empty")
         self.log_dirs = [os.path.abspath(d) for d in log_dirs]
@@ -151,6 +154,7 @@ class LogManager:
         self._decompress = decompress
         self._producer_id_expiration_ms = producer_id_expiration_ms
         self._flush_scheduler = flush_scheduler
+        self._epoch_write_scheduler = epoch_write_scheduler
         self.recovery_threads = max(1, recovery_threads_per_data_dir)
         self.cleaner = LogCleaner(fs, time_ms)
         self.uncleanable_partitions: set[TopicPartition] = set()
@@ -187,8 +191,13 @@ class LogManager:
             self._fs.delete(os.path.join(log_dir, CLEAN_SHUTDOWN_FILE))
         for log in self._logs.values():
             log.flush_scheduler = self._flush_scheduler
+            log.epoch_cache.write_scheduler = self._epoch_writes_of(log)
         self.checkpoint_recovery_points()
         self.checkpoint_log_start_offsets()
+
+    def _epoch_writes_of(self, log: Log) -> Callable[[Callable[[], None]], None] | None:
+        scheduler = self._epoch_write_scheduler
+        return None if scheduler is None else functools.partial(scheduler, log)
 
     def _check_meta(self, log_dir: str) -> None:
         stored = read_meta_properties(log_dir)
@@ -373,6 +382,7 @@ class LogManager:
         for plan, log in zip(plans, logs, strict=True):
             tp = (plan.new.topic, plan.new.partition)
             log.flush_scheduler = self._flush_scheduler
+            log.epoch_cache.write_scheduler = self._epoch_writes_of(log)
             self._logs[tp] = log
             self._log_dir_of[tp] = plan.log_dir
 
@@ -434,6 +444,7 @@ class LogManager:
             raise
         source.release()  # closed, its dir renamed away: a late reader gets LogOffline, not a stale file
         log.flush_scheduler = self._flush_scheduler
+        log.epoch_cache.write_scheduler = self._epoch_writes_of(log)
         self._logs[tp] = log
         self._log_dir_of[tp] = move.destination_dir
         return doomed

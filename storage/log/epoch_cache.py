@@ -4,13 +4,24 @@ Used to answer OffsetForLeaderEpoch (``end_offset_for_epoch``) and to truncate f
 Invariants: epochs and start offsets both strictly increase; every change is written to the checkpoint
 file at once (epochs change rarely), except inside ``batched_writes`` (recovery), which writes once at
 its end. Not thread-safe: the owning ``Log`` serialises access.
+
+With ``write_scheduler`` set (the broker: a single worker thread, so writes land in the order they were
+made) a change hands the write of a snapshot of the entries to it instead of writing (and fsyncing twice)
+on the caller's thread. The file is still written whole, temp-fsync-rename-fsync, so a crash leaves the
+old entries or newer ones; the old ones are what recovery already copes with (it cuts epochs past the
+log end and before the log start, and re-derives them from the recovery point on), provided the owner
+lets every scheduled write finish before a recovery point checkpoint moves past them (the broker's
+checkpoint writes wait for the same worker). ``clear`` writes at once all the same (see there). A write
+made stale by a newer one is skipped; ``close`` writes what is still pending at once; ``release`` (the
+directory was renamed away) drops it.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from storage.checkpoints import LEADER_EPOCH_CHECKPOINT, read_epoch_checkpoint, write_epoch_checkpoint
@@ -26,6 +37,11 @@ class LeaderEpochCache:
         self._fs = fs
         self._entries: list[tuple[int, int]] = read_epoch_checkpoint(self.path)
         self._deferred = False
+        self.write_scheduler: Callable[[Callable[[], None]], None] | None = None
+        self._lock = threading.Lock()  # a scheduled write against close/release
+        self._version = 0  # changes made
+        self._written = 0  # the change the file holds
+        self._closed = False
 
     @property
     def entries(self) -> list[tuple[int, int]]:
@@ -88,9 +104,12 @@ class LeaderEpochCache:
             self._write()
 
     def clear(self) -> None:
+        """Forget every epoch (the log was emptied); written at once even with a scheduler: a crash
+        before a scheduled write would leave epochs of data that is gone, which recovery cannot tell
+        from the new log's."""
         if self._entries:
             self._entries = []
-            self._write()
+            self._write(at_once=True)
 
     @contextmanager
     def batched_writes(self) -> Iterator[None]:
@@ -109,7 +128,35 @@ class LeaderEpochCache:
         if self._entries != before:
             self._write()
 
-    def _write(self) -> None:
+    def _write(self, at_once: bool = False) -> None:
         if self._deferred:
             return
-        write_epoch_checkpoint(self._fs, self.path, self._entries)
+        self._version += 1
+        if self.write_scheduler is None or at_once:
+            with self._lock:
+                write_epoch_checkpoint(self._fs, self.path, self._entries)
+                self._written = self._version
+            return
+        version, entries = self._version, list(self._entries)
+
+        def write() -> None:
+            with self._lock:
+                if self._closed or version <= self._written:
+                    return
+                write_epoch_checkpoint(self._fs, self.path, entries)
+                self._written = version
+
+        self.write_scheduler(write)
+
+    def close(self) -> None:
+        """Write the entries now if a scheduled write has not yet; later scheduled writes do nothing."""
+        with self._lock:
+            if not self._closed and self._version > self._written:
+                write_epoch_checkpoint(self._fs, self.path, self._entries)
+                self._written = self._version
+            self._closed = True
+
+    def release(self) -> None:
+        """The directory is gone (renamed for deletion): scheduled writes do nothing."""
+        with self._lock:
+            self._closed = True

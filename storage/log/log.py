@@ -71,6 +71,8 @@ Records = bytes | bytearray | memoryview
 
 
 FlushScheduler = Callable[["Log", FlushWork], None]
+# Who writes a log's leader-epoch checkpoint (``LeaderEpochCache.write_scheduler``, bound to the log).
+EpochWriteScheduler = Callable[["Log", Callable[[], None]], None]
 
 
 class Log:
@@ -407,8 +409,10 @@ class Log:
             return True
         self._local.truncate_to(offset)
         self._after_truncation()
-        with self._local.disk_op("reload producer state"):
-            self._producer_state.truncate_and_reload(self._log_start_offset, self.log_end_offset, self._replay)
+        with self._local.disk_op("reload producer state"):  # snapshots unsynced: derived data (see there)
+            self._producer_state.truncate_and_reload(
+                self._log_start_offset, self.log_end_offset, self._replay, sync_snapshots=False
+            )
         return True
 
     def truncate_fully_and_start_at(self, offset: int) -> None:
@@ -576,6 +580,11 @@ class Log:
         """``work`` has run: move the recovery point (unless a truncation or going offline voided it)."""
         self._local.mark_flushed(work, now_ms)
 
+    def epoch_checkpoint_failed(self, error: OSError) -> LogOffline:
+        """A scheduled leader-epoch checkpoint write failed: the log goes offline, as a failed write
+        on the caller's thread takes it."""
+        return self._local.gone_offline("leader epoch checkpoint", error)
+
     def flush_failed(self, work: FlushWork, error: OSError) -> LogOffline:
         """``work`` failed (an fsync error: what the disk holds is unknown): the log goes offline."""
         return self._local.gone_offline("flush", error)
@@ -602,6 +611,13 @@ class Log:
                 self._producer_state.take_snapshot()
             except OSError as e:
                 self._local.go_offline(f"producer snapshot at close failed: {e}")
+        if self.offline:
+            self.epoch_cache.release()
+        else:
+            try:
+                self.epoch_cache.close()
+            except OSError as e:
+                self._local.go_offline(f"leader epoch checkpoint at close failed: {e}")
         self._local.close()
 
     def release(self) -> None:

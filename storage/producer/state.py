@@ -321,6 +321,8 @@ class ProducerStateManager:
         replay: Replay,
         now_ms: int | None = None,
         snapshot_at: Iterable[int] = (),
+        *,
+        sync_snapshots: bool = True,
     ) -> list[AbortedTxn]:
         """Rebuild the state for a log spanning [log_start_offset, log_end_offset).
 
@@ -329,6 +331,9 @@ class ProducerStateManager:
         start), drops expired producers, then replays the log from the snapshot's offset with
         ``replay`` and writes a snapshot at the log end if it replayed anything. ``snapshot_at``
         (Kafka: the last two segment base offsets) asks for snapshots at those offsets on the way.
+        ``sync_snapshots=False`` writes them without fsyncs (a follower's truncation, on the event loop:
+        snapshots are derived data, a torn one fails its CRC and is deleted at the next load, which
+        then starts from an older one and replays further).
 
         Returns the aborted transactions met while replaying (transaction index entries), so the Log
         can rebuild ``.txnindex`` files. Raises what ``replay`` raises, and InvalidTxnState if the log
@@ -339,7 +344,7 @@ class ProducerStateManager:
         self._delete_out_of_range_snapshots(log_start_offset, log_end_offset)
         self._clear()
         self._load_latest_snapshot(log_start_offset, now)
-        return self._replay(replay, log_end_offset, sorted(set(snapshot_at)))
+        return self._replay(replay, log_end_offset, sorted(set(snapshot_at)), sync_snapshots)
 
     def aborted_between(self, log_start_offset: int, start: int, end: int, replay: Replay) -> list[AbortedTxn]:
         """The transactions aborted by markers in [start, end), as transaction index entries, for
@@ -379,13 +384,19 @@ class ProducerStateManager:
         return aborted
 
     def truncate_and_reload(
-        self, log_start_offset: int, log_end_offset: int, replay: Replay, now_ms: int | None = None
+        self,
+        log_start_offset: int,
+        log_end_offset: int,
+        replay: Replay,
+        now_ms: int | None = None,
+        *,
+        sync_snapshots: bool = True,
     ) -> list[AbortedTxn]:
         """After the log was truncated (or its start moved): keep the state if it already ends at
         ``log_end_offset``, else rebuild it as ``load`` does."""
         self._delete_out_of_range_snapshots(log_start_offset, log_end_offset)
         if log_end_offset != self._map_end_offset:
-            return self.load(log_start_offset, log_end_offset, replay, now_ms)
+            return self.load(log_start_offset, log_end_offset, replay, now_ms, sync_snapshots=sync_snapshots)
         self.on_log_start_offset_incremented(log_start_offset)
         return []
 
@@ -451,7 +462,7 @@ class ProducerStateManager:
             return
         self._map_end_offset = log_start_offset
 
-    def _replay(self, replay: Replay, log_end_offset: int, snapshot_at: list[int]) -> list[AbortedTxn]:
+    def _replay(self, replay: Replay, log_end_offset: int, snapshot_at: list[int], sync: bool) -> list[AbortedTxn]:
         start = self._map_end_offset
         aborted: list[AbortedTxn] = []
         if start < log_end_offset:
@@ -462,23 +473,23 @@ class ProducerStateManager:
                 if header.last_offset < start:
                     continue
                 while pending and pending[0] <= header.base_offset:
-                    self._snapshot_at(pending.pop(0))
+                    self._snapshot_at(pending.pop(0), sync)
                 append = self.prepare_append(AppendOrigin.REPLICATION)
                 append.append(header, marker)
                 aborted.extend(self.commit(append))
             for offset in pending:
-                self._snapshot_at(offset)
+                self._snapshot_at(offset, sync)
             self._map_end_offset = log_end_offset
-            self.take_snapshot()
+            self.take_snapshot(sync=sync)
         self._map_end_offset = log_end_offset
         self._last_replay = (self._generation, start, aborted)
         return aborted
 
-    def _snapshot_at(self, offset: int) -> None:
+    def _snapshot_at(self, offset: int, sync: bool) -> None:
         """During replay: a snapshot at ``offset`` (a batch boundary the state has just reached)."""
         if offset >= self._map_end_offset:
             self._map_end_offset = offset
-            self.take_snapshot()
+            self.take_snapshot(sync=sync)
 
 
 def _none_last(value: int | None) -> float:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,46 @@ def test_log_config_uses_kafka_names_and_validates() -> None:
     ):
         with pytest.raises(ConfigError):
             LogConfig.from_props(bad)
+
+
+def test_scheduled_epoch_writes_land_in_order_and_close_writes_what_is_pending(tmp_path: Path) -> None:
+    """With a write scheduler (the broker's worker thread) a change hands its write over; run in order,
+    the file ends with the last change, a stale write never overwrites a newer one, and close writes
+    what no scheduled write has yet."""
+    path = tmp_path / "leader-epoch-checkpoint"
+    cache = LeaderEpochCache(str(tmp_path), REAL_FS)
+    queued: list[Callable[[], None]] = []
+    cache.write_scheduler = queued.append
+    cache.assign(0, 0)
+    cache.assign(3, 10)
+    assert not path.exists()  # nothing written on the caller's thread
+    queued.pop()()  # the newer write first: the older one is then stale
+    queued.pop()()
+    assert read_epoch_checkpoint(str(path)) == [(0, 0), (3, 10)]
+    cache.truncate_from_end(10)
+    cache.close()  # its write is still queued: close writes it
+    assert read_epoch_checkpoint(str(path)) == [(0, 0)]
+    queued.pop()()  # and the queued one then does nothing
+    assert read_epoch_checkpoint(str(path)) == [(0, 0)]
+
+
+def test_released_epoch_cache_drops_scheduled_writes(tmp_path: Path) -> None:
+    cache = LeaderEpochCache(str(tmp_path), REAL_FS)
+    queued: list[Callable[[], None]] = []
+    cache.write_scheduler = queued.append
+    cache.assign(1, 0)
+    cache.release()  # its directory was renamed away for deletion
+    queued.pop()()
+    assert not (tmp_path / "leader-epoch-checkpoint").exists()
+
+
+def test_clearing_the_epochs_is_written_at_once_even_with_a_scheduler(tmp_path: Path) -> None:
+    cache = LeaderEpochCache(str(tmp_path), REAL_FS)
+    cache.assign(2, 0)  # no scheduler: written now
+    queued: list[Callable[[], None]] = []
+    cache.write_scheduler = queued.append
+    cache.assign(4, 7)
+    cache.clear()  # the log was emptied: stale epochs must not survive a crash
+    assert read_epoch_checkpoint(str(tmp_path / "leader-epoch-checkpoint")) == []
+    queued.pop()()  # the earlier scheduled write is stale
+    assert read_epoch_checkpoint(str(tmp_path / "leader-epoch-checkpoint")) == []
