@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -72,6 +73,7 @@ class BrokerProcess:
             **(overrides or {}),
         }
         self.start_timeout_s = start_timeout_s
+        self.preexec: Callable[[], None] | None = None  # run in the child before it execs (e.g. setrlimit)
         self.process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self._reader: threading.Thread | None = None
@@ -100,7 +102,7 @@ class BrokerProcess:
             _STARTED.append(self)
         self.process = subprocess.Popen(
             args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=self.preexec,
         )  # fmt: skip
         ready = threading.Event()
         self._reader = threading.Thread(target=self._read, args=(self.process, ready), daemon=True)

@@ -4,9 +4,7 @@ them; a topic creation that fails leaves no partition directory behind."""
 
 from __future__ import annotations
 
-import contextlib
 import resource
-from collections.abc import Iterator
 from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -20,20 +18,15 @@ PARTITIONS = 600
 TIMEOUT_S = 60
 
 
-@contextlib.contextmanager
-def descriptor_limit(soft: int) -> Iterator[None]:
-    """Processes started inside inherit a soft RLIMIT_NOFILE of ``soft``."""
-    old = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, old[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, old)
+def _descriptor_limit() -> None:
+    """In the broker's process before it execs: a soft RLIMIT_NOFILE of ``LIMIT`` (set in the test's own
+    process instead, it would also fail the test once the test process holds more descriptors)."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
 
 def start(broker: BrokerProcess) -> BrokerProcess:
-    with descriptor_limit(LIMIT):
-        return broker.start()
+    broker.preexec = _descriptor_limit
+    return broker.start()
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
