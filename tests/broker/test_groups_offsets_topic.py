@@ -109,8 +109,9 @@ def test_first_find_coordinator_creates_the_topic_while_metadata_keeps_answering
         thread.join(TIMEOUT_S)
     assert (found.error_code, found.node_id, found.port) == (E.NONE, 0, broker.port)
     assert set(errors) <= {E.NONE, E.COORDINATOR_NOT_AVAILABLE}
-    # A loop blocked by the creation answers the watcher once or twice around it; a free one, dozens.
-    assert answered_during_creation >= 20
+    # A loop blocked by the creation answers the watcher once or twice around it; a free one, dozens
+    # (on a loaded two-core machine as few as 15 were seen, so the bar sits well above a blocked loop's).
+    assert answered_during_creation >= 8
     assert seen[0] is None, "the topic did not exist before the first FindCoordinator"
     shown = {s for s in seen if s is not None}
     assert shown <= {(E.LEADER_NOT_AVAILABLE, 0), (E.NONE, PARTITIONS)}, "never shown half made"
