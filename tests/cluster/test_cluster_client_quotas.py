@@ -132,3 +132,26 @@ def test_a_broker_down_during_a_change_reads_it_from_zookeeper_when_back(cluster
     wanted = quotas_of(first)
     assert wanted[(("client-id", "while-down"),)] == {"consumer_byte_rate": 512.0}
     wait_for(lambda: quotas_of(second) == wanted, what="the restarted broker's quotas")
+
+
+def test_notifications_arriving_while_a_broker_reads_are_all_applied(cluster: Cluster, zk: KazooClient) -> None:
+    # Many quotas changed in a burst, as a script does: each broker reads the notifications while more
+    # arrive, and a notification that comes in during a read must still be applied.
+    names = [f"burst-{uuid.uuid4().hex[:6]}-{i}" for i in range(40)]
+    for i, name in enumerate(names):
+        zk.create(
+            f"/config/clients/{name}",
+            json.dumps({"version": 1, "config": {"producer_byte_rate": str(1000 + i)}}).encode(),
+        )
+        change = {"version": 2, "entity_path": f"clients/{name}"}
+        zk.create("/config/changes/config_change_", json.dumps(change).encode(), sequence=True)
+    wanted = {(("client-id", name),): {"producer_byte_rate": float(1000 + i)} for i, name in enumerate(names)}
+
+    def everywhere() -> bool:
+        for broker in cluster.brokers:
+            seen = quotas_of(broker)
+            if any(seen.get(entity) != quota for entity, quota in wanted.items()):
+                return False
+        return True
+
+    wait_for(everywhere, what="every broker to apply every notification of the burst")

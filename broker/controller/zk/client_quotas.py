@@ -21,7 +21,6 @@ import json
 import logging
 
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
-from kazoo.protocol.states import EventType, WatchedEvent
 
 from broker.quotas.entities import QUOTA_KEYS, path_entity
 from broker.quotas.store import ClientQuotaStore
@@ -29,6 +28,7 @@ from broker.quotas.store import ClientQuotaStore
 from . import paths
 from .client import ZkClient, ZkSessionState
 from .config_changes import new_config_changes
+from .watcher import ZkWatchedRead
 from .znodes import encode_config_change
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ class ZkClientQuotaStore(ClientQuotaStore):
         super().__init__()
         self.zk = zk
         self._writes: asyncio.Task[None] | None = None
-        self._follow: asyncio.Task[None] | None = None
+        self._reads = ZkWatchedRead(zk, "client quotas", self._follow_changes)
+        self._reread_all = False  # a new session: every entity is read again, not only those named
         self._last_change = -1
 
     async def start(self) -> None:
@@ -53,9 +54,9 @@ class ZkClientQuotaStore(ClientQuotaStore):
 
     async def close(self) -> None:
         self.zk.remove_state_listener(self._on_session_state)
-        for task in (self._writes, self._follow):
-            if task is not None:
-                task.cancel()
+        await self._reads.close()
+        if self._writes is not None:
+            self._writes.cancel()
 
     # -- writing -------------------------------------------------------------------------------------
     def _persist(self, paths_changed: set[str]) -> None:
@@ -131,28 +132,21 @@ class ZkClientQuotaStore(ClientQuotaStore):
         config = document.get("config") if isinstance(document, dict) else None
         self.replace(entity_path, config if isinstance(config, dict) else None)
 
-    def _on_changes(self, event: WatchedEvent) -> None:
-        if event.type != EventType.NONE:
-            self._schedule(everyone=False)
-
     def _on_session_state(self, state: ZkSessionState) -> None:
         if state is ZkSessionState.CONNECTED:
-            self._schedule(everyone=True)
+            self._reread_all = True
+            self._reads.schedule()
 
-    def _schedule(self, everyone: bool) -> None:
-        if self._follow is None or self._follow.done():
-            self._follow = asyncio.get_running_loop().create_task(self._follow_changes(everyone))
-
-    async def _follow_changes(self, everyone: bool) -> None:
-        try:
-            await self._read_changes(initial=False)
-            if everyone:
-                await self._read_all()
-        except Exception as exc:  # the session went: its CONNECTED reads again
-            log.warning("reading client quotas from ZooKeeper failed: %r", exc)
+    async def _follow_changes(self) -> None:
+        """Run by ``_reads`` at each new notification and new session; a notification that arrives
+        while it runs makes it run once more (a dropped one left a broker on old quotas for good)."""
+        reread_all, self._reread_all = self._reread_all, False
+        await self._read_changes(initial=False)
+        if reread_all:
+            await self._read_all()
 
     async def _read_changes(self, initial: bool) -> None:
         """The notifications newer than the last seen that name a quota entity: re-read those."""
-        self._last_change, entities = await new_config_changes(self.zk, self._last_change, self._on_changes, initial)
+        self._last_change, entities = await new_config_changes(self.zk, self._last_change, self._reads.watch, initial)
         for entity in entities:
             await self._read(entity)
